@@ -1,0 +1,20 @@
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "core/histogram.hpp"
+
+namespace kp {
+
+// One measured value of a metric. `value` is in the base unit of the metric's Quantity (seconds, per second,
+// fraction, bits per second, count, bytes); see config/metric_catalog.hpp for each id's quantity.
+struct Measurement {
+  std::string metric;                  // stable dotted id, e.g. "etcd.write.p99"
+  double value = 0;
+  std::optional<Histogram> histogram;  // the distribution behind a percentile (ns), when we have it
+  std::string source;                  // where it came from: "client", "server /metrics", "fio", "imported"
+  std::string note;                    // anything a reader must know to trust the number
+};
+
+}  // namespace kp

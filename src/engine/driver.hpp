@@ -1,0 +1,60 @@
+#pragma once
+
+// The interface every phase driver implements (src/drivers/<phase>/). The orchestrator calls, on one thread:
+// validate -> prepare -> run -> teardown (teardown always, once prepare was called, even after an error or a
+// cancellation). A driver may use worker threads inside run(); it joins them before run() returns.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/plan.hpp"
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "core/measurement.hpp"
+#include "core/phase.hpp"
+#include "engine/cancellation.hpp"
+
+namespace kp::engine {
+
+// Progress for people and live metrics: one line at a time, from the orchestrator's thread or the driver's.
+class ProgressSink {
+ public:
+  virtual ~ProgressSink() = default;
+  virtual void message(Phase phase, std::string_view text) = 0;
+};
+
+struct PhaseContext {
+  const config::Plan& plan;
+  const config::PhasePlan& phase;
+  Clock& clock;
+  CancellationToken& cancel;
+  ProgressSink& progress;
+};
+
+struct PhaseRun {
+  std::vector<Measurement> measurements;
+  // Set when the run could not do what it set out to (target rate not reached, client saturated): the
+  // phase verdict becomes INVALID and the report says why.
+  std::vector<std::string> invalid_reasons;
+};
+
+class Driver {
+ public:
+  virtual ~Driver() = default;
+  virtual Phase phase() const = 0;
+  // Checks the phase's settings; an error here is an input error (exit 2) before anything runs.
+  virtual Result<void> validate(const PhaseContext& context) = 0;
+  // Connects, creates objects, checks the service is there. ErrorKind::unavailable -> the phase is SKIPPED
+  // with the message as the reason.
+  virtual Result<void> prepare(PhaseContext& context) = 0;
+  // Generates load and measures. On cancellation returns what it measured so far (not an error).
+  virtual Result<PhaseRun> run(PhaseContext& context) = 0;
+  // Removes what prepare created. Must not throw.
+  virtual void teardown(PhaseContext& context) noexcept = 0;
+};
+
+using DriverFactory = std::function<std::unique_ptr<Driver>(const config::Plan&)>;
+
+}  // namespace kp::engine

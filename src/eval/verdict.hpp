@@ -1,0 +1,24 @@
+#pragma once
+
+#include <string_view>
+
+namespace kp::eval {
+
+// Ordered from best to worst where an order makes sense; worst() of a set is its verdict.
+enum class Verdict {
+  pass,              // every metric meets its Target
+  conditional_pass,  // every metric within Critical, some not meeting Target
+  not_measured,      // a metric (or every metric of a phase) had no value: never a pass
+  incomplete,        // a phase or run with some metrics not measured and none failed: it cannot be signed
+  skipped,           // the phase did not run (service absent, gated by a failed foundation, --only)
+  invalid,           // the run could not do what it set out to (e.g. did not reach its target rate)
+  aborted,           // interrupted (SIGINT) before it finished
+  fail,              // some metric beyond its Critical level
+};
+
+std::string_view to_string(Verdict verdict);  // "PASS", "CONDITIONAL PASS", "FAIL", "NOT MEASURED", ...
+
+// Exit code of a whole run: 0 PASS, 1 FAIL, 3 CONDITIONAL PASS, 4 invalid, incomplete or aborted.
+int exit_code_for(Verdict overall);
+
+}  // namespace kp::eval
