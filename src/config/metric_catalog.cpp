@@ -1,0 +1,59 @@
+#include "config/metric_catalog.hpp"
+
+#include <array>
+
+namespace kp::config {
+namespace {
+
+constexpr std::array kCatalog = {
+    MetricInfo{"etcd.write.p99", Phase::etcd, Quantity::duration, "ms", "etcd write (Put) latency, P99"},
+    MetricInfo{"etcd.read.p99", Phase::etcd, Quantity::duration, "ms", "etcd read (Range) latency, P99"},
+    MetricInfo{"etcd.fsync.p99", Phase::etcd, Quantity::duration, "ms", "etcd WAL fsync duration, P99 (server)"},
+    MetricInfo{"etcd.write.throughput", Phase::etcd, Quantity::rate, "/s", "etcd writes completed per second"},
+    MetricInfo{"etcd.read.throughput", Phase::etcd, Quantity::rate, "/s", "etcd reads completed per second"},
+    MetricInfo{"etcd.leader_changes", Phase::etcd, Quantity::count, "", "etcd leader changes seen during the run"},
+    MetricInfo{"api.mutating.p99", Phase::api, Quantity::duration, "ms",
+               "API latency of CREATE/UPDATE/PATCH/DELETE, P99"},
+    MetricInfo{"api.readonly.p99", Phase::api, Quantity::duration, "ms", "API latency of GET (single object), P99"},
+    MetricInfo{"api.list.p99", Phase::api, Quantity::duration, "s", "API latency of LIST, P99"},
+    MetricInfo{"api.qps", Phase::api, Quantity::rate, "QPS", "API requests per second sustained"},
+    MetricInfo{"api.error_rate", Phase::api, Quantity::ratio, "%", "API requests that failed"},
+    MetricInfo{"api.pod_startup.p99", Phase::api, Quantity::duration, "s", "Pod startup latency, P99"},
+    MetricInfo{"net.pod_to_pod.throughput", Phase::network, Quantity::bandwidth, "Gbps",
+               "Pod-to-pod TCP throughput"},
+    MetricInfo{"net.pod_to_pod.latency.p99", Phase::network, Quantity::duration, "ms",
+               "Pod-to-pod request/response latency, P99"},
+    MetricInfo{"net.pod_to_service.latency.p99", Phase::network, Quantity::duration, "ms",
+               "Pod-to-service (via kube-proxy) request/response latency, P99"},
+    MetricInfo{"dns.qps", Phase::dns, Quantity::rate, "QPS", "DNS queries answered per second"},
+    MetricInfo{"dns.p99", Phase::dns, Quantity::duration, "ms", "DNS query latency, P99"},
+    MetricInfo{"dns.cache_hit_ratio", Phase::dns, Quantity::ratio, "%", "DNS cache hit ratio (server)"},
+    MetricInfo{"storage.randread_4k.iops", Phase::storage, Quantity::rate, "IOPS", "Random 4K read IOPS"},
+    MetricInfo{"storage.randwrite_4k.iops", Phase::storage, Quantity::rate, "IOPS", "Random 4K write IOPS"},
+    MetricInfo{"storage.rand_4k.p99", Phase::storage, Quantity::duration, "ms",
+               "Random 4K completion latency, P99"},
+    MetricInfo{"storage.seqwrite.bandwidth", Phase::storage, Quantity::bandwidth, "MB/s",
+               "Sequential write bandwidth"},
+    MetricInfo{"storage.seqread.bandwidth", Phase::storage, Quantity::bandwidth, "MB/s",
+               "Sequential read bandwidth"},
+    MetricInfo{"ingress.rps", Phase::ingress, Quantity::rate, "RPS", "Ingress requests per second"},
+    MetricInfo{"ingress.p99", Phase::ingress, Quantity::duration, "ms", "Ingress response time, P99"},
+    MetricInfo{"ingress.error_rate_5xx", Phase::ingress, Quantity::ratio, "%", "Ingress responses with 5xx status"},
+    MetricInfo{"ingress.connection_rate", Phase::ingress, Quantity::rate, "/s",
+               "Ingress new connections per second"},
+};
+
+}  // namespace
+
+std::span<const MetricInfo> metric_catalog() { return kCatalog; }
+
+const MetricInfo* find_metric(std::string_view id) {
+  for (const MetricInfo& info : kCatalog) {
+    if (info.id == id) {
+      return &info;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace kp::config
