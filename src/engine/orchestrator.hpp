@@ -3,6 +3,21 @@
 // Runs the plan's phases in flow order. After each phase it evaluates it; a FAIL stops the phases above it
 // (they are SKIPPED with the reason) unless continue_on_fail. Cancellation stops the current phase (keeping
 // what it measured) and skips the rest.
+//
+// Per phase, in flow order:
+//   not in `only` -> SKIPPED "not selected"; absent from the plan -> "not in plan"; disabled -> "disabled in
+//   plan"; no factory (or it made none) -> SKIPPED "no driver for this phase yet"; prepare fails with
+//   ErrorKind::unavailable -> SKIPPED with the driver's message (the service is absent); any other prepare or
+//   run error, or an exception out of the driver -> status error with the reason; its verdict comes from
+//   whatever it measured (FAIL if a row failed, else INCOMPLETE: never a pass); teardown always runs once
+//   prepare was called.
+// Gating: a phase whose verdict is FAIL *or* whose driver failed stops the later phases (an unproven
+// foundation is as useless to build on as a failed one): SKIPPED "not run: <phase> failed (foundation first;
+// --continue-on-fail runs them anyway)". With continue_on_fail they run and carry
+// PhaseInput::ran_after_failure, which the evaluation and the report mention. INVALID does not gate.
+// Cancellation (checked before each phase and after its run): the current phase is `cancelled` with what it
+// measured, later phases SKIPPED "run aborted", RunResult::aborted is set and the overall verdict is ABORTED
+// (FAIL if a phase had already failed: a measured failure stays evidence).
 
 #include <map>
 #include <memory>
@@ -30,7 +45,7 @@ struct PhaseTiming {
 
 struct RunResult {
   std::vector<eval::PhaseInput> inputs;  // one per phase in flow order (all six)
-  std::map<Phase, PhaseTiming> timings;
+  std::map<Phase, PhaseTiming> timings;  // the phases whose prepare was called, from prepare to teardown
   eval::Evaluation evaluation;
   WallTime started{};
   WallTime finished{};
@@ -43,7 +58,10 @@ class Orchestrator {
   Orchestrator(std::map<Phase, DriverFactory> drivers, std::vector<config::CriteriaRow> active_rows,
                OrchestratorOptions options, Clock& clock, ProgressSink& progress);
 
-  // Validates every selected phase first (input errors are returned before anything runs), then runs.
+  // Validates every selected phase first (input errors are returned, unchanged, before anything is prepared),
+  // then runs. The evaluation's soak duration is the time the etcd phase's run() took on the injected clock.
+  // Drivers' exceptions never escape: they become phase errors (or, from validate or a factory, an
+  // ErrorKind::internal error).
   Result<RunResult> run(const config::Plan& plan, CancellationToken& cancel);
 
  private:

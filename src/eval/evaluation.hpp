@@ -1,13 +1,15 @@
 #pragma once
 
-// Criteria + measurements -> a verdict per criteria row, per phase, for the run, and the seed's pre-production
-// checklist.
+// Criteria + measurements -> a verdict per criteria row, per phase, for the run, and the seed's
+// pre-production checklist.
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/criteria.hpp"
+#include "config/plan.hpp"
 #include "core/measurement.hpp"
 #include "core/phase.hpp"
 #include "eval/verdict.hpp"
@@ -18,12 +20,16 @@ struct RowResult {
   config::CriteriaRow row;
   std::optional<double> measured;  // base units; absent -> NOT MEASURED
   Verdict verdict = Verdict::not_measured;
-  std::string reason;  // e.g. "meets target", "misses target, within critical", "no critical level defined"
+  // Readable, without the value (reports show it beside): "meets target < 500ms", "misses target < 500ms,
+  // within critical < 1s", "beyond critical < 1s", "misses target > 10k IOPS, no critical level defined",
+  // "not measured".
+  std::string reason;
 };
 
 // The seed's rule, row by row: PASS when the value satisfies the target; CONDITIONAL PASS when it misses the
 // target but satisfies the critical level (or the row has no critical level: reason "no critical level
-// defined"); FAIL otherwise; NOT MEASURED without a value.
+// defined"); FAIL otherwise; NOT MEASURED without a value (or with NaN). A row without a target (the loader
+// rejects those) is judged against its critical level only and can never PASS.
 RowResult evaluate_row(const config::CriteriaRow& row, std::optional<double> measured);
 
 // What happened to a phase before evaluation.
@@ -33,23 +39,30 @@ enum class PhaseStatus {
   cancelled,  // interrupted; measurements so far are kept
   error,      // the driver failed; measurements so far are kept, `reason` says why
 };
+std::string_view to_string(PhaseStatus status);  // "completed", "skipped", "cancelled", "error"
 
 struct PhaseEvaluation {
   Phase phase;
   PhaseStatus status = PhaseStatus::completed;
   Verdict verdict = Verdict::not_measured;
-  std::string reason;                        // why skipped/invalid/incomplete/error
-  std::vector<RowResult> rows;               // the active criteria rows of this phase
-  std::vector<Measurement> informational;    // measured metrics that no active row judges
+  std::string reason;                      // why this verdict: skipped/invalid/fail/incomplete/error/...
+  std::vector<RowResult> rows;             // the active criteria rows of this phase, in criteria order
+  std::vector<Measurement> informational;  // measured metrics that no active row judges
+  // Things a reader must know that do not change the verdict: a producer that reported a metric twice, a
+  // phase that ran under --continue-on-fail after a failed foundation.
+  std::vector<std::string> notes;
+  // Set when this phase ran only because of --continue-on-fail: the earlier phase that had failed.
+  std::optional<Phase> ran_after_failure;
 };
 
 enum class ChecklistState { met, not_met, not_verified };
 std::string_view to_string(ChecklistState state);  // "met", "not met", "not verified"
 
 struct ChecklistItem {
-  std::string text;                  // the seed's wording
+  std::string text;  // the seed's wording
   ChecklistState state = ChecklistState::not_verified;
   std::string evidence;              // "etcd.write.p99 = 12.3ms < 25ms" or why it is not verified
+  std::vector<std::string> metrics;  // the metric ids the item is judged on
 };
 
 struct Evaluation {
@@ -66,21 +79,49 @@ struct PhaseInput {
   std::string reason;
   std::vector<Measurement> measurements;
   std::vector<std::string> invalid_reasons;  // e.g. "achieved 712/s of the intended 1000/s"
+  // Set by the engine when this phase ran only because of --continue-on-fail: the earlier phase that failed.
+  std::optional<Phase> ran_after_failure;
 };
 
 struct EvaluationOptions {
   config::TierSelection tiers;
-  // The checklist's "no etcd leader election during 24h test" can only be verified by a soak this long.
+  // The checklist's "no etcd leader election during 24h test" can only be verified by a soak this long: the
+  // time the etcd phase actually ran (the engine fills it in; 0 for imported data).
   Duration soak_duration{0};
+  // The plan's test type. The checklist's "API Server P99 latency < 500ms under expected load" is verified
+  // only by a load or stress run; a smoke run leaves it "not verified". Absent (imported values): the values
+  // are judged and the evidence says that the load level is unknown.
+  std::optional<config::TestType> test_type;
   bool aborted = false;
 };
 
-// Phase verdict: skipped -> SKIPPED; any invalid reason -> INVALID; any FAIL row -> FAIL; no row measured ->
-// NOT MEASURED; some rows not measured -> INCOMPLETE; else the worst of PASS / CONDITIONAL PASS.
-// Overall: over phases that ran or have measurements; FAIL if any FAIL; then ABORTED, INVALID, INCOMPLETE,
-// CONDITIONAL PASS, PASS.
+// Phase verdict, first match wins:
+//   skipped with no measurements -> SKIPPED (reason: why it did not run);
+//   any invalid reason -> INVALID (the numbers cannot be trusted, not even a FAIL);
+//   any FAIL row -> FAIL (a measured failure is evidence even from an interrupted or errored phase);
+//   cancelled -> ABORTED; error -> INCOMPLETE (a phase that did not finish can never pass);
+//   no row measured -> NOT MEASURED; some rows not measured -> INCOMPLETE;
+//   else the worst of PASS / CONDITIONAL PASS.
+// Measurements are matched to rows by metric id; several rows may share one (a seed threshold and a
+// Kubernetes SLO) and each is judged. A metric reported twice is a producer bug: the last value is used and a
+// note says so.
 PhaseEvaluation evaluate_phase(const PhaseInput& input, const std::vector<config::CriteriaRow>& active_rows);
-Evaluation evaluate(const std::vector<PhaseInput>& inputs, const std::vector<config::CriteriaRow>& active_rows,
-                    const EvaluationOptions& options);
+
+// Overall, over the phases that are in scope (verdict not SKIPPED; SKIPPED phases are reported in the reason
+// but never make a run fail or pass): FAIL if any FAIL; then ABORTED (options.aborted or a phase ABORTED);
+// INVALID; NOT MEASURED if no in-scope phase measured anything; INCOMPLETE if some did not; CONDITIONAL
+// PASS; PASS. With no phase in scope the overall is NOT MEASURED (ABORTED if aborted).
+// Phases missing from `inputs` are SKIPPED ("no data for this phase").
+Evaluation evaluate(const std::vector<PhaseInput>& inputs,
+                    const std::vector<config::CriteriaRow>& active_rows, const EvaluationOptions& options);
+
+// The seed's pre-production checklist over evaluated phases (evaluate() fills Evaluation::checklist with it).
+// Items 1-5 use the levels in their own wording (API P99 < 500ms for both mutating and read-only calls, etcd
+// write P99 < 25ms, no leader change over >= 24h, pod startup P99 < 5s, DNS P99 < 10ms); items 6-8 use the
+// targets of the active criteria rows (the selected storage tier and cluster size). "met" needs every metric
+// measured, meeting its level, from a phase that finished and was not INVALID; a measured miss is "not met"
+// (unless its phase is INVALID); anything else is "not verified" with the reason in the evidence.
+std::vector<ChecklistItem> evaluate_checklist(const std::vector<PhaseEvaluation>& phases,
+                                              const EvaluationOptions& options);
 
 }  // namespace kp::eval

@@ -1,0 +1,197 @@
+#include "engine/orchestrator.hpp"
+
+#include <exception>
+#include <string>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "core/units.hpp"
+
+namespace kp::engine {
+namespace {
+
+// Exceptions never cross module boundaries: whatever a driver throws becomes an error here.
+template <typename F>
+auto guarded(Phase phase, std::string_view step, F&& call) -> decltype(call()) {
+  try {
+    return call();
+  } catch (const std::exception& exception) {
+    return fail(ErrorKind::internal,
+                fmt::format("{} driver threw during {}: {}", to_string(phase), step, exception.what()));
+  } catch (...) {
+    return fail(ErrorKind::internal, fmt::format("{} driver threw during {}", to_string(phase), step));
+  }
+}
+
+const config::PhasePlan* find_phase_plan(const config::Plan& plan, Phase phase) {
+  for (const config::PhasePlan& phase_plan : plan.phases) {
+    if (phase_plan.phase == phase) {
+      return &phase_plan;
+    }
+  }
+  return nullptr;
+}
+
+// One phase of the flow as the orchestrator sees it before running anything.
+struct Slot {
+  Phase phase = Phase::etcd;
+  const config::PhasePlan* plan = nullptr;
+  std::string skip_reason;  // set: the phase is not run, whatever happens before it
+  std::unique_ptr<Driver> driver;
+};
+
+}  // namespace
+
+Orchestrator::Orchestrator(std::map<Phase, DriverFactory> drivers,
+                           std::vector<config::CriteriaRow> active_rows, OrchestratorOptions options,
+                           Clock& clock, ProgressSink& progress)
+    : drivers_(std::move(drivers)),
+      active_rows_(std::move(active_rows)),
+      options_(std::move(options)),
+      clock_(clock),
+      progress_(progress) {}
+
+Result<RunResult> Orchestrator::run(const config::Plan& plan, CancellationToken& cancel) {
+  RunResult result;
+  result.started = clock_.wall_now();
+
+  // Select and create every driver, then validate them all: an input error must surface before any phase
+  // touches the cluster.
+  std::vector<Slot> slots;
+  for (Phase phase : kFlowOrder) {
+    Slot slot;
+    slot.phase = phase;
+    slot.plan = find_phase_plan(plan, phase);
+    if (!options_.only.empty() && !options_.only.contains(phase)) {
+      slot.skip_reason = "not selected";
+    } else if (slot.plan == nullptr) {
+      slot.skip_reason = "not in plan";
+    } else if (!slot.plan->enabled) {
+      slot.skip_reason = "disabled in plan";
+    } else if (auto factory = drivers_.find(phase); factory == drivers_.end() || !factory->second) {
+      slot.skip_reason = "no driver for this phase yet";
+    } else {
+      Result<std::unique_ptr<Driver>> made = guarded(
+          phase, "creation", [&]() -> Result<std::unique_ptr<Driver>> { return factory->second(plan); });
+      if (!made) {
+        return std::unexpected(std::move(made.error()));
+      }
+      if (*made == nullptr) {
+        slot.skip_reason = "no driver for this phase yet";
+      } else if ((*made)->phase() != phase) {
+        return fail(ErrorKind::internal, fmt::format("the driver registered for {} says it drives {}",
+                                                     to_string(phase), to_string((*made)->phase())));
+      } else {
+        slot.driver = std::move(*made);
+      }
+    }
+    slots.push_back(std::move(slot));
+  }
+  for (Slot& slot : slots) {
+    if (slot.driver == nullptr) {
+      continue;
+    }
+    const PhaseContext context{plan, *slot.plan, clock_, cancel, progress_};
+    Result<void> valid = guarded(slot.phase, "validate", [&] { return slot.driver->validate(context); });
+    if (!valid) {
+      return std::unexpected(std::move(valid.error()));
+    }
+  }
+
+  std::optional<std::string> stop_reason;  // set once a failure or cancellation stops the flow
+  std::optional<Phase> first_failure;
+  Duration soak{0};
+  for (Slot& slot : slots) {
+    const Phase phase = slot.phase;
+    eval::PhaseInput input;
+    input.phase = phase;
+    input.status = eval::PhaseStatus::skipped;
+    if (slot.skip_reason.empty() && !stop_reason.has_value() && cancel.requested()) {
+      result.aborted = true;
+      stop_reason = "run aborted";
+    }
+    if (!slot.skip_reason.empty() || stop_reason.has_value()) {
+      input.reason = slot.skip_reason.empty() ? *stop_reason : slot.skip_reason;
+      progress_.message(phase, fmt::format("skipped: {}", input.reason));
+      result.inputs.push_back(std::move(input));
+      continue;
+    }
+    input.ran_after_failure = first_failure;
+
+    Driver& driver = *slot.driver;
+    PhaseContext context{plan, *slot.plan, clock_, cancel, progress_};
+    progress_.message(phase, fmt::format("starting {}", display_name(phase)));
+    PhaseTiming& timing = result.timings[phase];
+    timing.started = clock_.wall_now();
+    const TimePoint phase_start = clock_.now();
+
+    Result<void> prepared = guarded(phase, "prepare", [&] { return driver.prepare(context); });
+    if (!prepared) {
+      const Error& error = prepared.error();
+      if (error.kind == ErrorKind::unavailable) {
+        input.status = eval::PhaseStatus::skipped;
+        input.reason = error.message;
+      } else if (error.kind == ErrorKind::cancelled) {
+        input.status = eval::PhaseStatus::cancelled;
+        input.reason = fmt::format("cancelled during prepare: {}", error.message);
+      } else {
+        input.status = eval::PhaseStatus::error;
+        input.reason = fmt::format("prepare failed: {}", error.message);
+      }
+    } else if (cancel.requested()) {
+      input.status = eval::PhaseStatus::cancelled;
+      input.reason = "cancelled before the run started";
+    } else {
+      const TimePoint run_start = clock_.now();
+      Result<PhaseRun> ran = guarded(phase, "run", [&] { return driver.run(context); });
+      if (phase == Phase::etcd) {
+        soak = clock_.now() - run_start;
+      }
+      if (ran) {
+        input.measurements = std::move(ran->measurements);
+        input.invalid_reasons = std::move(ran->invalid_reasons);
+        // A driver returns normally when cancelled, with what it measured so far.
+        input.status = cancel.requested() ? eval::PhaseStatus::cancelled : eval::PhaseStatus::completed;
+      } else if (ran.error().kind == ErrorKind::cancelled) {
+        input.status = eval::PhaseStatus::cancelled;
+        input.reason = ran.error().message;
+      } else {
+        input.status = eval::PhaseStatus::error;
+        input.reason = fmt::format("run failed: {}", ran.error().message);
+      }
+    }
+    driver.teardown(context);
+    timing.finished = clock_.wall_now();
+
+    const eval::PhaseEvaluation evaluated = eval::evaluate_phase(input, active_rows_);
+    progress_.message(phase,
+                      fmt::format("finished in {}: {} ({})", format_duration(clock_.now() - phase_start),
+                                  eval::to_string(evaluated.verdict), evaluated.reason));
+
+    if (input.status == eval::PhaseStatus::cancelled) {
+      result.aborted = true;
+      stop_reason = "run aborted";
+    } else if (evaluated.verdict == eval::Verdict::fail || input.status == eval::PhaseStatus::error) {
+      if (!first_failure.has_value()) {
+        first_failure = phase;
+      }
+      if (!options_.continue_on_fail) {
+        stop_reason = fmt::format(
+            "not run: {} failed (foundation first; --continue-on-fail runs them anyway)", to_string(phase));
+      }
+    }
+    result.inputs.push_back(std::move(input));
+  }
+
+  eval::EvaluationOptions evaluation_options;
+  evaluation_options.tiers = plan.tiers;
+  evaluation_options.soak_duration = soak;
+  evaluation_options.test_type = plan.type;
+  evaluation_options.aborted = result.aborted;
+  result.evaluation = eval::evaluate(result.inputs, active_rows_, evaluation_options);
+  result.finished = clock_.wall_now();
+  return result;
+}
+
+}  // namespace kp::engine

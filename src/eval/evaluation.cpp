@@ -1,0 +1,659 @@
+#include "eval/evaluation.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "config/metric_catalog.hpp"
+#include "core/units.hpp"
+
+namespace kp::eval {
+namespace {
+
+using config::Comparison;
+using config::CriteriaRow;
+
+// The catalog knows every shipped id; a row or measurement with an id it does not know (the loaders reject
+// those, but evaluate() is also a library entry point) is placed by its prefix so it is never silently lost.
+std::optional<Phase> phase_of_metric(std::string_view id) {
+  if (const config::MetricInfo* info = config::find_metric(id); info != nullptr) {
+    return info->phase;
+  }
+  static constexpr std::pair<std::string_view, Phase> kPrefixes[] = {
+      {"etcd.", Phase::etcd}, {"api.", Phase::api},         {"net.", Phase::network},
+      {"dns.", Phase::dns},   {"storage.", Phase::storage}, {"ingress.", Phase::ingress}};
+  for (const auto& [prefix, phase] : kPrefixes) {
+    if (id.starts_with(prefix)) {
+      return phase;
+    }
+  }
+  return std::nullopt;
+}
+
+// Formats a base-unit value of `metric` in `display_unit` (the row's unit; empty: the catalog's).
+std::string format_value(std::string_view metric, double value, std::string_view display_unit) {
+  const config::MetricInfo* info = config::find_metric(metric);
+  if (info == nullptr) {
+    return display_unit.empty() ? fmt::format("{:g}", value) : fmt::format("{:g} {}", value, display_unit);
+  }
+  return format_quantity(info->quantity, value, display_unit.empty() ? info->display_unit : display_unit);
+}
+
+// Levels are round numbers from the criteria file: "500ms" reads better than the "500.00ms" that suits a
+// measured value, so the first number's trailing fractional zeros go.
+std::string trim_zeros(std::string text) {
+  const std::size_t start = text.find_first_of("0123456789");
+  if (start == std::string::npos) {
+    return text;
+  }
+  std::size_t end = text.find_first_not_of("0123456789", start);
+  if (end == std::string::npos || text[end] != '.') {
+    return text;
+  }
+  const std::size_t dot = end;
+  end = text.find_first_not_of("0123456789", dot + 1);
+  if (end == std::string::npos) {
+    end = text.size();
+  }
+  std::size_t keep = end;
+  while (keep > dot + 1 && text[keep - 1] == '0') {
+    --keep;
+  }
+  if (keep == dot + 1) {
+    keep = dot;
+  }
+  return text.erase(keep, end - keep);
+}
+
+// "< 500ms". Duration levels take the scale that suits each level, as the seed writes them ("< 500ms" and
+// "< 1s" in one row), rather than the row's display unit ("< 1000ms").
+std::string level_text(std::string_view metric, Comparison comparison, double level, std::string_view unit) {
+  const config::MetricInfo* info = config::find_metric(metric);
+  const std::string text = info != nullptr && info->quantity == Quantity::duration
+                               ? format_quantity(Quantity::duration, level)
+                               : format_value(metric, level, unit);
+  return fmt::format("{} {}", config::to_string(comparison), trim_zeros(text));
+}
+
+std::string level_text(const CriteriaRow& row, double level) {
+  return level_text(row.metric, row.comparison, level, row.unit);
+}
+
+std::string join(const std::vector<std::string>& parts, std::string_view separator) {
+  std::string out;
+  for (const std::string& part : parts) {
+    if (!out.empty()) {
+      out += separator;
+    }
+    out += part;
+  }
+  return out;
+}
+
+// "storage.randread_4k.iops 3.2k IOPS beyond critical > 10k IOPS": what a reader of a phase or run reason
+// needs to see of one row.
+std::string describe(const RowResult& result) {
+  if (!result.measured.has_value()) {
+    return fmt::format("{} {}", result.row.metric, result.reason);
+  }
+  return fmt::format("{} {} {}", result.row.metric,
+                     format_value(result.row.metric, *result.measured, result.row.unit), result.reason);
+}
+
+struct Deduplicated {
+  std::vector<Measurement> measurements;  // one per metric id, in order of first appearance, last value wins
+  std::vector<std::string> notes;
+};
+
+Deduplicated deduplicate(const std::vector<Measurement>& measurements) {
+  Deduplicated out;
+  std::map<std::string, std::pair<std::size_t, int>, std::less<>> seen;  // id -> (index, times)
+  for (const Measurement& measurement : measurements) {
+    auto found = seen.find(measurement.metric);
+    if (found == seen.end()) {
+      seen.emplace(measurement.metric, std::pair{out.measurements.size(), 1});
+      out.measurements.push_back(measurement);
+    } else {
+      out.measurements[found->second.first] = measurement;
+      ++found->second.second;
+    }
+  }
+  for (const auto& [metric, where] : seen) {
+    if (where.second > 1) {
+      out.notes.push_back(fmt::format(
+          "{} was reported {} times; the last value is used (a bug in the producer)", metric, where.second));
+    }
+  }
+  return out;
+}
+
+const Measurement* find_measurement(const std::vector<Measurement>& measurements, std::string_view metric) {
+  for (const Measurement& measurement : measurements) {
+    if (measurement.metric == metric) {
+      return &measurement;
+    }
+  }
+  return nullptr;
+}
+
+// Verdict and reason of a phase from its evaluated rows; the order of the checks is the header's rule.
+std::pair<Verdict, std::string> phase_verdict(const PhaseInput& input, const std::vector<RowResult>& rows,
+                                              bool has_measurements) {
+  if (input.status == PhaseStatus::skipped && !has_measurements) {
+    return {Verdict::skipped, input.reason};
+  }
+  if (!input.invalid_reasons.empty()) {
+    return {Verdict::invalid, join(input.invalid_reasons, "; ")};
+  }
+
+  std::vector<std::string> failed;
+  std::vector<std::string> conditional;
+  std::vector<std::string> unmeasured;
+  for (const RowResult& result : rows) {
+    switch (result.verdict) {
+      case Verdict::fail:
+        failed.push_back(describe(result));
+        break;
+      case Verdict::conditional_pass:
+        conditional.push_back(describe(result));
+        break;
+      case Verdict::pass:
+        break;
+      default:
+        unmeasured.push_back(result.row.metric);
+        break;
+    }
+  }
+  const std::size_t measured = rows.size() - unmeasured.size();
+  // Why the phase stopped early, appended to whatever the rows say.
+  std::string stopped;
+  if (input.status == PhaseStatus::cancelled) {
+    stopped =
+        input.reason.empty() ? std::string("interrupted") : fmt::format("interrupted: {}", input.reason);
+  } else if (input.status == PhaseStatus::error) {
+    stopped = input.reason.empty() ? std::string("driver error") : input.reason;
+  }
+
+  if (!failed.empty()) {
+    std::string reason = join(failed, "; ");
+    if (!stopped.empty()) {
+      reason += fmt::format(" ({})", stopped);
+    }
+    return {Verdict::fail, std::move(reason)};
+  }
+  if (input.status == PhaseStatus::cancelled || input.status == PhaseStatus::error) {
+    const Verdict verdict = input.status == PhaseStatus::cancelled ? Verdict::aborted : Verdict::incomplete;
+    return {verdict,
+            fmt::format("{}; {} of {} metrics measured before it stopped", stopped, measured, rows.size())};
+  }
+  if (rows.empty()) {
+    return {Verdict::not_measured, "no active criteria row for this phase"};
+  }
+  if (measured == 0) {
+    return {Verdict::not_measured, rows.size() == 1
+                                       ? std::string("its metric was not measured")
+                                       : fmt::format("none of the {} metrics was measured", rows.size())};
+  }
+  if (!unmeasured.empty()) {
+    return {Verdict::incomplete, fmt::format("{} of {} metrics measured; not measured: {}", measured,
+                                             rows.size(), join(unmeasured, ", "))};
+  }
+  if (!conditional.empty()) {
+    return {Verdict::conditional_pass, join(conditional, "; ")};
+  }
+  return {Verdict::pass, rows.size() == 1 ? std::string("its metric meets target")
+                                          : fmt::format("all {} metrics meet target", rows.size())};
+}
+
+// Skipped phases grouped by reason so a gated run reads "skipped: api, network (not run: etcd failed ...)".
+std::string skipped_summary(const std::vector<PhaseEvaluation>& phases) {
+  std::vector<std::pair<std::string, std::vector<std::string>>> groups;
+  for (const PhaseEvaluation& phase : phases) {
+    if (phase.verdict != Verdict::skipped) {
+      continue;
+    }
+    auto group = std::ranges::find_if(groups, [&](const auto& g) { return g.first == phase.reason; });
+    if (group == groups.end()) {
+      groups.push_back({phase.reason, {}});
+      group = std::prev(groups.end());
+    }
+    group->second.emplace_back(to_string(phase.phase));
+  }
+  std::vector<std::string> parts;
+  for (const auto& [reason, names] : groups) {
+    parts.push_back(reason.empty() ? join(names, ", ") : fmt::format("{} ({})", join(names, ", "), reason));
+  }
+  return parts.empty() ? std::string() : fmt::format("skipped: {}", join(parts, "; "));
+}
+
+std::string phases_with(const std::vector<PhaseEvaluation>& phases, Verdict verdict) {
+  std::vector<std::string> parts;
+  for (const PhaseEvaluation& phase : phases) {
+    if (phase.verdict == verdict) {
+      parts.push_back(fmt::format("{} {}: {}", to_string(phase.phase), to_string(verdict), phase.reason));
+    }
+  }
+  return join(parts, "; ");
+}
+
+std::pair<Verdict, std::string> overall_verdict(const std::vector<PhaseEvaluation>& phases, bool aborted) {
+  std::size_t in_scope = 0;
+  auto count = [&](Verdict verdict) {
+    return std::ranges::count_if(phases, [&](const PhaseEvaluation& p) { return p.verdict == verdict; });
+  };
+  for (const PhaseEvaluation& phase : phases) {
+    if (phase.verdict != Verdict::skipped) {
+      ++in_scope;
+    }
+  }
+
+  if (count(Verdict::fail) > 0) {
+    return {Verdict::fail, phases_with(phases, Verdict::fail)};
+  }
+  if (aborted || count(Verdict::aborted) > 0) {
+    std::string detail = phases_with(phases, Verdict::aborted);
+    return {Verdict::aborted,
+            detail.empty() ? std::string("run aborted") : fmt::format("run aborted; {}", detail)};
+  }
+  if (count(Verdict::invalid) > 0) {
+    return {Verdict::invalid, phases_with(phases, Verdict::invalid)};
+  }
+  if (in_scope == 0) {
+    return {Verdict::not_measured, "no phase was in scope"};
+  }
+  const auto not_measured = static_cast<std::size_t>(count(Verdict::not_measured));
+  if (not_measured == in_scope) {
+    return {Verdict::not_measured, phases_with(phases, Verdict::not_measured)};
+  }
+  if (not_measured > 0 || count(Verdict::incomplete) > 0) {
+    std::vector<std::string> parts;
+    for (Verdict verdict : {Verdict::incomplete, Verdict::not_measured}) {
+      if (std::string part = phases_with(phases, verdict); !part.empty()) {
+        parts.push_back(std::move(part));
+      }
+    }
+    return {Verdict::incomplete, join(parts, "; ")};
+  }
+  if (count(Verdict::conditional_pass) > 0) {
+    return {Verdict::conditional_pass, phases_with(phases, Verdict::conditional_pass)};
+  }
+  return {Verdict::pass, "every measured metric meets target"};
+}
+
+// ---- checklist ----
+
+constexpr auto kSoakForLeaderItem = std::chrono::hours(24);
+
+// What one metric contributes to a checklist item.
+struct Check {
+  enum class Kind { meets, misses, unknown };
+  Kind kind = Kind::unknown;
+  std::string evidence;
+  // The phase cannot vouch for a "met": it was INVALID (nothing it measured can be trusted, not even a miss)
+  // or it did not finish (a miss is still evidence).
+  bool untrusted = false;
+  bool unfinished = false;
+};
+
+// Every measured value of the run by metric id, with the phase that produced it.
+struct Fact {
+  double value = 0;
+  const PhaseEvaluation* phase = nullptr;
+};
+
+std::map<std::string, Fact, std::less<>> collect_facts(const std::vector<PhaseEvaluation>& phases) {
+  std::map<std::string, Fact, std::less<>> facts;
+  for (const PhaseEvaluation& phase : phases) {
+    for (const RowResult& result : phase.rows) {
+      if (result.measured.has_value()) {
+        facts.insert_or_assign(result.row.metric, Fact{*result.measured, &phase});
+      }
+    }
+    for (const Measurement& measurement : phase.informational) {
+      facts.insert_or_assign(measurement.metric, Fact{measurement.value, &phase});
+    }
+  }
+  return facts;
+}
+
+// Marks a check whose phase cannot vouch for it and says why in its evidence.
+void qualify(Check& check, const PhaseEvaluation& phase) {
+  if (phase.verdict == Verdict::invalid) {
+    check.untrusted = true;
+    check.evidence += fmt::format(" ({} phase INVALID: {})", to_string(phase.phase), phase.reason);
+  } else if (phase.status == PhaseStatus::cancelled || phase.status == PhaseStatus::error) {
+    check.unfinished = true;
+    check.evidence +=
+        fmt::format(" ({} phase did not finish: {})", to_string(phase.phase), to_string(phase.status));
+  }
+}
+
+// A check against a level written in the checklist item itself, e.g. etcd.write.p99 < 25ms.
+Check check_level(const std::map<std::string, Fact, std::less<>>& facts, std::string_view metric,
+                  Comparison comparison, double level) {
+  Check check;
+  const auto found = facts.find(metric);
+  const std::string level_str = level_text(metric, comparison, level, {});
+  if (found == facts.end()) {
+    check.evidence = fmt::format("{} not measured", metric);
+    return check;
+  }
+  const std::string value = format_value(metric, found->second.value, {});
+  if (config::satisfies(comparison, found->second.value, level)) {
+    check.kind = Check::Kind::meets;
+    check.evidence = fmt::format("{} = {} {}", metric, value, level_str);
+  } else {
+    check.kind = Check::Kind::misses;
+    check.evidence = fmt::format("{} = {}, not {}", metric, value, level_str);
+  }
+  qualify(check, *found->second.phase);
+  return check;
+}
+
+// Checks against the targets of the active criteria rows of `metric` (the selected tier's).
+std::vector<Check> check_rows(const std::vector<PhaseEvaluation>& phases, std::string_view metric) {
+  std::vector<Check> checks;
+  for (const PhaseEvaluation& phase : phases) {
+    for (const RowResult& result : phase.rows) {
+      if (result.row.metric != metric) {
+        continue;
+      }
+      Check check;
+      const CriteriaRow& row = result.row;
+      const std::string tier =
+          row.tier ? fmt::format(" ({} target)", row.tier->name) : std::string(" (target)");
+      if (!row.target.has_value()) {
+        check.evidence = fmt::format("{}: the criteria row has no target", metric);
+      } else if (!result.measured.has_value()) {
+        check.evidence = fmt::format("{} not measured", metric);
+      } else {
+        const std::string value = format_value(metric, *result.measured, row.unit);
+        const std::string level = level_text(row, *row.target);
+        if (config::satisfies(row.comparison, *result.measured, *row.target)) {
+          check.kind = Check::Kind::meets;
+          check.evidence = fmt::format("{} = {} {}{}", metric, value, level, tier);
+        } else {
+          check.kind = Check::Kind::misses;
+          check.evidence = fmt::format("{} = {}, not {}{}", metric, value, level, tier);
+        }
+        qualify(check, phase);
+      }
+      checks.push_back(std::move(check));
+    }
+  }
+  if (checks.empty()) {
+    Check none;
+    none.evidence = fmt::format("no active criteria row for {}", metric);
+    checks.push_back(std::move(none));
+  }
+  return checks;
+}
+
+ChecklistItem combine(std::string text, std::vector<std::string> metrics, const std::vector<Check>& checks) {
+  ChecklistItem item;
+  item.text = std::move(text);
+  item.metrics = std::move(metrics);
+  bool missed = false;
+  bool doubtful = false;
+  std::vector<std::string> evidence;
+  for (const Check& check : checks) {
+    evidence.push_back(check.evidence);
+    if (check.kind == Check::Kind::misses && !check.untrusted) {
+      missed = true;
+    }
+    if (check.kind == Check::Kind::unknown || check.untrusted || check.unfinished) {
+      doubtful = true;
+    }
+  }
+  item.evidence = join(evidence, "; ");
+  if (missed) {
+    item.state = ChecklistState::not_met;
+  } else if (doubtful) {
+    item.state = ChecklistState::not_verified;
+  } else {
+    item.state = ChecklistState::met;
+  }
+  return item;
+}
+
+}  // namespace
+
+std::string_view to_string(PhaseStatus status) {
+  switch (status) {
+    case PhaseStatus::completed:
+      return "completed";
+    case PhaseStatus::skipped:
+      return "skipped";
+    case PhaseStatus::cancelled:
+      return "cancelled";
+    case PhaseStatus::error:
+      return "error";
+  }
+  return "?";
+}
+
+std::string_view to_string(ChecklistState state) {
+  switch (state) {
+    case ChecklistState::met:
+      return "met";
+    case ChecklistState::not_met:
+      return "not met";
+    case ChecklistState::not_verified:
+      return "not verified";
+  }
+  return "?";
+}
+
+RowResult evaluate_row(const CriteriaRow& row, std::optional<double> measured) {
+  RowResult result;
+  result.row = row;
+  result.measured = measured;
+  if (!measured.has_value()) {
+    result.reason = "not measured";
+    return result;
+  }
+  if (std::isnan(*measured)) {
+    // NaN compares false against everything, which would read as a FAIL; it is a missing value.
+    result.measured = std::nullopt;
+    result.reason = "not measured (the value is not a number)";
+    return result;
+  }
+  const double value = *measured;
+  if (row.target.has_value() && config::satisfies(row.comparison, value, *row.target)) {
+    result.verdict = Verdict::pass;
+    result.reason = fmt::format("meets target {}", level_text(row, *row.target));
+    return result;
+  }
+  const std::string missed = row.target.has_value()
+                                 ? fmt::format("misses target {}", level_text(row, *row.target))
+                                 : std::string("no target level defined");
+  if (!row.critical.has_value()) {
+    if (!row.target.has_value()) {
+      // Nothing to judge against: never a pass.
+      result.verdict = Verdict::not_measured;
+      result.reason = "the criteria row has neither a target nor a critical level";
+      return result;
+    }
+    result.verdict = Verdict::conditional_pass;
+    result.reason = fmt::format("{}, no critical level defined", missed);
+    return result;
+  }
+  if (config::satisfies(row.comparison, value, *row.critical)) {
+    result.verdict = Verdict::conditional_pass;
+    result.reason = fmt::format("{}, within critical {}", missed, level_text(row, *row.critical));
+    return result;
+  }
+  result.verdict = Verdict::fail;
+  result.reason = fmt::format("beyond critical {}", level_text(row, *row.critical));
+  return result;
+}
+
+PhaseEvaluation evaluate_phase(const PhaseInput& input, const std::vector<CriteriaRow>& active_rows) {
+  PhaseEvaluation out;
+  out.phase = input.phase;
+  out.status = input.status;
+  out.ran_after_failure = input.ran_after_failure;
+  Deduplicated measured = deduplicate(input.measurements);
+  out.notes = std::move(measured.notes);
+
+  for (const CriteriaRow& row : active_rows) {
+    if (phase_of_metric(row.metric) != input.phase) {
+      continue;
+    }
+    const Measurement* measurement = find_measurement(measured.measurements, row.metric);
+    out.rows.push_back(evaluate_row(row, measurement ? std::optional(measurement->value) : std::nullopt));
+  }
+  for (Measurement& measurement : measured.measurements) {
+    const bool judged =
+        std::ranges::any_of(out.rows, [&](const RowResult& r) { return r.row.metric == measurement.metric; });
+    if (!judged) {
+      out.informational.push_back(std::move(measurement));
+    }
+  }
+  if (input.ran_after_failure.has_value()) {
+    out.notes.push_back(
+        fmt::format("ran under --continue-on-fail although {} failed; its numbers may reflect that",
+                    to_string(*input.ran_after_failure)));
+  }
+
+  auto [verdict, reason] = phase_verdict(input, out.rows, !input.measurements.empty());
+  out.verdict = verdict;
+  out.reason = std::move(reason);
+  return out;
+}
+
+Evaluation evaluate(const std::vector<PhaseInput>& inputs, const std::vector<CriteriaRow>& active_rows,
+                    const EvaluationOptions& options) {
+  Evaluation out;
+  for (Phase phase : kFlowOrder) {
+    const PhaseInput* chosen = nullptr;
+    int times = 0;
+    for (const PhaseInput& input : inputs) {
+      if (input.phase == phase) {
+        chosen = &input;
+        ++times;
+      }
+    }
+    PhaseInput absent;
+    absent.phase = phase;
+    absent.status = PhaseStatus::skipped;
+    absent.reason = "no data for this phase";
+    PhaseEvaluation evaluated = evaluate_phase(chosen != nullptr ? *chosen : absent, active_rows);
+    if (times > 1) {
+      evaluated.notes.push_back(
+          fmt::format("the {} phase was given {} times; the last is used (a bug in the producer)",
+                      to_string(phase), times));
+    }
+    out.phases.push_back(std::move(evaluated));
+  }
+
+  auto [verdict, detail] = overall_verdict(out.phases, options.aborted);
+  out.overall = verdict;
+  const auto in_scope = std::ranges::count_if(
+      out.phases, [](const PhaseEvaluation& p) { return p.verdict != Verdict::skipped; });
+  std::vector<std::string> parts{fmt::format("{} of {} phases evaluated", in_scope, out.phases.size()),
+                                 std::move(detail)};
+  std::vector<std::string> continued;
+  for (const PhaseEvaluation& phase : out.phases) {
+    if (phase.ran_after_failure.has_value()) {
+      continued.emplace_back(to_string(phase.phase));
+    }
+  }
+  if (!continued.empty()) {
+    parts.push_back(fmt::format("--continue-on-fail ran {} after a failed phase", join(continued, ", ")));
+  }
+  if (std::string skipped = skipped_summary(out.phases); !skipped.empty()) {
+    parts.push_back(std::move(skipped));
+  }
+  out.overall_reason = join(parts, "; ");
+  out.checklist = evaluate_checklist(out.phases, options);
+  return out;
+}
+
+std::vector<ChecklistItem> evaluate_checklist(const std::vector<PhaseEvaluation>& phases,
+                                              const EvaluationOptions& options) {
+  const auto facts = collect_facts(phases);
+  std::vector<ChecklistItem> items;
+
+  // 1. Both kinds of API call, at the checklist's own 500ms; only a load or stress run is "expected load".
+  {
+    ChecklistItem item = combine("API Server P99 latency < 500ms under expected load",
+                                 {"api.mutating.p99", "api.readonly.p99"},
+                                 {check_level(facts, "api.mutating.p99", Comparison::less, 0.5),
+                                  check_level(facts, "api.readonly.p99", Comparison::less, 0.5)});
+    if (item.state == ChecklistState::met) {
+      if (!options.test_type.has_value()) {
+        item.evidence += "; load level unknown (imported values), judged on the values alone";
+      } else if (*options.test_type == config::TestType::smoke) {
+        item.state = ChecklistState::not_verified;
+        item.evidence += "; measured in a smoke run, not under expected load";
+      } else {
+        item.evidence += fmt::format("; {} run", config::to_string(*options.test_type));
+      }
+    }
+    items.push_back(std::move(item));
+  }
+
+  // 2.
+  items.push_back(combine("etcd write latency P99 < 25ms", {"etcd.write.p99"},
+                          {check_level(facts, "etcd.write.p99", Comparison::less, 0.025)}));
+
+  // 3. Zero leader changes proves the item only over a soak of 24h or more.
+  {
+    Check changes = check_level(facts, "etcd.leader_changes", Comparison::less_equal, 0);
+    if (const auto found = facts.find("etcd.leader_changes"); found != facts.end()) {
+      // "= 0" reads better than "= 0 <= 0"; qualify() again for the phase's caveat.
+      const std::string value = format_value("etcd.leader_changes", found->second.value, {});
+      changes.evidence = changes.kind == Check::Kind::meets
+                             ? fmt::format("etcd.leader_changes = {}", value)
+                             : fmt::format("etcd.leader_changes = {}, not 0", value);
+      changes.untrusted = false;
+      changes.unfinished = false;
+      qualify(changes, *found->second.phase);
+    }
+    ChecklistItem item =
+        combine("No etcd leader election during 24h test", {"etcd.leader_changes"}, {changes});
+    if (item.state == ChecklistState::met) {
+      if (options.soak_duration >= kSoakForLeaderItem) {
+        item.evidence += fmt::format(" during a {} run", format_duration(options.soak_duration));
+      } else {
+        item.state = ChecklistState::not_verified;
+        item.evidence += options.soak_duration.count() == 0
+                             ? std::string("; the run length is unknown; needs a soak of at least 24h")
+                             : fmt::format(" during a {} run; needs a soak of at least 24h",
+                                           format_duration(options.soak_duration));
+      }
+    }
+    items.push_back(std::move(item));
+  }
+
+  // 4.
+  items.push_back(combine("Pod startup time P99 < 5s (image cached)", {"api.pod_startup.p99"},
+                          {check_level(facts, "api.pod_startup.p99", Comparison::less, 5.0)}));
+  // 5.
+  items.push_back(combine("DNS query latency P99 < 10ms", {"dns.p99"},
+                          {check_level(facts, "dns.p99", Comparison::less, 0.010)}));
+
+  // 6-8: "requirements" are the targets of the selected tier's rows.
+  auto rows_item = [&](std::string text, std::vector<std::string> metrics) {
+    std::vector<Check> checks;
+    for (const std::string& metric : metrics) {
+      std::vector<Check> more = check_rows(phases, metric);
+      checks.insert(checks.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+    }
+    return combine(std::move(text), std::move(metrics), checks);
+  };
+  items.push_back(rows_item("Storage IOPS meets workload requirements",
+                            {"storage.randread_4k.iops", "storage.randwrite_4k.iops"}));
+  items.push_back(
+      rows_item("Network throughput meets inter-zone requirements", {"net.pod_to_pod.throughput"}));
+  items.push_back(
+      rows_item("Ingress handles expected peak traffic", {"ingress.rps", "ingress.error_rate_5xx"}));
+  return items;
+}
+
+}  // namespace kp::eval
