@@ -34,8 +34,9 @@ struct TierRef {
 };
 
 struct CriteriaRow {
-  std::string metric;     // a catalog id
-  std::string table;      // the seed's table: "Control Plane", "Data Plane", "Storage", "Ingress", "Kubernetes SLO"
+  std::string metric;  // a catalog id
+  // The seed's table: "Control Plane", "Data Plane", "Storage", "Ingress", "Kubernetes SLO".
+  std::string table;
   std::string component;  // "API Server", "etcd", "Database (OLTP)", ...
   std::string label;      // the seed's metric column: "Mutating P99"
   Comparison comparison = Comparison::less;
@@ -43,8 +44,9 @@ struct CriteriaRow {
   std::optional<double> critical;  // absent: the spec defines none for this row (verdict notes it)
   std::string unit;                // display unit for reports
   std::string reference;           // the seed's Reference column
+  std::string note;                // the seed's Description / Condition column (the SLO tables), if any
   std::optional<TierRef> tier;
-  int line = 0;                    // line in the criteria file, for messages
+  int line = 0;  // line in the criteria file, for messages
 };
 
 // Which tier of each tiered table is active. Unset groups take the defaults below.
@@ -58,7 +60,9 @@ struct Criteria {
   std::vector<CriteriaRow> rows;
 
   // The rows that apply under `tiers`: untiered rows plus the rows of the chosen tiers.
-  // Fails (input) when a chosen tier name is unknown to the file, naming the group and the valid names.
+  // Fails (input) when a chosen tier name is unknown to the file, naming the group and the valid names
+  // (`criteria/default.yaml: unknown storage_tier "hdd" (expected one of: ssd, nvme)`), or when a group the
+  // file uses has no chosen tier.
   Result<std::vector<CriteriaRow>> active_rows(const TierSelection& tiers) const;
 };
 
@@ -68,8 +72,8 @@ struct Criteria {
 Result<Criteria> load_criteria(const std::filesystem::path& file);
 Result<Criteria> parse_criteria(std::string_view yaml_text, const std::filesystem::path& name_for_errors);
 
-// The default criteria file shipped with the tool (criteria/default.yaml), found next to the binary's
-// install prefix or the source tree; overridable with KUBEPROOF_CRITERIA.
+// The default criteria file shipped with the tool: KUBEPROOF_CRITERIA when set, else criteria/default.yaml
+// from <exe dir>/../share/kubeproof/, else from the source tree (config/data_path.hpp has the search order).
 std::filesystem::path default_criteria_path();
 
 }  // namespace kp::config

@@ -1,7 +1,7 @@
 #pragma once
 
-// A plan says what to run: the test type (the seed's smoke/load/stress), the cluster's expected capacity, which
-// phases with which settings, and which criteria tiers apply.
+// A plan says what to run: the test type (the seed's smoke/load/stress), the cluster's expected capacity,
+// which phases with which settings, and which criteria tiers apply.
 
 #include <filesystem>
 #include <map>
@@ -22,7 +22,9 @@ enum class TestType { smoke, load, stress };
 std::string_view to_string(TestType type);
 
 // The seed's test types as bounds: smoke 1-5 min (validates configuration), load 15-60 min at 70-100 % of
-// capacity, stress 10-30 min at 150-200 %.
+// capacity, stress 10-30 min at 150-200 %. Defaults: smoke 2m at 10 % (any load above 0 up to 200 % is
+// accepted: the seed gives smoke no load range), load 30m at 100 %, stress 15m at 150 %. Bounds are
+// inclusive.
 struct Profile {
   TestType type;
   Duration min_duration;
@@ -37,7 +39,7 @@ const Profile& profile_for(TestType type);
 // The cluster's expected capacity; the test type scales load from it. Unset values mean "not stated".
 struct Capacity {
   std::optional<Rate> api_qps;
-  std::optional<Rate> etcd_ops;      // etcd requests per second the control plane is expected to sustain
+  std::optional<Rate> etcd_ops;  // etcd requests per second the control plane is expected to sustain
   std::optional<Rate> dns_qps;
   std::optional<Rate> ingress_rps;
   std::optional<Rate> ingress_connection_rate;
@@ -51,9 +53,13 @@ struct PhasePlan {
   bool enabled = true;
   Duration duration{0};  // after the profile default and --duration-scale are applied
   double load = 1.0;     // fraction of capacity, after the profile default is applied
-  // Driver-specific settings, validated by the phase's driver (unknown keys are its errors too).
+  // Driver-specific settings, validated by the phase's driver (unknown keys are its errors too): a mapping,
+  // or null when the plan gives none. A driver reads them with config/yaml_fields.hpp, starting from
+  // YamlField(settings, plan.source.string(), path + ".settings"), so its messages carry file:line: path.
   YAML::Node settings;
   int line = 0;
+  // "phases[2]" as written in the plan; "phases" when the plan lists none (then all six run).
+  std::string path;
 };
 
 struct Plan {
@@ -63,20 +69,25 @@ struct Plan {
   Target target = Target::local;
   Capacity capacity;
   TierSelection tiers;
-  std::optional<std::filesystem::path> criteria_file;  // relative paths are resolved against the plan's folder
-  std::vector<PhasePlan> phases;                       // in flow order
-  double duration_scale = 1.0;                         // 1.0 unless shortened; reports say so when not 1
+  // Relative paths are resolved against the plan's folder.
+  std::optional<std::filesystem::path> criteria_file;
+  std::vector<PhasePlan> phases;  // in flow order
+  double duration_scale = 1.0;    // 1.0 unless shortened; reports say so when not 1
 };
 
 // Parses and validates a plan. Errors: `plans/x.yaml:14: phases[2].load: must be within 70%..100% for a load
 // test, got "50%"`. Unknown keys are errors. Phases must appear in flow order, each at most once.
+// Top-level keys: name (default: the file's stem), type (required), target, criteria {file, storage_tier,
+// cluster_size, pod_images}, capacity, duration and load (defaults for every phase, else the profile's),
+// phases (default: the whole flow). plans/smoke.yaml documents the shape.
 Result<Plan> load_plan(const std::filesystem::path& file);
 Result<Plan> parse_plan(std::string_view yaml_text, const std::filesystem::path& name_for_errors);
 
 // Shortens every duration of the plan for a quick run (0 < scale <= 1); the plan records it.
 Result<void> apply_duration_scale(Plan& plan, double scale);
 
-// The shipped plan for a test type: plans/<type>.yaml.
+// The shipped plan for a test type: <KUBEPROOF_PLAN_DIR>/<type>.yaml when that is set, else plans/<type>.yaml
+// from <exe dir>/../share/kubeproof/, else from the source tree (config/data_path.hpp has the search order).
 std::filesystem::path default_plan_path(TestType type);
 
 }  // namespace kp::config
