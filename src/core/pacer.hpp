@@ -1,10 +1,10 @@
 #pragma once
 
 // Open-loop pacing. The Pacer hands out the *intended* send time of each request; a request's latency is
-// measured from that time (so a stalled server or sender shows up as latency: no coordinated omission), and the
-// uncorrected service time (from the actual send) is kept beside it. The pacer also tracks how far the sender
-// fell behind its schedule, so a run that could not reach its rate is marked INVALID rather than reported as
-// if it had.
+// measured from that time (so a stalled server or sender shows up as latency: no coordinated omission), and
+// the uncorrected service time (from the actual send) is kept beside it. The pacer also tracks how far the
+// sender fell behind its schedule, so a run that could not reach its rate is marked INVALID rather than
+// reported as if it had.
 //
 // Not thread-safe: one Pacer per worker; each worker gets rate / workers.
 
@@ -35,7 +35,9 @@ struct PacerStats {
 class Pacer {
  public:
   // The first intended time is `start` (constant) or start + one random gap (poisson).
-  // A send later than `tolerance` after its intended time counts as late.
+  // A send later than `tolerance` after its intended time counts as late; an early send counts as on time.
+  // The rate must be > 0 (callers validate it); otherwise every intended time is TimePoint::max(), i.e.
+  // never.
   Pacer(Rate rate, Arrival arrival, TimePoint start, std::uint64_t seed = 1,
         Duration tolerance = std::chrono::milliseconds(1));
 
