@@ -1,0 +1,169 @@
+#include "drivers/storage/agent.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace kp::drivers::storage {
+namespace {
+
+constexpr std::string_view kAgentName = "kubeproof agent storage";
+
+// Each flag that maps onto a setting: the same reader as the plan's, so the same checks and messages.
+struct FlagSetting {
+  std::string_view flag;
+  std::string_view key;
+  std::string AgentOptions::*value;
+  std::string_view help;
+};
+
+constexpr FlagSetting kFlags[] = {
+    {"--dir", "volume", &AgentOptions::dir, "directory under test, e.g. the volume's mount path (required)"},
+    {"--compare-to", "compare_to", &AgentOptions::compare_to,
+     "also run the jobs here (e.g. local disk) and report volume/local ratios"},
+    {"--fio", "fio_binary", &AgentOptions::fio, "fio binary (default: fio on PATH)"},
+    {"--workloads", "workloads", &AgentOptions::workloads,
+     "comma-separated: randread,randwrite,seqwrite,seqread,etcd_fsync (default: all)"},
+    {"--ioengine", "ioengine", &AgentOptions::ioengine, "libaio (default), io_uring, psync, sync, ..."},
+    {"--size", "size", &AgentOptions::size, "test file size (default 1GiB)"},
+    {"--bs", "block_size", &AgentOptions::bs, "random read/write block size (default 4KiB)"},
+    {"--iodepth", "iodepth", &AgentOptions::iodepth, "random jobs' queue depth (default 32)"},
+    {"--seq-bs", "seq_block_size", &AgentOptions::seq_bs, "sequential block size (default 1MiB)"},
+    {"--seq-iodepth", "seq_iodepth", &AgentOptions::seq_iodepth, "sequential jobs' queue depth (default 8)"},
+    {"--numjobs", "numjobs", &AgentOptions::numjobs, "fio processes per job, aggregated (default 1)"},
+    {"--runtime", "runtime", &AgentOptions::runtime, "measured time per job (default 10s)"},
+    {"--ramp-time", "ramp_time", &AgentOptions::ramp_time, "unmeasured warm-up per job (default 2s)"},
+    {"--qd-sweep", "qd_sweep", &AgentOptions::qd_sweep, "comma-separated queue depths for the random jobs"},
+    {"--etcd-bs", "etcd_block_size", &AgentOptions::etcd_bs, "etcd disk check write size (default 2300)"},
+    {"--etcd-size", "etcd_size", &AgentOptions::etcd_size, "etcd disk check amount (default 22MiB)"},
+    {"--timeout", "timeout", &AgentOptions::timeout, "bound on each fio run (default: generous)"},
+};
+
+config::YamlField flag_field(std::string_view flag, const std::string& value) {
+  return config::YamlField(YAML::Node(value), std::string(kAgentName), std::string(flag));
+}
+
+Result<void> as_usage(Result<void> result) {
+  if (!result) {
+    return std::unexpected(Error{ErrorKind::usage, result.error().message});
+  }
+  return result;
+}
+
+nlohmann::json optional_json(const std::optional<double>& value) {
+  return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
+}
+
+nlohmann::json job_json(const JobSummary& job, std::string_view target) {
+  return nlohmann::json{{"target", target},
+                        {"name", job.job.name},
+                        {"workload", to_string(job.job.workload)},
+                        {"rw", job.job.rw},
+                        {"block_size", job.job.block_size},
+                        {"iodepth", job.job.iodepth},
+                        {"numjobs", job.job.numjobs},
+                        {"ioengine", job.job.ioengine},
+                        {"direct", job.job.direct},
+                        {"iops", job.iops},
+                        {"bytes_per_second", job.bytes_per_second},
+                        {"ios", job.ios},
+                        {"runtime_s", std::chrono::duration<double>(job.runtime).count()},
+                        {"p50_s", optional_json(job.p50)},
+                        {"p99_s", optional_json(job.p99)},
+                        {"p999_s", optional_json(job.p999)}};
+}
+
+}  // namespace
+
+void attach_agent_options(CLI::App& app, AgentOptions& options) {
+  for (const FlagSetting& flag : kFlags) {
+    app.add_option(std::string(flag.flag), options.*flag.value, std::string(flag.help));
+  }
+  app.add_flag("--buffered", options.buffered,
+               "buffered I/O instead of direct (the page-cache warning applies)");
+}
+
+Result<Settings> to_agent_settings(const AgentOptions& options) {
+  if (options.dir.empty()) {
+    return fail(
+        ErrorKind::usage,
+        fmt::format("{}: --dir: required: the directory to test (the volume's mount path)", kAgentName));
+  }
+  Settings settings;
+  settings.runtime = kAgentDefaultRuntime;
+  for (const FlagSetting& flag : kFlags) {
+    const std::string& value = options.*flag.value;
+    if (value.empty()) {
+      continue;
+    }
+    if (Result<void> read = as_usage(read_setting(settings, flag.key, flag_field(flag.flag, value))); !read) {
+      return std::unexpected(read.error());
+    }
+  }
+  settings.direct = !options.buffered;
+  auto field_of = [&](std::string_view key) {
+    for (const FlagSetting& flag : kFlags) {
+      if (flag.key == key) {
+        return flag_field(flag.flag, options.*flag.value);
+      }
+    }
+    return flag_field("--buffered", "true");  // direct is the only setting without its own flag
+  };
+  if (Result<void> checked = as_usage(check_settings(settings, field_of)); !checked) {
+    return std::unexpected(checked.error());
+  }
+  if (Result<void> found = as_usage(check_directories(settings, field_of)); !found) {
+    return std::unexpected(found.error());
+  }
+  return settings;
+}
+
+Result<StorageResult> run_agent(const AgentOptions& options, Clock& clock, engine::CancellationToken& cancel,
+                                const ProgressFn& progress) {
+  Result<Settings> settings = to_agent_settings(options);
+  if (!settings) {
+    return std::unexpected(settings.error());
+  }
+  // The agent runs what its flags say: no test type scales it (load: no sweep unless --qd-sweep).
+  JobSet jobs = plan_jobs(*settings, config::TestType::load, Duration(0));
+  StoragePhase phase(std::move(*settings), std::move(jobs), clock, progress);
+  if (Result<void> prepared = phase.prepare(); !prepared) {
+    return std::unexpected(prepared.error());
+  }
+  Result<StorageResult> result = phase.run(cancel);
+  phase.teardown();
+  return result;
+}
+
+std::string agent_json_line(const StorageResult& result) {
+  nlohmann::json measurements = nlohmann::json::array();
+  for (const Measurement& m : result.run.measurements) {
+    nlohmann::json item{{"metric", m.metric}, {"value", m.value}, {"source", m.source}, {"note", m.note}};
+    if (m.histogram) {
+      item["histogram"] = m.histogram->to_json();
+    }
+    measurements.push_back(std::move(item));
+  }
+  nlohmann::json jobs = nlohmann::json::array();
+  for (const JobSummary& job : result.jobs) {
+    jobs.push_back(job_json(job, "volume"));
+  }
+  for (const JobSummary& job : result.compare_jobs) {
+    jobs.push_back(job_json(job, "compare_to"));
+  }
+  nlohmann::json comparison = nlohmann::json::array();
+  for (const ComparisonRow& row : result.comparison) {
+    comparison.push_back(nlohmann::json{{"metric", row.metric},
+                                        {"volume", row.volume},
+                                        {"local", row.local},
+                                        {"ratio", row.ratio},
+                                        {"volume_beats_local", row.volume_beats_local}});
+  }
+  nlohmann::json line{{"kind", "kubeproof.agent.storage"}, {"version", 1},
+                      {"fio_version", result.fio_version}, {"measurements", std::move(measurements)},
+                      {"jobs", std::move(jobs)},           {"comparison", std::move(comparison)},
+                      {"warnings", result.warnings},       {"invalid_reasons", result.run.invalid_reasons},
+                      {"cancelled", result.cancelled}};
+  return line.dump();
+}
+
+}  // namespace kp::drivers::storage

@@ -1,0 +1,101 @@
+#include "drivers/storage/driver.hpp"
+
+#include <fmt/format.h>
+
+#include "drivers/storage/jobs.hpp"
+#include "drivers/storage/settings.hpp"
+#include "drivers/storage/storage_phase.hpp"
+
+namespace kp::drivers::storage {
+namespace {
+
+class StorageDriver final : public engine::Driver {
+ public:
+  explicit StorageDriver(std::filesystem::path lab_dir) : lab_dir_(std::move(lab_dir)) {}
+
+  Phase phase() const override { return Phase::storage; }
+
+  Result<void> validate(const engine::PhaseContext& context) override {
+    const std::string path =
+        (context.phase.path.empty() ? std::string("storage") : context.phase.path) + ".settings";
+    const config::YamlField field(context.phase.settings, context.plan.source.string(), path);
+    Result<Settings> settings = parse_settings(field);
+    if (!settings) {
+      return std::unexpected(settings.error());
+    }
+    if (context.plan.target == config::Target::local) {
+      // The paths are on this host: a typo is an input error now, not a phase error after the earlier phases.
+      Result<config::YamlMap> map = config::YamlMap::open_any(field);
+      auto field_of = [&](std::string_view key) { return map ? map->get(key).value_or(field) : field; };
+      if (Result<void> found = check_directories(*settings, field_of); !found) {
+        return found;
+      }
+    }
+    settings_ = std::move(*settings);
+    return {};
+  }
+
+  Result<void> prepare(engine::PhaseContext& context) override {
+    if (context.plan.target == config::Target::cluster) {
+      return fail(
+          ErrorKind::unavailable,
+          "storage on --target cluster needs agent pods on the volume, which this build cannot schedule yet; "
+          "run `kubeproof agent storage --dir <mount path>` in a pod that mounts the PersistentVolume");
+    }
+    Settings settings = settings_;
+    if (settings.volume.empty()) {
+      settings.volume = lab_volume_dir(lab_dir_);
+      std::error_code code;
+      std::filesystem::create_directories(settings.volume, code);
+      if (code) {
+        return fail(ErrorKind::io, fmt::format("storage: cannot create the lab volume directory {}: {}",
+                                               settings.volume.string(), code.message()));
+      }
+    }
+    JobSet jobs = plan_jobs(settings, context.plan.type, context.phase.duration);
+    engine::ProgressSink& sink = context.progress;
+    phase_ = std::make_unique<StoragePhase>(
+        std::move(settings), std::move(jobs), context.clock,
+        [&sink](std::string_view text) { sink.message(Phase::storage, text); });
+    return phase_->prepare();
+  }
+
+  Result<engine::PhaseRun> run(engine::PhaseContext& context) override {
+    if (!phase_) {
+      return fail(ErrorKind::internal, "storage driver: run() before a successful prepare()");
+    }
+    Result<StorageResult> result = phase_->run(context.cancel);
+    if (!result) {
+      return std::unexpected(result.error());
+    }
+    return std::move(result->run);
+  }
+
+  void teardown(engine::PhaseContext& /*context*/) noexcept override {
+    if (phase_) {
+      phase_->teardown();
+    }
+    phase_.reset();
+  }
+
+ private:
+  std::filesystem::path lab_dir_;
+  Settings settings_;
+  std::unique_ptr<StoragePhase> phase_;
+};
+
+}  // namespace
+
+std::filesystem::path lab_volume_dir(const std::filesystem::path& lab_dir) {
+  return lab_dir / "volume";
+}
+
+std::unique_ptr<engine::Driver> make_driver(const config::Plan& /*plan*/, std::filesystem::path lab_dir) {
+  return std::make_unique<StorageDriver>(std::move(lab_dir));
+}
+
+engine::DriverFactory driver_factory(std::filesystem::path lab_dir) {
+  return [lab_dir](const config::Plan& plan) { return make_driver(plan, lab_dir); };
+}
+
+}  // namespace kp::drivers::storage

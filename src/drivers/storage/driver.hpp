@@ -1,0 +1,23 @@
+#pragma once
+
+// The storage phase as an engine::Driver. Settings come from the plan's storage phase (settings.hpp); for
+// `--target local` the volume defaults to the lab's directory <lab dir>/volume, created when missing. fio
+// missing makes the phase SKIPPED with the reason; `--target cluster` is SKIPPED too until agent pods can be
+// scheduled (run `kubeproof agent storage --dir <mount>` in a pod meanwhile).
+
+#include <filesystem>
+#include <memory>
+
+#include "engine/driver.hpp"
+
+namespace kp::drivers::storage {
+
+// `lab_dir` is where `--target local` keeps the lab (lab::default_state_dir() unless the CLI says otherwise).
+engine::DriverFactory driver_factory(std::filesystem::path lab_dir);
+
+std::unique_ptr<engine::Driver> make_driver(const config::Plan& plan, std::filesystem::path lab_dir);
+
+// The lab's stand-in for a persistent volume: a directory on local disk.
+std::filesystem::path lab_volume_dir(const std::filesystem::path& lab_dir);
+
+}  // namespace kp::drivers::storage
