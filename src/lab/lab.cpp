@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "lab/ports.hpp"
@@ -182,9 +183,17 @@ bool is_same_service(const ServiceRecord& record, pid_t pid) {
     return false;
   }
   std::optional<std::vector<std::string>> argv = process_cmdline(pid);
+  if (!argv || argv->empty()) {
+    return false;
+  }
   // The same binary and the very command line we started: a recycled pid cannot match both.
-  return argv && !argv->empty() && fs::path((*argv)[0]).filename() == record.binary.filename() &&
-         *argv == record.command;
+  if (fs::path((*argv)[0]).filename() == record.binary.filename() && *argv == record.command) {
+    return true;
+  }
+  // Some servers (nginx) rewrite their process title into one field, "nginx: master process <command>". The
+  // command holds this lab's own config path, so a recycled pid still cannot match.
+  std::string joined = fmt::format("{}", fmt::join(record.command, " "));
+  return argv->size() == 1 && !joined.empty() && (*argv)[0].ends_with(joined);
 }
 
 Result<std::vector<ServiceRecord>> up(const LabOptions& options, Clock& clock) {

@@ -1,5 +1,7 @@
 #include "lab/services.hpp"
 
+#include "lab/nginx_service.hpp"
+
 #include <fmt/format.h>
 
 #include "lab/http_get.hpp"
@@ -88,6 +90,7 @@ const std::vector<std::unique_ptr<ServiceSpec>>& service_specs() {
   static const std::vector<std::unique_ptr<ServiceSpec>> specs = [] {
     std::vector<std::unique_ptr<ServiceSpec>> list;
     list.push_back(std::make_unique<EtcdSpec>());
+    list.push_back(make_nginx_service_spec());
     return list;
   }();
   return specs;

@@ -1,0 +1,190 @@
+#include "drivers/ingress/settings.hpp"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "config/yaml_fields.hpp"
+#include "drivers/ingress/url.hpp"
+
+namespace kp::drivers::ingress {
+namespace {
+
+using config::YamlField;
+using config::YamlMap;
+
+Result<int> read_int(const YamlField& field, int minimum, int maximum) {
+  Result<double> value = config::read_quantity(field, Quantity::count);
+  if (!value || *value != std::floor(*value) || *value < minimum || *value > maximum) {
+    return field.fail_got(fmt::format("must be a whole number within {}..{}", minimum, maximum));
+  }
+  return static_cast<int>(*value);
+}
+
+// A rate, "max" (closed loop) or, when allowed, "off".
+struct RateChoice {
+  std::optional<Rate> rate;
+  bool max = false;
+  bool off = false;
+};
+
+Result<RateChoice> read_rate_choice(const YamlField& field, bool allow_off) {
+  std::string text = field.text();
+  if (text == "max") {
+    return RateChoice{.rate = std::nullopt, .max = true, .off = false};
+  }
+  if (allow_off && text == "off") {
+    return RateChoice{.rate = std::nullopt, .max = false, .off = true};
+  }
+  Result<Rate> rate = config::read_rate(field);
+  if (!rate) {
+    return field.fail_got(allow_off ? "not a rate, \"max\" or \"off\"" : "not a rate or \"max\"");
+  }
+  if (!(rate->per_second > 0)) {
+    return field.fail_got("must be > 0");
+  }
+  return RateChoice{.rate = *rate, .max = false, .off = false};
+}
+
+}  // namespace
+
+Result<Settings> parse_settings(const YAML::Node& node, const std::string& file, const std::string& path) {
+  Settings settings;
+  YamlField root(node, file, path);
+  if (!node || root.is_null()) {
+    return settings;
+  }
+  Result<YamlMap> map = YamlMap::open(
+      root, {"url", "tls", "paths", "method", "body", "host", "headers", "insecure", "cacert", "server_name",
+             "threads", "connections", "rate", "arrival", "timeout", "connection_rate", "connection_share"});
+  if (!map) {
+    return std::unexpected(map.error());
+  }
+  for (const auto& [key, field] : map->entries()) {
+    Result<void> ok;
+    auto string_into = [&](std::string& target) -> Result<void> {
+      Result<std::string> text = config::read_string(field);
+      if (!text) {
+        return std::unexpected(text.error());
+      }
+      target = *text;
+      return {};
+    };
+    auto bool_into = [&](bool& target) -> Result<void> {
+      Result<bool> value = config::read_bool(field);
+      if (!value) {
+        return std::unexpected(value.error());
+      }
+      target = *value;
+      return {};
+    };
+    if (key == "url") {
+      ok = string_into(settings.url);
+      if (ok) {
+        if (Result<Url> url = parse_url(settings.url); !url) {
+          return field.fail_got("not an http:// or https:// URL");
+        }
+      }
+    } else if (key == "tls") {
+      ok = bool_into(settings.lab_tls);
+    } else if (key == "paths") {
+      Result<std::vector<YamlField>> items = field.items();
+      if (!items) {
+        return std::unexpected(items.error());
+      }
+      for (const YamlField& item : *items) {
+        Result<std::string> text = config::read_string(item);
+        if (!text) {
+          return std::unexpected(text.error());
+        }
+        if (text->front() != '/' || text->find_first_of(" \t\r\n") != std::string::npos) {
+          return item.fail_got("must start with / and have no whitespace");
+        }
+        settings.paths.push_back(*text);
+      }
+    } else if (key == "method") {
+      ok = string_into(settings.method);
+      if (ok && settings.method.find_first_of(" \t\r\n") != std::string::npos) {
+        return field.fail_got("must be one token");
+      }
+    } else if (key == "body") {
+      settings.body = field.text();
+    } else if (key == "host") {
+      ok = string_into(settings.host);
+    } else if (key == "headers") {
+      Result<YamlMap> headers = YamlMap::open_any(field);
+      if (!headers) {
+        return std::unexpected(headers.error());
+      }
+      for (const auto& [name, value] : headers->entries()) {
+        if (!value.is_scalar() || value.text().find_first_of("\r\n") != std::string::npos) {
+          return value.fail_got("must be a single-line value");
+        }
+        settings.headers.emplace_back(name, value.text());
+      }
+    } else if (key == "insecure") {
+      ok = bool_into(settings.insecure);
+    } else if (key == "cacert") {
+      ok = string_into(settings.cacert);
+    } else if (key == "server_name") {
+      ok = string_into(settings.server_name);
+    } else if (key == "threads") {
+      Result<int> value = read_int(field, 0, 1024);
+      if (!value) {
+        return std::unexpected(value.error());
+      }
+      settings.threads = *value;
+    } else if (key == "connections") {
+      Result<int> value = read_int(field, 1, 1'000'000);
+      if (!value) {
+        return std::unexpected(value.error());
+      }
+      settings.connections = *value;
+    } else if (key == "rate") {
+      Result<RateChoice> choice = read_rate_choice(field, false);
+      if (!choice) {
+        return std::unexpected(choice.error());
+      }
+      settings.rate = choice->rate;
+      settings.closed_loop = choice->max;
+    } else if (key == "arrival") {
+      Result<std::string> arrival = config::read_choice(field, {"constant", "poisson"});
+      if (!arrival) {
+        return std::unexpected(arrival.error());
+      }
+      settings.arrival = *arrival == "poisson" ? Arrival::poisson : Arrival::constant;
+    } else if (key == "timeout") {
+      Result<Duration> timeout = config::read_duration(field);
+      if (!timeout) {
+        return std::unexpected(timeout.error());
+      }
+      if (*timeout <= Duration::zero()) {
+        return field.fail_got("must be > 0");
+      }
+      settings.timeout = *timeout;
+    } else if (key == "connection_rate") {
+      Result<RateChoice> choice = read_rate_choice(field, true);
+      if (!choice) {
+        return std::unexpected(choice.error());
+      }
+      settings.connection_rate = choice->rate;
+      settings.connection_closed_loop = choice->max;
+      settings.connection_run = !choice->off;
+    } else if (key == "connection_share") {
+      Result<Ratio> share = config::read_ratio(field);
+      if (!share) {
+        return std::unexpected(share.error());
+      }
+      if (!(share->fraction > 0 && share->fraction < 1)) {
+        return field.fail_got("must be between 0% and 100% (exclusive)");
+      }
+      settings.connection_share = share->fraction;
+    }
+    if (!ok) {
+      return std::unexpected(ok.error());
+    }
+  }
+  return settings;
+}
+
+}  // namespace kp::drivers::ingress

@@ -1,0 +1,386 @@
+// The HTTP generator against a real nginx (started here in a temp dir on free ports, access log on, stopped
+// at the end) and against in-test servers that stall or misbehave. Skipped with the reason when nginx is
+// missing.
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "config/plan.hpp"
+#include "drivers/ingress/driver.hpp"
+#include "drivers/ingress/http_command.hpp"
+#include "drivers/ingress/load.hpp"
+#include "drivers/ingress/measurements.hpp"
+#include "lab/nginx_service.hpp"
+#include "test_servers.hpp"
+
+namespace kp::drivers::ingress {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::Reply;
+using testing::TestServer;
+
+LoadSpec spec_for(const std::string& url) {
+  LoadSpec spec;
+  spec.url = *parse_url(url);
+  spec.threads = 1;
+  spec.connections = 4;
+  spec.timeout = std::chrono::seconds(3);
+  return spec;
+}
+
+Result<LoadResult> run(const LoadSpec& spec) {
+  engine::CancellationToken cancel;
+  return run_load(spec, real_clock(), cancel);
+}
+
+// One nginx for the whole suite (start-up generates certificates: done once).
+class Nginx : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new fs::path(fs::temp_directory_path() / fmt::format("kp-ingress-it-{}", getpid()));
+    Result<lab::NginxInstance> started =
+        lab::start_nginx(*dir_, lab::NginxOptions{.workers = 1, .access_log = true}, real_clock());
+    if (!started) {
+      skip_reason_ = new std::string(started.error().message);
+      return;
+    }
+    nginx_ = new lab::NginxInstance(std::move(*started));
+  }
+  static void TearDownTestSuite() {
+    delete nginx_;
+    nginx_ = nullptr;
+    if (dir_ != nullptr) {
+      std::error_code ignored;
+      fs::remove_all(*dir_, ignored);
+    }
+    delete dir_;
+    delete skip_reason_;
+    skip_reason_ = nullptr;
+  }
+  void SetUp() override {
+    if (nginx_ == nullptr) {
+      GTEST_SKIP() << "nginx not available: " << (skip_reason_ ? *skip_reason_ : "");
+    }
+  }
+
+  // Access-log lines per status for requests to `uri` (the log format is "<status> <method> <uri> <port>").
+  static std::map<int, std::uint64_t> logged(const std::string& uri) {
+    std::map<int, std::uint64_t> counts;
+    std::ifstream in(lab::nginx_access_log(nginx_->dir()));
+    std::string line;
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      int status = 0;
+      std::string method;
+      std::string path;
+      fields >> status >> method >> path;
+      if (path == uri) {
+        ++counts[status];
+      }
+    }
+    return counts;
+  }
+  static std::uint64_t logged_total(const std::string& uri) {
+    std::uint64_t total = 0;
+    for (const auto& [status, count] : logged(uri)) {
+      total += count;
+    }
+    return total;
+  }
+
+  static fs::path* dir_;
+  static lab::NginxInstance* nginx_;
+  static std::string* skip_reason_;
+};
+fs::path* Nginx::dir_ = nullptr;
+lab::NginxInstance* Nginx::nginx_ = nullptr;
+std::string* Nginx::skip_reason_ = nullptr;
+
+TEST_F(Nginx, ClosedLoopCountsMatchTheAccessLog) {
+  LoadSpec spec = spec_for(nginx_->http_url("/small.txt?closed"));
+  spec.threads = 2;
+  spec.connections = 8;
+  spec.requests = 5000;
+  spec.duration = Duration::zero();
+  Result<LoadResult> result = run(spec);
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(result->requests_sent, 5000u);
+  EXPECT_EQ(result->responses, 5000u);
+  EXPECT_EQ(result->status_classes[2], 5000u);
+  EXPECT_EQ(result->failures(), 0u);
+  EXPECT_EQ(result->latency.count(), 5000u);
+  EXPECT_EQ(logged_total("/small.txt?closed"), 5000u);
+}
+
+TEST_F(Nginx, OpenLoopCountsMatchTheAccessLogAndTheRate) {
+  LoadSpec spec = spec_for(nginx_->http_url("/small.txt?open"));
+  spec.threads = 2;
+  spec.connections = 8;
+  spec.rate = Rate{2000};
+  spec.duration = std::chrono::seconds(2);
+  Result<LoadResult> result = run(spec);
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(result->issued, 4000u);  // exactly rate x duration intended times
+  EXPECT_EQ(result->responses + result->failures() + result->unsent, 4000u);
+  EXPECT_EQ(logged_total("/small.txt?open"), result->responses);
+  EXPECT_TRUE(result->open_loop);
+  EXPECT_EQ(result->uncorrected.count(), result->responses);
+  // Per-second series: two seconds of data.
+  EXPECT_GE(result->series.series(kSeriesLatency).size(), 2u);
+}
+
+TEST_F(Nginx, FiveXxRateIsExact) {
+  LoadSpec spec = spec_for(nginx_->http_url("/"));
+  spec.threads = 2;
+  spec.requests = 1000;
+  spec.duration = Duration::zero();
+  spec.request.paths = {"/small.txt?mix", "/error", "/small.txt?mix", "/small.txt?mix"};
+  Result<LoadResult> result = run(spec);
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(result->responses, 1000u);
+  EXPECT_EQ(result->status_classes[5], 250u);
+  EXPECT_EQ(result->status_classes[2], 750u);
+  std::vector<Measurement> measurements = request_measurements(*result);
+  auto rate = std::find_if(measurements.begin(), measurements.end(),
+                           [](const Measurement& m) { return m.metric == "ingress.error_rate_5xx"; });
+  ASSERT_NE(rate, measurements.end());
+  EXPECT_DOUBLE_EQ(rate->value, 0.25);
+  EXPECT_EQ(logged("/error")[500], 250u);
+}
+
+TEST_F(Nginx, TlsVerifiesAgainstTheLabCa) {
+  LoadSpec spec = spec_for(nginx_->https_url("/small.txt?tls"));
+  spec.requests = 200;
+  spec.duration = Duration::zero();
+  spec.tls.ca_file = lab::nginx_ca_file(nginx_->dir()).string();
+  Result<LoadResult> result = run(spec);
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(result->responses, 200u);
+  EXPECT_EQ(result->handshake_time.count(), 4u);  // one per keep-alive connection
+  EXPECT_EQ(logged_total("/small.txt?tls"), 200u);
+}
+
+TEST_F(Nginx, WrongCertificateIsRefusedUnlessInsecure) {
+  // Not signed by a CA in the system store.
+  LoadSpec untrusted = spec_for(nginx_->https_url("/small.txt"));
+  untrusted.requests = 10;
+  untrusted.duration = Duration::zero();
+  Result<LoadResult> refused = run(untrusted);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, ErrorKind::network);
+  EXPECT_NE(refused.error().message.find("certificate verify failed"), std::string::npos)
+      << refused.error().message;
+
+  // The right CA but the wrong name.
+  LoadSpec wrong_name = untrusted;
+  wrong_name.tls.ca_file = lab::nginx_ca_file(nginx_->dir()).string();
+  wrong_name.tls.server_name = "wrong.example";
+  Result<LoadResult> mismatch = run(wrong_name);
+  ASSERT_FALSE(mismatch);
+  EXPECT_NE(mismatch.error().message.find("certificate verify failed"), std::string::npos)
+      << mismatch.error().message;
+
+  LoadSpec insecure = untrusted;
+  insecure.tls.insecure = true;
+  insecure.tls.server_name = "wrong.example";
+  Result<LoadResult> accepted = run(insecure);
+  ASSERT_TRUE(accepted) << accepted.error().message;
+  EXPECT_EQ(accepted->responses, 10u);
+}
+
+TEST_F(Nginx, ConnectionPerRequestOverTls) {
+  LoadSpec spec = spec_for(nginx_->https_url("/small.txt?conn"));
+  spec.requests = 300;
+  spec.duration = Duration::zero();
+  spec.connection_per_request = true;
+  spec.tls.ca_file = lab::nginx_ca_file(nginx_->dir()).string();
+  Result<LoadResult> result = run(spec);
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(result->responses, 300u);
+  EXPECT_EQ(result->connections_opened, 300u);
+  EXPECT_EQ(result->connect_time.count(), 300u);
+  EXPECT_EQ(result->handshake_time.count(), 300u);
+  EXPECT_GT(result->connection_rate(), 0);
+  EXPECT_EQ(logged_total("/small.txt?conn"), 300u);
+}
+
+TEST_F(Nginx, OpenLoopConnectionRate) {
+  LoadSpec spec = spec_for(nginx_->http_url("/small.txt?connrate"));
+  spec.connection_per_request = true;
+  spec.connections = 16;
+  spec.rate = Rate{500};
+  spec.duration = std::chrono::seconds(1);
+  Result<LoadResult> result = run(spec);
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(result->issued, 500u);
+  EXPECT_EQ(result->connections_opened, result->responses);
+  EXPECT_EQ(logged_total("/small.txt?connrate"), result->responses);
+  EXPECT_NEAR(static_cast<double>(result->responses), 500.0, 5.0);
+}
+
+TEST_F(Nginx, StandaloneCommandPrintsAWrkLikeSummary) {
+  HttpOptions options;
+  options.url = nginx_->http_url("/small.txt?cli");
+  options.threads = 1;
+  options.connections = 2;
+  options.requests = 100;
+  options.duration = "0";
+  options.latency = true;
+  std::ostringstream out;
+  engine::CancellationToken cancel;
+  Result<int> code = run_http_command(options, real_clock(), cancel, out);
+  ASSERT_TRUE(code) << code.error().message;
+  EXPECT_EQ(*code, 0) << out.str();
+  EXPECT_NE(out.str().find("100 requests in"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("Requests/sec:"), std::string::npos);
+  EXPECT_NE(out.str().find("99.000%"), std::string::npos);
+}
+
+// The phase driver end to end: settings from YAML, an open-loop request run and a connection-rate run.
+TEST_F(Nginx, DriverMeasuresTheIngressRows) {
+  Result<config::Plan> plan = config::parse_plan(fmt::format(R"(name: it
+type: smoke
+capacity:
+  ingress_rps: 2000
+  ingress_connection_rate: 1000
+phases:
+  - phase: ingress
+    duration: 1m
+    load: 10%
+    settings:
+      url: {}
+      connections: 8
+      threads: 1
+)",
+                                                             nginx_->http_url("/small.txt?driver")),
+                                                 "it.yaml");
+  ASSERT_TRUE(plan) << plan.error().message;
+  ASSERT_TRUE(config::apply_duration_scale(*plan, 1.0 / 30));  // 2 s
+  const config::PhasePlan& phase = plan->phases.back();
+  struct Sink : engine::ProgressSink {
+    void message(Phase, std::string_view) override {}
+  } sink;
+  engine::CancellationToken cancel;
+  engine::PhaseContext context{*plan, phase, real_clock(), cancel, sink};
+  auto driver = make_driver(*plan, *dir_);
+  ASSERT_TRUE(driver->validate(context));
+  Result<void> prepared = driver->prepare(context);
+  ASSERT_TRUE(prepared) << prepared.error().message;
+  Result<engine::PhaseRun> ran = driver->run(context);
+  driver->teardown(context);
+  ASSERT_TRUE(ran) << ran.error().message;
+  std::map<std::string, double> values;
+  for (const Measurement& m : ran->measurements) {
+    values[m.metric] = m.value;
+  }
+  ASSERT_EQ(values.size(), 4u);
+  EXPECT_NEAR(values["ingress.rps"], 200.0, 20.0);  // 2000 x 10 %
+  EXPECT_GT(values["ingress.p99"], 0.0);
+  EXPECT_EQ(values["ingress.error_rate_5xx"], 0.0);
+  EXPECT_NEAR(values["ingress.connection_rate"], 100.0, 15.0);  // 1000 x 10 %
+}
+
+TEST(Ingress, StallShowsInCorrectedButNotInUncorrectedP99) {
+  // 300 ms stall every 3 s (a scaled "1 s every 10 s"): every request arriving during a stall waits for its
+  // end.
+  auto start = std::chrono::steady_clock::now();
+  TestServer server([start](const std::string&) {
+    auto since = std::chrono::steady_clock::now() - start;
+    auto phase = since % std::chrono::milliseconds(3000);
+    if (phase >= std::chrono::milliseconds(1000) && phase < std::chrono::milliseconds(1300)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1300) - phase);  // the server's stall, by design
+    }
+    return Reply{testing::ok_response(), false};
+  });
+  LoadSpec spec = spec_for(server.url("/"));
+  spec.connections = 10;
+  spec.rate = Rate{1000};
+  spec.duration = std::chrono::seconds(6);
+  Result<LoadResult> result = run(spec);
+  ASSERT_TRUE(result) << result.error().message;
+  std::int64_t corrected = result->latency.value_at_percentile(99);
+  std::int64_t uncorrected = result->uncorrected.value_at_percentile(99);
+  // About 10 % of the intended sends fall into a stall and wait up to 300 ms for it.
+  EXPECT_GT(corrected, std::chrono::nanoseconds(std::chrono::milliseconds(150)).count())
+      << "corrected P99 " << corrected << " ns";
+  // Only the ~10 requests in flight when each stall began saw it as service time: < 1 % of them.
+  EXPECT_LT(uncorrected, std::chrono::nanoseconds(std::chrono::milliseconds(50)).count())
+      << "uncorrected P99 " << uncorrected << " ns";
+  // The schedule fell behind during the stalls, and the run says so.
+  EXPECT_FALSE(invalid_reasons(*result, "requests").empty());
+}
+
+TEST(Ingress, MalformedAndTruncatedResponsesAreCountedNotFatal) {
+  TestServer server([](const std::string& path) {
+    if (path == "/garbage") {
+      return Reply{"NOT HTTP AT ALL\r\n\r\n", true};
+    }
+    if (path == "/truncated") {
+      return Reply{"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort", true};
+    }
+    if (path == "/too-long") {
+      return Reply{"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhello", false};
+    }
+    return Reply{testing::ok_response(), false};
+  });
+  LoadSpec spec = spec_for(server.url("/"));
+  spec.connections = 1;
+  spec.requests = 40;
+  spec.duration = Duration::zero();
+  spec.request.paths = {"/ok", "/garbage", "/truncated", "/too-long"};
+  Result<LoadResult> result = run(spec);
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(result->requests_sent, 40u);
+  EXPECT_EQ(result->responses, 20u);  // /ok and /too-long (its response is complete; the extra bytes are not)
+  EXPECT_EQ(result->parse_errors, 30u);  // garbage, truncated, and the extra bytes after /too-long
+  EXPECT_FALSE(invalid_reasons(*result, "requests").empty());
+}
+
+TEST(Ingress, DeadPortIsAClearErrorInBoundedTime) {
+  std::uint16_t port = testing::dead_port();
+  LoadSpec spec = spec_for(fmt::format("http://127.0.0.1:{}/", port));
+  spec.duration = std::chrono::seconds(30);
+  auto before = std::chrono::steady_clock::now();
+  Result<LoadResult> result = run(spec);
+  auto took = std::chrono::steady_clock::now() - before;
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().kind, ErrorKind::network);
+  EXPECT_EQ(result.error().message,
+            fmt::format("cannot connect to http://127.0.0.1:{}/: connect: Connection refused", port));
+  EXPECT_LT(took, std::chrono::seconds(2));
+}
+
+TEST(Ingress, CancellationStopsARunPromptly) {
+  // The server itself cancels once it has served 200 requests: the run is provably under way, no timing
+  // guess.
+  engine::CancellationToken cancel;
+  std::atomic<int> served{0};
+  TestServer server([&](const std::string&) {
+    if (++served == 200) {
+      cancel.request();
+    }
+    return Reply{testing::ok_response(), false};
+  });
+  LoadSpec spec = spec_for(server.url("/"));
+  spec.duration = std::chrono::minutes(10);
+  auto before = std::chrono::steady_clock::now();
+  Result<LoadResult> result = run_load(spec, real_clock(), cancel);
+  auto took = std::chrono::steady_clock::now() - before;
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_GE(result->responses, 199u);
+  EXPECT_EQ(result->failures(), 0u);  // responses in flight were drained, not dropped
+  EXPECT_LT(took, std::chrono::seconds(3));
+}
+
+}  // namespace
+}  // namespace kp::drivers::ingress
