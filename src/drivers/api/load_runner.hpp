@@ -1,0 +1,64 @@
+#pragma once
+
+// Sends a job's requests at the job's qps/burst (its own token bucket, kube-burner's meaning) through the
+// shared transport, bounded in flight, and records each answer's latency — from its intended start, so a slow
+// server is not hidden by the pacing — into per-verb-class histograms: mutating (POST/PUT/PATCH/DELETE),
+// read-only single object (GET), list (LIST). Stops submitting on cancellation and waits for what is in
+// flight.
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/histogram.hpp"
+#include "engine/cancellation.hpp"
+#include "kube/api.hpp"
+
+namespace kp::drivers::api {
+
+enum class VerbClass { mutating, readonly, list };
+
+struct Operation {
+  VerbClass verb_class = VerbClass::mutating;
+  kube::Request request;
+  // Runs on the transport thread after a 2xx answer (e.g. remember a created object).
+  std::function<void(const kube::Response&)> on_success;
+  // Answers with these HTTP statuses count as successes (a delete of something already gone: 404).
+  std::vector<long> accepted_statuses;
+};
+
+struct LoadStats {
+  Histogram mutating;  // ns
+  Histogram readonly;
+  Histogram list;
+  std::uint64_t ok = 0;
+  std::uint64_t failed = 0;
+  std::map<std::string, std::uint64_t> failures;  // "409 AlreadyExists", "network" -> count
+  std::vector<std::string> first_errors;          // the first few messages, for the report
+  Duration busy{0};                               // time spent in jobs (for the achieved rate)
+  std::uint64_t late = 0;                         // sends that started > 100 ms after their intended time
+
+  std::uint64_t requests() const { return ok + failed; }
+  void merge(const LoadStats& other);
+};
+
+class LoadRunner {
+ public:
+  LoadRunner(kube::Transport& transport, Clock& clock, engine::CancellationToken& cancel,
+             std::size_t max_in_flight = 512);
+  // Runs `operations` at `qps` (<= 0: as fast as max_in_flight allows) with `burst`, and returns their stats.
+  LoadStats run(std::vector<Operation> operations, double qps, int burst);
+
+ private:
+  kube::Transport& transport_;
+  Clock& clock_;
+  engine::CancellationToken& cancel_;
+  std::size_t max_in_flight_;
+};
+
+}  // namespace kp::drivers::api

@@ -1,0 +1,59 @@
+#pragma once
+
+// The user's credentials for requests: a static token, a tokenFile (re-read when the server says 401, since
+// projected service-account tokens rotate), client certificates, or an exec credential plugin
+// (client.authentication.k8s.io/v1 or v1beta1 ExecCredential), whose output is cached until its
+// expirationTimestamp and dropped when the server answers 401 (client-go's behaviour; that is how EKS, GKE
+// and AKS users authenticate). Thread-safe. Nothing here puts a secret into an error message.
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "kube/kubeconfig.hpp"
+
+namespace kp::kube {
+
+struct Credentials {
+  std::string token;     // bearer token, "" when none
+  std::string cert_pem;  // client certificate from an exec plugin (PEM), "" when none
+  std::string key_pem;
+  std::optional<WallTime> expiry;  // exec credentials only
+  std::uint64_t generation = 0;    // changes whenever the credentials are re-read
+};
+
+// Parses a plugin's stdout. Errors say what is wrong without echoing the document (it holds the secret).
+Result<Credentials> parse_exec_credential(std::string_view json, std::string_view expected_api_version);
+
+// Runs the plugin (stdin from /dev/null, KUBERNETES_EXEC_INFO set, spec.interactive false) bounded by
+// `timeout` and parses its output.
+Result<Credentials> run_exec_plugin(const ExecConfig& exec, const RestConfig& cluster, Duration timeout);
+
+class CredentialSource {
+ public:
+  CredentialSource(RestConfig config, Clock& clock, Duration exec_timeout = std::chrono::seconds(60));
+
+  // The credentials to use now; runs the exec plugin when there is no unexpired cached credential.
+  Result<Credentials> current();
+  // A request made with credentials of `generation` got 401: forget them so the next current() re-reads the
+  // token file or re-runs the plugin (once per generation, however many requests saw the 401).
+  void invalidate(std::uint64_t generation);
+  // True when invalidate() can produce different credentials (exec plugin or token file).
+  bool refreshable() const { return config_.exec.has_value() || !config_.token_file.empty(); }
+  // How many times the exec plugin ran (tests check the caching).
+  int exec_runs() const;
+
+ private:
+  RestConfig config_;
+  Clock& clock_;
+  Duration exec_timeout_;
+  mutable std::mutex mutex_;
+  std::optional<Credentials> cached_;
+  std::uint64_t generation_ = 0;
+  int exec_runs_ = 0;
+};
+
+}  // namespace kp::kube

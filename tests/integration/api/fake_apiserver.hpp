@@ -1,0 +1,144 @@
+#pragma once
+
+// Starts tests/fixtures/kube-apiserver/fake_apiserver.py (Python 3 standard library) on a free port with a
+// fresh certificate dir, waits for its "ready" line (bounded; no sleeps) and stops it at the end.
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/clock.hpp"
+#include "kube/api.hpp"
+#include "kube/kubeconfig.hpp"
+#include "kube/transport.hpp"
+
+namespace kp::testing {
+
+class FakeApiserver {
+ public:
+  // `config` is the fixture's JSON config (delays, injections); see fake_apiserver.py.
+  explicit FakeApiserver(std::string name, nlohmann::json config = nlohmann::json::object()) {
+    dir_ = std::filesystem::temp_directory_path() / fmt::format("kp-api-fixture-{}-{}", getpid(), name);
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    std::string script = std::string(KP_SOURCE_DIR) + "/tests/fixtures/kube-apiserver/fake_apiserver.py";
+    std::string config_text = config.dump();
+    std::string dir = dir_.string();
+    std::vector<std::string> args = {"python3", script, "--dir", dir, "--config", config_text};
+    std::vector<char*> argv;
+    for (std::string& arg : args) {
+      argv.push_back(arg.data());
+    }
+    argv.push_back(nullptr);
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+      error_ = "pipe failed";
+      return;
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+    int spawned = posix_spawnp(&pid_, "python3", &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    close(fds[1]);
+    if (spawned != 0) {
+      close(fds[0]);
+      pid_ = 0;
+      error_ = "cannot run python3";
+      return;
+    }
+    // The ready line, within 60 s (certificate generation with openssl takes a second or two).
+    std::string line;
+    TimePoint deadline = real_clock().now() + std::chrono::seconds(60);
+    while (line.find('\n') == std::string::npos && real_clock().now() < deadline) {
+      pollfd fd{fds[0], POLLIN, 0};
+      if (poll(&fd, 1, 200) > 0) {
+        char buffer[512];
+        ssize_t n = read(fds[0], buffer, sizeof buffer);
+        if (n <= 0) {
+          break;
+        }
+        line.append(buffer, static_cast<std::size_t>(n));
+      }
+    }
+    close(fds[0]);
+    nlohmann::json ready = nlohmann::json::parse(line, nullptr, false);
+    if (ready.is_discarded() || !ready.contains("port")) {
+      error_ = fmt::format("the fixture did not start (output: \"{}\")", line);
+      return;
+    }
+    port_ = ready["port"].get<int>();
+    kubeconfig_ = ready["kubeconfig"].get<std::string>();
+  }
+  ~FakeApiserver() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      int status = 0;
+      waitpid(pid_, &status, 0);
+    }
+    std::filesystem::remove_all(dir_);
+  }
+  FakeApiserver(const FakeApiserver&) = delete;
+  FakeApiserver& operator=(const FakeApiserver&) = delete;
+
+  bool ok() const { return port_ > 0; }
+  const std::string& error() const { return error_; }
+  int port() const { return port_; }
+  const std::filesystem::path& dir() const { return dir_; }
+  const std::string& kubeconfig() const { return kubeconfig_; }
+  std::string server() const { return fmt::format("https://127.0.0.1:{}", port_); }
+
+  Result<kube::RestConfig> rest_config(std::string context = "token") const {
+    kube::LoadOptions options;
+    options.kubeconfig = kubeconfig_;
+    options.context = context;
+    return kube::load_rest_config(options);
+  }
+
+  // The fixture's own view: /fixture/counters, /fixture/config, /fixture/compact, /fixture/tokens.
+  nlohmann::json control(const std::string& method, const std::string& path,
+                         const nlohmann::json& body = nlohmann::json()) {
+    if (!control_) {
+      Result<kube::RestConfig> config = rest_config();
+      control_ = std::move(*kube::Transport::create(*config, kube::ClientOptions{}, real_clock()));
+    }
+    kube::Request request;
+    request.method = method;
+    request.path = path;
+    request.rate_limited = false;
+    if (!body.is_null()) {
+      request.body = body.dump();
+      request.content_type = "application/json";
+    }
+    Result<kube::Response> response = control_->call(request);
+    if (!response) {
+      return nlohmann::json{{"error", response.error().message}};
+    }
+    return nlohmann::json::parse(response->body, nullptr, false);
+  }
+  nlohmann::json counters() { return control("GET", "/fixture/counters"); }
+  int count(const std::string& verb) {
+    nlohmann::json c = counters();
+    return c["by_verb"].value(verb, 0);
+  }
+
+ private:
+  std::filesystem::path dir_;
+  pid_t pid_ = 0;
+  int port_ = 0;
+  std::string kubeconfig_;
+  std::string error_;
+  std::unique_ptr<kube::Transport> control_;
+};
+
+}  // namespace kp::testing

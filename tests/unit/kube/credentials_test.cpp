@@ -1,0 +1,157 @@
+#include "kube/credentials.hpp"
+
+#include <unistd.h>
+
+#include <fstream>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "kube/rate_limiter.hpp"
+
+namespace kp::kube {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+TEST(ExecCredential, ParsesTokenAndExpiry) {
+  Result<Credentials> credentials = parse_exec_credential(
+      R"({"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential",
+          "status":{"token":"t0k","expirationTimestamp":"2030-01-01T00:00:00Z"}})",
+      "client.authentication.k8s.io/v1beta1");
+  ASSERT_TRUE(credentials) << credentials.error().message;
+  EXPECT_EQ(credentials->token, "t0k");
+  ASSERT_TRUE(credentials->expiry);
+}
+
+TEST(ExecCredential, ErrorsDoNotEchoTheDocument) {
+  Result<Credentials> wrong = parse_exec_credential(
+      R"({"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"SECRET"}})",
+      "client.authentication.k8s.io/v1beta1");
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(
+      wrong.error().message,
+      "exec plugin output: apiVersion \"client.authentication.k8s.io/v1\" does not match the kubeconfig's "
+      "\"client.authentication.k8s.io/v1beta1\"");
+  Result<Credentials> empty = parse_exec_credential(
+      R"({"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{}})",
+      "client.authentication.k8s.io/v1");
+  ASSERT_FALSE(empty);
+  EXPECT_EQ(empty.error().message, "exec plugin output: status has neither token nor clientCertificateData");
+  EXPECT_FALSE(parse_exec_credential("SECRET not json", "client.authentication.k8s.io/v1"));
+}
+
+class ExecPlugin : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           fmt::format("kp-exec-{}-{}", getpid(),
+                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // A plugin that counts its runs and prints a token expiring at `expiry`.
+  RestConfig plugin_config(const std::string& expiry) {
+    fs::path script = dir_ / "plugin.sh";
+    std::ofstream(script)
+        << "#!/bin/sh\necho x >> '" << (dir_ / "runs").string() << "'\n"
+        << "echo \"$KUBERNETES_EXEC_INFO\" > '" << (dir_ / "info").string() << "'\n"
+        << "printf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\","
+           "\"status\":{\"token\":\"tok-%s\",\"expirationTimestamp\":\""
+        << expiry << "\"}}' \"$(wc -l < '" << (dir_ / "runs").string() << "' | tr -d ' ')\"\n";
+    fs::permissions(script, fs::perms::owner_all);
+    RestConfig config;
+    config.server = "https://127.0.0.1:6443";
+    config.exec = ExecConfig{};
+    config.exec->command = script.string();
+    config.exec->api_version = "client.authentication.k8s.io/v1";
+    config.exec->provide_cluster_info = true;
+    return config;
+  }
+  fs::path dir_;
+};
+
+TEST_F(ExecPlugin, CachedUntilExpirationTimestamp) {
+  // FakeClock's wall time starts at 2026-01-0x; the credential expires in 2026-06.
+  FakeClock clock;
+  CredentialSource source(plugin_config("2026-06-01T00:00:00Z"), clock);
+  Result<Credentials> first = source.current();
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(first->token, "tok-1");
+  EXPECT_EQ(source.current()->token, "tok-1");
+  EXPECT_EQ(source.exec_runs(), 1);
+  clock.advance(std::chrono::hours(24 * 365));
+  EXPECT_EQ(source.current()->token, "tok-2") << "expired: the plugin runs again";
+  EXPECT_EQ(source.exec_runs(), 2);
+  std::ifstream info(dir_ / "info");
+  std::string text((std::istreambuf_iterator<char>(info)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find(R"("interactive":false)"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"("server":"https://127.0.0.1:6443")"), std::string::npos) << text;
+}
+
+TEST_F(ExecPlugin, InvalidateOnceOnUnauthorized) {
+  FakeClock clock;
+  CredentialSource source(plugin_config("2030-01-01T00:00:00Z"), clock);
+  Result<Credentials> first = source.current();
+  ASSERT_TRUE(first);
+  source.invalidate(first->generation);
+  source.invalidate(first->generation);  // many requests saw the same 401: one re-run
+  EXPECT_EQ(source.current()->token, "tok-2");
+  source.invalidate(first->generation);  // a stale 401 of the old generation: ignored
+  EXPECT_EQ(source.current()->token, "tok-2");
+  EXPECT_EQ(source.exec_runs(), 2);
+}
+
+TEST_F(ExecPlugin, FailingPluginNamesItselfAndItsStderr) {
+  RestConfig config = plugin_config("x");
+  fs::path script = dir_ / "fail.sh";
+  std::ofstream(script) << "#!/bin/sh\necho 'login required' >&2\nexit 2\n";
+  fs::permissions(script, fs::perms::owner_all);
+  config.exec->command = script.string();
+  Result<Credentials> result = run_exec_plugin(*config.exec, config, seconds(10));
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().message,
+            fmt::format("exec plugin \"{}\": exit status 2: login required", script.string()));
+  config.exec->command = "kp-no-such-plugin";
+  config.exec->install_hint = "install it with: apt install kp-plugin";
+  result = run_exec_plugin(*config.exec, config, seconds(10));
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().message,
+            "exec plugin \"kp-no-such-plugin\": cannot run: No such file or directory (install it with: apt "
+            "install "
+            "kp-plugin)");
+}
+
+TEST(TokenBucket, BurstThenQps) {
+  FakeClock clock;
+  TokenBucket bucket(10, 3, clock.now());
+  TimePoint start = clock.now();
+  // Starts full: three at once, then one every 100 ms.
+  EXPECT_EQ(bucket.reserve(start), start);
+  EXPECT_EQ(bucket.reserve(start), start);
+  EXPECT_EQ(bucket.reserve(start), start);
+  EXPECT_EQ(bucket.reserve(start), start + milliseconds(100));
+  EXPECT_EQ(bucket.reserve(start), start + milliseconds(200));
+  // After a quiet second the bucket is full again, never fuller than burst.
+  clock.advance(seconds(2));
+  TimePoint later = clock.now();
+  EXPECT_EQ(bucket.reserve(later), later);
+  EXPECT_EQ(bucket.reserve(later), later);
+  EXPECT_EQ(bucket.reserve(later), later);
+  EXPECT_EQ(bucket.reserve(later), later + milliseconds(100));
+}
+
+TEST(TokenBucket, ZeroQpsIsUnlimited) {
+  FakeClock clock;
+  TokenBucket bucket(0, 1, clock.now());
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_EQ(bucket.reserve(clock.now()), clock.now());
+  }
+}
+
+}  // namespace
+}  // namespace kp::kube
