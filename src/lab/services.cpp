@@ -1,6 +1,7 @@
 #include "lab/services.hpp"
 
 #include "lab/nginx_service.hpp"
+#include "lab/unbound_service.hpp"
 
 #include <fmt/format.h>
 
@@ -90,6 +91,9 @@ const std::vector<std::unique_ptr<ServiceSpec>>& service_specs() {
   static const std::vector<std::unique_ptr<ServiceSpec>> specs = [] {
     std::vector<std::unique_ptr<ServiceSpec>> list;
     list.push_back(std::make_unique<EtcdSpec>());
+    // The cache forwards to the zone's authority, so the authority starts first.
+    list.push_back(make_unbound_zone_service());
+    list.push_back(make_unbound_service());
     list.push_back(make_nginx_service_spec());
     return list;
   }();
