@@ -140,6 +140,43 @@ const Measurement* find_measurement(const std::vector<Measurement>& measurements
   return nullptr;
 }
 
+// A value within this share of the offered rate kept up with it: an open-loop run's answered rate sits a hair
+// under what it sent (the last answers land after the window, a few are lost), which is not a shortfall.
+constexpr double kKeptUpShare = 0.99;
+
+// Why a value that misses the level of a capacity row (">"/">=") is no evidence against the system: it kept
+// up with an offered rate that does not reach that level itself, so the run never asked for the level. The
+// level is the target (the critical one for a row without a target). nullopt: judge the value as it is.
+std::optional<std::string> not_demonstrated(const CriteriaRow& row, double value,
+                                            std::optional<double> offered) {
+  const bool capacity = row.comparison == Comparison::greater || row.comparison == Comparison::greater_equal;
+  if (!capacity || !offered.has_value() || !std::isfinite(*offered)) {
+    return std::nullopt;
+  }
+  const std::optional<double> level = row.target.has_value() ? row.target : row.critical;
+  if (!level.has_value() || config::satisfies(row.comparison, value, *level)) {
+    return std::nullopt;
+  }
+  const bool kept_up = value >= kKeptUpShare * *offered;
+  if (!kept_up || config::satisfies(row.comparison, *offered, *level)) {
+    return std::nullopt;  // a real shortfall, or the run offered the level and the value missed it
+  }
+  const std::string what =
+      fmt::format("{} {}", row.target.has_value() ? "target" : "critical", level_text(row, *level));
+  const std::string offered_text = format_value(row.metric, *offered, row.unit);
+  if (*offered < *level) {
+    return fmt::format(
+        "not demonstrated: the run offered only {} (below {}); run a load test at >= 100 % of capacity to "
+        "judge it",
+        offered_text, what);
+  }
+  // Offered exactly at a strict level: even a perfect system answers at most the level itself.
+  return fmt::format(
+      "not demonstrated: the run offered only {} (not above {}); offer more than that (a "
+      "stress test, or a stated capacity above it) to judge it",
+      offered_text, what);
+}
+
 // Verdict and reason of a phase from its evaluated rows; the order of the checks is the header's rule.
 std::pair<Verdict, std::string> phase_verdict(const PhaseInput& input, const std::vector<RowResult>& rows,
                                               bool has_measurements) {
@@ -153,6 +190,9 @@ std::pair<Verdict, std::string> phase_verdict(const PhaseInput& input, const std
   std::vector<std::string> failed;
   std::vector<std::string> conditional;
   std::vector<std::string> unmeasured;
+  // NOT MEASURED although a value was measured (not demonstrated at the load the run offered): described with
+  // the value so the phase reason says why.
+  std::vector<std::string> undemonstrated;
   for (const RowResult& result : rows) {
     switch (result.verdict) {
       case Verdict::fail:
@@ -164,11 +204,17 @@ std::pair<Verdict, std::string> phase_verdict(const PhaseInput& input, const std
       case Verdict::pass:
         break;
       default:
-        unmeasured.push_back(result.row.metric);
+        if (result.measured.has_value()) {
+          undemonstrated.push_back(describe(result));
+        } else {
+          unmeasured.push_back(result.row.metric);
+        }
         break;
     }
   }
+  // Rows with a value, judged or not (what "measured before it stopped" counts).
   const std::size_t measured = rows.size() - unmeasured.size();
+  const std::size_t judged = measured - undemonstrated.size();
   // Why the phase stopped early, appended to whatever the rows say.
   std::string stopped;
   if (input.status == PhaseStatus::cancelled) {
@@ -197,6 +243,14 @@ std::pair<Verdict, std::string> phase_verdict(const PhaseInput& input, const std
     return {Verdict::not_measured, rows.size() == 1
                                        ? std::string("its metric was not measured")
                                        : fmt::format("none of the {} metrics was measured", rows.size())};
+  }
+  if (!undemonstrated.empty()) {
+    std::vector<std::string> parts{fmt::format("{} of {} metrics judged", judged, rows.size())};
+    if (!unmeasured.empty()) {
+      parts.push_back(fmt::format("not measured: {}", join(unmeasured, ", ")));
+    }
+    parts.insert(parts.end(), undemonstrated.begin(), undemonstrated.end());
+    return {judged == 0 ? Verdict::not_measured : Verdict::incomplete, join(parts, "; ")};
   }
   if (!unmeasured.empty()) {
     return {Verdict::incomplete, fmt::format("{} of {} metrics measured; not measured: {}", measured,
@@ -370,6 +424,11 @@ std::vector<Check> check_rows(const std::vector<PhaseEvaluation>& phases, std::s
         check.evidence = fmt::format("{}: the criteria row has no target", metric);
       } else if (!result.measured.has_value()) {
         check.evidence = fmt::format("{} not measured", metric);
+      } else if (result.verdict == Verdict::not_measured) {
+        // Measured but not demonstrated (the run offered less than the target): neither met nor missed.
+        check.evidence = fmt::format("{} = {}, {}", metric, format_value(metric, *result.measured, row.unit),
+                                     result.reason);
+        qualify(check, phase);
       } else {
         const std::string value = format_value(metric, *result.measured, row.unit);
         const std::string level = level_text(row, *row.target);
@@ -448,10 +507,12 @@ std::string_view to_string(ChecklistState state) {
   return "?";
 }
 
-RowResult evaluate_row(const CriteriaRow& row, std::optional<double> measured) {
+RowResult evaluate_row(const CriteriaRow& row, std::optional<double> measured,
+                       std::optional<double> offered) {
   RowResult result;
   result.row = row;
   result.measured = measured;
+  result.offered = offered;
   if (!measured.has_value()) {
     result.reason = "not measured";
     return result;
@@ -466,6 +527,11 @@ RowResult evaluate_row(const CriteriaRow& row, std::optional<double> measured) {
   if (row.target.has_value() && config::satisfies(row.comparison, value, *row.target)) {
     result.verdict = Verdict::pass;
     result.reason = fmt::format("meets target {}", level_text(row, *row.target));
+    return result;
+  }
+  if (std::optional<std::string> why = not_demonstrated(row, value, offered); why.has_value()) {
+    result.verdict = Verdict::not_measured;
+    result.reason = std::move(*why);
     return result;
   }
   const std::string missed = row.target.has_value()
@@ -505,7 +571,8 @@ PhaseEvaluation evaluate_phase(const PhaseInput& input, const std::vector<Criter
       continue;
     }
     const Measurement* measurement = find_measurement(measured.measurements, row.metric);
-    out.rows.push_back(evaluate_row(row, measurement ? std::optional(measurement->value) : std::nullopt));
+    out.rows.push_back(measurement != nullptr ? evaluate_row(row, measurement->value, measurement->offered)
+                                              : evaluate_row(row, std::nullopt));
   }
   for (Measurement& measurement : measured.measurements) {
     const bool judged =

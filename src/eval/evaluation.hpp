@@ -19,6 +19,8 @@ namespace kp::eval {
 struct RowResult {
   config::CriteriaRow row;
   std::optional<double> measured;  // base units; absent -> NOT MEASURED
+  // The rate the run offered when `measured` is a rate from an open-loop run (Measurement::offered).
+  std::optional<double> offered;
   Verdict verdict = Verdict::not_measured;
   // Readable, without the value (reports show it beside): "meets target < 500ms", "misses target < 500ms,
   // within critical < 1s", "beyond critical < 1s", "misses target > 10k IOPS, no critical level defined",
@@ -30,7 +32,16 @@ struct RowResult {
 // target but satisfies the critical level (or the row has no critical level: reason "no critical level
 // defined"); FAIL otherwise; NOT MEASURED without a value (or with NaN). A row without a target (the loader
 // rejects those) is judged against its critical level only and can never PASS.
-RowResult evaluate_row(const config::CriteriaRow& row, std::optional<double> measured);
+//
+// `offered`: for a rate measured in open loop, the rate the run offered. On a ">"/">=" row (a capacity) the
+// value cannot exceed what was offered, so when the system kept up (value >= 99 % of offered) and the offered
+// rate itself does not reach the target, a value that misses the target says nothing about the system: NOT
+// MEASURED with the reason "not demonstrated: the run offered only ...". It is never PASS (that level was not
+// shown) nor CONDITIONAL PASS/FAIL (the shortfall is the run's light load). A value that meets the target is
+// a PASS whatever was offered; a system that did not keep up is judged on its value (a real shortfall);
+// "<"/"<=" rows ignore `offered`.
+RowResult evaluate_row(const config::CriteriaRow& row, std::optional<double> measured,
+                       std::optional<double> offered = std::nullopt);
 
 // What happened to a phase before evaluation.
 enum class PhaseStatus {
@@ -102,9 +113,10 @@ struct EvaluationOptions {
 //   cancelled -> ABORTED; error -> INCOMPLETE (a phase that did not finish can never pass);
 //   no row measured -> NOT MEASURED; some rows not measured -> INCOMPLETE;
 //   else the worst of PASS / CONDITIONAL PASS.
-// Measurements are matched to rows by metric id; several rows may share one (a seed threshold and a
-// Kubernetes SLO) and each is judged. A metric reported twice is a producer bug: the last value is used and a
-// note says so.
+// Rows judged NOT MEASURED on a value that was measured (evaluate_row's `offered`) count as not measured; the
+// reason names them with their value. Measurements are matched to rows by metric id; several rows may share
+// one (a seed threshold and a Kubernetes SLO) and each is judged, with the measurement's `offered`. A metric
+// reported twice is a producer bug: the last value is used and a note says so.
 PhaseEvaluation evaluate_phase(const PhaseInput& input, const std::vector<config::CriteriaRow>& active_rows);
 
 // Overall, over the phases that are in scope (verdict not SKIPPED; SKIPPED phases are reported in the reason

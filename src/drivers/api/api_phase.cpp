@@ -550,6 +550,9 @@ Result<engine::PhaseRun> ApiPhase::run(engine::CancellationToken& cancel) {
     Measurement qps;
     qps.metric = "api.qps";
     qps.value = static_cast<double>(total.ok) / busy;
+    // Open loop: the value can only show the rate we asked for (eval must not read a light run as the API
+    // server's capacity).
+    qps.offered = total.offered_rate();
     qps.source = "client";
     qps.note = fmt::format("{} successful requests in {:.1f}s of job time, paced at {:g}/s (burst {})",
                            total.ok, busy, shape_.qps, shape_.burst);

@@ -24,6 +24,15 @@ void LoadStats::merge(const LoadStats& other) {
   }
   busy += other.busy;
   late += other.late;
+  paced_seconds += other.paced_seconds;
+  unpaced = unpaced || other.unpaced;
+}
+
+std::optional<double> LoadStats::offered_rate() const {
+  if (unpaced || paced_seconds <= 0) {
+    return std::nullopt;
+  }
+  return static_cast<double>(requests()) / paced_seconds;
 }
 
 LoadRunner::LoadRunner(kube::Transport& transport, Clock& clock, engine::CancellationToken& cancel,
@@ -112,6 +121,11 @@ LoadStats LoadRunner::run(std::vector<Operation> operations, double qps, int bur
   }
   LoadStats stats = std::move(shared->stats);
   stats.busy = clock_.now() - started;
+  if (qps > 0) {
+    stats.paced_seconds = static_cast<double>(stats.requests()) / qps;
+  } else {
+    stats.unpaced = true;
+  }
   return stats;
 }
 

@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,8 +43,15 @@ struct LoadStats {
   std::vector<std::string> first_errors;          // the first few messages, for the report
   Duration busy{0};                               // time spent in jobs (for the achieved rate)
   std::uint64_t late = 0;                         // sends that started > 100 ms after their intended time
+  // The job time had every job kept its pace: requests / qps, summed over the jobs merged. With `busy` it
+  // tells a server that kept up from one that did not, whatever mix of job rates ran.
+  double paced_seconds = 0;
+  bool unpaced = false;  // a job ran as fast as it could (qps <= 0): nothing was offered at a rate
 
   std::uint64_t requests() const { return ok + failed; }
+  // The rate the jobs offered, over all of them (requests / paced_seconds); nullopt when one was unpaced or
+  // nothing was sent.
+  std::optional<double> offered_rate() const;
   void merge(const LoadStats& other);
 };
 

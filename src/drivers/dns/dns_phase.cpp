@@ -166,6 +166,16 @@ engine::PhaseRun build_run(const LoadResult& load, const std::optional<CacheDelt
     Measurement qps;
     qps.metric = "dns.qps";
     qps.value = load.answered_per_second();
+    if (load.rate) {
+      // Open loop: the value can only show the rate we asked for (eval must not read a light run's answered
+      // rate as the server's capacity). The rate paces lookups and dns.qps counts queries: a lookup walking a
+      // pod's search list sends several, so scale by the queries a lookup took (TCP retries ask again).
+      double per_lookup = 1.0;
+      if (workload.walk && c.lookups_started > 0) {
+        per_lookup = double(c.sent - c.tcp_retries) / double(c.lookups_started);
+      }
+      qps.offered = load.rate->per_second * per_lookup;
+    }
     qps.source = "client";
     qps.note =
         fmt::format("{} answered (NOERROR or NXDOMAIN) of {} sent in {:.1f}s; RCODEs {}; {} lost; {}",
@@ -216,6 +226,7 @@ engine::PhaseRun build_run(const LoadResult& load, const std::optional<CacheDelt
     add(run,
         Measurement{.metric = "dns.loss_rate",
                     .value = double(c.lost + c.connection_lost) / double(c.sent),
+                    .offered = std::nullopt,
                     .histogram = {},
                     .source = "client",
                     .note = fmt::format("{} of {} queries unanswered within {}{}", c.lost + c.connection_lost,
@@ -227,6 +238,7 @@ engine::PhaseRun build_run(const LoadResult& load, const std::optional<CacheDelt
     add(run,
         Measurement{.metric = "dns.error_rate",
                     .value = double(c.error_responses()) / double(c.sent),
+                    .offered = std::nullopt,
                     .histogram = {},
                     .source = "client",
                     .note = fmt::format("{} error responses (RCODEs other than NOERROR and NXDOMAIN)",
@@ -238,6 +250,7 @@ engine::PhaseRun build_run(const LoadResult& load, const std::optional<CacheDelt
     add(run,
         Measurement{.metric = "dns.lookup.p99",
                     .value = seconds(load.lookup_latency.value_at_percentile(99)),
+                    .offered = std::nullopt,
                     .histogram = load.lookup_latency,
                     .source = "client",
                     .note = fmt::format(

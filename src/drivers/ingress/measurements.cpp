@@ -1,5 +1,7 @@
 #include "drivers/ingress/measurements.hpp"
 
+#include <optional>
+
 #include <fmt/format.h>
 
 namespace kp::drivers::ingress {
@@ -38,6 +40,9 @@ std::vector<Measurement> request_measurements(const LoadResult& result) {
   out.push_back(Measurement{
       .metric = "ingress.rps",
       .value = result.rps(),
+      // Open loop: the value can only show the rate we asked for (eval must not read a light run as
+      // capacity).
+      .offered = result.open_loop ? std::optional(result.intended_rate) : std::nullopt,
       .histogram = std::nullopt,
       .source = "client",
       .note = fmt::format("{} responses in {:.2f}s, {}; {}", result.responses, seconds, mode,
@@ -49,6 +54,7 @@ std::vector<Measurement> request_measurements(const LoadResult& result) {
   out.push_back(Measurement{
       .metric = "ingress.p99",
       .value = static_cast<double>(result.latency.value_at_percentile(99)) / 1e9,
+      .offered = std::nullopt,
       .histogram = result.latency,
       .source = "client",
       .note = latency_note(result),
@@ -57,6 +63,7 @@ std::vector<Measurement> request_measurements(const LoadResult& result) {
   out.push_back(Measurement{
       .metric = "ingress.error_rate_5xx",
       .value = static_cast<double>(errors_5xx) / static_cast<double>(result.responses),
+      .offered = std::nullopt,
       .histogram = std::nullopt,
       .source = "client",
       .note =
@@ -78,6 +85,8 @@ std::vector<Measurement> connection_measurements(const LoadResult& result) {
   return {Measurement{
       .metric = "ingress.connection_rate",
       .value = result.connection_rate(),
+      // One request per connection: the intended request rate is the offered connection rate.
+      .offered = result.open_loop ? std::optional(result.intended_rate) : std::nullopt,
       .histogram = std::nullopt,
       .source = "client",
       .note =

@@ -103,6 +103,7 @@ std::optional<Measurement> bandwidth_measurement(const std::vector<JobSummary>& 
   return Measurement{
       .metric = std::string(metric),
       .value = job.bytes_per_second * 8,
+      .offered = std::nullopt,
       .histogram = std::nullopt,
       .source = source,
       .note = fmt::format("{} ({})", describe_job(job), format_quantity(Quantity::rate, job.iops, "IOPS"))};
@@ -201,6 +202,7 @@ std::vector<Measurement> measurements_from(const std::vector<JobSummary>& jobs,
     out.push_back(
         Measurement{.metric = std::string(kRandP99),
                     .value = *worse->p99,
+                    .offered = std::nullopt,
                     .histogram = worse->latency,
                     .source = source,
                     .note = fmt::format("completion latency (fio clat) at iodepth {}, the worse of {}",
@@ -218,6 +220,7 @@ std::vector<Measurement> measurements_from(const std::vector<JobSummary>& jobs,
     out.push_back(Measurement{
         .metric = std::string(kEtcdFsyncP99),
         .value = *job.p99,
+        .offered = std::nullopt,
         .histogram = job.latency,
         .source = source,
         .note =

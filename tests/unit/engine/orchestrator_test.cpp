@@ -237,6 +237,25 @@ TEST_F(OrchestratorTest, AFailStopsTheLaterPhases) {
               HasSubstr("skipped: network, dns, storage, ingress (not run: api failed"));
 }
 
+TEST_F(OrchestratorTest, ACapacityALightRunDidNotDemonstrateDoesNotStopTheLaterPhases) {
+  // A smoke run: api.qps kept up with the 100/s offered, far below "> 1000 (critical > 500)". Our light load
+  // is no evidence against the API server, so it must not gate the phases above it.
+  Measurement qps = measure("api.qps", 99.5);
+  qps.offered = 100;
+  scripts[Phase::api].measurements = {good(Phase::api), qps};
+  std::vector<config::CriteriaRow> with_qps = rows();
+  with_qps.push_back(row("api.qps", config::Comparison::greater, 1000, 500));
+  Orchestrator orchestrator(factories(), with_qps, {}, clock, sink);
+  const Result<RunResult> result = orchestrator.run(plan, cancel);
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(result->evaluation.phases[1].verdict, eval::Verdict::incomplete);
+  for (Phase phase : {Phase::network, Phase::dns, Phase::storage, Phase::ingress}) {
+    EXPECT_EQ(input(*result, phase).status, eval::PhaseStatus::completed) << to_string(phase);
+  }
+  EXPECT_EQ(result->evaluation.overall, eval::Verdict::incomplete);
+  EXPECT_THAT(result->evaluation.overall_reason, HasSubstr("api INCOMPLETE: 1 of 2 metrics judged; api.qps"));
+}
+
 TEST_F(OrchestratorTest, ContinueOnFailRunsTheRestAndSaysSo) {
   scripts[Phase::etcd].measurements = {measure("etcd.write.p99", 0.2)};
   OrchestratorOptions options;

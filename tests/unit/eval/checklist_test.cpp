@@ -14,6 +14,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using testing::measure;
+using testing::measure_offered;
 using testing::seed_rows;
 
 // Every metric the checklist looks at, each meeting its level.
@@ -277,6 +278,31 @@ TEST(Checklist, IngressNeedsBothRateAndErrors) {
   inputs = all_good();
   drop(inputs, "ingress.error_rate_5xx");
   EXPECT_EQ(checklist(inputs, load_soak())[7].state, ChecklistState::not_verified);
+}
+
+TEST(Checklist, IngressRateFromALightOpenLoopRunIsNotVerified) {
+  // A smoke run offered 1k/s and every request was answered: that is not the expected peak.
+  auto inputs = all_good();
+  inputs[5].measurements[0] = measure_offered("ingress.rps", 995, 1000);
+  const ChecklistItem item = checklist(inputs, load_soak())[7];
+  EXPECT_EQ(item.state, ChecklistState::not_verified);
+  EXPECT_THAT(
+      item.evidence,
+      HasSubstr("ingress.rps = 995 RPS, not demonstrated: the run offered only 1000 RPS (below target "
+                "> 10k RPS)"));
+
+  // Offered the peak and kept up: met.
+  inputs[5].measurements[0] = measure_offered("ingress.rps", 24900, 25000);
+  EXPECT_EQ(checklist(inputs, load_soak())[7].state, ChecklistState::met);
+
+  // Did not keep up with the peak: not met.
+  inputs[5].measurements[0] = measure_offered("ingress.rps", 8000, 25000);
+  EXPECT_EQ(checklist(inputs, load_soak())[7].state, ChecklistState::not_met);
+
+  // A 5xx miss is a miss whatever the rate shows.
+  inputs[5].measurements[0] = measure_offered("ingress.rps", 995, 1000);
+  set(inputs, "ingress.error_rate_5xx", 0.002);
+  EXPECT_EQ(checklist(inputs, load_soak())[7].state, ChecklistState::not_met);
 }
 
 }  // namespace

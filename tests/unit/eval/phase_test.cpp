@@ -13,6 +13,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using testing::measure;
+using testing::measure_offered;
 using testing::seed_rows;
 
 PhaseInput input_for(Phase phase, std::vector<Measurement> measurements,
@@ -147,6 +148,36 @@ TEST(EvaluatePhase, SomeNotMeasuredIsIncompleteNeverPass) {
       evaluate_phase(input_for(Phase::etcd, {measure("etcd.write.p99", 0.010)}), seed_rows());
   EXPECT_EQ(result.verdict, Verdict::incomplete);
   EXPECT_EQ(result.reason, "1 of 3 metrics measured; not measured: etcd.read.p99, etcd.fsync.p99");
+}
+
+TEST(EvaluatePhase, ACapacityNotDemonstratedByALightRunIsIncompleteNotFail) {
+  // A smoke run at 10 % of capacity: dns.qps kept up with the 1k/s it offered.
+  const PhaseEvaluation result = evaluate_phase(
+      input_for(Phase::dns, {measure_offered("dns.qps", 998, 1000), measure("dns.p99", 0.004)}), seed_rows());
+  EXPECT_EQ(result.verdict, Verdict::incomplete);
+  EXPECT_EQ(result.reason,
+            "1 of 2 metrics judged; dns.qps 998 QPS not demonstrated: the run offered only 1000 QPS (below "
+            "target > 10k QPS); run a load test at >= 100 % of capacity to judge it");
+  ASSERT_EQ(result.rows.size(), 2U);
+  EXPECT_EQ(result.rows[0].verdict, Verdict::not_measured);
+  EXPECT_EQ(result.rows[0].measured, 998);
+  EXPECT_EQ(result.rows[0].offered, 1000);
+  EXPECT_EQ(result.rows[1].verdict, Verdict::pass);
+}
+
+TEST(EvaluatePhase, ACapacityThatDidNotKeepUpIsStillAFail) {
+  const PhaseEvaluation result = evaluate_phase(
+      input_for(Phase::dns, {measure_offered("dns.qps", 800, 1000), measure("dns.p99", 0.004)}), seed_rows());
+  EXPECT_EQ(result.verdict, Verdict::fail);
+  EXPECT_THAT(result.reason, HasSubstr("dns.qps 800 QPS beyond critical > 5000 QPS"));
+}
+
+TEST(EvaluatePhase, NotDemonstratedAndNotMeasuredAreBothNamed) {
+  const PhaseEvaluation result =
+      evaluate_phase(input_for(Phase::dns, {measure_offered("dns.qps", 1000, 1000)}), seed_rows());
+  EXPECT_EQ(result.verdict, Verdict::not_measured);
+  EXPECT_THAT(result.reason, HasSubstr("0 of 2 metrics judged; not measured: dns.p99; dns.qps 1000 QPS not "
+                                       "demonstrated: the run offered only 1000 QPS"));
 }
 
 TEST(EvaluatePhase, SomeNotMeasuredAndOneFailedIsFail) {
@@ -297,6 +328,16 @@ TEST(Evaluate, IncompleteWhenAPhaseMissedSomeMetrics) {
   EXPECT_EQ(result.overall, Verdict::incomplete);
   EXPECT_THAT(result.overall_reason,
               HasSubstr("dns INCOMPLETE: 1 of 2 metrics measured; not measured: dns.p99"));
+}
+
+TEST(Evaluate, ALightRunThatKeptUpIsIncompleteNotFail) {
+  const Evaluation result =
+      evaluate({good_etcd(),
+                input_for(Phase::dns, {measure_offered("dns.qps", 998, 1000), measure("dns.p99", 0.004)})},
+               seed_rows(), options());
+  EXPECT_EQ(result.overall, Verdict::incomplete);
+  EXPECT_THAT(result.overall_reason, HasSubstr("dns INCOMPLETE: 1 of 2 metrics judged; dns.qps 998 QPS not "
+                                               "demonstrated: the run offered only 1000 QPS"));
 }
 
 TEST(Evaluate, IncompleteWhenAPhaseRanButMeasuredNothing) {

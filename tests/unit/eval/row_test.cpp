@@ -141,6 +141,99 @@ TEST(EvaluateRow, KeepsTheRow) {
   EXPECT_EQ(evaluate_row(row, 0.004).row.reference, "With cache");
 }
 
+// ---- capacity rows measured in open loop (Measurement::offered) ----
+
+// CoreDNS "Query rate > 10k QPS (critical > 5k)".
+config::CriteriaRow dns_qps_row() {
+  return make_row("dns.qps", Comparison::greater, 10000, 5000, "QPS");
+}
+
+TEST(EvaluateRowOffered, KeptUpBelowTargetIsNotDemonstratedNeverFail) {
+  // A smoke run at 10 % of capacity: everything it sent was answered.
+  const RowResult smoke = evaluate_row(dns_qps_row(), 998, 1000);
+  EXPECT_EQ(smoke.verdict, Verdict::not_measured);
+  EXPECT_EQ(smoke.reason,
+            "not demonstrated: the run offered only 1000 QPS (below target > 10k QPS); run a load test at >= "
+            "100 % of capacity to judge it");
+  EXPECT_EQ(smoke.measured, 998);
+  EXPECT_EQ(smoke.offered, 1000);
+
+  // Between critical and target: not a CONDITIONAL PASS either, the run never asked for the target.
+  EXPECT_EQ(evaluate_row(dns_qps_row(), 7000, 7000).verdict, Verdict::not_measured);
+  // 99 % of what was offered is keeping up.
+  EXPECT_EQ(evaluate_row(dns_qps_row(), 990, 1000).verdict, Verdict::not_measured);
+}
+
+TEST(EvaluateRowOffered, OfferedExactlyAtAStrictTargetIsNotDemonstrated) {
+  // A load test at 100 % of a capacity equal to the target: "> 10k" needs more than 10k offered.
+  const RowResult result = evaluate_row(dns_qps_row(), 9990, 10000);
+  EXPECT_EQ(result.verdict, Verdict::not_measured);
+  EXPECT_EQ(result.reason,
+            "not demonstrated: the run offered only 10k QPS (not above target > 10k QPS); offer more than "
+            "that (a stress test, or a stated capacity above it) to judge it");
+}
+
+TEST(EvaluateRowOffered, KeptUpAboveTargetIsPass) {
+  const RowResult result = evaluate_row(dns_qps_row(), 14950, 15000);
+  EXPECT_EQ(result.verdict, Verdict::pass);
+  EXPECT_EQ(result.reason, "meets target > 10k QPS");
+  // Meeting the target is a PASS whatever was offered.
+  EXPECT_EQ(evaluate_row(dns_qps_row(), 10500, 1000).verdict, Verdict::pass);
+}
+
+TEST(EvaluateRowOffered, OfferedTheTargetAndMissedItIsJudged) {
+  // Kept up within 1 %, but the run did offer more than the target and the value is below it.
+  const RowResult result = evaluate_row(dns_qps_row(), 9990, 10050);
+  EXPECT_EQ(result.verdict, Verdict::conditional_pass);
+  EXPECT_EQ(result.reason, "misses target > 10k QPS, within critical > 5000 QPS");
+}
+
+TEST(EvaluateRowOffered, NotKeptUpIsARealShortfall) {
+  // The system answered less than it was asked: judged on the value, whatever the offered load.
+  const RowResult light = evaluate_row(dns_qps_row(), 989, 1000);
+  EXPECT_EQ(light.verdict, Verdict::fail);
+  EXPECT_EQ(light.reason, "beyond critical > 5000 QPS");
+  EXPECT_EQ(evaluate_row(dns_qps_row(), 4000, 20000).verdict, Verdict::fail);
+  EXPECT_EQ(evaluate_row(dns_qps_row(), 6000, 8000).verdict, Verdict::conditional_pass);
+}
+
+TEST(EvaluateRowOffered, WithoutOfferedNothingChanges) {
+  EXPECT_EQ(evaluate_row(dns_qps_row(), 998).verdict, Verdict::fail);
+  EXPECT_EQ(evaluate_row(dns_qps_row(), 7000, std::nullopt).verdict, Verdict::conditional_pass);
+  EXPECT_FALSE(evaluate_row(dns_qps_row(), 7000).offered.has_value());
+  // A non-finite offered rate says nothing.
+  EXPECT_EQ(evaluate_row(dns_qps_row(), 998, std::numeric_limits<double>::infinity()).verdict, Verdict::fail);
+  EXPECT_EQ(evaluate_row(dns_qps_row(), 998, std::numeric_limits<double>::quiet_NaN()).verdict,
+            Verdict::fail);
+}
+
+TEST(EvaluateRowOffered, LessThanRowsIgnoreIt) {
+  const auto row = make_row("dns.p99", Comparison::less, 0.010, 0.050, "ms");
+  EXPECT_EQ(evaluate_row(row, 0.020, 0.020).verdict, Verdict::conditional_pass);
+  EXPECT_EQ(evaluate_row(row, 0.060, 0.060).verdict, Verdict::fail);
+  const auto at_most = make_row("api.error_rate", Comparison::less_equal, 0.001, 0.01, "%");
+  EXPECT_EQ(evaluate_row(at_most, 0.05, 0.05).verdict, Verdict::fail);
+}
+
+TEST(EvaluateRowOffered, InclusiveTargetIsDemonstratedAtExactlyIt) {
+  const auto row = make_row("dns.qps", Comparison::greater_equal, 10000, 5000, "QPS");
+  // Offered the target: the shortfall is the system's.
+  EXPECT_EQ(evaluate_row(row, 9990, 10000).verdict, Verdict::conditional_pass);
+  EXPECT_EQ(evaluate_row(row, 4990, 5000).verdict, Verdict::not_measured);
+}
+
+TEST(EvaluateRowOffered, RowWithoutTargetUsesItsCriticalLevel) {
+  const auto row = make_row("dns.qps", Comparison::greater, std::nullopt, 5000, "QPS");
+  const RowResult light = evaluate_row(row, 1000, 1000);
+  EXPECT_EQ(light.verdict, Verdict::not_measured);
+  EXPECT_EQ(
+      light.reason,
+      "not demonstrated: the run offered only 1000 QPS (below critical > 5000 QPS); run a load test at >= "
+      "100 % of capacity to judge it");
+  // Enough offered: judged against the critical level only (never a PASS).
+  EXPECT_EQ(evaluate_row(row, 6000, 6000).verdict, Verdict::conditional_pass);
+}
+
 TEST(VerdictNames, AreTheSeedsWords) {
   EXPECT_EQ(to_string(Verdict::pass), "PASS");
   EXPECT_EQ(to_string(Verdict::conditional_pass), "CONDITIONAL PASS");

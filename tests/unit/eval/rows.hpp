@@ -37,6 +37,13 @@ inline Measurement measure(std::string metric, double value) {
   return measurement;
 }
 
+// A rate measured in open loop at `offered`.
+inline Measurement measure_offered(std::string metric, double value, double offered) {
+  Measurement measurement = measure(std::move(metric), value);
+  measurement.offered = offered;
+  return measurement;
+}
+
 using config::Comparison;
 
 // The seed's rows that the tests use, active for the default tiers (ssd, small cluster).

@@ -147,6 +147,30 @@ TEST(IngressMeasurements, RowsFromAResult) {
   EXPECT_TRUE(invalid_reasons(open_loop_result(), "requests").empty());
 }
 
+TEST(IngressMeasurements, OpenLoopRatesCarryTheIntendedRate) {
+  std::vector<Measurement> rows = request_measurements(open_loop_result());
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].offered, 1000);
+  EXPECT_FALSE(rows[1].offered.has_value());  // P99 and 5xx share are no rates bounded by the offered load
+  EXPECT_FALSE(rows[2].offered.has_value());
+
+  LoadResult connections = open_loop_result();
+  connections.intended_rate = 200;
+  connections.connections_opened = 2000;
+  std::vector<Measurement> connection_rows = connection_measurements(connections);
+  ASSERT_EQ(connection_rows.size(), 1u);
+  EXPECT_EQ(connection_rows[0].metric, "ingress.connection_rate");
+  EXPECT_EQ(connection_rows[0].offered, 200);
+}
+
+TEST(IngressMeasurements, ClosedLoopRatesOfferNothing) {
+  LoadResult closed = open_loop_result();
+  closed.open_loop = false;
+  closed.intended_rate = 0;
+  EXPECT_FALSE(request_measurements(closed)[0].offered.has_value());
+  EXPECT_FALSE(connection_measurements(closed)[0].offered.has_value());
+}
+
 TEST(IngressMeasurements, NoResponseMeansNotMeasuredNotPassed) {
   LoadResult empty;
   empty.timeouts = 5;

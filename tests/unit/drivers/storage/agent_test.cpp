@@ -69,6 +69,7 @@ TEST(StorageAgent, JsonLineCarriesMeasurementsJobsAndRatios) {
   histogram.record(577536, 10);
   result.run.measurements.push_back(Measurement{.metric = "storage.rand_4k.p99",
                                                 .value = 577536e-9,
+                                                .offered = std::nullopt,
                                                 .histogram = histogram,
                                                 .source = "fio-3.33",
                                                 .note = "n"});
