@@ -1,9 +1,10 @@
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <cerrno>
 #include <cstring>
-#include <fmt/format.h>
 
 #include "report/run_report.hpp"
 
@@ -14,8 +15,8 @@ Result<void> write_file_atomically(const std::filesystem::path& path, std::strin
   std::string temp = (path.parent_path() / ("." + path.filename().string() + ".XXXXXX")).string();
   int fd = ::mkstemp(temp.data());
   if (fd < 0) {
-    return fail(ErrorKind::io, fmt::format("{}: cannot create a temporary file: {}", path.string(),
-                                           std::strerror(errno)));
+    return fail(ErrorKind::io,
+                fmt::format("{}: cannot create a temporary file: {}", path.string(), std::strerror(errno)));
   }
   auto give_up = [&](std::string_view what) -> Result<void> {
     int saved = errno;

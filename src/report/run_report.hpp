@@ -1,7 +1,7 @@
 #pragma once
 
-// Everything a report shows about one run (or one `evaluate` of imported measurements). Writers in this folder
-// turn it into console text, JSON (docs/report-schema.md), JUnit XML and Markdown.
+// Everything a report shows about one run (or one `evaluate` of imported measurements). Writers in this
+// folder turn it into console text, JSON (docs/report-schema.md), JUnit XML, Markdown and Prometheus text.
 
 #include <filesystem>
 #include <map>
@@ -17,15 +17,15 @@
 namespace kp::report {
 
 struct RunMeta {
-  std::string tool_version;          // KP_VERSION
-  std::string command;               // "run" | "evaluate"
-  std::string profile;               // "smoke" | "load" | "stress" | "imported"
+  std::string tool_version;  // KP_VERSION
+  std::string command;       // "run" | "evaluate"
+  std::string profile;       // "smoke" | "load" | "stress" | "imported"
   std::string plan_name;
-  std::string target;                // "local" | "cluster" | "imported"
+  std::string target;  // "local" | "cluster" | "imported"
   std::filesystem::path criteria_file;
   std::filesystem::path measurements_file;  // evaluate only
   config::TierSelection tiers;
-  double duration_scale = 1.0;       // != 1: every duration was shortened; the reports say so
+  double duration_scale = 1.0;  // != 1: every duration was shortened; the reports say so
   bool continue_on_fail = false;
   WallTime started{};
   WallTime finished{};
@@ -42,16 +42,21 @@ struct RunReport {
 // file at `path` (and no temp file behind).
 Result<void> write_file_atomically(const std::filesystem::path& path, std::string_view contents);
 
-std::string render_json(const RunReport& report);      // schema version 1
-std::string render_junit(const RunReport& report);     // a testsuite per phase, a testcase per criteria row
+std::string render_json(const RunReport& report);   // schema version 1
+std::string render_junit(const RunReport& report);  // a testsuite per phase, a testcase per criteria row
 std::string render_markdown(const RunReport& report);
 struct ConsoleOptions {
   bool color = false;
 };
 std::string render_console(const RunReport& report, const ConsoleOptions& options);
+// Prometheus text exposition of the final values (kubeproof_metric{id="etcd.write.p99",...}), for a textfile
+// collector or a push to a Pushgateway.
+std::string render_prometheus(const RunReport& report);
 
-// Creates results_root/<UTC timestamp>-<profile>/ and writes report.json, junit.xml, summary.md into it,
-// each atomically. Returns the folder.
-Result<std::filesystem::path> write_reports(const RunReport& report, const std::filesystem::path& results_root);
+// Creates results_root/<UTC timestamp of meta.started>-<profile>/ (with "-2", "-3", ... appended when that
+// folder exists) and writes report.json, junit.xml, summary.md and metrics.prom into it, each atomically.
+// Returns the folder.
+Result<std::filesystem::path> write_reports(const RunReport& report,
+                                            const std::filesystem::path& results_root);
 
 }  // namespace kp::report

@@ -1,0 +1,128 @@
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "cli/command.hpp"
+#include "core/clock.hpp"
+#include "lab/lab.hpp"
+
+namespace kp::cli {
+namespace {
+
+struct LabFlags {
+  std::string state_dir;
+  std::vector<std::string> services;
+  std::vector<std::string> ports;  // "etcd.client=2379"
+  std::string health_timeout = "30s";
+};
+
+std::filesystem::path state_dir_of(const LabFlags& flags) {
+  return flags.state_dir.empty() ? lab::default_state_dir() : std::filesystem::path(flags.state_dir);
+}
+
+Result<std::map<std::string, std::uint16_t>> parse_ports(const std::vector<std::string>& given) {
+  std::map<std::string, std::uint16_t> ports;
+  for (const std::string& entry : given) {
+    auto equals = entry.find('=');
+    unsigned long port = 0;
+    bool ok = equals != std::string::npos && equals > 0;
+    if (ok) {
+      try {
+        std::size_t used = 0;
+        port = std::stoul(entry.substr(equals + 1), &used);
+        ok = used == entry.size() - equals - 1 && port > 0 && port < 65536;
+      } catch (...) {
+        ok = false;
+      }
+    }
+    if (!ok) {
+      return fail(
+          ErrorKind::usage,
+          fmt::format("--port: expected SERVICE.ROLE=PORT (e.g. etcd.client=2379), got \"{}\"", entry));
+    }
+    ports[entry.substr(0, equals)] = static_cast<std::uint16_t>(port);
+  }
+  return ports;
+}
+
+}  // namespace
+
+Command add_lab_command(CLI::App& parent) {
+  auto flags = std::make_shared<LabFlags>();
+  Command command;
+  command.app = parent.add_subcommand(
+      "lab", "Start, inspect and stop the local lab of real services (etcd, unbound, nginx) on 127.0.0.1");
+  command.app->require_subcommand(1);
+  command.app->add_option("--lab-dir", flags->state_dir,
+                          "State dir of the lab (default $KUBEPROOF_LAB_DIR or ./.kubeproof/lab)");
+  CLI::App* up =
+      command.app->add_subcommand("up", "Start the lab's services and wait until they are healthy");
+  up->add_option("--service", flags->services, "Start only these services (repeatable; default: all)");
+  up->add_option("--port", flags->ports, "Fix a port: SERVICE.ROLE=PORT, e.g. etcd.client=2379 (repeatable)");
+  up->add_option("--health-timeout", flags->health_timeout, "How long to wait for health");
+  CLI::App* status =
+      command.app->add_subcommand("status", "Show each service, its pid, endpoints and health");
+  CLI::App* down = command.app->add_subcommand("down", "Stop the lab's services and remove their state");
+
+  command.run = [flags, up, status, down]() -> Outcome {
+    const std::filesystem::path dir = state_dir_of(*flags);
+    if (up->parsed()) {
+      Result<Duration> timeout = parse_duration(flags->health_timeout);
+      if (!timeout) {
+        return std::unexpected(Error{ErrorKind::usage, "--health-timeout: " + timeout.error().message});
+      }
+      Result<std::map<std::string, std::uint16_t>> ports = parse_ports(flags->ports);
+      if (!ports) {
+        return std::unexpected(ports.error());
+      }
+      lab::LabOptions options;
+      options.state_dir = dir;
+      options.services = flags->services;  // empty: every known service
+      options.ports = *ports;
+      options.health_timeout = *timeout;
+      Result<std::vector<lab::ServiceRecord>> started = lab::up(options, real_clock());
+      if (!started) {
+        return std::unexpected(started.error());
+      }
+      for (const lab::ServiceRecord& record : *started) {
+        std::vector<std::string> endpoints;
+        for (const auto& [role, endpoint] : record.endpoints) {
+          endpoints.push_back(fmt::format("{}={}", role, endpoint));
+        }
+        fmt::print("{:<14} pid {:<7} {}  log {}\n", record.name, record.pid, fmt::join(endpoints, " "),
+                   record.log_file.string());
+      }
+      fmt::print("lab up: {} service(s) healthy; state in {}\n", started->size(), dir.string());
+      return 0;
+    }
+    if (status->parsed()) {
+      int unhealthy = 0;
+      for (const lab::ServiceStatus& service : lab::status(dir, std::chrono::seconds(2))) {
+        std::string pid = service.record ? fmt::format("{}", service.record->pid) : "-";
+        std::string endpoint = "-";
+        if (service.record && !service.record->endpoints.empty()) {
+          endpoint = service.record->endpoints.begin()->second;
+        }
+        fmt::print("{:<14} {:<8} {:<40} {}\n", service.name, pid, endpoint, service.detail);
+        if (service.record && !service.healthy) {
+          ++unhealthy;
+        }
+      }
+      // A started service that is not healthy is worth a non-zero exit for scripts.
+      return unhealthy == 0 ? 0 : 4;
+    }
+    if (down->parsed()) {
+      Result<std::vector<std::string>> lines = lab::down(dir, real_clock());
+      if (!lines) {
+        return std::unexpected(lines.error());
+      }
+      for (const std::string& line : *lines) {
+        fmt::print("{}\n", line);
+      }
+      return 0;
+    }
+    return fail(ErrorKind::usage, "lab: choose up, status or down");
+  };
+  return command;
+}
+
+}  // namespace kp::cli

@@ -1,0 +1,232 @@
+// The JSON report, schema version 1 (docs/report-schema.md). Key order is fixed (ordered_json) so two reports
+// diff cleanly. Every value is given in the metric's base unit and, beside it, as text for people.
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "config/metric_catalog.hpp"
+#include "eval/verdict.hpp"
+#include "report/report_text.hpp"
+#include "report/run_report.hpp"
+
+namespace kp::report {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+Json optional_number(std::optional<double> value) {
+  // NaN and infinities are not JSON numbers; a reader gets null rather than an invalid document.
+  if (!value || !std::isfinite(*value)) {
+    return nullptr;
+  }
+  return *value;
+}
+
+Json optional_text(const std::string& text) {
+  if (text.empty()) {
+    return nullptr;
+  }
+  return text;
+}
+
+Json time_json(WallTime time) {
+  return optional_text(detail::iso_utc(time));
+}
+
+Json meta_json(const RunMeta& meta) {
+  Json tiers = Json::object();
+  for (const auto& [group, name] : meta.tiers.chosen) {
+    tiers[group] = name;
+  }
+  Json json = Json::object();
+  json["tool_version"] = meta.tool_version;
+  json["command"] = meta.command;
+  json["profile"] = meta.profile;
+  json["plan"] = optional_text(meta.plan_name);
+  json["target"] = meta.target;
+  json["criteria_file"] = optional_text(meta.criteria_file.string());
+  json["measurements_file"] = optional_text(meta.measurements_file.string());
+  json["tiers"] = tiers;
+  json["duration_scale"] = meta.duration_scale;
+  json["duration_scale_note"] = optional_text(detail::duration_scale_note(meta));
+  json["continue_on_fail"] = meta.continue_on_fail;
+  json["started"] = time_json(meta.started);
+  json["finished"] = time_json(meta.finished);
+  json["duration_seconds"] = detail::seconds_between(meta.started, meta.finished);
+  return json;
+}
+
+// The measurement behind a row (the last one of its metric, as the evaluation uses), for its source and note.
+const Measurement* measurement_for(const RunReport& report, Phase phase, std::string_view metric) {
+  const Measurement* found = nullptr;
+  for (const Measurement& measurement : detail::measurements_of(report, phase)) {
+    if (measurement.metric == metric) {
+      found = &measurement;
+    }
+  }
+  return found;
+}
+
+Json row_json(const eval::RowResult& result, const Measurement* measurement) {
+  const config::CriteriaRow& row = result.row;
+  Quantity quantity = detail::quantity_of(row.metric);
+  std::string unit = detail::display_unit_of(row);
+  Json json = Json::object();
+  json["metric"] = row.metric;
+  json["name"] = detail::row_name(row);
+  json["table"] = row.table;
+  json["component"] = row.component;
+  json["label"] = row.label;
+  json["comparison"] = std::string(config::to_string(row.comparison));
+  json["quantity"] = std::string(to_string(quantity));
+  json["base_unit"] = std::string(detail::base_unit(quantity));
+  json["unit"] = unit;
+  json["target"] = optional_number(row.target);
+  json["target_text"] = optional_text(detail::format_level(row, row.target));
+  json["critical"] = optional_number(row.critical);
+  json["critical_text"] = optional_text(detail::format_level(row, row.critical));
+  json["measured"] = optional_number(result.measured);
+  json["measured_text"] =
+      result.measured ? Json(detail::format_value(row.metric, *result.measured, unit)) : Json(nullptr);
+  // The rate an open-loop run offered: a capacity row cannot be shown beyond it.
+  json["offered"] = optional_number(result.offered);
+  json["offered_text"] =
+      result.offered ? Json(detail::format_value(row.metric, *result.offered, unit)) : Json(nullptr);
+  json["verdict"] = std::string(eval::to_string(result.verdict));
+  json["reason"] = result.reason;
+  json["source"] = measurement == nullptr ? Json(nullptr) : optional_text(measurement->source);
+  json["note"] = measurement == nullptr ? Json(nullptr) : optional_text(measurement->note);
+  json["reference"] = optional_text(row.reference);
+  if (row.tier) {
+    json["tier"] = Json{{"group", row.tier->group}, {"name", row.tier->name}};
+  } else {
+    json["tier"] = nullptr;
+  }
+  return json;
+}
+
+Json measurement_json(const Measurement& measurement) {
+  Quantity quantity = detail::quantity_of(measurement.metric);
+  Json json = Json::object();
+  json["metric"] = measurement.metric;
+  json["quantity"] = std::string(to_string(quantity));
+  json["base_unit"] = std::string(detail::base_unit(quantity));
+  json["value"] = optional_number(measurement.value);
+  json["value_text"] = detail::format_value(measurement.metric, measurement.value);
+  json["offered"] = optional_number(measurement.offered);
+  json["source"] = optional_text(measurement.source);
+  json["note"] = optional_text(measurement.note);
+  return json;
+}
+
+// The distribution behind a percentile: a summary people can read plus the lossless histogram a tool can
+// merge.
+Json histogram_json(const Histogram& histogram) {
+  Json summary = Json::object();
+  summary["count"] = histogram.count();
+  summary["min"] = histogram.min();
+  summary["max"] = histogram.max();
+  summary["mean"] = optional_number(histogram.mean());
+  summary["stddev"] = optional_number(histogram.stddev());
+  summary["p50"] = histogram.value_at_percentile(50.0);
+  summary["p90"] = histogram.value_at_percentile(90.0);
+  summary["p99"] = histogram.value_at_percentile(99.0);
+  summary["p99_9"] = histogram.value_at_percentile(99.9);
+  Json json = Json::object();
+  json["unit"] = "ns";
+  json["summary"] = summary;
+  json["data"] = Json(histogram.to_json());
+  return json;
+}
+
+Json phase_json(const RunReport& report, const eval::PhaseEvaluation& phase) {
+  Json json = Json::object();
+  json["phase"] = std::string(to_string(phase.phase));
+  json["name"] = std::string(display_name(phase.phase));
+  json["order"] = static_cast<int>(phase.phase) + 1;
+  json["status"] = std::string(detail::status_name(phase.status));
+  json["verdict"] = std::string(eval::to_string(phase.verdict));
+  json["reason"] = optional_text(phase.reason);
+  json["ran_after_failure"] =
+      phase.ran_after_failure ? Json(std::string(to_string(*phase.ran_after_failure))) : Json(nullptr);
+  Json notes = Json::array();
+  for (const std::string& note : phase.notes) {
+    notes.push_back(note);
+  }
+  json["notes"] = notes;
+
+  auto timing = report.timings.find(phase.phase);
+  if (timing != report.timings.end() && detail::is_set(timing->second.started)) {
+    json["started"] = time_json(timing->second.started);
+    json["finished"] = time_json(timing->second.finished);
+    json["duration_seconds"] = detail::seconds_between(timing->second.started, timing->second.finished);
+  } else {
+    json["started"] = nullptr;
+    json["finished"] = nullptr;
+    json["duration_seconds"] = nullptr;
+  }
+
+  const eval::PhaseInput* input = detail::input_of(report, phase.phase);
+  Json invalid = Json::array();
+  if (input != nullptr) {
+    for (const std::string& reason : input->invalid_reasons) {
+      invalid.push_back(reason);
+    }
+  }
+  json["invalid_reasons"] = invalid;
+
+  Json rows = Json::array();
+  for (const eval::RowResult& row : phase.rows) {
+    rows.push_back(row_json(row, measurement_for(report, phase.phase, row.row.metric)));
+  }
+  json["rows"] = rows;
+
+  Json informational = Json::array();
+  for (const Measurement& measurement : phase.informational) {
+    informational.push_back(measurement_json(measurement));
+  }
+  json["informational"] = informational;
+
+  Json histograms = Json::object();
+  for (const Measurement& measurement : detail::measurements_of(report, phase.phase)) {
+    if (measurement.histogram && !histograms.contains(measurement.metric)) {
+      histograms[measurement.metric] = histogram_json(*measurement.histogram);
+    }
+  }
+  json["histograms"] = histograms;
+  return json;
+}
+
+}  // namespace
+
+std::string render_json(const RunReport& report) {
+  const eval::Evaluation& evaluation = report.evaluation;
+  Json json = Json::object();
+  json["schema"] = "kubeproof.report";
+  json["schema_version"] = 1;
+  json["meta"] = meta_json(report.meta);
+  json["overall"] = Json{{"verdict", std::string(eval::to_string(evaluation.overall))},
+                         {"reason", evaluation.overall_reason},
+                         {"exit_code", eval::exit_code_for(evaluation.overall)}};
+  Json phases = Json::array();
+  for (const eval::PhaseEvaluation& phase : evaluation.phases) {
+    phases.push_back(phase_json(report, phase));
+  }
+  json["phases"] = phases;
+  Json checklist = Json::array();
+  for (const eval::ChecklistItem& item : evaluation.checklist) {
+    Json metrics = Json::array();
+    for (const std::string& metric : item.metrics) {
+      metrics.push_back(metric);
+    }
+    checklist.push_back(Json{{"item", item.text},
+                             {"state", std::string(eval::to_string(item.state))},
+                             {"evidence", item.evidence},
+                             {"metrics", metrics}});
+  }
+  json["checklist"] = checklist;
+  // Invalid UTF-8 in a driver's note must not make the whole report unwritable: replace, don't throw.
+  return json.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace kp::report

@@ -1,0 +1,160 @@
+// Prometheus text exposition (format 0.0.4) of a run's final values: measured values in base units, each
+// criteria row's levels and verdict, phase and overall verdicts. Drop metrics.prom into a node_exporter
+// textfile directory or push it to a Pushgateway to chart runs over time.
+
+#include <fmt/format.h>
+#include <cmath>
+#include <set>
+
+#include "eval/verdict.hpp"
+#include "report/report_text.hpp"
+#include "report/run_report.hpp"
+
+namespace kp::report {
+namespace {
+
+std::string label_value(std::string_view text) {
+  std::string out;
+  for (char c : detail::valid_utf8(text)) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string sample_value(double value) {
+  if (std::isnan(value)) {
+    return "NaN";
+  }
+  if (std::isinf(value)) {
+    return value > 0 ? "+Inf" : "-Inf";
+  }
+  return fmt::format("{}", value);
+}
+
+class Exposition {
+ public:
+  void family(std::string_view name, std::string_view help) {
+    out_ += fmt::format("# HELP {} {}\n# TYPE {} gauge\n", name, help, name);
+  }
+  void sample(std::string_view name,
+              std::initializer_list<std::pair<std::string_view, std::string_view>> labels, double value) {
+    std::string text(name);
+    if (labels.size() != 0) {
+      text += '{';
+      bool first = true;
+      for (const auto& [key, label] : labels) {
+        text += fmt::format("{}{}=\"{}\"", first ? "" : ",", key, label_value(label));
+        first = false;
+      }
+      text += '}';
+    }
+    out_ += fmt::format("{} {}\n", text, sample_value(value));
+  }
+  std::string take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+}  // namespace
+
+std::string render_prometheus(const RunReport& report) {
+  const eval::Evaluation& evaluation = report.evaluation;
+  Exposition out;
+
+  out.family("kubeproof_metric",
+             "Measured value of a kubeproof metric in its base unit (s, 1/s, ratio, bit/s, count, B).");
+  std::set<std::string> seen;
+  for (const eval::PhaseInput& input : report.inputs) {
+    for (const Measurement& measurement : input.measurements) {
+      // A series may appear once; a phase that reported a metric twice keeps its first value.
+      if (!seen.insert(measurement.metric).second) {
+        continue;
+      }
+      std::string unit(detail::base_unit(detail::quantity_of(measurement.metric)));
+      out.sample("kubeproof_metric",
+                 {{"id", measurement.metric}, {"phase", to_string(input.phase)}, {"unit", unit}},
+                 measurement.value);
+    }
+  }
+
+  out.family("kubeproof_metric_offered",
+             "Rate an open-loop run offered for a rate metric, in its base unit; the measured rate cannot "
+             "exceed it.");
+  seen.clear();
+  for (const eval::PhaseInput& input : report.inputs) {
+    for (const Measurement& measurement : input.measurements) {
+      if (!measurement.offered || !seen.insert(measurement.metric).second) {
+        continue;
+      }
+      std::string unit(detail::base_unit(detail::quantity_of(measurement.metric)));
+      out.sample("kubeproof_metric_offered",
+                 {{"id", measurement.metric}, {"phase", to_string(input.phase)}, {"unit", unit}},
+                 *measurement.offered);
+    }
+  }
+
+  out.family("kubeproof_criterion_target", "Target level of a criteria row, in the metric's base unit.");
+  for (const eval::PhaseEvaluation& phase : evaluation.phases) {
+    for (const eval::RowResult& result : phase.rows) {
+      if (result.row.target) {
+        out.sample("kubeproof_criterion_target",
+                   {{"id", result.row.metric},
+                    {"table", result.row.table},
+                    {"comparison", config::to_string(result.row.comparison)}},
+                   *result.row.target);
+      }
+    }
+  }
+  out.family("kubeproof_criterion_critical", "Critical level of a criteria row, in the metric's base unit.");
+  for (const eval::PhaseEvaluation& phase : evaluation.phases) {
+    for (const eval::RowResult& result : phase.rows) {
+      if (result.row.critical) {
+        out.sample("kubeproof_criterion_critical",
+                   {{"id", result.row.metric},
+                    {"table", result.row.table},
+                    {"comparison", config::to_string(result.row.comparison)}},
+                   *result.row.critical);
+      }
+    }
+  }
+  out.family("kubeproof_criterion_verdict",
+             "Verdict of a criteria row: 1 on the series whose verdict label holds.");
+  for (const eval::PhaseEvaluation& phase : evaluation.phases) {
+    for (const eval::RowResult& result : phase.rows) {
+      out.sample("kubeproof_criterion_verdict",
+                 {{"id", result.row.metric},
+                  {"table", result.row.table},
+                  {"verdict", eval::to_string(result.verdict)}},
+                 1);
+    }
+  }
+  out.family("kubeproof_phase_verdict", "Verdict of a phase: 1 on the series whose verdict label holds.");
+  for (const eval::PhaseEvaluation& phase : evaluation.phases) {
+    out.sample("kubeproof_phase_verdict",
+               {{"phase", to_string(phase.phase)}, {"verdict", eval::to_string(phase.verdict)}}, 1);
+  }
+  out.family("kubeproof_verdict", "Overall verdict of the run: 1 on the series whose verdict label holds.");
+  out.sample("kubeproof_verdict",
+             {{"verdict", eval::to_string(evaluation.overall)},
+              {"profile", report.meta.profile},
+              {"command", report.meta.command}},
+             1);
+  out.family("kubeproof_exit_code",
+             "Exit code of the run: 0 PASS, 1 FAIL, 3 CONDITIONAL PASS, 4 invalid/aborted.");
+  out.sample("kubeproof_exit_code", {}, eval::exit_code_for(evaluation.overall));
+  out.family("kubeproof_duration_scale",
+             "Factor applied to every planned duration; not 1 means a shortened run.");
+  out.sample("kubeproof_duration_scale", {}, report.meta.duration_scale);
+  return out.take();
+}
+
+}  // namespace kp::report
