@@ -8,6 +8,8 @@
 #include "drivers/dns/agent.hpp"
 #include "drivers/etcd/agent.hpp"
 #include "drivers/ingress/http_command.hpp"
+#include "drivers/net/agent.hpp"
+#include "drivers/net/result.hpp"
 #include "drivers/storage/agent.hpp"
 
 namespace kp::cli {
@@ -54,9 +56,49 @@ Command add_agent_command(CLI::App& parent) {
   CLI::App* http = command.app->add_subcommand("http", "HTTP load against a URL");
   drivers::ingress::add_http_options(*http, *http_options);
 
+  auto net_server_options = std::make_shared<drivers::net::ServerAgentOptions>();
+  CLI::App* net_server =
+      command.app->add_subcommand("net-server", "Network test server (one end of a pod-to-pod test)");
+  drivers::net::attach_server_options(*net_server, *net_server_options);
+
+  auto net_client_options = std::make_shared<drivers::net::ClientAgentOptions>();
+  CLI::App* net_client = command.app->add_subcommand(
+      "net-client",
+      "Network test client: TCP_STREAM, UDP_STREAM, TCP_RR, UDP_RR, TCP_CRR against a net-server");
+  drivers::net::attach_client_options(*net_client, *net_client_options);
+
   command.run = [=]() -> Outcome {
     engine::CancellationToken cancel;
     InterruptWatcher watcher(cancel);
+    if (net_server->parsed()) {
+      // The driver waits for the listening line through a pipe: flush it at once.
+      Result<void> served = drivers::net::run_server_agent(
+          *net_server_options, real_clock(), cancel,
+          [](std::string_view line) {
+            fmt::print("{}\n", line);
+            std::fflush(stdout);
+          },
+          [](std::string_view line) { fmt::print(stderr, "net-server: {}\n", line); });
+      if (!served) {
+        return std::unexpected(served.error());
+      }
+      return 0;
+    }
+    if (net_client->parsed()) {
+      Result<drivers::net::ClientResult> result =
+          drivers::net::run_client_agent(*net_client_options, real_clock(), cancel, progress_to_stderr);
+      if (!result) {
+        return std::unexpected(result.error());
+      }
+      fmt::print("{}\n", drivers::net::to_json_line(*result));
+      std::fflush(stdout);
+      if (!result->complete) {
+        // The driver reads this line for the reason.
+        fmt::print(stderr, "kubeproof: {}\n", result->error);
+        return 4;
+      }
+      return 0;
+    }
     if (etcd->parsed()) {
       return finish<drivers::etcd::AgentResult>(
           drivers::etcd::run_agent(*etcd_options, real_clock(), cancel, progress_to_stderr),
@@ -75,7 +117,7 @@ Command add_agent_command(CLI::App& parent) {
     if (http->parsed()) {
       return drivers::ingress::run_http_agent(*http_options, real_clock(), cancel, std::cout);
     }
-    return fail(ErrorKind::usage, "agent: choose etcd, dns, storage or http");
+    return fail(ErrorKind::usage, "agent: choose etcd, dns, storage, http, net-server or net-client");
   };
   return command;
 }

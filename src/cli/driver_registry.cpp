@@ -4,6 +4,7 @@
 #include "drivers/dns/driver.hpp"
 #include "drivers/etcd/driver.hpp"
 #include "drivers/ingress/driver.hpp"
+#include "drivers/net/driver.hpp"
 #include "drivers/storage/driver.hpp"
 #include "lab/lab.hpp"
 
@@ -18,6 +19,9 @@ std::map<Phase, engine::DriverFactory> driver_registry() {
   drivers::api::DriverOptions api_options;
   api_options.lab_dir = lab_dir;
   drivers[Phase::api] = drivers::api::driver_factory(api_options);
+  // The network driver runs its two ends as `kubeproof agent net-server|net-client` children in the lab's
+  // namespaces, as two pods would be.
+  drivers[Phase::network] = drivers::net::driver_factory(lab_dir);
   drivers[Phase::dns] = drivers::dns::driver_factory(lab_dir);
   drivers[Phase::storage] = drivers::storage::driver_factory(lab_dir);
   drivers[Phase::ingress] = drivers::ingress::driver_factory(lab_dir);

@@ -4,6 +4,7 @@
 #include "cli/command.hpp"
 #include "core/clock.hpp"
 #include "lab/lab.hpp"
+#include "lab/netns.hpp"
 
 namespace kp::cli {
 namespace {
@@ -74,14 +75,38 @@ Command add_lab_command(CLI::App& parent) {
       if (!ports) {
         return std::unexpected(ports.error());
       }
+      // The network namespaces are not a process, so not a ServiceSpec: they are set up beside the services.
+      bool want_netns = flags->services.empty();
+      std::vector<std::string> services;
+      for (const std::string& service : flags->services) {
+        if (service == "netns") {
+          want_netns = true;
+        } else {
+          services.push_back(service);
+        }
+      }
       lab::LabOptions options;
       options.state_dir = dir;
-      options.services = flags->services;  // empty: every known service
+      options.services = services;  // empty: every known service
       options.ports = *ports;
       options.health_timeout = *timeout;
-      Result<std::vector<lab::ServiceRecord>> started = lab::up(options, real_clock());
+      // `--service netns` alone starts no process.
+      Result<std::vector<lab::ServiceRecord>> started = std::vector<lab::ServiceRecord>{};
+      if (!services.empty() || flags->services.empty()) {
+        started = lab::up(options, real_clock());
+      }
       if (!started) {
         return std::unexpected(started.error());
+      }
+      if (want_netns) {
+        Result<lab::NetnsRecord> netns = lab::netns_up(dir, lab::NetnsLayout{}, real_clock());
+        if (netns) {
+          fmt::print("{:<14} {}\n", "netns", lab::netns_status(dir, real_clock()).detail);
+        } else if (netns.error().kind == ErrorKind::unavailable) {
+          fmt::print("network namespaces: skipped: {}\n", netns.error().message);
+        } else {
+          return std::unexpected(netns.error());
+        }
       }
       for (const lab::ServiceRecord& record : *started) {
         std::vector<std::string> endpoints;
@@ -107,16 +132,29 @@ Command add_lab_command(CLI::App& parent) {
           ++unhealthy;
         }
       }
+      lab::NetnsStatus netns = lab::netns_status(dir, real_clock());
+      fmt::print("{:<14} {:<8} {:<40} {}\n", "netns", "-", "-", netns.detail);
+      if (netns.record && !netns.healthy) {
+        ++unhealthy;
+      }
       // A started service that is not healthy is worth a non-zero exit for scripts.
       return unhealthy == 0 ? 0 : 4;
     }
     if (down->parsed()) {
+      Result<std::vector<std::string>> netns_lines = lab::netns_down(dir, real_clock());
       Result<std::vector<std::string>> lines = lab::down(dir, real_clock());
+      for (const auto* result : {&netns_lines, &lines}) {
+        if (*result) {
+          for (const std::string& line : **result) {
+            fmt::print("{}\n", line);
+          }
+        }
+      }
+      if (!netns_lines) {
+        return std::unexpected(netns_lines.error());
+      }
       if (!lines) {
         return std::unexpected(lines.error());
-      }
-      for (const std::string& line : *lines) {
-        fmt::print("{}\n", line);
       }
       return 0;
     }

@@ -1,0 +1,135 @@
+#include "drivers/net/settings.hpp"
+
+#include <sched.h>
+
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "config/yaml_fields.hpp"
+#include "drivers/net/test_spec.hpp"
+
+namespace kp::drivers::net {
+namespace {
+
+using config::YamlField;
+using config::YamlMap;
+
+Result<std::uint64_t> read_whole(const YamlField& field, std::uint64_t minimum, std::uint64_t maximum) {
+  const std::string text = field.text();
+  std::uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (!field.is_scalar() || text.empty() || ec != std::errc{} || end != text.data() + text.size()) {
+    return field.fail_got("must be a whole number");
+  }
+  if (value < minimum || value > maximum) {
+    return field.fail_got(fmt::format("must be within {}..{}", minimum, maximum));
+  }
+  return value;
+}
+
+Result<std::uint64_t> read_size(const YamlField& field, std::uint64_t maximum) {
+  Result<ByteSize> size = field.is_scalar() ? parse_byte_size(field.text()) : fail(ErrorKind::input, "");
+  if (!size) {
+    return field.fail_got("not a size");
+  }
+  if (size->bytes == 0) {
+    return field.fail_got("must be > 0");
+  }
+  if (size->bytes > maximum) {
+    return field.fail_got(fmt::format("must be at most {} bytes", maximum));
+  }
+  return size->bytes;
+}
+
+Result<Duration> read_positive_duration(const YamlField& field, bool allow_zero) {
+  Result<Duration> value = config::read_duration(field);
+  if (!value) {
+    return value;
+  }
+  if (*value < Duration::zero() || (!allow_zero && *value == Duration::zero())) {
+    return field.fail_got(allow_zero ? "must be >= 0" : "must be > 0");
+  }
+  if (*value > kMaxDuration) {
+    return field.fail_got("must be at most 12h");
+  }
+  return value;
+}
+
+}  // namespace
+
+Result<Settings> parse_settings(const YAML::Node& node, std::string_view file, std::string_view path) {
+  Settings settings;
+  YamlField root(node, std::string(file), std::string(path));
+  if (!node.IsDefined() || root.is_null()) {
+    return settings;
+  }
+  Result<YamlMap> map = YamlMap::open(
+      root, {"duration", "warmup", "streams", "message_size", "request_size", "response_size", "rate",
+             "arrival", "client_cpu", "server_cpu", "response_timeout", "connect_timeout"});
+  if (!map) {
+    return std::unexpected(map.error());
+  }
+  const int cpus = CPU_SETSIZE - 1;
+  for (const auto& [key, field] : map->entries()) {
+    Result<void> ok;
+    auto take = [&ok](auto& target, auto value) {
+      if (!value) {
+        ok = std::unexpected(value.error());
+      } else {
+        target = *value;
+      }
+    };
+    if (key == "duration") {
+      take(settings.duration, read_positive_duration(field, false));
+    } else if (key == "warmup") {
+      take(settings.warmup, read_positive_duration(field, true));
+    } else if (key == "streams") {
+      Result<std::uint64_t> streams = read_whole(field, 1, kMaxStreams);
+      take(settings.streams,
+           streams ? Result<int>(static_cast<int>(*streams)) : std::unexpected(streams.error()));
+    } else if (key == "message_size") {
+      take(settings.message_size, read_size(field, kMaxTcpMessage));
+    } else if (key == "request_size") {
+      take(settings.request_size, read_size(field, kMaxTcpMessage));
+    } else if (key == "response_size") {
+      take(settings.response_size, read_size(field, kMaxTcpMessage));
+    } else if (key == "rate") {
+      if (field.is_scalar() && field.text() == "max") {
+        settings.rate.reset();
+      } else {
+        Result<Rate> rate = config::read_rate(field);
+        if (rate && !(rate->per_second > 0)) {
+          rate = field.fail_got("must be > 0 (or max)");
+        }
+        take(settings.rate, rate);
+      }
+    } else if (key == "arrival") {
+      Result<std::string> arrival = config::read_choice(field, {"constant", "poisson"});
+      take(settings.arrival,
+           arrival ? Result<Arrival>(*arrival == "poisson" ? Arrival::poisson : Arrival::constant)
+                   : std::unexpected(arrival.error()));
+    } else if (key == "client_cpu" || key == "server_cpu") {
+      Result<std::uint64_t> cpu = read_whole(field, 0, cpus);
+      take(key == "client_cpu" ? settings.client_cpu : settings.server_cpu,
+           cpu ? Result<int>(static_cast<int>(*cpu)) : std::unexpected(cpu.error()));
+    } else if (key == "response_timeout") {
+      take(settings.response_timeout, read_positive_duration(field, false));
+    } else if (key == "connect_timeout") {
+      take(settings.connect_timeout, read_positive_duration(field, false));
+    }
+    if (!ok) {
+      return std::unexpected(ok.error());
+    }
+  }
+  return settings;
+}
+
+Duration test_duration(const Settings& settings, Duration phase_duration) {
+  if (settings.duration) {
+    return *settings.duration;
+  }
+  return std::max<Duration>(phase_duration / 3, std::chrono::seconds(1));
+}
+
+}  // namespace kp::drivers::net

@@ -1,0 +1,99 @@
+#include "drivers/net/result.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace kp::drivers::net {
+namespace {
+
+ClientResult sample() {
+  ClientResult r;
+  r.spec.scenario = Scenario::tcp_rr;
+  r.spec.rate = Rate{1000};
+  r.server = "10.237.1.10:80";
+  r.server_hold = std::chrono::milliseconds(5);
+  r.complete = false;
+  r.error = "stream 0: the server closed the connection (1.20s into the 3.00s window)";
+  r.measured = std::chrono::milliseconds(1200);
+  r.transactions = 3;
+  r.transactions_total = 4;
+  r.transaction_rate = 2.5;
+  r.per_second_tps = {2.0};
+  r.timeouts = 1;
+  const TimePoint t0{};
+  for (int i = 1; i <= 3; ++i) {
+    r.latency.record(t0, t0 + std::chrono::microseconds(i), t0 + std::chrono::microseconds(20 * i));
+  }
+  r.latency_series = {SecondSnapshot{0, 3, 3.0, 40000, 60000}};
+  PacerStats stats;
+  stats.sends = 4;
+  stats.late_sends = 1;
+  stats.max_lag = std::chrono::milliseconds(3);
+  r.pacer = stats;
+  r.retransmits = 2;
+  r.client_cpu =
+      CpuUse{std::chrono::milliseconds(10), std::chrono::milliseconds(30), std::chrono::milliseconds(1200)};
+  r.server_cpu =
+      CpuUse{std::chrono::milliseconds(5), std::chrono::milliseconds(15), std::chrono::milliseconds(1190)};
+  ServerReport report;
+  report.bytes_received = 256;
+  report.transactions = 4;
+  report.connections = 1;
+  report.window = std::chrono::milliseconds(1190);
+  r.server_report = report;
+  return r;
+}
+
+TEST(ClientResultJson, OneLineThatReadsBack) {
+  const ClientResult r = sample();
+  const std::string line = to_json_line(r);
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+  Result<ClientResult> back = result_from_json_line(line);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(to_json_line(*back), line);
+  EXPECT_EQ(back->latency.corrected, r.latency.corrected);  // lossless: results of many agents merge exactly
+  EXPECT_EQ(back->latency.uncorrected, r.latency.uncorrected);
+  EXPECT_EQ(back->error, r.error);
+  EXPECT_EQ(back->server_report, r.server_report);
+  EXPECT_EQ(back->pacer->late_sends, 1u);
+  EXPECT_EQ(back->server_cpu, r.server_cpu);
+
+  const nlohmann::json parsed = nlohmann::json::parse(line);
+  EXPECT_EQ(parsed["kind"], "kubeproof.agent.net-client");
+  EXPECT_NEAR(parsed["latency"]["p50_s"].get<double>(), 40e-6, 40e-9);  // within a histogram bucket
+  EXPECT_DOUBLE_EQ(parsed["cpu"]["client"]["utilization"].get<double>(), 40.0 / 1200.0);
+}
+
+TEST(ClientResultJson, ForeignOrTruncatedLinesAreOneLineErrors) {
+  auto error_of = [](std::string_view text) {
+    Result<ClientResult> r = result_from_json_line(text);
+    return r ? std::string("parsed") : r.error().message;
+  };
+  EXPECT_EQ(error_of("Connecting to host 10.0.0.2, port 5201"), "net-client result: not a JSON object");
+  EXPECT_EQ(error_of("{\"kind\":\"iperf\"}"),
+            "net-client result: kind \"iperf\", expected \"kubeproof.agent.net-client\"");
+  nlohmann::json line = nlohmann::json::parse(to_json_line(sample()));
+  line["throughput"].erase("bits_per_second");
+  EXPECT_EQ(error_of(line.dump()), "net-client result: \"throughput.bits_per_second\" is missing");
+  line = nlohmann::json::parse(to_json_line(sample()));
+  line["latency"]["corrected"] = "fast";
+  EXPECT_EQ(error_of(line.dump()).rfind("net-client result: \"latency.corrected\" must be a histogram", 0),
+            0u);
+  line = nlohmann::json::parse(to_json_line(sample()));
+  line["version"] = 9;
+  EXPECT_EQ(error_of(line.dump()), "net-client result: version 9 is not supported");
+}
+
+TEST(ClientResultJson, SummaryForPeople) {
+  ClientResult stream;
+  stream.throughput_bps = 9.41e9;
+  stream.throughput_source = "receiver";
+  stream.retransmits = 12;
+  stream.complete = true;
+  EXPECT_EQ(summary(stream), "TCP_STREAM 9.41Gbps (receiver), 12 retransmits, client CPU 0.00");
+  EXPECT_NE(summary(sample()).find("(incomplete: stream 0: the server closed the connection"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace kp::drivers::net
