@@ -34,16 +34,19 @@ TEST(NetnsLayout, ErrorsNameTheField) {
             "netns.client_if: must be 1..15 characters of A-Z a-z 0-9 _ . -, got \"kubeproof-veth-a0\"");
   NetnsLayout slash;
   slash.server_ns = "../etc";
-  EXPECT_EQ(layout_error(slash), "netns.server_ns: must be 1..15 characters of A-Z a-z 0-9 _ . -, got \"../etc\"");
+  EXPECT_EQ(layout_error(slash),
+            "netns.server_ns: must be 1..15 characters of A-Z a-z 0-9 _ . -, got \"../etc\"");
   NetnsLayout same;
   same.server_ns = same.client_ns;
   EXPECT_EQ(layout_error(same), "netns.server_ns: must differ from client_ns, got \"kp-a\"");
   NetnsLayout outside;
   outside.server_ip = "10.238.0.2";
-  EXPECT_EQ(layout_error(outside), "netns.server_ip: must be another address in 10.237.0.1/24, got \"10.238.0.2\"");
+  EXPECT_EQ(layout_error(outside),
+            "netns.server_ip: must be another address in 10.237.0.1/24, got \"10.238.0.2\"");
   NetnsLayout inside;
   inside.service_ip = "10.237.0.10";
-  EXPECT_EQ(layout_error(inside), "netns.service_ip: must be outside the pods' 10.237.0.1/24, got \"10.237.0.10\"");
+  EXPECT_EQ(layout_error(inside),
+            "netns.service_ip: must be outside the pods' 10.237.0.1/24, got \"10.237.0.10\"");
   NetnsLayout v6;
   v6.client_ip = "fd00::1";
   EXPECT_EQ(layout_error(v6), "netns.client_ip: not an IPv4 address, got \"fd00::1\"");
