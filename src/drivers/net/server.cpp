@@ -22,6 +22,8 @@
 namespace kp::drivers::net {
 namespace {
 
+constexpr Duration kBusyGrace = std::chrono::seconds(1);
+
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
@@ -414,6 +416,7 @@ struct Server::State {
   std::shared_ptr<Session> active;  // the running test, for the acceptor to route data connections
   std::atomic<bool> session_running{false};
   std::atomic<std::uint64_t> sessions_ended{0};
+  std::condition_variable session_ended;  // notified (under `mutex`) when a session thread finishes
 
   State(ServerOptions o, Clock& c) : options(std::move(o)), clock(c) {}
 
@@ -639,6 +642,12 @@ Result<void> Server::serve(engine::CancellationToken& cancel, const LogFn& log) 
       continue;
     }
     if (s.session_running.load()) {
+      // A session that has just answered its client (e.g. rejected a bad hello) may still be winding down; a
+      // client that connects right after it must not be told "busy" for that. A real test runs far longer.
+      std::unique_lock lock(s.mutex);
+      s.session_ended.wait_for(lock, kBusyGrace, [&s] { return !s.session_running.load(); });
+    }
+    if (s.session_running.load()) {
       send_line(connection.get(), ErrorMessage{"server busy: another test is running (one at a time)"});
       continue;
     }
@@ -651,7 +660,11 @@ Result<void> Server::serve(engine::CancellationToken& cancel, const LogFn& log) 
       set_timeouts(control.get(), Duration::zero(), std::chrono::seconds(5));
       s.run_session(std::move(control), std::move(initial), cancel, log, tests_served_);
       s.sessions_ended.fetch_add(1);
-      s.session_running.store(false);
+      {
+        const std::lock_guard lock(s.mutex);
+        s.session_running.store(false);
+      }
+      s.session_ended.notify_all();
     });
   }
   // A running test sees the cancellation within kWakeInterval, tells its client and stops.
