@@ -225,7 +225,10 @@ TEST_F(DnsLabIntegration, PodResolverWalksTheSearchList) {
   EXPECT_GT(per_lookup, 1.5);
   EXPECT_LT(per_lookup, 4.0);
   EXPECT_EQ(outcome.load->lookup_latency.count(), 1000u);
-  EXPECT_NE(find(*outcome.run, "dns.qps")->note.find("dns.lookup.p99 = "), std::string::npos);
+  // The whole lookup through the search list is a catalog metric of its own.
+  const Measurement* lookup = find(*outcome.run, "dns.lookup.p99");
+  ASSERT_NE(lookup, nullptr);
+  EXPECT_GT(lookup->value, 0);
 }
 
 TEST_F(DnsLabIntegration, TcpAndMaxModes) {

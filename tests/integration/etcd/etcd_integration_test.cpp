@@ -196,7 +196,8 @@ TEST_F(EtcdIntegration, DriverPhaseResultHasEveryEtcdMetric) {
     measured.insert(m.metric);
   }
   for (const config::MetricInfo& info : config::metric_catalog()) {
-    if (info.phase == Phase::etcd) {
+    // The breaking rate is found only by a stress run's stepped rates; this is a smoke run.
+    if (info.phase == Phase::etcd && info.id != "etcd.write.breaking_rate") {
       EXPECT_TRUE(measured.contains(std::string(info.id))) << info.id;
     }
   }
