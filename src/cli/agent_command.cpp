@@ -105,9 +105,19 @@ Command add_agent_command(CLI::App& parent) {
           [](const drivers::etcd::AgentResult& r) { return drivers::etcd::agent_json_line(r); });
     }
     if (dns->parsed()) {
-      return finish<drivers::dns::AgentResult>(
-          drivers::dns::run_agent(*dns_options, real_clock(), cancel, progress_to_stderr),
+      Result<drivers::dns::AgentResult> result =
+          drivers::dns::run_agent(*dns_options, real_clock(), cancel, progress_to_stderr);
+      const bool silent = result && result->load.counters.sent > 0 && result->load.counters.responses == 0;
+      Outcome outcome = finish<drivers::dns::AgentResult>(
+          std::move(result),
           [](const drivers::dns::AgentResult& r) { return drivers::dns::agent_json_line(r); });
+      if (outcome && silent) {
+        // The JSON line carries the losses; a script checking only the exit code must not read this as
+        // success.
+        fmt::print(stderr, "kubeproof: agent dns: the server answered none of the queries sent (all lost)\n");
+        return 4;
+      }
+      return outcome;
     }
     if (storage->parsed()) {
       return finish<drivers::storage::StorageResult>(
