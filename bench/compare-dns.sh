@@ -10,7 +10,7 @@
 #
 # Environment:
 #   ROUNDS=2 DURATION=10 CLIENTS=10 OUTSTANDING=100 SERVER_CPU=0 CLIENT_CPU=1
-#   KP_AGENT="kubeproof agent dns"   the agent (default: that if the CLI has it, else build*/.../kp_dns_agent)
+#   KP_AGENT="kubeproof agent dns"   the agent (default: kubeproof on PATH, else build/kubeproof)
 #   KP_DNS_LAB=.../kp_dns_lab         starts the lab's two unbound processes (default: build*/.../kp_dns_lab)
 #   DNS_SERVER=127.0.0.1:5353 QUERIES=file   use a running server and a query file instead of the lab
 #   RESULTS=bench/RESULTS.md (NO_RESULTS=1: do not append)
@@ -53,12 +53,11 @@ find_built() { # $1 = file name under build*/tests/integration/dns/
 agent=()
 if [[ -n ${KP_AGENT:-} ]]; then
   read -r -a agent <<<"$KP_AGENT"
-elif command -v kubeproof >/dev/null && kubeproof agent dns --help >/dev/null 2>&1; then
-  agent=(kubeproof agent dns)
-elif built=$(find_built kp_dns_agent); then
-  agent=("$built")
+else
+  source "$repo/bench/find-kubeproof.sh"
+  [[ -n $kubeproof_bin ]] && agent=("$kubeproof_bin" agent dns)
 fi
-[[ ${#agent[@]} -gt 0 ]] || die "no agent: build kp_dns_agent or kubeproof, or set KP_AGENT"
+[[ ${#agent[@]} -gt 0 ]] || die "no agent: build kubeproof (make build) or set KP_AGENT"
 command -v dnsperf >/dev/null || die "dnsperf not found (Debian package dnsperf)"
 command -v jq >/dev/null || die "jq is required"
 [[ -x /usr/bin/time ]] || die "/usr/bin/time is required (Debian package time)"

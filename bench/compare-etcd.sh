@@ -8,7 +8,7 @@
 #
 # Environment:
 #   ETCD_ENDPOINT=127.0.0.1:2379  use a running etcd instead of starting one (its data is not wiped)
-#   KP_AGENT="kubeproof agent etcd"   the agent command (default: that, else build*/…/kp_etcd_agent)
+#   KP_AGENT="kubeproof agent etcd"   the agent command (default: kubeproof on PATH, else build/kubeproof)
 #   ROUNDS=2  TOTAL_PUT=50000  TOTAL_RANGE=50000  CHECK_PERF=1 (0 skips the 60 s paced pair)
 #   BENCH_PORT=23790 (client; +1 peer, +2 metrics) when this script starts etcd
 # Network traffic stays on 127.0.0.1. Every run is bounded (--total, or 60 s).
@@ -40,14 +40,11 @@ trap cleanup EXIT INT TERM
 agent=()
 if [[ -n ${KP_AGENT:-} ]]; then
   read -r -a agent <<<"$KP_AGENT"
-elif command -v kubeproof >/dev/null && kubeproof agent etcd --help >/dev/null 2>&1; then
-  agent=(kubeproof agent etcd)
 else
-  for candidate in "$repo"/build-etcd/tests/integration/etcd/kp_etcd_agent "$repo"/build*/tests/integration/etcd/kp_etcd_agent; do
-    if [[ -x $candidate ]]; then agent=("$candidate"); break; fi
-  done
+  source "$repo/bench/find-kubeproof.sh"
+  [[ -n $kubeproof_bin ]] && agent=("$kubeproof_bin" agent etcd)
 fi
-[[ ${#agent[@]} -gt 0 ]] || die "no agent: build kp_etcd_agent or kubeproof, or set KP_AGENT"
+[[ ${#agent[@]} -gt 0 ]] || die "no agent: build kubeproof (make build) or set KP_AGENT"
 command -v jq >/dev/null || die "jq is required"
 [[ -x /usr/bin/time ]] || die "/usr/bin/time is required (Debian package time)"
 

@@ -8,7 +8,7 @@
 # (req/s: goal >= 1.0; CPU per 100k: goal <= 0.5) and the open-loop accuracy.
 #
 # Environment:
-#   KP_HTTP="kubeproof http"   the generator (default: that if it works, else build*/tests/integration/ingress/kp_http)
+#   KP_HTTP="kubeproof http"   the generator (default: kubeproof on PATH, else build/kubeproof)
 #   KP_NGINX_LAB=...            the nginx starter (default build*/tests/integration/ingress/kp_nginx_lab)
 #   ROUNDS=2 THREADS=1 CONNECTIONS=50 DURATION=10s  RATE (default: half the best wrk req/s, rounded down to 1000)
 #   NGINX_CPU=0 CLIENT_CPU=1 NGINX_WORKERS=1  PATH_UNDER_TEST=/small.txt
@@ -42,12 +42,11 @@ find_tool() { # $1 = name under tests/integration/ingress
 http=()
 if [[ -n ${KP_HTTP:-} ]]; then
   read -r -a http <<<"$KP_HTTP"
-elif command -v kubeproof >/dev/null && kubeproof http --help >/dev/null 2>&1; then
-  http=(kubeproof http)
-elif tool=$(find_tool kp_http); then
-  http=("$tool")
+else
+  source "$repo/bench/find-kubeproof.sh"
+  [[ -n $kubeproof_bin ]] && http=("$kubeproof_bin" http)
 fi
-[[ ${#http[@]} -gt 0 ]] || die "no generator: build kp_http or kubeproof, or set KP_HTTP"
+[[ ${#http[@]} -gt 0 ]] || die "no generator: build kubeproof (make build) or set KP_HTTP"
 nginx_lab=${KP_NGINX_LAB:-$(find_tool kp_nginx_lab || true)}
 [[ -n $nginx_lab && -x $nginx_lab ]] || die "no kp_nginx_lab: build it (ninja kp_nginx_lab) or set KP_NGINX_LAB"
 command -v wrk >/dev/null || die "wrk not found (Debian package wrk)"

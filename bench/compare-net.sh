@@ -15,8 +15,8 @@
 # Needs root (network namespaces), iproute2, iperf3, sockperf, jq, /usr/bin/time (Debian package time).
 # Environment:
 #   ROUNDS=2  DURATION=5  SERVER_CPU=1  CLIENT_CPU=0  RESULTS=bench/RESULTS.md (RESULTS=- : do not write)
-#   KP_AGENT="kubeproof agent"   how to run the agent: "<prefix> net-server|net-client"; default: that when
-#                                kubeproof has it, else the newest build*/tests/integration/net/kp_net_agent
+#   KP_AGENT="kubeproof agent"   how to run the agent: "<prefix> net-server|net-client"; default: kubeproof on PATH,
+#                                else build/kubeproof
 # Traffic stays inside the two namespaces this script creates (10.238.0.1 <-> 10.238.0.2); both are removed at
 # the end, whatever happens. Every run is bounded (DURATION, plus a timeout).
 set -euo pipefail
@@ -62,15 +62,11 @@ if [[ -n ${KP_AGENT:-} ]]; then
   read -r -a prefix <<<"$KP_AGENT"
   agent_server=("${prefix[@]}" net-server)
   agent_client=("${prefix[@]}" net-client)
-elif command -v kubeproof >/dev/null && kubeproof agent net-client --help >/dev/null 2>&1; then
-  agent_server=(kubeproof agent net-server)
-  agent_client=(kubeproof agent net-client)
 else
-  # The most recently built stand-alone agent of any build directory.
-  candidate=$(ls -t "$repo"/build*/tests/integration/net/kp_net_agent 2>/dev/null | head -1 || true)
-  [[ -n $candidate && -x $candidate ]] || die "no agent: build kp_net_agent (ninja -C build kp_net_agent) or set KP_AGENT"
-  agent_server=("$candidate" server)
-  agent_client=("$candidate" --quiet client)
+  source "$repo/bench/find-kubeproof.sh"
+  [[ -n $kubeproof_bin ]] || die "no agent: build kubeproof (make build) or set KP_AGENT"
+  agent_server=("$kubeproof_bin" agent net-server)
+  agent_client=("$kubeproof_bin" agent net-client)
 fi
 log "agent: ${agent_client[*]}"
 

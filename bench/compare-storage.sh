@@ -9,7 +9,7 @@
 # Environment:
 #   DIR=/var/tmp/...   directory under test (default: a fresh one under /var/tmp, removed afterwards)
 #   ROUNDS=2  SIZE_MIB=1024  RUNTIME_S=10  RAMP_S=2  IODEPTH=32  IOENGINE=libaio
-#   KP_AGENT="kubeproof agent storage"   the agent command (default: that, else build*/…/kp_storage_agent)
+#   KP_AGENT="kubeproof agent storage"   the agent command (default: kubeproof on PATH, else build/kubeproof)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -36,14 +36,11 @@ trap cleanup EXIT INT TERM
 agent=()
 if [[ -n ${KP_AGENT:-} ]]; then
   read -r -a agent <<<"$KP_AGENT"
-elif command -v kubeproof >/dev/null && kubeproof agent storage --help >/dev/null 2>&1; then
-  agent=(kubeproof agent storage)
 else
-  for candidate in "$repo"/build/tests/integration/storage/kp_storage_agent "$repo"/build*/tests/integration/storage/kp_storage_agent; do
-    if [[ -x $candidate ]]; then agent=("$candidate"); break; fi
-  done
+  source "$repo/bench/find-kubeproof.sh"
+  [[ -n $kubeproof_bin ]] && agent=("$kubeproof_bin" agent storage)
 fi
-[[ ${#agent[@]} -gt 0 ]] || die "no agent: build kp_storage_agent or kubeproof, or set KP_AGENT"
+[[ ${#agent[@]} -gt 0 ]] || die "no agent: build kubeproof (make build) or set KP_AGENT"
 command -v fio >/dev/null || die "fio not found (Debian package fio)"
 command -v jq >/dev/null || die "jq is required"
 

@@ -33,7 +33,7 @@ namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-const AgentCommand kAgent{KP_NET_AGENT, {"server"}, {"client"}};
+const AgentCommand kAgent{KP_BINARY, {"agent", "net-server"}, {"agent", "net-client"}};
 
 std::string skip_reason() {
   if (::geteuid() != 0) {
