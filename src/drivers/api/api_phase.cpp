@@ -10,7 +10,7 @@
 #include "drivers/api/pod_startup.hpp"
 #include "drivers/api/server_sli.hpp"
 #include "drivers/api/templates.hpp"
-#include "drivers/etcd/prometheus_text.hpp"
+#include "prom/prometheus_text.hpp"
 #include "kube/watch.hpp"
 
 namespace kp::drivers::api {

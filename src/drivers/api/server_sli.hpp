@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "core/error.hpp"
-#include "drivers/etcd/prometheus_text.hpp"
+#include "prom/prometheus_text.hpp"
 
 namespace kp::drivers::api {
 

@@ -12,7 +12,7 @@
 
 #include <fmt/format.h>
 
-#include "drivers/etcd/prometheus_text.hpp"
+#include "prom/prometheus_text.hpp"
 #include "lab/http_get.hpp"
 
 namespace kp::drivers::dns {

@@ -18,7 +18,7 @@
 
 #include "core/error.hpp"
 #include "core/units.hpp"
-#include "drivers/etcd/prometheus_text.hpp"
+#include "prom/prometheus_text.hpp"
 #include "drivers/etcd/settings.hpp"
 
 namespace kp::drivers::etcd {

@@ -1,4 +1,4 @@
-#include "drivers/etcd/prometheus_text.hpp"
+#include "prom/prometheus_text.hpp"
 
 #include <algorithm>
 #include <charconv>

@@ -3,9 +3,7 @@
 // The Prometheus text exposition format (version 0.0.4), parsed by us: families with HELP/TYPE, samples with
 // labels, and the pieces a phase needs from a /metrics page: counters, gauges and histograms, the difference
 // of two scrapes, and histogram_quantile exactly as PromQL computes it.
-//
-// It lives in the etcd driver because etcd is its first user; it depends on nothing etcd-specific (namespace
-// kp::prom) so the API, DNS and ingress phases can move it to an area of its own when they need it.
+// Shared by the etcd, API and DNS phases (etcd's, kube-apiserver's and CoreDNS's /metrics).
 
 #include <cstdint>
 #include <optional>

@@ -1,4 +1,4 @@
-#include "drivers/etcd/prometheus_text.hpp"
+#include "prom/prometheus_text.hpp"
 
 #include <cmath>
 #include <fstream>
