@@ -3,6 +3,8 @@
 #include <optional>
 #include <string>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "core/histogram.hpp"
 
 namespace kp {
@@ -21,5 +23,9 @@ struct Measurement {
   std::string source;                  // where it came from: "client", "server /metrics", "fio", "imported"
   std::string note;                    // anything a reader must know to trust the number
 };
+
+// The form agents print in their JSON result line (one object per measurement, base units, the lossless
+// histogram when there is one), so results from many agent pods can be read back and merged.
+nlohmann::json to_json(const Measurement& measurement);
 
 }  // namespace kp

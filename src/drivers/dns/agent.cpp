@@ -172,11 +172,7 @@ Result<AgentResult> run_agent(const AgentOptions& options, Clock& clock, engine:
 std::string agent_json_line(const AgentResult& result) {
   nlohmann::json measurements = nlohmann::json::array();
   for (const Measurement& m : result.run.measurements) {
-    nlohmann::json item{{"metric", m.metric}, {"value", m.value}, {"source", m.source}, {"note", m.note}};
-    if (m.histogram) {
-      item["histogram"] = m.histogram->to_json();
-    }
-    measurements.push_back(std::move(item));
+    measurements.push_back(to_json(m));
   }
   const LoadResult& load = result.load;
   const Counters& c = load.counters;

@@ -137,11 +137,7 @@ Result<StorageResult> run_agent(const AgentOptions& options, Clock& clock, engin
 std::string agent_json_line(const StorageResult& result) {
   nlohmann::json measurements = nlohmann::json::array();
   for (const Measurement& m : result.run.measurements) {
-    nlohmann::json item{{"metric", m.metric}, {"value", m.value}, {"source", m.source}, {"note", m.note}};
-    if (m.histogram) {
-      item["histogram"] = m.histogram->to_json();
-    }
-    measurements.push_back(std::move(item));
+    measurements.push_back(to_json(m));
   }
   nlohmann::json jobs = nlohmann::json::array();
   for (const JobSummary& job : result.jobs) {
