@@ -50,8 +50,9 @@ Result<std::map<std::string, std::uint16_t>> parse_ports(const std::vector<std::
 Command add_lab_command(CLI::App& parent) {
   auto flags = std::make_shared<LabFlags>();
   Command command;
-  command.app = parent.add_subcommand(
-      "lab", "Start, inspect and stop the local lab of real services (etcd, unbound, nginx) on 127.0.0.1");
+  command.app = parent.add_subcommand("lab",
+                                      "Start, inspect and stop the local lab of real services (etcd, "
+                                      "unbound, nginx, kube-apiserver when found) on 127.0.0.1");
   command.app->require_subcommand(1);
   command.app->add_option("--lab-dir", flags->state_dir,
                           "State dir of the lab (default $KUBEPROOF_LAB_DIR or ./.kubeproof/lab)");
@@ -92,8 +93,9 @@ Command add_lab_command(CLI::App& parent) {
       options.health_timeout = *timeout;
       // `--service netns` alone starts no process.
       Result<std::vector<lab::ServiceRecord>> started = std::vector<lab::ServiceRecord>{};
+      std::vector<std::string> left_out;
       if (!services.empty() || flags->services.empty()) {
-        started = lab::up(options, real_clock());
+        started = lab::up(options, real_clock(), left_out);
       }
       if (!started) {
         return std::unexpected(started.error());
@@ -115,6 +117,9 @@ Command add_lab_command(CLI::App& parent) {
         }
         fmt::print("{:<14} pid {:<7} {}  log {}\n", record.name, record.pid, fmt::join(endpoints, " "),
                    record.log_file.string());
+      }
+      for (const std::string& line : left_out) {
+        fmt::print("{}\n", line);
       }
       fmt::print("lab up: {} service(s) healthy; state in {}\n", started->size(), dir.string());
       return 0;

@@ -35,7 +35,8 @@ void global_init() {
 
 }  // namespace
 
-Result<Response> get(std::string_view url, Duration timeout, const TlsFiles& tls) {
+Result<Response> get(std::string_view url, Duration timeout, const TlsFiles& tls,
+                     std::string_view bearer_token) {
   global_init();
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), &curl_easy_cleanup);
   if (!curl) {
@@ -66,6 +67,12 @@ Result<Response> get(std::string_view url, Duration timeout, const TlsFiles& tls
   }
   if (!key.empty()) {
     curl_easy_setopt(handle, CURLOPT_SSLKEY, key.c_str());
+  }
+  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(nullptr, &curl_slist_free_all);
+  if (!bearer_token.empty()) {
+    std::string header = fmt::format("Authorization: Bearer {}", bearer_token);
+    headers.reset(curl_slist_append(nullptr, header.c_str()));
+    curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers.get());
   }
   CURLcode code = curl_easy_perform(handle);
   if (code != CURLE_OK) {

@@ -27,7 +27,9 @@ struct Response {
 };
 
 // GET `url`, the whole exchange bounded by `timeout`. A connection failure or timeout is an error (network or
-// timeout) naming the URL; any HTTP status is a Response (the caller decides what it accepts).
-Result<Response> get(std::string_view url, Duration timeout, const TlsFiles& tls = {});
+// timeout) naming the URL; any HTTP status is a Response (the caller decides what it accepts). A non-empty
+// `bearer_token` is sent as "Authorization: Bearer" (kube-apiserver's /readyz).
+Result<Response> get(std::string_view url, Duration timeout, const TlsFiles& tls = {},
+                     std::string_view bearer_token = {});
 
 }  // namespace kp::http

@@ -147,7 +147,43 @@ Result<std::vector<const ServiceSpec*>> selected_specs(const LabOptions& options
   return specs;
 }
 
+std::map<std::string, std::string> merged_endpoints(const ServiceSpec& spec, const fs::path& dir,
+                                                    const std::map<std::string, std::uint16_t>& ports) {
+  std::map<std::string, std::string> endpoints = spec.endpoints(ports);
+  endpoints.merge(spec.file_endpoints(dir));
+  return endpoints;
+}
+
+// The first required service that is neither already chosen to start in this call nor running here; "" when
+// all are there.
+std::string missing_requirement(const ServiceSpec& spec, const fs::path& state_dir,
+                                const std::map<std::string, fs::path>& chosen) {
+  for (const std::string& required : spec.required_services()) {
+    if (chosen.contains(required)) {
+      continue;
+    }
+    Result<std::optional<ServiceRecord>> record = read_record(state_dir, required);
+    if (!record || !*record || !is_same_service(**record, (*record)->pid)) {
+      return required;
+    }
+  }
+  return {};
+}
+
 }  // namespace
+
+std::optional<fs::path> locate_binary(const ServiceSpec& spec, const LabOptions& options) {
+  if (auto given = options.binaries.find(std::string(spec.name())); given != options.binaries.end()) {
+    return find_executable(given->second.string());
+  }
+  for (const fs::path& dir : spec.search_dirs()) {
+    // A path with a slash is checked as is, never searched on PATH.
+    if (std::optional<fs::path> found = find_executable((dir / std::string(spec.binary_name())).string())) {
+      return found;
+    }
+  }
+  return find_executable(spec.binary_name());
+}
 
 fs::path default_state_dir() {
   if (const char* env = std::getenv("KUBEPROOF_LAB_DIR"); env != nullptr && *env != '\0') {
@@ -190,6 +226,12 @@ bool is_same_service(const ServiceRecord& record, pid_t pid) {
   if (fs::path((*argv)[0]).filename() == record.binary.filename() && *argv == record.command) {
     return true;
   }
+  // A script started through its #! line shows as "<interpreter> <script> <args>" (the test double of
+  // kube-apiserver): the rest is still exactly the command we started.
+  if (argv->size() == record.command.size() + 1 &&
+      std::equal(record.command.begin(), record.command.end(), argv->begin() + 1)) {
+    return true;
+  }
   // Some servers (nginx) rewrite their process title into one field, "nginx: master process <command>". The
   // command holds this lab's own config path, so a recycled pid still cannot match.
   std::string joined = fmt::format("{}", fmt::join(record.command, " "));
@@ -197,14 +239,22 @@ bool is_same_service(const ServiceRecord& record, pid_t pid) {
 }
 
 Result<std::vector<ServiceRecord>> up(const LabOptions& options, Clock& clock) {
-  Result<std::vector<const ServiceSpec*>> specs = selected_specs(options);
-  if (!specs) {
-    return std::unexpected(specs.error());
+  std::vector<std::string> left_out;
+  return up(options, clock, left_out);
+}
+
+Result<std::vector<ServiceRecord>> up(const LabOptions& options, Clock& clock,
+                                      std::vector<std::string>& left_out) {
+  Result<std::vector<const ServiceSpec*>> all = selected_specs(options);
+  if (!all) {
+    return std::unexpected(all.error());
   }
   // Everything that can be refused is checked before anything starts.
   std::map<std::string, fs::path> binaries;
+  std::vector<const ServiceSpec*> chosen;  // without the optional services left out
+  const std::vector<const ServiceSpec*>* specs = &chosen;
   std::size_t free_needed = 0;
-  for (const ServiceSpec* spec : *specs) {
+  for (const ServiceSpec* spec : *all) {
     std::string name(spec->name());
     Result<std::optional<ServiceRecord>> existing = read_record(options.state_dir, name);
     if (existing && *existing && is_same_service(**existing, (*existing)->pid)) {
@@ -216,13 +266,29 @@ Result<std::vector<ServiceRecord>> up(const LabOptions& options, Clock& clock) {
     auto override_it = options.binaries.find(name);
     std::string wanted = override_it != options.binaries.end() ? override_it->second.string()
                                                                : std::string(spec->binary_name());
-    std::optional<fs::path> binary = find_executable(wanted);
+    std::optional<fs::path> binary = locate_binary(*spec, options);
+    if (!binary && spec->optional() && options.services.empty()) {
+      left_out.push_back(fmt::format("{}: {}", name, spec->missing_hint()));
+      continue;
+    }
     if (!binary) {
-      return fail(ErrorKind::unavailable,
-                  fmt::format("lab: {}: executable \"{}\" not found (Debian package {})", name, wanted,
-                              spec->debian_package()));
+      std::string hint = spec->optional()
+                             ? spec->missing_hint()
+                             : fmt::format("not found (Debian package {})", spec->debian_package());
+      return fail(ErrorKind::unavailable, fmt::format("lab: {}: executable \"{}\" {}", name, wanted, hint));
+    }
+    if (std::string missing = missing_requirement(*spec, options.state_dir, binaries); !missing.empty()) {
+      if (spec->optional() && options.services.empty()) {
+        left_out.push_back(fmt::format("{}: not started ({} is not in the lab)", name, missing));
+        continue;
+      }
+      return fail(ErrorKind::usage,
+                  fmt::format("lab: {} needs {} in the same lab; start both (`kubeproof lab up --service {} "
+                              "--service {}`)",
+                              name, missing, missing, name));
     }
     binaries[name] = *binary;
+    chosen.push_back(spec);
     for (const std::string& role : spec->port_roles()) {
       std::string key = fmt::format("{}.{}", name, role);
       auto given = options.ports.find(key);
@@ -287,7 +353,7 @@ Result<std::vector<ServiceRecord>> up(const LabOptions& options, Clock& clock) {
                          .pid = *pid,
                          .binary = binaries[name],
                          .ports = ports,
-                         .endpoints = spec->endpoints(ports),
+                         .endpoints = merged_endpoints(*spec, absolute_dir, ports),
                          .log_file = spec->log_file(absolute_dir),
                          .command = *command};
     started.push_back(Started{.record = record, .spec = spec});
@@ -360,6 +426,10 @@ std::vector<ServiceStatus> status(const fs::path& state_dir, Duration health_tim
       status.detail = record.error().message;
     } else if (!*record) {
       status.detail = "not started";
+      LabOptions defaults;
+      if (spec->optional() && !locate_binary(*spec, defaults)) {
+        status.detail = spec->missing_hint();
+      }
     } else {
       status.record = **record;
       status.running = is_same_service(**record, (*record)->pid);

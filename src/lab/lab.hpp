@@ -65,6 +65,15 @@ struct ServiceStatus {
 // port and the flag). When a service fails to start or get healthy, stops every service this call started,
 // removes their state and returns the error with the tail of the service's log.
 Result<std::vector<ServiceRecord>> up(const LabOptions& options, Clock& clock);
+// The same; when every service is wanted (options.services empty), an optional service whose binary is not
+// found (the Kubernetes control plane) is left out instead of failing, with one line in `left_out`:
+// "kube-apiserver: not found (set KUBEBUILDER_ASSETS or put it on PATH)".
+Result<std::vector<ServiceRecord>> up(const LabOptions& options, Clock& clock,
+                                      std::vector<std::string>& left_out);
+
+class ServiceSpec;
+// The binary `up` would start for `spec`: options.binaries, else spec.search_dirs(), else PATH.
+std::optional<std::filesystem::path> locate_binary(const ServiceSpec& spec, const LabOptions& options);
 
 // Stops every service recorded in `state_dir` and removes the state. A pid that now belongs to another
 // program is left alone and said so. Returns one line per service for people.

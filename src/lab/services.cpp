@@ -1,5 +1,6 @@
 #include "lab/services.hpp"
 
+#include "lab/kube_services.hpp"
 #include "lab/nginx_service.hpp"
 #include "lab/unbound_service.hpp"
 
@@ -95,6 +96,12 @@ const std::vector<std::unique_ptr<ServiceSpec>>& service_specs() {
     list.push_back(make_unbound_zone_service());
     list.push_back(make_unbound_service());
     list.push_back(make_nginx_service_spec());
+    // The control plane after etcd, whose client URL kube-apiserver is started with; kwok after the
+    // scheduler so the fake node is schedulable as soon as the lab is up.
+    list.push_back(make_kube_apiserver_spec());
+    list.push_back(make_kube_controller_manager_spec());
+    list.push_back(make_kube_scheduler_spec());
+    list.push_back(make_kwok_spec());
     return list;
   }();
   return specs;

@@ -39,6 +39,20 @@ class ServiceSpec {
   // One health probe, bounded by `timeout`: ok when the service answers healthy.
   virtual Result<void> check_health(const std::map<std::string, std::string>& endpoints,
                                     Duration timeout) const = 0;
+
+  // An optional service (the Kubernetes control plane, which Debian does not package) is left out, with
+  // missing_hint() as the reason, when its binary is not found; a missing required one makes `up` fail.
+  virtual bool optional() const { return false; }
+  virtual std::string missing_hint() const { return {}; }
+  // Folders searched for binary_name() before PATH (envtest's $KUBEBUILDER_ASSETS).
+  virtual std::vector<std::filesystem::path> search_dirs() const { return {}; }
+  // Endpoints that are files in the service's folder `dir` (a kubeconfig, a CA), merged into endpoints().
+  virtual std::map<std::string, std::string> file_endpoints(const std::filesystem::path& /*dir*/) const {
+    return {};
+  }
+  // Services of the same lab this one talks to; an optional service is left out when one of them is
+  // neither running nor about to start.
+  virtual std::vector<std::string> required_services() const { return {}; }
 };
 
 // Every service the lab knows, in start order.

@@ -105,7 +105,11 @@ TEST_F(LabTest, StatusDownAndEndpointsOfAnEmptyLab) {
   ASSERT_EQ(statuses.size(), service_specs().size());  // every known service, started or not
   for (const ServiceStatus& each : statuses) {
     EXPECT_FALSE(each.running) << each.name;
-    EXPECT_EQ(each.detail, "not started") << each.name;
+    // An optional service (the Kubernetes control plane) whose binary is absent says so instead.
+    const ServiceSpec* spec = find_service_spec(each.name);
+    ASSERT_NE(spec, nullptr) << each.name;
+    bool absent = spec->optional() && !locate_binary(*spec, LabOptions{});
+    EXPECT_EQ(each.detail, absent ? spec->missing_hint() : "not started") << each.name;
   }
   Result<std::vector<std::string>> stopped = down(dir_, real_clock());
   ASSERT_TRUE(stopped);
@@ -116,6 +120,29 @@ TEST_F(LabTest, StatusDownAndEndpointsOfAnEmptyLab) {
   EXPECT_EQ(found.error().message, fmt::format("the local lab has no etcd (state dir \"{}\"); start it with "
                                                "`kubeproof lab up`",
                                                dir_.string()));
+}
+
+TEST_F(LabTest, KubeBinariesAreFoundInKubebuilderAssetsFirst) {
+  const ServiceSpec* apiserver = find_service_spec("kube-apiserver");
+  ASSERT_NE(apiserver, nullptr);
+  EXPECT_TRUE(apiserver->optional());
+  fs::path assets = dir_ / "assets";
+  fs::create_directories(assets);
+  std::ofstream(assets / "kube-apiserver") << "#!/bin/sh\n";
+  fs::permissions(assets / "kube-apiserver", fs::perms::owner_all);
+  const char* old = std::getenv("KUBEBUILDER_ASSETS");
+  std::string saved = old != nullptr ? old : "";
+  ::setenv("KUBEBUILDER_ASSETS", assets.c_str(), 1);
+  EXPECT_EQ(locate_binary(*apiserver, LabOptions{}), std::optional<fs::path>(assets / "kube-apiserver"));
+  // An explicit binary wins over the assets folder.
+  LabOptions given;
+  given.binaries = {{"kube-apiserver", "/nonexistent/kube-apiserver"}};
+  EXPECT_EQ(locate_binary(*apiserver, given), std::nullopt);
+  if (old != nullptr) {
+    ::setenv("KUBEBUILDER_ASSETS", saved.c_str(), 1);
+  } else {
+    ::unsetenv("KUBEBUILDER_ASSETS");
+  }
 }
 
 TEST_F(LabTest, DownLeavesARecycledPidAlone) {
