@@ -40,6 +40,7 @@ Command add_evaluate_command(CLI::App& parent);
 Command add_run_command(CLI::App& parent);
 Command add_lab_command(CLI::App& parent);
 Command add_agent_command(CLI::App& parent);
+Command add_cleanup_command(CLI::App& parent);
 Command add_http_command(CLI::App& parent);
 
 // --tier, --cluster-size and --pod-images, shared by criteria, evaluate and run. Empty: not given.
@@ -56,6 +57,10 @@ struct TierFlags {
 // A validator whose message names the choices and echoes the value: `must be ssd or nvme, got "fast"`.
 // CLI11 prefixes the flag: `--tier: must be ssd or nvme, got "fast"`.
 CLI::Validator one_of(std::vector<std::string> choices);
+
+// `--lab-dir: must be an existing directory, got "x" (No such file or directory)`; likewise for a file.
+CLI::Validator existing_directory();
+CLI::Validator existing_file();
 
 // Colour on stdout only on a terminal, never with --no-color or NO_COLOR set (https://no-color.org).
 bool stdout_wants_color(bool no_color_flag);

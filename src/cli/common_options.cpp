@@ -1,7 +1,10 @@
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 
 #include "cli/command.hpp"
 
@@ -29,6 +32,35 @@ CLI::Validator one_of(std::vector<std::string> choices) {
         return fmt::format("must be {}, got \"{}\"", names, value);
       },
       description);
+}
+
+namespace {
+
+CLI::Validator existing(bool directory) {
+  const char* kind = directory ? "directory" : "file";
+  return CLI::Validator(
+      [directory, kind](std::string& value) -> std::string {
+        struct stat info {};
+        if (::stat(value.c_str(), &info) != 0) {
+          return fmt::format("must be an existing {}, got \"{}\" ({})", kind, value, std::strerror(errno));
+        }
+        if (directory != S_ISDIR(info.st_mode)) {
+          return fmt::format("must be an existing {}, got \"{}\" (a {})", kind, value,
+                             directory ? "file" : "directory");
+        }
+        return {};
+      },
+      directory ? "DIR" : "FILE");
+}
+
+}  // namespace
+
+CLI::Validator existing_directory() {
+  return existing(true);
+}
+
+CLI::Validator existing_file() {
+  return existing(false);
 }
 
 void TierFlags::add_to(CLI::App& app) {

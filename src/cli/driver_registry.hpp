@@ -3,13 +3,26 @@
 // The one place that knows which driver runs which phase. Phases without an entry are reported SKIPPED ("no
 // driver for this phase yet"); each driver's issue adds its line in driver_registry.cpp.
 
+#include <filesystem>
 #include <map>
+#include <optional>
+#include <string>
 
 #include "core/phase.hpp"
 #include "engine/driver.hpp"
 
 namespace kp::cli {
 
-std::map<Phase, engine::DriverFactory> driver_registry();
+// What the command line tells the drivers; the commands resolve the defaults, the registry reads no
+// environment.
+struct RegistryOptions {
+  std::filesystem::path lab_dir;                    // --lab-dir, else lab::default_state_dir()
+  std::optional<std::filesystem::path> kubeconfig;  // --kubeconfig; unset: kubectl's rules
+  std::optional<std::string> context;               // --context
+  std::optional<std::string> run_id;                // the API phase's run id; unset: a new one
+  std::optional<std::filesystem::path> compare_to;  // --compare-to (storage)
+};
+
+std::map<Phase, engine::DriverFactory> driver_registry(const RegistryOptions& options);
 
 }  // namespace kp::cli

@@ -6,6 +6,7 @@
 #include "config/plan.hpp"
 #include "core/clock.hpp"
 #include "engine/cancellation.hpp"
+#include "lab/lab.hpp"
 
 namespace kp::cli {
 namespace {
@@ -30,7 +31,9 @@ Outcome validate_plan(const PlanValidateOptions& options) {
     return std::unexpected(with_context(rows.error(), fmt::format("{}: criteria: ", options.file)));
   }
 
-  std::map<Phase, engine::DriverFactory> drivers = driver_registry();
+  RegistryOptions registry;
+  registry.lab_dir = lab::default_state_dir();
+  std::map<Phase, engine::DriverFactory> drivers = driver_registry(registry);
   StderrProgress progress;
   engine::CancellationToken cancel;
   std::string phases;

@@ -3,13 +3,17 @@
 #include <set>
 
 #include "cli/command.hpp"
+#include "cli/confirm.hpp"
 #include "cli/driver_registry.hpp"
 #include "cli/interrupt.hpp"
 #include "cli/progress.hpp"
 #include "cli/report_output.hpp"
 #include "config/plan.hpp"
 #include "core/clock.hpp"
+#include "drivers/api/api_phase.hpp"
+#include "drivers/api/driver.hpp"
 #include "engine/orchestrator.hpp"
+#include "lab/lab.hpp"
 
 namespace kp::cli {
 namespace {
@@ -24,7 +28,95 @@ struct RunOptions {
   std::string criteria_file;
   TierFlags tiers;
   OutputOptions output;
+  std::string kubeconfig;  // empty: kubectl's rules
+  std::string context;
+  std::string lab_dir;     // empty: lab::default_state_dir()
+  std::string compare_to;  // empty: the plan's storage settings decide
+  bool yes = false;
+  bool dry_run = false;
 };
+
+RegistryOptions registry_options(const RunOptions& options) {
+  RegistryOptions registry;
+  registry.lab_dir =
+      options.lab_dir.empty() ? lab::default_state_dir() : std::filesystem::path(options.lab_dir);
+  if (!options.kubeconfig.empty()) {
+    registry.kubeconfig = options.kubeconfig;
+  }
+  if (!options.context.empty()) {
+    registry.context = options.context;
+  }
+  if (!options.compare_to.empty()) {
+    registry.compare_to = options.compare_to;
+  }
+  // One id for the whole run, so the namespaces the prompt announces are the ones the run creates.
+  registry.run_id = drivers::api::new_run_id();
+  return registry;
+}
+
+bool selected(const config::PhasePlan& phase, const std::set<Phase>& only) {
+  return phase.enabled && (only.empty() || only.contains(phase.phase));
+}
+
+// The selected phases' settings, checked as the run checks them first (validate() reads, never creates).
+Result<void> validate_selected(const config::Plan& plan, const std::set<Phase>& only,
+                               const RegistryOptions& registry) {
+  std::map<Phase, engine::DriverFactory> drivers = driver_registry(registry);
+  StderrProgress progress;
+  engine::CancellationToken cancel;
+  for (const config::PhasePlan& phase : plan.phases) {
+    auto factory = drivers.find(phase.phase);
+    if (!selected(phase, only) || factory == drivers.end() || !factory->second) {
+      continue;
+    }
+    if (std::unique_ptr<engine::Driver> driver = factory->second(plan); driver != nullptr) {
+      const engine::PhaseContext context{plan, phase, real_clock(), cancel, progress};
+      if (Result<void> valid = driver->validate(context); !valid) {
+        return valid;
+      }
+    }
+  }
+  return {};
+}
+
+// What the run will do, phase by phase, for --dry-run and the confirmation prompt. Reads files only.
+Result<std::vector<std::string>> describe_run(const config::Plan& plan, const std::set<Phase>& only,
+                                              const RegistryOptions& registry) {
+  std::vector<std::string> lines;
+  lines.push_back(fmt::format("plan \"{}\" ({}), {} test on {}", plan.name, plan.source.string(),
+                              config::to_string(plan.type),
+                              plan.target == config::Target::cluster ? "the cluster" : "the local lab"));
+  bool api = false;
+  for (const config::PhasePlan& phase : plan.phases) {
+    if (!selected(phase, only)) {
+      continue;
+    }
+    api = api || phase.phase == Phase::api;
+    lines.push_back(fmt::format("{:<8} {} for {} at {:g}% of capacity", to_string(phase.phase),
+                                config::to_string(plan.type), format_duration(phase.duration),
+                                phase.load * 100));
+  }
+  if (!api) {
+    return lines;
+  }
+  drivers::api::DriverOptions api_options;
+  api_options.lab_dir = registry.lab_dir;
+  api_options.kubeconfig = registry.kubeconfig;
+  api_options.context = registry.context;
+  api_options.run_id = registry.run_id;
+  Result<std::vector<std::string>> described = drivers::api::describe_plan(plan, api_options);
+  if (!described) {
+    if (described.error().kind == ErrorKind::usage || described.error().kind == ErrorKind::input) {
+      return std::unexpected(described.error());
+    }
+    lines.push_back(fmt::format("api      would be SKIPPED: {}", described.error().message));
+    return lines;
+  }
+  for (const std::string& line : *described) {
+    lines.push_back(fmt::format("api      {}", line));
+  }
+  return lines;
+}
 
 std::optional<double> parse_scale(std::string_view text) {
   double value = 0;
@@ -135,8 +227,40 @@ Outcome run_plan(const RunOptions& options) {
   for (const std::string& name : options.only) {
     orchestrator_options.only.insert(*parse_phase(name));
   }
+  const RegistryOptions registry = registry_options(options);
+  if (options.dry_run) {
+    if (Result<void> valid = validate_selected(plan, orchestrator_options.only, registry); !valid) {
+      return std::unexpected(valid.error());
+    }
+    Result<std::vector<std::string>> lines = describe_run(plan, orchestrator_options.only, registry);
+    if (!lines) {
+      return std::unexpected(lines.error());
+    }
+    for (const std::string& line : *lines) {
+      fmt::print("{}\n", line);
+    }
+    fmt::print("dry run: nothing was started\n");
+    return 0;
+  }
+  // A smoke test only checks the configuration and the lab is ours: only load and stress on a cluster ask.
+  if (plan.target == config::Target::cluster && plan.type != config::TestType::smoke && !options.yes) {
+    // Bad settings are reported before anyone is asked to confirm a run that would not start.
+    if (Result<void> valid = validate_selected(plan, orchestrator_options.only, registry); !valid) {
+      return std::unexpected(valid.error());
+    }
+    Result<std::vector<std::string>> lines = describe_run(plan, orchestrator_options.only, registry);
+    if (!lines) {
+      return std::unexpected(lines.error());
+    }
+    if (Result<void> confirmed =
+            confirm(fmt::format("run: a {} test on the cluster", config::to_string(plan.type)), *lines);
+        !confirmed) {
+      return std::unexpected(confirmed.error());
+    }
+  }
   StderrProgress progress;
-  engine::Orchestrator orchestrator(driver_registry(), *rows, orchestrator_options, real_clock(), progress);
+  engine::Orchestrator orchestrator(driver_registry(registry), *rows, orchestrator_options, real_clock(),
+                                    progress);
 
   engine::CancellationToken cancel;
   // Ctrl-C cancels from here until the reports are written (they are atomic, but a half-finished set of files
@@ -210,6 +334,23 @@ Command add_run_command(CLI::App& parent) {
       ->check(scale_validator());
   command.app->add_option("--criteria", options->criteria_file,
                           "Criteria file (default: the plan's, else the shipped criteria/default.yaml)");
+  command.app
+      ->add_option("--kubeconfig", options->kubeconfig,
+                   "kubeconfig file for the cluster (default: $KUBECONFIG, ~/.kube/config, in-cluster)")
+      ->check(existing_file());
+  command.app->add_option("--context", options->context, "kubeconfig context (default: its current-context)");
+  command.app
+      ->add_option("--lab-dir", options->lab_dir,
+                   "State dir of the lab for --target local (default $KUBEPROOF_LAB_DIR or ./.kubeproof/lab)")
+      ->check(existing_directory());
+  command.app
+      ->add_option("--compare-to", options->compare_to,
+                   "Storage: run the same fio jobs in this directory too and report the ratios")
+      ->check(existing_directory());
+  command.app->add_flag("--yes,-y", options->yes,
+                        "Do not ask before a load or stress test on a cluster (needed without a terminal)");
+  command.app->add_flag("--dry-run", options->dry_run,
+                        "Print what each phase would do (for api: context, server, objects, QPS) and stop");
   options->tiers.add_to(*command.app);
   add_output_options(*command.app, options->output);
   command.run = [options]() { return run_plan(*options); };

@@ -9,6 +9,42 @@
 namespace kp::drivers::api {
 namespace {
 
+// The cluster in precedence order: --kubeconfig/--context, the phase's settings, then (for --target local)
+// the lab's kube-apiserver, else kubectl's rules. Reads files only: no request is made.
+Result<kube::RestConfig> resolve_rest_config(const config::Plan& plan, const DriverOptions& options,
+                                             const Settings& settings) {
+  kube::LoadOptions load;
+  if (plan.target == config::Target::local && !options.kubeconfig && !settings.kubeconfig) {
+    Result<std::map<std::string, std::string>> lab = lab::endpoints(options.lab_dir, "kube-apiserver");
+    if (!lab) {
+      return fail(ErrorKind::unavailable,
+                  fmt::format("no kube-apiserver in the lab ({}); `kubeproof lab up` starts one when "
+                              "KUBEBUILDER_ASSETS or PATH has kube-apiserver",
+                              lab.error().message));
+    }
+    auto kubeconfig = lab->find("kubeconfig");
+    if (kubeconfig == lab->end()) {
+      return fail(ErrorKind::unavailable, "the lab's kube-apiserver records no kubeconfig endpoint");
+    }
+    load.kubeconfig = kubeconfig->second;
+  } else if (options.kubeconfig) {
+    load.kubeconfig = *options.kubeconfig;
+  } else if (settings.kubeconfig) {
+    load.kubeconfig = *settings.kubeconfig;
+  }
+  if (options.context) {
+    load.context = options.context;
+  } else if (settings.context) {
+    load.context = settings.context;
+  }
+  return kube::load_rest_config(load);
+}
+
+Result<Settings> settings_of(const config::Plan& plan, const config::PhasePlan& phase) {
+  std::string path = (phase.path.empty() ? std::string("api") : phase.path) + ".settings";
+  return parse_settings(phase.settings, plan.source.string(), path);
+}
+
 class ApiDriver final : public engine::Driver {
  public:
   explicit ApiDriver(DriverOptions options) : options_(std::move(options)) {}
@@ -16,8 +52,7 @@ class ApiDriver final : public engine::Driver {
   Phase phase() const override { return Phase::api; }
 
   Result<void> validate(const engine::PhaseContext& context) override {
-    std::string path = (context.phase.path.empty() ? std::string("api") : context.phase.path) + ".settings";
-    Result<Settings> settings = parse_settings(context.phase.settings, context.plan.source.string(), path);
+    Result<Settings> settings = settings_of(context.plan, context.phase);
     if (!settings) {
       return std::unexpected(settings.error());
     }
@@ -58,31 +93,7 @@ class ApiDriver final : public engine::Driver {
 
  private:
   Result<kube::RestConfig> rest_config(const config::Plan& plan) const {
-    kube::LoadOptions load;
-    if (plan.target == config::Target::local && !options_.kubeconfig && !settings_.kubeconfig) {
-      Result<std::map<std::string, std::string>> lab = lab::endpoints(options_.lab_dir, "kube-apiserver");
-      if (!lab) {
-        return fail(ErrorKind::unavailable,
-                    fmt::format("no kube-apiserver in the lab ({}); `kubeproof lab up` starts one when "
-                                "KUBEBUILDER_ASSETS or PATH has kube-apiserver",
-                                lab.error().message));
-      }
-      auto kubeconfig = lab->find("kubeconfig");
-      if (kubeconfig == lab->end()) {
-        return fail(ErrorKind::unavailable, "the lab's kube-apiserver records no kubeconfig endpoint");
-      }
-      load.kubeconfig = kubeconfig->second;
-    } else if (options_.kubeconfig) {
-      load.kubeconfig = *options_.kubeconfig;
-    } else if (settings_.kubeconfig) {
-      load.kubeconfig = *settings_.kubeconfig;
-    }
-    if (options_.context) {
-      load.context = options_.context;
-    } else if (settings_.context) {
-      load.context = settings_.context;
-    }
-    return kube::load_rest_config(load);
+    return resolve_rest_config(plan, options_, settings_);
   }
 
   DriverOptions options_;
@@ -94,6 +105,35 @@ class ApiDriver final : public engine::Driver {
 
 std::unique_ptr<engine::Driver> make_driver(const config::Plan& /*plan*/, DriverOptions options) {
   return std::make_unique<ApiDriver>(std::move(options));
+}
+
+Result<std::vector<std::string>> describe_plan(const config::Plan& plan, const DriverOptions& options) {
+  const config::PhasePlan* api = nullptr;
+  for (const config::PhasePlan& phase : plan.phases) {
+    if (phase.phase == Phase::api && phase.enabled) {
+      api = &phase;
+    }
+  }
+  if (api == nullptr) {
+    return std::vector<std::string>{};
+  }
+  Result<Settings> settings = settings_of(plan, *api);
+  if (!settings) {
+    return std::unexpected(settings.error());
+  }
+  Result<kube::RestConfig> config = resolve_rest_config(plan, options, *settings);
+  if (!config) {
+    return std::unexpected(config.error());
+  }
+  Shape shape = shape_run(*settings, plan.capacity, api->load, api->duration);
+  std::vector<std::string> lines = shape.notes;
+  // Only describe() is called: the phase never connects.
+  ApiPhase phase(
+      std::move(*settings), std::move(shape), api->duration, real_clock(), [](std::string_view) {},
+      options.run_id.value_or(new_run_id()));
+  std::vector<std::string> described = phase.describe(*config);
+  lines.insert(lines.begin(), described.begin(), described.end());
+  return lines;
 }
 
 engine::DriverFactory driver_factory(DriverOptions options) {

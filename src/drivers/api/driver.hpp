@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "engine/driver.hpp"
 
@@ -23,6 +24,12 @@ struct DriverOptions {
 };
 
 engine::DriverFactory driver_factory(DriverOptions options);
+
+// What the plan's api phase will do, for the confirmation prompt and --dry-run: the context and server, the
+// objects and the request rate (ApiPhase::describe). Reads the kubeconfig but makes no request. Empty when
+// the plan has no enabled api phase; the errors the phase itself would give otherwise (bad settings: input;
+// no cluster configured: unavailable).
+Result<std::vector<std::string>> describe_plan(const config::Plan& plan, const DriverOptions& options);
 std::unique_ptr<engine::Driver> make_driver(const config::Plan& plan, DriverOptions options);
 
 }  // namespace kp::drivers::api

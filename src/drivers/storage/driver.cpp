@@ -11,7 +11,7 @@ namespace {
 
 class StorageDriver final : public engine::Driver {
  public:
-  explicit StorageDriver(std::filesystem::path lab_dir) : lab_dir_(std::move(lab_dir)) {}
+  explicit StorageDriver(DriverOptions options) : options_(std::move(options)) {}
 
   Phase phase() const override { return Phase::storage; }
 
@@ -22,6 +22,16 @@ class StorageDriver final : public engine::Driver {
     Result<Settings> settings = parse_settings(field);
     if (!settings) {
       return std::unexpected(settings.error());
+    }
+    if (options_.compare_to) {
+      // The CLI checked that the directory exists; the flag still has to name a path other than the volume.
+      if (!settings->volume.empty() &&
+          (*options_.compare_to / "").lexically_normal() == (settings->volume / "").lexically_normal()) {
+        return fail(ErrorKind::usage,
+                    fmt::format("--compare-to: must differ from {}.volume, got \"{}\" for both", path,
+                                options_.compare_to->string()));
+      }
+      settings->compare_to = options_.compare_to;
     }
     if (context.plan.target == config::Target::local) {
       // The paths are on this host: a typo is an input error now, not a phase error after the earlier phases.
@@ -44,7 +54,7 @@ class StorageDriver final : public engine::Driver {
     }
     Settings settings = settings_;
     if (settings.volume.empty()) {
-      settings.volume = lab_volume_dir(lab_dir_);
+      settings.volume = lab_volume_dir(options_.lab_dir);
       std::error_code code;
       std::filesystem::create_directories(settings.volume, code);
       if (code) {
@@ -79,7 +89,7 @@ class StorageDriver final : public engine::Driver {
   }
 
  private:
-  std::filesystem::path lab_dir_;
+  DriverOptions options_;
   Settings settings_;
   std::unique_ptr<StoragePhase> phase_;
 };
@@ -91,11 +101,17 @@ std::filesystem::path lab_volume_dir(const std::filesystem::path& lab_dir) {
 }
 
 std::unique_ptr<engine::Driver> make_driver(const config::Plan& /*plan*/, std::filesystem::path lab_dir) {
-  return std::make_unique<StorageDriver>(std::move(lab_dir));
+  return std::make_unique<StorageDriver>(DriverOptions{.lab_dir = std::move(lab_dir), .compare_to = {}});
 }
 
 engine::DriverFactory driver_factory(std::filesystem::path lab_dir) {
-  return [lab_dir](const config::Plan& plan) { return make_driver(plan, lab_dir); };
+  return driver_factory(DriverOptions{.lab_dir = std::move(lab_dir), .compare_to = {}});
+}
+
+engine::DriverFactory driver_factory(DriverOptions options) {
+  return [options](const config::Plan& /*plan*/) -> std::unique_ptr<engine::Driver> {
+    return std::make_unique<StorageDriver>(options);
+  };
 }
 
 }  // namespace kp::drivers::storage

@@ -7,10 +7,17 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include "engine/driver.hpp"
 
 namespace kp::drivers::storage {
+
+struct DriverOptions {
+  std::filesystem::path lab_dir;                    // see driver_factory(lab_dir)
+  std::optional<std::filesystem::path> compare_to;  // --compare-to: overrides the plan's settings.compare_to
+};
+engine::DriverFactory driver_factory(DriverOptions options);
 
 // `lab_dir` is where `--target local` keeps the lab (lab::default_state_dir() unless the CLI says otherwise).
 engine::DriverFactory driver_factory(std::filesystem::path lab_dir);
