@@ -40,6 +40,12 @@ LoadRunner::LoadRunner(kube::Transport& transport, Clock& clock, engine::Cancell
     : transport_(transport), clock_(clock), cancel_(cancel), max_in_flight_(max_in_flight) {}
 
 LoadStats LoadRunner::run(std::vector<Operation> operations, double qps, int burst) {
+  kube::TokenBucket bucket(qps, burst, clock_.now());
+  return run(std::move(operations), bucket);
+}
+
+LoadStats LoadRunner::run(std::vector<Operation> operations, kube::TokenBucket& bucket) {
+  const double qps = bucket.qps();
   struct Shared {
     std::mutex mutex;
     std::condition_variable changed;
@@ -48,7 +54,6 @@ LoadStats LoadRunner::run(std::vector<Operation> operations, double qps, int bur
   };
   auto shared = std::make_shared<Shared>();
   TimePoint started = clock_.now();
-  kube::TokenBucket bucket(qps, burst, started);
   for (Operation& operation : operations) {
     {
       std::unique_lock lock(shared->mutex);

@@ -19,6 +19,7 @@
 #include "core/histogram.hpp"
 #include "engine/cancellation.hpp"
 #include "kube/api.hpp"
+#include "kube/rate_limiter.hpp"
 
 namespace kp::drivers::api {
 
@@ -61,6 +62,9 @@ class LoadRunner {
              std::size_t max_in_flight = 512);
   // Runs `operations` at `qps` (<= 0: as fast as max_in_flight allows) with `burst`, and returns their stats.
   LoadStats run(std::vector<Operation> operations, double qps, int burst);
+  // The same, paced by a bucket that outlives the call: jobs that share one client's limit (client-go's one
+  // limiter per client) share its tokens, so a sequence of short jobs does not start each with a full burst.
+  LoadStats run(std::vector<Operation> operations, kube::TokenBucket& bucket);
 
  private:
   kube::Transport& transport_;
