@@ -38,6 +38,8 @@ constexpr std::array kCatalog = {
                "pod resolver: whole lookup through the search list (ndots:5), P99"},
     MetricInfo{"dns.loss_rate", Phase::dns, Quantity::ratio, "%", "DNS queries with no answer within the timeout"},
     MetricInfo{"dns.error_rate", Phase::dns, Quantity::ratio, "%", "DNS answers that were malformed or failed"},
+    MetricInfo{"dns.breaking_rate", Phase::dns, Quantity::rate, "QPS",
+               "stress: lowest step rate the DNS server did not hold (answers, loss or P99)"},
     MetricInfo{"storage.randread_4k.iops", Phase::storage, Quantity::rate, "IOPS", "Random 4K read IOPS"},
     MetricInfo{"storage.randwrite_4k.iops", Phase::storage, Quantity::rate, "IOPS", "Random 4K write IOPS"},
     MetricInfo{"storage.rand_4k.p99", Phase::storage, Quantity::duration, "ms",

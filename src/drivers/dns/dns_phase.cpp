@@ -48,6 +48,21 @@ std::string describe_load(std::optional<Rate> rate, std::uint32_t outstanding, i
                      queries, workload.walk ? " through a pod's search list" : "", workload.queries.size());
 }
 
+// The queries per second a run offered: the rate paces lookups and dns.qps counts queries, so a lookup
+// walking a pod's search list counts the queries it took (TCP retries ask again and are not offered load).
+double offered_queries(const LoadResult& load, const Workload& workload) {
+  const Counters& c = load.counters;
+  double per_lookup = 1.0;
+  if (workload.walk && c.lookups_started > 0) {
+    per_lookup = double(c.sent - c.tcp_retries) / double(c.lookups_started);
+  }
+  return load.rate ? load.rate->per_second * per_lookup : 0.0;
+}
+
+std::string per_second(double rate) {
+  return fmt::format("{:.0f}/s", rate);
+}
+
 }  // namespace
 
 std::string describe_rcodes(const Counters& counters) {
@@ -118,11 +133,30 @@ Result<engine::PhaseRun> DnsPhase::run(engine::CancellationToken& cancel) {
                     format_duration(shape_.load.duration),
                     shape_.load.total ? fmt::format(" or {} lookups", *shape_.load.total) : std::string()));
   }
-  Result<LoadResult> load = run_load(workload_, shape_.load, clock_, cancel, progress_);
-  if (!load) {
-    return std::unexpected(load.error());
+  if (!shape_.stress.empty()) {
+    StepRunner run_step = [&](const StressStep& step) {
+      LoadOptions options = shape_.load;
+      options.rate = step.rate;
+      options.duration = step.duration;
+      if (progress_) {
+        progress_(fmt::format("stress step x{:g}: {} for {}", step.factor, per_second(step.rate.per_second),
+                              format_duration(step.duration)));
+      }
+      return run_load(workload_, options, clock_, cancel, progress_);
+    };
+    Result<std::vector<StepResult>> steps =
+        run_stress_ramp(shape_.stress, run_step, workload_, settings_, cancel);
+    if (!steps) {
+      return std::unexpected(steps.error());
+    }
+    steps_ = std::move(*steps);
+  } else {
+    Result<LoadResult> load = run_load(workload_, shape_.load, clock_, cancel, progress_);
+    if (!load) {
+      return std::unexpected(load.error());
+    }
+    load_ = std::move(*load);
   }
-  load_ = std::move(*load);
   if (stats_ && before_) {
     Result<CacheCounters> after = stats_->read();
     if (!after) {
@@ -138,8 +172,12 @@ Result<engine::PhaseRun> DnsPhase::run(engine::CancellationToken& cancel) {
   }
   std::vector<std::string> notes = shape_.notes;
   notes.insert(notes.end(), notes_.begin(), notes_.end());
-  engine::PhaseRun run = build_run(*load_, cache_, stats_ ? stats_->describe() : std::string(),
-                                   cache_problem_, workload_, settings_, notes);
+  const std::string cache_source = stats_ ? stats_->describe() : std::string();
+  if (!shape_.stress.empty()) {
+    return build_stress_run(steps_, shape_.stress.size(), cache_, cache_source, cache_problem_, workload_,
+                            settings_, notes);
+  }
+  engine::PhaseRun run = build_run(*load_, cache_, cache_source, cache_problem_, workload_, settings_, notes);
   if (progress_) {
     const Counters& c = load_->counters;
     progress_(fmt::format(
@@ -168,13 +206,8 @@ engine::PhaseRun build_run(const LoadResult& load, const std::optional<CacheDelt
     qps.value = load.answered_per_second();
     if (load.rate) {
       // Open loop: the value can only show the rate we asked for (eval must not read a light run's answered
-      // rate as the server's capacity). The rate paces lookups and dns.qps counts queries: a lookup walking a
-      // pod's search list sends several, so scale by the queries a lookup took (TCP retries ask again).
-      double per_lookup = 1.0;
-      if (workload.walk && c.lookups_started > 0) {
-        per_lookup = double(c.sent - c.tcp_retries) / double(c.lookups_started);
-      }
-      qps.offered = load.rate->per_second * per_lookup;
+      // rate as the server's capacity).
+      qps.offered = offered_queries(load, workload);
     }
     qps.source = "client";
     qps.note =
@@ -327,6 +360,129 @@ engine::PhaseRun build_run(const LoadResult& load, const std::optional<CacheDelt
       first.note += (first.note.empty() ? "" : "; ") + joined;
     } else if (run.invalid_reasons.empty()) {
       run.invalid_reasons.push_back("nothing measured: " + joined);
+    }
+  }
+  return run;
+}
+
+std::string stress_step_failure(const LoadResult& load, const Workload& workload, const Settings& settings) {
+  const Counters& c = load.counters;
+  const double offered = offered_queries(load, workload);
+  const double answered = load.answered_per_second();
+  std::vector<std::string> reasons;
+  // Only what the server did counts: lookups the generator did not send were never offered.
+  const double due_share = load.achieved_share();
+  if (offered > 0 && answered < kStressMinAchieved * offered * due_share) {
+    reasons.push_back(fmt::format("answered {} of {} offered ({})", per_second(answered),
+                                  per_second(offered * due_share),
+                                  percent(answered / (offered * due_share))));
+  }
+  const double loss = c.sent > 0 ? double(c.lost + c.connection_lost) / double(c.sent) : 0.0;
+  if (loss > settings.stress_loss_limit) {
+    reasons.push_back(fmt::format("lost {} > {}", percent(loss), percent(settings.stress_loss_limit)));
+  }
+  const Histogram& latency = load.query_latency.corrected;
+  const double p99 = latency.count() > 0 ? seconds(latency.value_at_percentile(99)) : 0.0;
+  if (p99 > std::chrono::duration<double>(settings.stress_p99_limit).count()) {
+    reasons.push_back(fmt::format("P99 {} > {}", ms(p99), format_duration(settings.stress_p99_limit)));
+  }
+  if (c.sent == 0 && !load.cancelled) {
+    reasons.push_back("nothing was sent");
+  }
+  std::string text;
+  for (const std::string& reason : reasons) {
+    text += (text.empty() ? "" : ", ") + reason;
+  }
+  return text;
+}
+
+Result<std::vector<StepResult>> run_stress_ramp(const std::vector<StressStep>& steps,
+                                                const StepRunner& run_step, const Workload& workload,
+                                                const Settings& settings, engine::CancellationToken& cancel) {
+  std::vector<StepResult> results;
+  for (const StressStep& step : steps) {
+    if (cancel.requested()) {
+      break;
+    }
+    Result<LoadResult> load = run_step(step);
+    if (!load) {
+      return std::unexpected(load.error());
+    }
+    StepResult result{.step = step, .load = std::move(*load), .failure = {}};
+    if (!result.load.cancelled) {
+      result.failure = stress_step_failure(result.load, workload, settings);
+    }
+    const bool stop = !result.failure.empty() || result.load.cancelled || !result.load.stopped_early.empty();
+    results.push_back(std::move(result));
+    if (stop) {
+      break;  // past the breaking point, or interrupted: higher steps would only pile onto a failing server
+    }
+  }
+  return results;
+}
+
+engine::PhaseRun build_stress_run(const std::vector<StepResult>& steps, std::size_t planned_steps,
+                                  const std::optional<CacheDelta>& cache, const std::string& cache_source,
+                                  const std::string& cache_problem, const Workload& workload,
+                                  const Settings& settings, const std::vector<std::string>& notes) {
+  const StepResult* last_held = nullptr;
+  const StepResult* breaking = nullptr;
+  for (const StepResult& step : steps) {
+    if (step.failure.empty() && !step.load.cancelled) {
+      last_held = &step;
+    } else if (!step.failure.empty() && breaking == nullptr) {
+      breaking = &step;
+    }
+  }
+  std::vector<std::string> all_notes;
+  for (const StepResult& step : steps) {
+    const Histogram& latency = step.load.query_latency.corrected;
+    all_notes.push_back(
+        fmt::format("stress step x{:g} at {}: answered {}, P99 {}, {} of {} lost: {}", step.step.factor,
+                    per_second(step.step.rate.per_second), per_second(step.load.answered_per_second()),
+                    latency.count() > 0 ? ms(seconds(latency.value_at_percentile(99))) : std::string("n/a"),
+                    step.load.counters.lost + step.load.counters.connection_lost, step.load.counters.sent,
+                    step.load.cancelled    ? std::string("cancelled")
+                    : step.failure.empty() ? std::string("held")
+                                           : "not held (" + step.failure + ")"));
+  }
+  std::optional<Measurement> breaking_rate;
+  if (breaking != nullptr) {
+    breaking_rate =
+        Measurement{.metric = "dns.breaking_rate",
+                    .value = breaking->step.rate.per_second,
+                    .offered = std::nullopt,
+                    .histogram = {},
+                    .source = "client",
+                    .note = fmt::format(
+                        "the server did not hold {} (x{:g} of capacity): {}; {}",
+                        per_second(breaking->step.rate.per_second), breaking->step.factor, breaking->failure,
+                        last_held != nullptr
+                            ? fmt::format("last rate held {} (x{:g})",
+                                          per_second(last_held->step.rate.per_second), last_held->step.factor)
+                            : std::string("it held no step (already at the first)"))};
+  } else if (last_held != nullptr) {
+    all_notes.push_back(fmt::format(
+        "breaking point not reached: the server held every step{} up to {} (x{:g})",
+        steps.size() < planned_steps ? fmt::format(" that ran ({} of {})", steps.size(), planned_steps)
+                                     : std::string(),
+        per_second(last_held->step.rate.per_second), last_held->step.factor));
+  }
+  all_notes.insert(all_notes.end(), notes.begin(), notes.end());
+  if (steps.empty()) {
+    engine::PhaseRun run;
+    run.invalid_reasons.push_back("no stress step ran (cancelled before the first)");
+    return run;
+  }
+  const StepResult& judged = last_held != nullptr ? *last_held : steps.front();
+  engine::PhaseRun run =
+      build_run(judged.load, cache, cache_source, cache_problem, workload, settings, all_notes);
+  if (breaking_rate) {
+    if (config::find_metric(breaking_rate->metric) != nullptr) {
+      run.measurements.push_back(std::move(*breaking_rate));
+    } else if (!run.measurements.empty()) {
+      run.measurements.front().note +=
+          fmt::format("; dns.breaking_rate = {:g} ({})", breaking_rate->value, breaking_rate->note);
     }
   }
   return run;

@@ -13,10 +13,15 @@
 //   dns.cache_hit_ratio  the server's: hits / (hits + misses) over the run (server_stats.hpp)
 //   dns.loss_rate, dns.error_rate (SERVFAIL, REFUSED, ... per query sent), dns.lookup.p99 (pod resolver
 //   mode: what an application waits for, the NXDOMAIN walk included): informational
+//   dns.breaking_rate    type stress: the first step rate the server did not hold (stress_step_failure); its
+//                        note names the last rate it held. Not found: a note says every step held, up to
+//                        which rate. The other measurements judge the last step that held (the first step
+//                        when none did); each step's line is in the notes.
 // INVALID (PhaseRun::invalid_reasons) when the open-loop schedule fell behind (more than 1 % of lookups late
 // by more than late_tolerance) or fewer than 99 % of the due lookups went out. A run stopped because the
 // server stopped answering is not invalid: its numbers are the finding, and dns.qps fails.
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,6 +39,32 @@ namespace kp::drivers::dns {
 // Below this share of its due lookups, or above this share of late ones, an open-loop run is INVALID.
 inline constexpr double kMinAchievedShare = 0.99;
 inline constexpr double kMaxLateShare = 0.01;
+
+// One step of a stress ramp and what it showed.
+struct StepResult {
+  StressStep step;
+  LoadResult load;
+  std::string failure;  // why the server did not hold the step; empty: it held
+};
+
+// Why the server did not hold a step: it answered (NOERROR/NXDOMAIN) less than kStressMinAchieved of the
+// offered rate, lost more than stress_loss_limit, or its P99 went past stress_p99_limit. Empty when it held.
+// A step the generator itself fell behind on is not the server's failure and never counts as one.
+std::string stress_step_failure(const LoadResult& load, const Workload& workload, const Settings& settings);
+
+// Runs the ramp in order through `run_step`, stopping after the first step that did not hold, or one that was
+// cancelled or stopped early. Errors only when a step could not start.
+using StepRunner = std::function<Result<LoadResult>(const StressStep&)>;
+Result<std::vector<StepResult>> run_stress_ramp(const std::vector<StressStep>& steps,
+                                                const StepRunner& run_step, const Workload& workload,
+                                                const Settings& settings, engine::CancellationToken& cancel);
+
+// The stress form of build_run: the measurements of the last step that held (the first one when none held),
+// dns.breaking_rate when a step failed, and a line per step in the notes.
+engine::PhaseRun build_stress_run(const std::vector<StepResult>& steps, std::size_t planned_steps,
+                                  const std::optional<CacheDelta>& cache, const std::string& cache_source,
+                                  const std::string& cache_problem, const Workload& workload,
+                                  const Settings& settings, const std::vector<std::string>& notes);
 
 class DnsPhase {
  public:
@@ -63,6 +94,7 @@ class DnsPhase {
   std::string cache_problem_;
   std::vector<std::string> notes_;
   std::optional<LoadResult> load_;
+  std::vector<StepResult> steps_;
   std::optional<CacheDelta> cache_;
 };
 

@@ -83,7 +83,8 @@ class DnsDriver final : public engine::Driver {
       }
       stats = unbound_stats_source(*address, settings_.stats_timeout, context.clock);
     }
-    RunShape shape = shape_run(settings_, context.plan.capacity, context.phase.load, context.phase.duration);
+    RunShape shape = shape_run(settings_, context.plan.capacity, context.phase.load, context.phase.duration,
+                               context.plan.type);
     engine::ProgressSink& sink = context.progress;
     phase_ = std::make_unique<DnsPhase>(settings_, std::move(shape), context.clock,
                                         [&sink](std::string_view text) { sink.message(Phase::dns, text); });

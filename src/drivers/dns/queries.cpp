@@ -38,6 +38,11 @@ int pick(std::mt19937_64& random, int n) {
   return n <= 1 ? 0 : std::uniform_int_distribution<int>(0, n - 1)(random);
 }
 
+// The names asked come from the first `wanted` of `available` (all of them when wanted is 0 or more).
+int asked(int wanted, int available) {
+  return wanted > 0 ? std::min(wanted, available) : available;
+}
+
 }  // namespace
 
 Result<std::vector<QuerySpec>> parse_query_file(std::string_view text, std::string_view source) {
@@ -99,13 +104,14 @@ Result<std::vector<QuerySpec>> read_query_file(const std::filesystem::path& file
 std::vector<QuerySpec> kubernetes_mix(const lab::ClusterShape& shape, std::size_t count, std::uint64_t seed) {
   std::mt19937_64 random(seed);
   const std::vector<std::string> namespaces = lab::namespace_names(shape);
-  const int pods = shape.services_per_namespace * shape.pods_per_service;
   std::vector<QuerySpec> mix;
   mix.reserve(count);
+  const int services = asked(shape.asked_services_per_namespace, shape.services_per_namespace);
+  const int externals = asked(shape.asked_external_names, shape.external_names);
   for (std::size_t i = 0; i < count; ++i) {
     const int ns = pick(random, shape.namespaces);
-    const int service = pick(random, shape.services_per_namespace);
-    const int external = pick(random, shape.external_names);
+    const int service = pick(random, services);
+    const int external = pick(random, externals);
     switch (i % 10) {
       case 0:
       case 1:
@@ -123,7 +129,9 @@ std::vector<QuerySpec> kubernetes_mix(const lab::ClusterShape& shape, std::size_
         mix.push_back({"_http._tcp." + lab::service_fqdn(shape, ns, service), type::srv});
         break;
       case 7:
-        mix.push_back({lab::pod_fqdn(shape, ns, pick(random, pods)), type::a});
+        mix.push_back({lab::pod_fqdn(shape, ns,
+                                     service * shape.pods_per_service + pick(random, shape.pods_per_service)),
+                       type::a});
         break;
       case 8:
         mix.push_back({lab::external_fqdn(shape, external), type::a});
@@ -143,12 +151,13 @@ std::vector<QuerySpec> kubernetes_application_mix(const lab::ClusterShape& shape
                                                   std::uint64_t seed) {
   std::mt19937_64 random(seed);
   const std::vector<std::string> namespaces = lab::namespace_names(shape);
-  const int pods = shape.services_per_namespace * shape.pods_per_service;
   std::vector<QuerySpec> mix;
   mix.reserve(count);
+  const int services = asked(shape.asked_services_per_namespace, shape.services_per_namespace);
+  const int externals = asked(shape.asked_external_names, shape.external_names);
   for (std::size_t i = 0; i < count; ++i) {
     const int ns = pick(random, shape.namespaces);
-    const int service = pick(random, shape.services_per_namespace);
+    const int service = pick(random, services);
     switch (i % 10) {
       case 0:
       case 1:
@@ -168,10 +177,12 @@ std::vector<QuerySpec> kubernetes_application_mix(const lab::ClusterShape& shape
         break;
       case 7:
       case 8:
-        mix.push_back({lab::external_fqdn(shape, pick(random, shape.external_names)), type::a});
+        mix.push_back({lab::external_fqdn(shape, pick(random, externals)), type::a});
         break;
       default:
-        mix.push_back({lab::pod_fqdn(shape, ns, pick(random, pods)), type::a});
+        mix.push_back({lab::pod_fqdn(shape, ns,
+                                     service * shape.pods_per_service + pick(random, shape.pods_per_service)),
+                       type::a});
         break;
     }
   }

@@ -40,7 +40,9 @@ Result<std::vector<QuerySpec>> read_query_file(const std::filesystem::path& file
 //   10 % external A     www-NNN.example.com
 //   10 % search miss    www-NNN.example.com.<ns>.svc.cluster.local A (NXDOMAIN: the first step of an ndots:5
 //                       walk for an external name)
-// `count` entries over the lab's zone (lab/cluster_zone.hpp), so in the lab every positive name exists. On a
+// `count` entries over the names of the lab's zone that applications ask for (ClusterShape's asked_*: a few
+// services per namespace, their pods, a few external names), so in the lab every positive name exists and a
+// cache sees the repeats a cluster's does. On a
 // real cluster only kubernetes.default exists; the other cluster names get NXDOMAIN from CoreDNS's kubernetes
 // plugin, which still exercises its cache (denials are cached too).
 std::vector<QuerySpec> kubernetes_mix(const lab::ClusterShape& shape, std::size_t count = 10000,

@@ -85,7 +85,10 @@ Result<Settings> parse_settings(const YAML::Node& node, const std::string& file,
                                                 "late_tolerance",
                                                 "unbound_control",
                                                 "metrics_url",
-                                                "stats_timeout"});
+                                                "stats_timeout",
+                                                "stress_factors",
+                                                "stress_p99_limit",
+                                                "stress_loss_limit"});
   if (!opened) {
     return std::unexpected(opened.error());
   }
@@ -221,7 +224,41 @@ Result<Settings> parse_settings(const YAML::Node& node, const std::string& file,
                              }
                              return url;
                            })) &&
-      check(optional_field(map, "stats_timeout", s.stats_timeout, read_positive_duration));
+      check(optional_field(map, "stats_timeout", s.stats_timeout, read_positive_duration)) &&
+      check(optional_field(map, "stress_p99_limit", s.stress_p99_limit, read_positive_duration)) &&
+      check(optional_field(map, "stress_loss_limit", s.stress_loss_limit,
+                           [](const YamlField& field) -> Result<double> {
+                             Result<Ratio> ratio = config::read_ratio(field);
+                             if (!ratio) {
+                               return std::unexpected(ratio.error());
+                             }
+                             return ratio->fraction;
+                           })) &&
+      check(optional_field(
+          map, "stress_factors", s.stress_factors, [](const YamlField& field) -> Result<std::vector<double>> {
+            Result<std::vector<YamlField>> items = field.items();
+            if (!items) {
+              return std::unexpected(items.error());
+            }
+            if (items->empty()) {
+              return field.fail("must be a non-empty list of increasing factors, e.g. [1, 1.5, 2]");
+            }
+            std::vector<double> factors;
+            for (const YamlField& item : *items) {
+              const std::string text = item.is_scalar() ? item.text() : std::string();
+              double factor = 0;
+              auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), factor);
+              if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || !(factor > 0)) {
+                return item.fail_got("must be a number > 0");
+              }
+              if (!factors.empty() && factor <= factors.back()) {
+                return item.fail_got(
+                    fmt::format("factors must increase; the one before is {:g}", factors.back()));
+              }
+              factors.push_back(factor);
+            }
+            return factors;
+          }));
   if (!ok) {
     return std::unexpected(results.front().error());
   }
@@ -283,8 +320,8 @@ std::optional<ResolverConfig> resolver_config(const Settings& settings) {
   return config;
 }
 
-RunShape shape_run(const Settings& settings, const config::Capacity& capacity, double load,
-                   Duration duration) {
+RunShape shape_run(const Settings& settings, const config::Capacity& capacity, double load, Duration duration,
+                   config::TestType type) {
   RunShape shape;
   LoadOptions& o = shape.load;
   o.protocol = settings.protocol;
@@ -299,6 +336,12 @@ RunShape shape_run(const Settings& settings, const config::Capacity& capacity, d
           "the plan states no capacity.dns_qps; assumed {:.0f}/s (the seed's target)", kAssumedCapacity));
     }
     o.rate = Rate{base * load};
+    if (type == config::TestType::stress) {
+      const Duration step = duration / static_cast<std::int64_t>(settings.stress_factors.size());
+      for (double factor : settings.stress_factors) {
+        shape.stress.push_back(StressStep{.factor = factor, .rate = Rate{base * factor}, .duration = step});
+      }
+    }
   }
   o.arrival = settings.arrival;
   o.outstanding = settings.outstanding;

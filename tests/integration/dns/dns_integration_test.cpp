@@ -189,7 +189,7 @@ TEST_F(DnsLabIntegration, CacheHitRatioEqualsUnboundsOwnStatistics) {
   EXPECT_DOUBLE_EQ(ratio->value, expected);
   EXPECT_EQ(outcome.cache->hits, hits);
   EXPECT_EQ(outcome.cache->misses, misses);
-  // Short TTLs and a few thousand names: both hits and misses happen.
+  // A few hundred names asked, first time each in this lab (30 s TTLs): both hits and misses happen.
   EXPECT_GT(hits, 0);
   EXPECT_GT(misses, 0);
 
@@ -295,8 +295,10 @@ phases:
   EXPECT_EQ(measured, (std::set<std::string>{"dns.qps", "dns.p99", "dns.cache_hit_ratio"}));
   for (const eval::RowResult& row : dns.rows) {
     if (row.row.metric == "dns.cache_hit_ratio") {
-      EXPECT_GT(*row.measured, 0.0);
-      EXPECT_LT(*row.measured, 1.0);
+      // The suite's earlier tests asked the same few hundred names less than 30 s ago, so every one may
+      // still be cached (the test on unbound's statistics checks that misses happen on a cold cache).
+      EXPECT_GT(*row.measured, 0.9);
+      EXPECT_LE(*row.measured, 1.0);
     }
     if (row.row.metric == "dns.p99") {
       EXPECT_GT(*row.measured, 0.0);
@@ -304,6 +306,56 @@ phases:
     }
   }
   EXPECT_FALSE(sink.lines.empty());
+}
+
+TEST_F(DnsLabIntegration, StressRampHoldsEveryStepAtALowCapacity) {
+  // The real unbound holds 1000/s on loopback with room to spare: every step of the ramp (500/s to 1000/s)
+  // holds, so the breaking point is reported as not reached and no dns.breaking_rate is invented.
+  const char* yaml = R"(
+name: it
+type: stress
+target: local
+capacity:
+  dns_qps: 500
+phases:
+  - phase: dns
+    duration: 10m
+    load: 150%
+    settings:
+      clients: 4
+      threads: 1
+)";
+  Result<config::Plan> plan = config::parse_plan(yaml, "it.yaml");
+  ASSERT_TRUE(plan) << plan.error().message;
+  ASSERT_TRUE(config::apply_duration_scale(*plan, 0.005));  // 3 s: five steps of 0.6 s
+  CollectingSink sink;
+  engine::Orchestrator orchestrator(
+      {{Phase::dns, driver_factory(lab_->dir())}}, default_rows(),
+      engine::OrchestratorOptions{.continue_on_fail = false, .only = {Phase::dns}}, real_clock(), sink);
+  engine::CancellationToken cancel;
+  Result<engine::RunResult> result = orchestrator.run(*plan, cancel);
+  ASSERT_TRUE(result) << result.error().message;
+  const eval::PhaseEvaluation& dns = result->evaluation.phases.at(static_cast<std::size_t>(Phase::dns));
+  EXPECT_EQ(dns.status, eval::PhaseStatus::completed) << dns.reason;
+  std::string notes;
+  for (const eval::PhaseInput& input : result->inputs) {
+    for (const Measurement& m : input.measurements) {
+      EXPECT_NE(m.metric, "dns.breaking_rate") << m.note;
+      notes += m.note + "\n";
+      if (m.metric == "dns.qps") {
+        EXPECT_NEAR(m.value, 1000, 100);  // judged on the last step held: x2 of 500/s
+        EXPECT_EQ(m.offered, 1000);
+      }
+    }
+  }
+  EXPECT_NE(notes.find("breaking point not reached: the server held every step up to 1000/s (x2)"),
+            std::string::npos)
+      << notes;
+  for (const char* step :
+       {"x1 at 500/s", "x1.25 at 625/s", "x1.5 at 750/s", "x1.75 at 875/s", "x2 at 1000/s"}) {
+    EXPECT_NE(notes.find(fmt::format("stress step {}: answered", step)), std::string::npos) << step << "\n"
+                                                                                            << notes;
+  }
 }
 
 TEST_F(DnsLabIntegration, LabWithoutUnboundSkipsThePhase) {

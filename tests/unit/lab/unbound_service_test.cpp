@@ -48,11 +48,11 @@ TEST(ClusterZone, HasAFewThousandUniqueNamesInTwoZones) {
         << record.owner;
   }
   EXPECT_EQ(records[0].text(),
-            "cluster.local. 5 IN SOA ns.dns.cluster.local. hostmaster.cluster.local. 1 7200 1800 "
-            "86400 5");
-  EXPECT_EQ(records[2].text(), "kubernetes.default.svc.cluster.local. 5 IN A 10.96.0.1");
+            "cluster.local. 30 IN SOA ns.dns.cluster.local. hostmaster.cluster.local. 1 7200 1800 "
+            "86400 30");
+  EXPECT_EQ(records[2].text(), "kubernetes.default.svc.cluster.local. 30 IN A 10.96.0.1");
   EXPECT_EQ(records[3].text(),
-            "_https._tcp.kubernetes.default.svc.cluster.local. 5 IN SRV 0 100 443 "
+            "_https._tcp.kubernetes.default.svc.cluster.local. 30 IN SRV 0 100 443 "
             "kubernetes.default.svc.cluster.local.");
   EXPECT_EQ(service_fqdn(shape, 3, 7), "svc-07.ns-02.svc.cluster.local");
   EXPECT_EQ(pod_fqdn(shape, 3, 16), "10-244-3-17.ns-02.pod.cluster.local");
@@ -72,7 +72,7 @@ TEST_F(UnboundServiceTest, ZoneServesTheClusterZoneAndNothingElse) {
   EXPECT_NE(text.find("interface: 127.0.0.1@15353"), std::string::npos);
   EXPECT_NE(text.find("local-zone: \".\" static"), std::string::npos);
   EXPECT_NE(text.find("local-zone: \"cluster.local.\" static"), std::string::npos);
-  EXPECT_NE(text.find("local-data: \"kubernetes.default.svc.cluster.local. 5 IN A 10.96.0.1\""),
+  EXPECT_NE(text.find("local-data: \"kubernetes.default.svc.cluster.local. 30 IN A 10.96.0.1\""),
             std::string::npos);
   EXPECT_NE(text.find("control-enable: no"), std::string::npos);
   EXPECT_EQ(zone->endpoints({{"dns", 15353}}).at("dns"), "127.0.0.1:15353");

@@ -168,5 +168,120 @@ TEST(DnsPhaseRun, CountsAreDescribed) {
   EXPECT_EQ(describe_rcodes(c), "NOERROR 9, NXDOMAIN 1");
 }
 
+// A stress step at `rate` for 10 s: `answered` of the due queries answered in `p99`, `lost` lost.
+LoadResult step_load(double rate, double answered, Duration p99, std::uint64_t lost = 0) {
+  LoadResult load;
+  load.rate = Rate{rate};
+  load.threads = 1;
+  load.clients = 10;
+  load.outstanding = 10000;
+  load.elapsed = std::chrono::seconds(10);
+  load.send_elapsed = std::chrono::seconds(10);
+  Counters& c = load.counters;
+  c.sent = c.lookups_started = static_cast<std::uint64_t>(rate * 10);
+  c.responses = c.rcodes[0] = static_cast<std::uint64_t>(rate * 10 * answered);
+  c.lost = lost;
+  for (std::uint64_t i = 0; i < c.responses; ++i) {
+    load.query_latency.corrected.record(p99);
+    load.query_latency.uncorrected.record(p99);
+  }
+  load.pacer.sends = c.sent;
+  return load;
+}
+
+std::vector<StressStep> ramp(double capacity) {
+  std::vector<StressStep> steps;
+  for (double factor : Settings{}.stress_factors) {
+    steps.push_back(
+        StressStep{.factor = factor, .rate = Rate{capacity * factor}, .duration = std::chrono::seconds(10)});
+  }
+  return steps;
+}
+
+TEST(DnsStress, StepFailsOnAnswersLossOrP99ButNotOnTheGeneratorsShortfall) {
+  const Workload workload = one_query();
+  const Settings settings;
+  EXPECT_EQ(stress_step_failure(step_load(1000, 1.0, milliseconds(2)), workload, settings), "");
+  EXPECT_EQ(stress_step_failure(step_load(1000, 0.96, milliseconds(2)), workload, settings), "");
+  EXPECT_EQ(stress_step_failure(step_load(1000, 0.90, milliseconds(2)), workload, settings),
+            "answered 900/s of 1000/s offered (90.00%)");
+  EXPECT_EQ(stress_step_failure(step_load(1000, 1.0, milliseconds(2), 200), workload, settings),
+            "lost 2.00% > 1.00%");
+  EXPECT_EQ(stress_step_failure(step_load(1000, 1.0, milliseconds(80)), workload, settings),
+            "P99 80.00ms > 50.00ms");
+  // The generator sent only half of what was due; the server answered all of it: the server held.
+  LoadResult short_client = step_load(1000, 0.5, milliseconds(2));
+  short_client.counters.sent = short_client.counters.lookups_started = 5000;
+  short_client.unsent_due = 5000;
+  EXPECT_EQ(stress_step_failure(short_client, workload, settings), "");
+}
+
+TEST(DnsStress, RampStopsAtTheFirstStepNotHeldAndReportsTheBreakingPoint) {
+  // The server holds up to 1500/s; at 1750/s it answers 80 %.
+  std::vector<double> asked;
+  StepRunner server = [&](const StressStep& step) -> Result<LoadResult> {
+    asked.push_back(step.rate.per_second);
+    return step_load(step.rate.per_second, step.rate.per_second <= 1500 ? 1.0 : 0.8, milliseconds(3));
+  };
+  engine::CancellationToken cancel;
+  Result<std::vector<StepResult>> steps =
+      run_stress_ramp(ramp(1000), server, one_query(), Settings{}, cancel);
+  ASSERT_TRUE(steps);
+  EXPECT_EQ(asked, (std::vector<double>{1000, 1250, 1500, 1750}));  // 2000/s never offered
+  ASSERT_EQ(steps->size(), 4u);
+  EXPECT_EQ(steps->back().failure, "answered 1400/s of 1750/s offered (80.00%)");
+
+  engine::PhaseRun run = build_stress_run(*steps, 5, std::nullopt, "", "", one_query(), Settings{}, {});
+  const Measurement* breaking = find(run, "dns.breaking_rate");
+  ASSERT_NE(breaking, nullptr);
+  EXPECT_DOUBLE_EQ(breaking->value, 1750);
+  EXPECT_EQ(breaking->note,
+            "the server did not hold 1750/s (x1.75 of capacity): answered 1400/s of 1750/s offered (80.00%); "
+            "last rate held 1500/s (x1.5)");
+  // The verdict's rows come from the last step held.
+  EXPECT_DOUBLE_EQ(find(run, "dns.qps")->value, 1500);
+  EXPECT_EQ(find(run, "dns.qps")->offered, 1500);
+  EXPECT_TRUE(run.invalid_reasons.empty());
+  EXPECT_NE(
+      run.measurements.front().note.find("stress step x1.75 at 1750/s: answered 1400/s, P99 3.00ms, 0 of "
+                                         "17500 lost: not held"),
+      std::string::npos)
+      << run.measurements.front().note;
+}
+
+TEST(DnsStress, EveryStepHeldMeansNoBreakingPoint) {
+  StepRunner server = [](const StressStep& step) -> Result<LoadResult> {
+    return step_load(step.rate.per_second, 1.0, milliseconds(1));
+  };
+  engine::CancellationToken cancel;
+  Result<std::vector<StepResult>> steps = run_stress_ramp(ramp(100), server, one_query(), Settings{}, cancel);
+  ASSERT_TRUE(steps);
+  ASSERT_EQ(steps->size(), 5u);
+  engine::PhaseRun run = build_stress_run(*steps, 5, std::nullopt, "", "", one_query(), Settings{}, {});
+  EXPECT_EQ(find(run, "dns.breaking_rate"), nullptr);
+  EXPECT_DOUBLE_EQ(find(run, "dns.qps")->value, 200);
+  EXPECT_NE(run.measurements.front().note.find(
+                "breaking point not reached: the server held every step up to 200/s (x2)"),
+            std::string::npos)
+      << run.measurements.front().note;
+}
+
+TEST(DnsStress, ServerFailingTheFirstStepBreaksThere) {
+  StepRunner server = [](const StressStep& step) -> Result<LoadResult> {
+    return step_load(step.rate.per_second, 1.0, milliseconds(70));
+  };
+  engine::CancellationToken cancel;
+  Result<std::vector<StepResult>> steps =
+      run_stress_ramp(ramp(1000), server, one_query(), Settings{}, cancel);
+  ASSERT_TRUE(steps);
+  ASSERT_EQ(steps->size(), 1u);
+  engine::PhaseRun run = build_stress_run(*steps, 5, std::nullopt, "", "", one_query(), Settings{}, {});
+  ASSERT_NE(find(run, "dns.breaking_rate"), nullptr);
+  EXPECT_DOUBLE_EQ(find(run, "dns.breaking_rate")->value, 1000);
+  EXPECT_NE(find(run, "dns.breaking_rate")->note.find("it held no step (already at the first)"),
+            std::string::npos);
+  EXPECT_NEAR(find(run, "dns.p99")->value, 0.070, 0.0001);  // judged on the first step
+}
+
 }  // namespace
 }  // namespace kp::drivers::dns

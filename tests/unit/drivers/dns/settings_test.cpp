@@ -76,7 +76,7 @@ TEST(DnsSettings, MessagesNameFileLineFieldAndValue) {
       "plans/x.yaml:1: phases[3].settings: unknown key \"bogus\" (expected one of: server, protocol, "
       "queries, resolver, namespace, search, ndots, cluster_domain, rate, arrival, outstanding, clients, "
       "threads, total, timeout, edns, tcp_on_truncation, failure_window, late_tolerance, unbound_control, "
-      "metrics_url, stats_timeout)");
+      "metrics_url, stats_timeout, stress_factors, stress_p99_limit, stress_loss_limit)");
   EXPECT_EQ(parse_error("clients: 2\nrate: fast\n"),
             "plans/x.yaml:2: phases[3].settings.rate: not a rate, got \"fast\" (use e.g. 10k, 1500/s, 2.5M, "
             "100/m, 20 "
@@ -144,6 +144,38 @@ TEST(DnsSettings, RateComesFromCapacityTimesLoad) {
   settings.clients = 1;
   settings.threads = 8;
   EXPECT_EQ(shape_run(settings, capacity, 1.0, std::chrono::seconds(1)).load.threads, 1);
+}
+
+TEST(DnsSettings, StressStepsFromCapacityOverThePhase) {
+  Settings settings;
+  config::Capacity capacity;
+  capacity.dns_qps = Rate{2000};
+  RunShape shape = shape_run(settings, capacity, 1.5, std::chrono::minutes(10), config::TestType::stress);
+  ASSERT_EQ(shape.stress.size(), 5u);
+  EXPECT_DOUBLE_EQ(shape.stress.front().rate.per_second, 2000);
+  EXPECT_DOUBLE_EQ(shape.stress[2].rate.per_second, 3000);
+  EXPECT_DOUBLE_EQ(shape.stress.back().rate.per_second, 4000);
+  EXPECT_EQ(shape.stress.back().duration, std::chrono::minutes(2));
+  EXPECT_TRUE(shape_run(settings, capacity, 1.0, std::chrono::minutes(10)).stress.empty());
+  settings.rate = Rate{100};  // an explicit rate is held, not ramped
+  EXPECT_TRUE(
+      shape_run(settings, capacity, 1.5, std::chrono::minutes(10), config::TestType::stress).stress.empty());
+
+  Result<Settings> parsed = parse("stress_factors: [1, 3]\nstress_p99_limit: 20ms\nstress_loss_limit: 5%\n");
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(parsed->stress_factors, (std::vector<double>{1, 3}));
+  EXPECT_EQ(parsed->stress_p99_limit, std::chrono::milliseconds(20));
+  EXPECT_DOUBLE_EQ(parsed->stress_loss_limit, 0.05);
+  EXPECT_EQ(
+      parse_error("stress_factors: [1, 2, 1.5]\n"),
+      "plans/x.yaml:1: phases[3].settings.stress_factors[2]: factors must increase; the one before is 2, "
+      "got \"1.5\"");
+  EXPECT_EQ(parse_error("stress_factors: [1, x]\n"),
+            "plans/x.yaml:1: phases[3].settings.stress_factors[1]: must be a number > 0, got \"x\"");
+  EXPECT_EQ(
+      parse_error("stress_factors: []\n"),
+      "plans/x.yaml:1: phases[3].settings.stress_factors: must be a non-empty list of increasing factors, "
+      "e.g. [1, 1.5, 2]");
 }
 
 TEST(DnsSettings, ResolverConfigFromNamespaceOrExplicitSearch) {
