@@ -32,14 +32,16 @@ test: deps
 	@# Unit tests in parallel; integration tests (real etcd, unbound, nginx, fio, network namespaces) one at a
 	@# time, so load from one cannot skew the measurements another asserts on.
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -LE integration
-	cd $(BUILD_DIR) && ctest --output-on-failure -L integration -E '$(TIMING_TESTS)'
+	cd $(BUILD_DIR) && ctest --output-on-failure -L integration $(if $(TIMING_TESTS),-E '$(TIMING_TESTS)')
 
-# Integration tests whose assertion is a timing precision of the host rather than a property of kubeproof: the 5 ms
-# server hold must add 5 ms to TCP_RR P99 within 2 %, and on this 2-vCPU VM timer wake-ups alone add 2-3 % at
-# P99 (issue 5 is open for it). They run with `make test-timing`, not in CI, until they hold on a quiet machine.
-TIMING_TESTS ?= NetLab.AServerHoldingEachResponseAddsTheHoldToP50AndP99
+# Integration tests whose assertion is a timing precision of the host rather than a property of kubeproof: they run
+# with `make test-timing`, not in CI (an empty -E would exclude every test, hence the $(if)). None at present: the
+# 5 ms server-hold test (issue 5) now measures against a reference run that also holds, so the caches that other
+# work evicts while the CPU waits cost both runs alike (see the test's comment). Override to run a subset:
+# `make test-timing TIMING_TESTS=NetLab`.
+TIMING_TESTS ?=
 test-timing: build
-	cd $(BUILD_DIR) && ctest --output-on-failure -R '$(TIMING_TESTS)'
+	$(if $(TIMING_TESTS),cd $(BUILD_DIR) && ctest --output-on-failure -R '$(TIMING_TESTS)',@echo "test-timing: no timing-only tests at present (set TIMING_TESTS to a ctest regex)")
 
 # The demo: start the local lab of real services (etcd, unbound, nginx), run the smoke plan against it with every
 # duration shortened (DEMO_SCALE) so it ends in about a minute, print the table and the report paths, and stop the
