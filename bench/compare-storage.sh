@@ -8,6 +8,10 @@
 #
 # Environment:
 #   DIR=/var/tmp/...   directory under test (default: a fresh one under /var/tmp, removed afterwards)
+#   DEVICE=ram         instead of DIR: a RAM-backed loop device (file in /dev/shm, ext4, mounted for the run and
+#                      removed afterwards; needs root). A VM's virtual disk varies by tens of percent between
+#                      runs of fio alone, which hides a 2 % overhead; a RAM device is CPU-bound and steady, so
+#                      the ratio shows what kubeproof adds around fio and nothing of the disk.
 #   ROUNDS=2  SIZE_MIB=1024  RUNTIME_S=10  RAMP_S=2  IODEPTH=32  IOENGINE=libaio
 #   KP_AGENT="kubeproof agent storage"   the agent command (default: kubeproof on PATH, else build/kubeproof)
 set -euo pipefail
@@ -22,11 +26,17 @@ IODEPTH=${IODEPTH:-32}
 IOENGINE=${IOENGINE:-libaio}
 work=$(mktemp -d /tmp/kp-bench-storage.XXXXXX)
 own_dir=""
+loop_dev=""
+ram_file=""
+mount_dir=""
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 cleanup() {
+  if [[ -n $mount_dir ]]; then umount "$mount_dir" 2>/dev/null || true; rmdir "$mount_dir" 2>/dev/null || true; fi
+  if [[ -n $loop_dev ]]; then losetup -d "$loop_dev" 2>/dev/null || true; fi
+  if [[ -n $ram_file ]]; then rm -f -- "$ram_file"; fi
   rm -rf -- "$work"
   if [[ -n $own_dir ]]; then rm -rf -- "$own_dir"; fi
 }
@@ -44,7 +54,19 @@ fi
 command -v fio >/dev/null || die "fio not found (Debian package fio)"
 command -v jq >/dev/null || die "jq is required"
 
-if [[ -n ${DIR:-} ]]; then
+if [[ ${DEVICE:-} == ram ]]; then
+  [[ $(id -u) == 0 ]] || die "DEVICE=ram needs root (losetup, mount)"
+  command -v mkfs.ext4 >/dev/null || die "mkfs.ext4 not found (Debian package e2fsprogs)"
+  ram_file=$(mktemp /dev/shm/kp-bench-storage.XXXXXX)
+  truncate -s $((SIZE_MIB * 2 + 256))M "$ram_file"
+  loop_dev=$(losetup --find --show "$ram_file") || die "losetup failed"
+  mkfs.ext4 -q -F "$loop_dev" || die "mkfs.ext4 on $loop_dev failed"
+  mount_dir=$(mktemp -d /tmp/kp-bench-storage-mnt.XXXXXX)
+  mount "$loop_dev" "$mount_dir" || die "mount $loop_dev failed"
+  dir=$mount_dir
+elif [[ -n ${DEVICE:-} ]]; then
+  die "DEVICE=$DEVICE: only DEVICE=ram is known"
+elif [[ -n ${DIR:-} ]]; then
   dir=$DIR
   [[ -d $dir ]] || die "DIR=$dir is not a directory"
 else

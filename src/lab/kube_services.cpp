@@ -89,39 +89,6 @@ Result<std::string> random_token() {
   return token;
 }
 
-// Runs the openssl CLI to completion, its output appended to `log`.
-Result<void> run_openssl(const std::vector<std::string>& argv, const fs::path& log) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  std::string log_path = log.string();
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
-                                   0600);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  std::vector<char*> args;
-  for (const std::string& arg : argv) {
-    args.push_back(const_cast<char*>(arg.c_str()));
-  }
-  args.push_back(nullptr);
-  pid_t pid = 0;
-  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    return fail(ErrorKind::unavailable, fmt::format("lab: kube-apiserver: cannot run \"{}\": {} (Debian "
-                                                    "package openssl)",
-                                                    argv[0], std::strerror(rc)));
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return fail(ErrorKind::io,
-                fmt::format("lab: kube-apiserver: \"openssl {}\" failed; see {}: {}",
-                            argv.size() > 1 ? argv[1] : "", log.string(), tail_of_file(log, 3)));
-  }
-  return {};
-}
-
 // A throw-away CA, a serving certificate for 127.0.0.1/localhost (and the first service IP, which in-cluster
 // clients of the `kubernetes` Service dial), and the RSA key that signs service-account tokens.
 Result<void> make_pki(const fs::path& dir) {
@@ -149,7 +116,7 @@ Result<void> make_pki(const fs::path& dir) {
       {"openssl", "rsa", "-in", path("sa.key"), "-pubout", "-out", path("sa.pub")},
   };
   for (const auto& step : steps) {
-    if (auto ran = run_openssl(step, log); !ran) {
+    if (auto ran = run_to_completion(step, log, "lab: kube-apiserver", "openssl"); !ran) {
       return ran;
     }
   }

@@ -36,39 +36,6 @@ Result<void> write_file(const fs::path& file, std::string_view text) {
   return {};
 }
 
-// Runs a short command to completion (the openssl CLI), its output appended to `log`.
-Result<void> run_to_completion(const std::vector<std::string>& argv, const fs::path& log) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  std::string log_path = log.string();
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
-                                   0644);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  std::vector<char*> args;
-  for (const std::string& arg : argv) {
-    args.push_back(const_cast<char*>(arg.c_str()));
-  }
-  args.push_back(nullptr);
-  pid_t pid = 0;
-  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    return fail(ErrorKind::unavailable,
-                fmt::format("lab: nginx: cannot run \"{}\": {} (Debian package openssl)", argv[0],
-                            std::strerror(rc)));
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return fail(ErrorKind::io,
-                fmt::format("lab: nginx: \"{} {}\" failed; see {}: {}", argv[0],
-                            argv.size() > 1 ? argv[1] : "", log.string(), tail_of_file(log, 3)));
-  }
-  return {};
-}
-
 // A throw-away CA and a server certificate it signs, for DNS:localhost and IP:127.0.0.1 (EC P-256: fast to
 // make).
 Result<void> make_certificates(const fs::path& tls) {
@@ -109,7 +76,7 @@ Result<void> make_certificates(const fs::path& tls) {
        "-CAcreateserial", "-days", "30", "-extfile", path("server.ext"), "-out", path("server.pem")},
   };
   for (const auto& step : steps) {
-    if (auto ran = run_to_completion(step, log); !ran) {
+    if (auto ran = run_to_completion(step, log, "lab: nginx", "openssl"); !ran) {
       return ran;
     }
   }

@@ -187,4 +187,36 @@ std::string tail_of_file(const std::filesystem::path& file, std::size_t max_line
   return joined;
 }
 
+Result<void> run_to_completion(const std::vector<std::string>& argv, const std::filesystem::path& log,
+                               std::string_view who, std::string_view package) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  std::string log_path = log.string();
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                   0600);
+  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  std::vector<char*> args;
+  for (const std::string& arg : argv) {
+    args.push_back(const_cast<char*>(arg.c_str()));
+  }
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    return fail(ErrorKind::unavailable, fmt::format("{}: cannot run \"{}\": {} (Debian package {})", who,
+                                                    argv[0], std::strerror(rc), package));
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return fail(ErrorKind::io,
+                fmt::format("{}: \"{} {}\" failed; see {}: {}", who, argv[0], argv.size() > 1 ? argv[1] : "",
+                            log.string(), tail_of_file(log, 3)));
+  }
+  return {};
+}
+
 }  // namespace kp::lab

@@ -34,6 +34,12 @@ Result<void> terminate_process(pid_t pid, Clock& clock, Duration grace);
 // Finds `name` on PATH (or checks it when it contains a slash); nullopt when absent or not executable.
 std::optional<std::filesystem::path> find_executable(std::string_view name);
 
+// Runs a short command (the openssl CLI) to completion with stdin from /dev/null and stdout+stderr appended
+// to `log` (created 0600: it may echo key material). Errors name `who` ("lab: nginx"), the command and, for a
+// missing binary, the Debian `package`; a non-zero exit carries the log's tail.
+Result<void> run_to_completion(const std::vector<std::string>& argv, const std::filesystem::path& log,
+                               std::string_view who, std::string_view package);
+
 // The last `max_lines` lines of a text file, joined with " | ", for error messages ("" when unreadable).
 std::string tail_of_file(const std::filesystem::path& file, std::size_t max_lines);
 

@@ -119,6 +119,14 @@ class DnsLabIntegration : public ::testing::Test {
     }
     ASSERT_TRUE(lab_->ok()) << lab_->error();
   }
+  // The plan's DNS phase through the orchestrator, against the suite's lab, as `run --only dns` does.
+  static Result<engine::RunResult> run_dns_only(const config::Plan& plan, CollectingSink& sink) {
+    engine::Orchestrator orchestrator(
+        {{Phase::dns, driver_factory(lab_->dir())}}, default_rows(),
+        engine::OrchestratorOptions{.continue_on_fail = false, .only = {Phase::dns}}, real_clock(), sink);
+    engine::CancellationToken cancel;
+    return orchestrator.run(plan, cancel);
+  }
   static DnsLab* lab_;
 };
 DnsLab* DnsLabIntegration::lab_ = nullptr;
@@ -277,11 +285,7 @@ phases:
   ASSERT_TRUE(plan) << plan.error().message;
   ASSERT_TRUE(config::apply_duration_scale(*plan, 0.04));  // 2.4 s
   CollectingSink sink;
-  engine::Orchestrator orchestrator(
-      {{Phase::dns, driver_factory(lab_->dir())}}, default_rows(),
-      engine::OrchestratorOptions{.continue_on_fail = false, .only = {Phase::dns}}, real_clock(), sink);
-  engine::CancellationToken cancel;
-  Result<engine::RunResult> result = orchestrator.run(*plan, cancel);
+  Result<engine::RunResult> result = run_dns_only(*plan, sink);
   ASSERT_TRUE(result) << result.error().message;
   const eval::PhaseEvaluation& dns = result->evaluation.phases.at(static_cast<std::size_t>(Phase::dns));
   EXPECT_EQ(dns.status, eval::PhaseStatus::completed) << dns.reason;
@@ -329,11 +333,7 @@ phases:
   ASSERT_TRUE(plan) << plan.error().message;
   ASSERT_TRUE(config::apply_duration_scale(*plan, 0.005));  // 3 s: five steps of 0.6 s
   CollectingSink sink;
-  engine::Orchestrator orchestrator(
-      {{Phase::dns, driver_factory(lab_->dir())}}, default_rows(),
-      engine::OrchestratorOptions{.continue_on_fail = false, .only = {Phase::dns}}, real_clock(), sink);
-  engine::CancellationToken cancel;
-  Result<engine::RunResult> result = orchestrator.run(*plan, cancel);
+  Result<engine::RunResult> result = run_dns_only(*plan, sink);
   ASSERT_TRUE(result) << result.error().message;
   const eval::PhaseEvaluation& dns = result->evaluation.phases.at(static_cast<std::size_t>(Phase::dns));
   EXPECT_EQ(dns.status, eval::PhaseStatus::completed) << dns.reason;
