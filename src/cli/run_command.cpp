@@ -6,6 +6,7 @@
 #include "cli/confirm.hpp"
 #include "cli/driver_registry.hpp"
 #include "cli/interrupt.hpp"
+#include "cli/metrics_server.hpp"
 #include "cli/progress.hpp"
 #include "cli/report_output.hpp"
 #include "config/plan.hpp"
@@ -14,6 +15,7 @@
 #include "drivers/api/driver.hpp"
 #include "engine/orchestrator.hpp"
 #include "lab/lab.hpp"
+#include "report/live_metrics.hpp"
 
 namespace kp::cli {
 namespace {
@@ -34,6 +36,7 @@ struct RunOptions {
   std::string compare_to;  // empty: the plan's storage settings decide
   bool yes = false;
   bool dry_run = false;
+  std::string metrics_listen;  // empty: no live metrics endpoint
 };
 
 RegistryOptions registry_options(const RunOptions& options) {
@@ -258,7 +261,23 @@ Outcome run_plan(const RunOptions& options) {
       return std::unexpected(confirmed.error());
     }
   }
-  StderrProgress progress;
+  StderrProgress people;
+  report::LiveMetrics live({registry.run_id.value_or(""), plan.name,
+                            std::string(config::to_string(plan.type)),
+                            plan.target == config::Target::cluster ? "cluster" : "local"});
+  report::LiveProgress live_progress(people, live);
+  std::unique_ptr<MetricsServer> metrics_server;
+  if (!options.metrics_listen.empty()) {
+    Result<std::unique_ptr<MetricsServer>> started_server =
+        MetricsServer::start(options.metrics_listen, [&live] { return live.render(); });
+    if (!started_server) {
+      return std::unexpected(started_server.error());
+    }
+    metrics_server = std::move(*started_server);
+    fmt::print(stderr, "[kubeproof] live metrics at {}\n", metrics_server->url());
+  }
+  engine::ProgressSink& progress =
+      metrics_server ? static_cast<engine::ProgressSink&>(live_progress) : people;
   engine::Orchestrator orchestrator(driver_registry(registry), *rows, orchestrator_options, real_clock(),
                                     progress);
 
@@ -283,6 +302,8 @@ Outcome run_plan(const RunOptions& options) {
     evaluation_options.aborted = cancel.requested();
     result.evaluation = eval::evaluate(result.inputs, *rows, evaluation_options);
   }
+
+  live.run_finished(result.evaluation.overall);
 
   report::RunReport report;
   report.meta.tool_version = KP_VERSION;
@@ -351,6 +372,9 @@ Command add_run_command(CLI::App& parent) {
                         "Do not ask before a load or stress test on a cluster (needed without a terminal)");
   command.app->add_flag("--dry-run", options->dry_run,
                         "Print what each phase would do (for api: context, server, objects, QPS) and stop");
+  command.app->add_option("--metrics-listen", options->metrics_listen,
+                          "Serve live metrics for Prometheus at HOST:PORT/metrics while the run goes on "
+                          "(e.g. 127.0.0.1:9464; see deploy/grafana)");
   options->tiers.add_to(*command.app);
   add_output_options(*command.app, options->output);
   command.run = [options]() { return run_plan(*options); };

@@ -12,17 +12,27 @@
 #include "config/plan.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
+#include "core/live.hpp"
 #include "core/measurement.hpp"
 #include "core/phase.hpp"
 #include "engine/cancellation.hpp"
+#include "eval/verdict.hpp"
 
 namespace kp::engine {
 
-// Progress for people and live metrics: one line at a time, from the orchestrator's thread or the driver's.
+// Progress for people and live metrics. message() comes one line at a time, from the orchestrator's thread or
+// a driver's; the phase events come from the orchestrator's thread.
 class ProgressSink {
  public:
   virtual ~ProgressSink() = default;
   virtual void message(Phase phase, std::string_view text) = 0;
+  virtual void phase_started(Phase /*phase*/, WallTime /*at*/) {}
+  // The phase's measurements and verdict once it is judged.
+  virtual void phase_finished(Phase /*phase*/, const std::vector<Measurement>& /*measurements*/,
+                              eval::Verdict /*verdict*/, WallTime /*at*/) {}
+  // Where load generators hand over live counts from their worker threads (core/live.hpp); null when live
+  // metrics are off (a LiveSeries with a null sink does nothing).
+  virtual LiveSink* live_sink() { return nullptr; }
 };
 
 struct PhaseContext {

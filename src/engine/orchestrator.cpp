@@ -124,6 +124,7 @@ Result<RunResult> Orchestrator::run(const config::Plan& plan, CancellationToken&
     progress_.message(phase, fmt::format("starting {}", display_name(phase)));
     PhaseTiming& timing = result.timings[phase];
     timing.started = clock_.wall_now();
+    progress_.phase_started(phase, timing.started);
     const TimePoint phase_start = clock_.now();
 
     Result<void> prepared = guarded(phase, "prepare", [&] { return driver.prepare(context); });
@@ -165,6 +166,7 @@ Result<RunResult> Orchestrator::run(const config::Plan& plan, CancellationToken&
     timing.finished = clock_.wall_now();
 
     const eval::PhaseEvaluation evaluated = eval::evaluate_phase(input, active_rows_);
+    progress_.phase_finished(phase, input.measurements, evaluated.verdict, timing.finished);
     progress_.message(phase,
                       fmt::format("finished in {}: {} ({})", format_duration(clock_.now() - phase_start),
                                   eval::to_string(evaluated.verdict), evaluated.reason));

@@ -3,68 +3,16 @@
 // textfile directory or push it to a Pushgateway to chart runs over time.
 
 #include <fmt/format.h>
-#include <cmath>
 #include <set>
 
 #include "eval/verdict.hpp"
+#include "report/prometheus_text.hpp"
 #include "report/report_text.hpp"
 #include "report/run_report.hpp"
 
 namespace kp::report {
-namespace {
 
-std::string label_value(std::string_view text) {
-  std::string out;
-  for (char c : detail::valid_utf8(text)) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-std::string sample_value(double value) {
-  if (std::isnan(value)) {
-    return "NaN";
-  }
-  if (std::isinf(value)) {
-    return value > 0 ? "+Inf" : "-Inf";
-  }
-  return fmt::format("{}", value);
-}
-
-class Exposition {
- public:
-  void family(std::string_view name, std::string_view help) {
-    out_ += fmt::format("# HELP {} {}\n# TYPE {} gauge\n", name, help, name);
-  }
-  void sample(std::string_view name,
-              std::initializer_list<std::pair<std::string_view, std::string_view>> labels, double value) {
-    std::string text(name);
-    if (labels.size() != 0) {
-      text += '{';
-      bool first = true;
-      for (const auto& [key, label] : labels) {
-        text += fmt::format("{}{}=\"{}\"", first ? "" : ",", key, label_value(label));
-        first = false;
-      }
-      text += '}';
-    }
-    out_ += fmt::format("{} {}\n", text, sample_value(value));
-  }
-  std::string take() { return std::move(out_); }
-
- private:
-  std::string out_;
-};
-
-}  // namespace
+using detail::Exposition;
 
 std::string render_prometheus(const RunReport& report) {
   const eval::Evaluation& evaluation = report.evaluation;

@@ -220,6 +220,7 @@ Result<engine::PhaseRun> ApiPhase::run(engine::CancellationToken& cancel) {
   kube::Transport& transport = *transport_;
   kube::Api api(transport);
   LoadRunner runner(transport, clock_, cancel);
+  runner.set_live_sink(live_);
   // One limiter for every job that uses the phase's pace, as client-go has one per client: a sequence of
   // short jobs (read rounds, churn cycles) must not start each with a full burst, which made a 100/s phase
   // send 5x that. A job with its own qps or burst gets its own bucket, as kube-burner gives each job its own

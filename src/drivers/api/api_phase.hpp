@@ -17,6 +17,7 @@
 
 #include "config/plan.hpp"
 #include "core/clock.hpp"
+#include "core/live.hpp"
 #include "drivers/api/load_runner.hpp"
 #include "drivers/api/settings.hpp"
 #include "engine/driver.hpp"
@@ -62,6 +63,8 @@ class ApiPhase {
   // What a run will do, for the confirmation prompt and --dry-run.
   std::vector<std::string> describe(const kube::RestConfig& config) const;
   const std::string& run_id() const { return run_id_; }
+  // Where requests' completions are counted live (core/live.hpp); null: off.
+  void set_live_sink(LiveSink* live) { live_ = live; }
   kube::Transport* transport() { return transport_.get(); }
 
  private:
@@ -71,6 +74,7 @@ class ApiPhase {
   Duration duration_;
   Clock& clock_;
   Progress progress_;
+  LiveSink* live_ = nullptr;
   std::string run_id_;
   std::unique_ptr<kube::Transport> transport_;
   std::string server_;

@@ -71,6 +71,7 @@ class ApiDriver final : public engine::Driver {
         settings_, std::move(shape), context.phase.duration, context.clock,
         [&sink](std::string_view text) { sink.message(Phase::api, text); },
         options_.run_id.value_or(new_run_id()));
+    phase_->set_live_sink(sink.live_sink());
     for (const std::string& line : phase_->describe(*config)) {
       sink.message(Phase::api, line);
     }

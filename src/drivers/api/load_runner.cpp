@@ -1,5 +1,6 @@
 #include "drivers/api/load_runner.hpp"
 
+#include <array>
 #include <memory>
 
 #include <fmt/format.h>
@@ -47,12 +48,17 @@ LoadStats LoadRunner::run(std::vector<Operation> operations, double qps, int bur
 LoadStats LoadRunner::run(std::vector<Operation> operations, kube::TokenBucket& bucket) {
   const double qps = bucket.qps();
   struct Shared {
+    explicit Shared(LiveSink* live)
+        : live{LiveSeries(live, Phase::api, "mutating"), LiveSeries(live, Phase::api, "readonly"),
+               LiveSeries(live, Phase::api, "list")} {}
     std::mutex mutex;
     std::condition_variable changed;
     std::size_t in_flight = 0;
     LoadStats stats;
+    // Written under `mutex` by the transport's thread; by verb class.
+    std::array<LiveSeries, 3> live;
   };
-  auto shared = std::make_shared<Shared>();
+  auto shared = std::make_shared<Shared>(live_);
   TimePoint started = clock_.now();
   for (Operation& operation : operations) {
     {
@@ -91,6 +97,15 @@ LoadStats LoadRunner::run(std::vector<Operation> operations, kube::TokenBucket& 
       }
       std::lock_guard lock(shared->mutex);
       LoadStats& stats = shared->stats;
+      const TimePoint now = clock_.now();
+      LiveSeries& live = shared->live[verb_class == VerbClass::mutating   ? 0
+                                      : verb_class == VerbClass::readonly ? 1
+                                                                          : 2];
+      if (good) {
+        live.record(now, response->latency());
+      } else {
+        live.record_error(now);
+      }
       if (response) {
         Histogram& histogram = verb_class == VerbClass::mutating   ? stats.mutating
                                : verb_class == VerbClass::readonly ? stats.readonly
@@ -125,6 +140,10 @@ LoadStats LoadRunner::run(std::vector<Operation> operations, kube::TokenBucket& 
     shared->changed.wait_for(lock, std::chrono::milliseconds(100));
   }
   LoadStats stats = std::move(shared->stats);
+  // Every request has completed: hand the live counts over now, not whenever the last callback is destroyed.
+  for (LiveSeries& series : shared->live) {
+    series.flush();
+  }
   stats.busy = clock_.now() - started;
   if (qps > 0) {
     stats.paced_seconds = static_cast<double>(stats.requests()) / qps;

@@ -17,6 +17,7 @@
 
 #include "core/clock.hpp"
 #include "core/histogram.hpp"
+#include "core/live.hpp"
 #include "engine/cancellation.hpp"
 #include "kube/api.hpp"
 #include "kube/rate_limiter.hpp"
@@ -65,12 +66,15 @@ class LoadRunner {
   // The same, paced by a bucket that outlives the call: jobs that share one client's limit (client-go's one
   // limiter per client) share its tokens, so a sequence of short jobs does not start each with a full burst.
   LoadStats run(std::vector<Operation> operations, kube::TokenBucket& bucket);
+  // Completions are also counted live under series "mutating", "readonly" and "list"; null: off.
+  void set_live_sink(LiveSink* live) { live_ = live; }
 
  private:
   kube::Transport& transport_;
   Clock& clock_;
   engine::CancellationToken& cancel_;
   std::size_t max_in_flight_;
+  LiveSink* live_ = nullptr;
 };
 
 }  // namespace kp::drivers::api

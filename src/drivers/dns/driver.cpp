@@ -85,6 +85,7 @@ class DnsDriver final : public engine::Driver {
     }
     RunShape shape = shape_run(settings_, context.plan.capacity, context.phase.load, context.phase.duration,
                                context.plan.type);
+    shape.load.live = context.progress.live_sink();
     engine::ProgressSink& sink = context.progress;
     phase_ = std::make_unique<DnsPhase>(settings_, std::move(shape), context.clock,
                                         [&sink](std::string_view text) { sink.message(Phase::dns, text); });

@@ -169,7 +169,8 @@ class Worker {
         shared_(shared),
         progress_(progress),
         progress_interval_(progress_interval),
-        cursor_(share.first_lookup) {
+        cursor_(share.first_lookup),
+        live_(options.live, Phase::dns, "query") {
     slots_.resize(share.window);
     free_slots_.reserve(share.window);
     for (std::uint32_t i = share.window; i > 0; --i) {
@@ -697,6 +698,7 @@ class Worker {
       channel.ids.quarantine(slot.id, now + options_.timeout);
       ++result_.counters.lost;
       result_.query_latency.corrected.record(entry.deadline - slot.query_intended);
+      live_.record_error(now);
       finish_lookup(entry.slot, Outcome::lost, entry.deadline);
     }
   }
@@ -853,6 +855,7 @@ class Worker {
       ++c.nodata;
     }
     result_.query_latency.record(slot.query_intended, slot.sent, now);
+    live_.record(now, now - slot.query_intended);
     if (workload_.walk && walk_continues(rcode_value, answers) &&
         slot.step + 1u < workload_.lookups[slot.lookup].size()) {
       if (rcode_value == rcode::nxdomain) {
@@ -1042,6 +1045,7 @@ class Worker {
   std::size_t current_uses_ = 0;
   std::optional<std::uint32_t> fallback_;
   std::size_t cursor_ = 0;
+  LiveSeries live_;
 
   std::optional<Pacer> pacer_;
   TimePoint next_intended_{};

@@ -27,6 +27,7 @@
 
 #include "core/clock.hpp"
 #include "core/histogram.hpp"
+#include "core/live.hpp"
 #include "core/pacer.hpp"
 #include "drivers/dns/queries.hpp"
 #include "drivers/dns/resolver.hpp"
@@ -79,6 +80,8 @@ struct LoadOptions {
   Duration late_tolerance = std::chrono::milliseconds(5);
   int socket_buffer = 4 << 20;  // SO_RCVBUF/SO_SNDBUF asked for each UDP socket (the kernel may give less)
   std::uint64_t seed = 1;
+  // Live counts for `run --metrics-listen` (series "query"; lost queries are errors); null: off.
+  LiveSink* live = nullptr;
 };
 
 // Counts over a run. Every query sent ends exactly once: as a response, lost, or failed with its connection.

@@ -58,6 +58,7 @@ class EtcdDriver final : public engine::Driver {
     engine::ProgressSink& sink = context.progress;
     phase_ = std::make_unique<EtcdPhase>(settings_, std::move(shape), context.clock,
                                          [&sink](std::string_view text) { sink.message(Phase::etcd, text); });
+    phase_->set_live_sink(sink.live_sink());
     return phase_->prepare(endpoint);
   }
 

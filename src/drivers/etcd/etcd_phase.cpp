@@ -366,6 +366,7 @@ Result<void> EtcdPhase::prepare(const Endpoint& endpoint) {
 engine::PhaseRun EtcdPhase::run(engine::CancellationToken& cancel) {
   std::random_device seeds;
   EngineOptions options = engine_options(settings_, (std::uint64_t(seeds()) << 32) | seeds());
+  options.live = live_;
   double limit = std::chrono::duration<double>(settings_.stress_p99_limit).count();
   bool stepping_done = false;
   if (settings_.workload == Workload::read && !cancel.requested()) {
@@ -378,6 +379,7 @@ engine::PhaseRun EtcdPhase::run(engine::CancellationToken& cancel) {
                .factor = 1.0,
                .stress_step = false};
     EngineOptions fill_options = options;
+    fill_options.live = nullptr;  // the fill is not measured
     fill_options.sequential_keys = true;
     StageResult filled = run_stage(*connections_, fill, fill_options, clock_, cancel);
     if (progress_) {

@@ -59,6 +59,8 @@ class EtcdPhase {
   void teardown() noexcept;
 
   const std::vector<StageResult>& stages() const { return stages_; }
+  // Where the workers hand over live counts during measured stages (core/live.hpp); null: off.
+  void set_live_sink(LiveSink* live) { live_ = live; }
   const std::optional<ServerDelta>& server() const { return server_; }
 
  private:
@@ -66,6 +68,7 @@ class EtcdPhase {
   RunShape shape_;
   Clock& clock_;
   ProgressFn progress_;
+  LiveSink* live_ = nullptr;
   Endpoint endpoint_;
   std::optional<Connections> connections_;
   std::optional<prom::Exposition> before_;

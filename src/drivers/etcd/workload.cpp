@@ -72,7 +72,9 @@ class Worker {
         keys_(options.key_prefix, options.key_size, options.key_space, options.sequential_keys,
               static_cast<std::uint64_t>(index), static_cast<std::uint64_t>(workers),
               options.seed * 7919 + static_cast<std::uint64_t>(index)),
-        random_(options.seed * 104729 + static_cast<std::uint64_t>(index)) {
+        random_(options.seed * 104729 + static_cast<std::uint64_t>(index)),
+        live_put_(options.live, Phase::etcd, "put"),
+        live_range_(options.live, Phase::etcd, "range") {
     for (const auto& channel : channels) {
       stubs_.push_back(etcdserverpb::KV::NewStub(channel));
     }
@@ -215,10 +217,12 @@ class Worker {
     if (call->status.ok()) {
       ++stats.ok;
       stats.latency.record(call->intended, call->sent, now);
+      (call->is_range ? live_range_ : live_put_).record(now, now - call->intended);
       last_success_ = now;
       errors_since_success_ = 0;
     } else {
       ++stats.errors;
+      (call->is_range ? live_range_ : live_put_).record_error(now);
       auto code = static_cast<std::size_t>(call->status.error_code());
       if (code < stats.by_code.size()) {
         ++stats.by_code[code];
@@ -265,6 +269,8 @@ class Worker {
   engine::CancellationToken& cancel_;
   KeyGenerator keys_;
   std::mt19937_64 random_;
+  LiveSeries live_put_;
+  LiveSeries live_range_;
   std::optional<Pacer> pacer_;
   grpc::CompletionQueue queue_;
   std::vector<std::unique_ptr<etcdserverpb::KV::Stub>> stubs_;

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "core/clock.hpp"
+#include "core/live.hpp"
 #include "core/pacer.hpp"
 #include "drivers/etcd/client.hpp"
 #include "drivers/etcd/settings.hpp"
@@ -64,6 +65,8 @@ struct EngineOptions {
   Duration request_timeout = std::chrono::seconds(5);
   Duration failure_window = std::chrono::seconds(3);
   std::uint64_t seed = 1;
+  // Live counts for `run --metrics-listen` (series "put" and "range"); null: off.
+  LiveSink* live = nullptr;
 };
 
 // The default number of worker threads: one per two cores (the other core is left to gRPC's own threads and,

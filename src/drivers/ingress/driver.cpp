@@ -93,6 +93,7 @@ class IngressDriver final : public engine::Driver {
       }
     }
     Duration total = context.phase.duration;
+    spec.live = context.progress.live_sink();
     requests_ = spec;
     if (settings_.connection_run) {
       Duration share = std::chrono::duration_cast<Duration>(total * settings_.connection_share);
@@ -100,6 +101,7 @@ class IngressDriver final : public engine::Driver {
       connections_ = spec;
       connections_->duration = share;
       connections_->connection_per_request = true;
+      connections_->live_series = "connection";
       connections_->rate.reset();
       if (!settings_.connection_closed_loop) {
         double base = kAssumedConnectionRate;
@@ -126,6 +128,7 @@ class IngressDriver final : public engine::Driver {
     probe.connections = 1;
     probe.requests = 1;
     probe.duration = Duration::zero();
+    probe.live = nullptr;  // not part of the measured run
     engine::CancellationToken never;
     Result<LoadResult> probed = run_load(probe, context.clock, never);
     if (!probed) {

@@ -27,6 +27,7 @@
 
 #include "core/clock.hpp"
 #include "core/histogram.hpp"
+#include "core/live.hpp"
 #include "core/pacer.hpp"
 #include "core/recorder.hpp"
 #include "core/units.hpp"
@@ -59,6 +60,9 @@ struct LoadSpec {
   std::uint64_t seed = 1;
   // A request whose send is later than this after its intended time counts as a late send.
   Duration late_tolerance = std::chrono::milliseconds(1);
+  // Live counts for `run --metrics-listen` under this series name (5xx and failures are errors); null: off.
+  LiveSink* live = nullptr;
+  std::string live_series = "request";
 };
 
 // Names of the per-second series in LoadResult::series.

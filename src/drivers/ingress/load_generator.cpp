@@ -99,7 +99,8 @@ class Worker {
         rate_(rate),
         published_(published),
         conns_(static_cast<std::size_t>(connections)),
-        buffer_(new char[kReadBufferSize]) {}
+        buffer_(new char[kReadBufferSize]),
+        live_(spec_.live, Phase::ingress, spec_.live_series) {}
 
   ~Worker() {
     for (Conn& conn : conns_) {
@@ -167,6 +168,12 @@ class Worker {
 
   bool keep_alive_mode() const { return !spec_.connection_per_request; }
   bool open_loop() const { return rate_.has_value(); }
+
+  // A failed request or connection attempt: the per-second series and the live counts.
+  void count_error(TimePoint now) {
+    result_.series.record(kSeriesErrors, now, 1);
+    live_.record_error(now);
+  }
 
   void note_error(std::string text) {
     if (result_.error_samples.size() < kMaxErrorSamples &&
@@ -240,7 +247,7 @@ class Worker {
   void connect_failed(std::size_t index, TimePoint now, std::string why) {
     Conn& conn = conns_[index];
     ++result_.connect_errors;
-    result_.series.record(kSeriesErrors, now, 1);
+    count_error(now);
     note_error(std::move(why));
     close_conn(conn);
     conn.state = State::backoff;
@@ -249,7 +256,7 @@ class Worker {
 
   void fail_conn(std::size_t index, TimePoint now, std::uint64_t& counter, std::string why) {
     ++counter;
-    result_.series.record(kSeriesErrors, now, 1);
+    count_error(now);
     note_error(std::move(why));
     Conn& conn = conns_[index];
     close_conn(conn);
@@ -451,7 +458,7 @@ class Worker {
       // Bytes nobody asked for: the framing of this connection cannot be trusted any more.
       TimePoint now = clock_now();
       ++result_.parse_errors;
-      result_.series.record(kSeriesErrors, now, 1);
+      count_error(now);
       note_error(std::string(describe(ParseError::unexpected_data)));
       close_conn(conn);
       reconnect_or_free(index, now);
@@ -473,7 +480,7 @@ class Worker {
   void parse_failed(std::size_t index, TimePoint now, ParseError error) {
     Conn& conn = conns_[index];
     ++result_.parse_errors;
-    result_.series.record(kSeriesErrors, now, 1);
+    count_error(now);
     note_error(std::string(describe(error)));
     close_conn(conn);
     reconnect_or_free(index, now);
@@ -489,7 +496,7 @@ class Worker {
       return;
     }
     ++result_.read_errors;
-    result_.series.record(kSeriesErrors, now, 1);
+    count_error(now);
     note_error(std::move(why));
     close_conn(conn);
     reconnect_or_free(index, now);
@@ -532,13 +539,16 @@ class Worker {
     result_.series.record(kSeriesLatency, now, latency.count());
     if (code >= 500) {
       result_.series.record(kSeries5xx, now, latency.count());
+      live_.record_error(now);
+    } else {
+      live_.record(now, latency);
     }
     last_completion_ = now;
     conn.has_request = false;
     --inflight_;
     if (leftover) {
       ++result_.parse_errors;
-      result_.series.record(kSeriesErrors, now, 1);
+      count_error(now);
       note_error("more bytes than the response framing announced (wrong Content-Length?)");
       close_conn(conn);
       reconnect_or_free(index, now);
@@ -639,7 +649,7 @@ class Worker {
       if (now - intended > spec_.timeout) {
         // Waited in the queue longer than a request may take: it has timed out without being sent.
         ++result_.timeouts;
-        result_.series.record(kSeriesErrors, now, 1);
+        count_error(now);
         note_error(
             fmt::format("request waited more than {} for a free connection", format_duration(spec_.timeout)));
         queue_->pacer().record_send(intended, now);
@@ -899,6 +909,7 @@ class Worker {
   Published& published_;
   std::vector<Conn> conns_;
   std::unique_ptr<char[]> buffer_;
+  LiveSeries live_;
   int epoll_ = -1;
   LoadResult result_;
   TimePoint start_{};

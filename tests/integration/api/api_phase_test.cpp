@@ -6,6 +6,8 @@
 
 #include "drivers/api/api_phase.hpp"
 #include "fake_apiserver.hpp"
+#include "prom/prometheus_text.hpp"
+#include "report/live_metrics.hpp"
 
 namespace kp::drivers::api {
 namespace {
@@ -48,6 +50,8 @@ TEST(ApiPhase, BuiltinWorkloadAgainstTheFixture) {
   settings.cleanup_timeout = seconds(20);
   Shape shape = shape_run(settings, {}, 1.0, seconds(1));
   ApiPhase phase(settings, shape, seconds(1), real_clock(), progress(), "kp-test1");
+  report::LiveMetrics live({"kp-test1", "it", "smoke", "local"});
+  phase.set_live_sink(&live);
   ASSERT_TRUE(phase.prepare(*config));
   engine::CancellationToken cancel;
   Result<engine::PhaseRun> run = phase.run(cancel);
@@ -61,6 +65,26 @@ TEST(ApiPhase, BuiltinWorkloadAgainstTheFixture) {
   EXPECT_GE(counters["by_verb"].value("get", 0), 21);
   EXPECT_EQ(counters["by_verb_ok"].value("delete", 0), 3);
   EXPECT_EQ(counters["objects"], 0) << "teardown must leave nothing behind";
+  {
+    // Every request of the workload was counted live by verb class, none failed.
+    Result<prom::Exposition> page = prom::parse_text(live.render());
+    ASSERT_TRUE(page) << page.error().message;
+    auto live_count = [&](const char* series, const char* outcome) {
+      return prom::scalar(*page, "kubeproof_live_completions_total",
+                          {{"phase", "api"}, {"series", series}, {"outcome", outcome}})
+          .value_or(-1);
+    };
+    // The fixture's own counts: every create, patch, delete and get came from the workload; some lists come
+    // from the pod watch and the cleanup instead.
+    const json& verbs = counters["by_verb_ok"];
+    EXPECT_EQ(live_count("mutating", "ok"),
+              verbs.value("create", 0) + verbs.value("patch", 0) + verbs.value("delete", 0));
+    EXPECT_EQ(live_count("readonly", "ok"), verbs.value("get", 0));
+    EXPECT_GT(live_count("list", "ok"), 0);
+    EXPECT_LE(live_count("list", "ok"), verbs.value("list", 0));
+    EXPECT_EQ(live_count("mutating", "error"), 0);
+    EXPECT_EQ(live_count("readonly", "error"), 0);
+  }
 
   for (const char* metric : {"api.mutating.p99", "api.readonly.p99", "api.list.p99"}) {
     const Measurement* m = find(*run, metric);

@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -21,6 +22,8 @@
 #include "engine/orchestrator.hpp"
 #include "eval/evaluation.hpp"
 #include "lab/cluster_zone.hpp"
+#include "prom/prometheus_text.hpp"
+#include "report/live_metrics.hpp"
 
 namespace kp::drivers::dns {
 namespace {
@@ -120,7 +123,7 @@ class DnsLabIntegration : public ::testing::Test {
     ASSERT_TRUE(lab_->ok()) << lab_->error();
   }
   // The plan's DNS phase through the orchestrator, against the suite's lab, as `run --only dns` does.
-  static Result<engine::RunResult> run_dns_only(const config::Plan& plan, CollectingSink& sink) {
+  static Result<engine::RunResult> run_dns_only(const config::Plan& plan, engine::ProgressSink& sink) {
     engine::Orchestrator orchestrator(
         {{Phase::dns, driver_factory(lab_->dir())}}, default_rows(),
         engine::OrchestratorOptions{.continue_on_fail = false, .only = {Phase::dns}}, real_clock(), sink);
@@ -285,10 +288,32 @@ phases:
   ASSERT_TRUE(plan) << plan.error().message;
   ASSERT_TRUE(config::apply_duration_scale(*plan, 0.04));  // 2.4 s
   CollectingSink sink;
-  Result<engine::RunResult> result = run_dns_only(*plan, sink);
+  // Live metrics on, as `run --metrics-listen` has them.
+  report::LiveMetrics live({"it", "it", "smoke", "local"});
+  report::LiveProgress live_sink(sink, live);
+  Result<engine::RunResult> result = run_dns_only(*plan, live_sink);
   ASSERT_TRUE(result) << result.error().message;
   const eval::PhaseEvaluation& dns = result->evaluation.phases.at(static_cast<std::size_t>(Phase::dns));
   EXPECT_EQ(dns.status, eval::PhaseStatus::completed) << dns.reason;
+  {
+    // Every query the report's P99 covers (answers, and lost queries at their timeout) was counted live, and
+    // the live page carries the phase's verdict once the orchestrator judged it.
+    Result<prom::Exposition> page = prom::parse_text(live.render());
+    ASSERT_TRUE(page) << page.error().message;
+    Result<double> live_all =
+        prom::scalar(*page, "kubeproof_live_completions_total", {{"phase", "dns"}, {"series", "query"}});
+    ASSERT_TRUE(live_all) << live_all.error().message;
+    const eval::PhaseInput& input = result->inputs.at(static_cast<std::size_t>(Phase::dns));
+    const auto p99 = std::find_if(input.measurements.begin(), input.measurements.end(),
+                                  [](const Measurement& m) { return m.metric == "dns.p99"; });
+    ASSERT_NE(p99, input.measurements.end());
+    ASSERT_TRUE(p99->histogram.has_value());
+    EXPECT_EQ(*live_all, static_cast<double>(p99->histogram->count()));
+    EXPECT_EQ(*prom::scalar(*page, "kubeproof_live_phase_running", {{"phase", "dns"}}), 0.0);
+    EXPECT_EQ(*prom::scalar(*page, "kubeproof_phase_verdict",
+                            {{"phase", "dns"}, {"verdict", std::string(eval::to_string(dns.verdict))}}),
+              1.0);
+  }
   std::set<std::string> measured;
   for (const eval::RowResult& row : dns.rows) {
     EXPECT_TRUE(row.measured) << row.row.metric;

@@ -22,6 +22,8 @@
 #include "lab/lab.hpp"
 #include "lab/ports.hpp"
 #include "lab/process.hpp"
+#include "prom/prometheus_text.hpp"
+#include "report/live_metrics.hpp"
 
 namespace kp::drivers::etcd {
 namespace {
@@ -180,7 +182,10 @@ TEST_F(EtcdIntegration, DriverPhaseResultHasEveryEtcdMetric) {
   phase_plan.path = "phases[0]";
   phase_plan.settings = YAML::Load("key_prefix: kp-it-driver/\nclients: 20\n");
   plan.phases.push_back(phase_plan);
-  CollectingSink sink;
+  CollectingSink people;
+  // Live metrics on, as `run --metrics-listen` has them: the live counts must be the measured ones.
+  report::LiveMetrics live({"it", "it", "smoke", "local"});
+  report::LiveProgress sink(people, live);
   engine::CancellationToken cancel;
   engine::PhaseContext context{plan, plan.phases[0], real_clock(), cancel, sink};
   std::unique_ptr<engine::Driver> driver = make_driver(plan, lab_->dir());
@@ -208,6 +213,19 @@ TEST_F(EtcdIntegration, DriverPhaseResultHasEveryEtcdMetric) {
     if (m.metric == "etcd.leader_changes") {
       EXPECT_EQ(m.value, 0.0);
     }
+  }
+  Result<prom::Exposition> page = prom::parse_text(live.render());
+  ASSERT_TRUE(page) << page.error().message;
+  for (const auto& [metric, series] :
+       {std::pair{"etcd.write.p99", "put"}, std::pair{"etcd.read.p99", "range"}}) {
+    const auto it = std::find_if(run->measurements.begin(), run->measurements.end(),
+                                 [&](const Measurement& m) { return m.metric == metric; });
+    ASSERT_NE(it, run->measurements.end()) << metric;
+    ASSERT_TRUE(it->histogram.has_value()) << metric;
+    Result<double> live_ok = prom::scalar(*page, "kubeproof_live_completions_total",
+                                          {{"phase", "etcd"}, {"series", series}, {"outcome", "ok"}});
+    ASSERT_TRUE(live_ok) << live_ok.error().message;
+    EXPECT_EQ(*live_ok, static_cast<double>(it->histogram->count())) << metric;
   }
   Result<Connections> connections = open_connections({lab_->client()}, {}, 1);
   EXPECT_EQ(*count_prefix(connections->channels[0], "kp-it-driver/", seconds(2)), 0);  // teardown cleaned up

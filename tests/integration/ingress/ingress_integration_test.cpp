@@ -20,6 +20,8 @@
 #include "drivers/ingress/load.hpp"
 #include "drivers/ingress/measurements.hpp"
 #include "lab/nginx_service.hpp"
+#include "prom/prometheus_text.hpp"
+#include "report/live_metrics.hpp"
 #include "test_servers.hpp"
 
 namespace kp::drivers::ingress {
@@ -246,8 +248,10 @@ TEST_F(Nginx, StandaloneCommandPrintsAWrkLikeSummary) {
   EXPECT_NE(out.str().find("99.000%"), std::string::npos);
 }
 
-// The phase driver end to end: settings from YAML, an open-loop request run and a connection-rate run.
-TEST_F(Nginx, DriverMeasuresTheIngressRows) {
+// The phase driver end to end: settings from YAML, an open-loop request run and a connection-rate run, with
+// live metrics on (as `run --metrics-listen` has them): every response the report counts was also counted
+// live.
+TEST_F(Nginx, DriverMeasuresTheIngressRowsAndCountsThemLive) {
   Result<config::Plan> plan = config::parse_plan(fmt::format(R"(name: it
 type: smoke
 capacity:
@@ -267,9 +271,11 @@ phases:
   ASSERT_TRUE(plan) << plan.error().message;
   ASSERT_TRUE(config::apply_duration_scale(*plan, 1.0 / 30));  // 2 s
   const config::PhasePlan& phase = plan->phases.back();
-  struct Sink : engine::ProgressSink {
+  struct Quiet : engine::ProgressSink {
     void message(Phase, std::string_view) override {}
-  } sink;
+  } quiet;
+  report::LiveMetrics live({"it", "it", "smoke", "local"});
+  report::LiveProgress sink(quiet, live);
   engine::CancellationToken cancel;
   engine::PhaseContext context{*plan, phase, real_clock(), cancel, sink};
   auto driver = make_driver(*plan, *dir_);
@@ -279,15 +285,28 @@ phases:
   Result<engine::PhaseRun> ran = driver->run(context);
   driver->teardown(context);
   ASSERT_TRUE(ran) << ran.error().message;
-  std::map<std::string, double> values;
+  std::map<std::string, const Measurement*> measured;
   for (const Measurement& m : ran->measurements) {
-    values[m.metric] = m.value;
+    measured[m.metric] = &m;
   }
-  ASSERT_EQ(values.size(), 4u);
-  EXPECT_NEAR(values["ingress.rps"], 200.0, 20.0);  // 2000 x 10 %
-  EXPECT_GT(values["ingress.p99"], 0.0);
-  EXPECT_EQ(values["ingress.error_rate_5xx"], 0.0);
-  EXPECT_NEAR(values["ingress.connection_rate"], 100.0, 15.0);  // 1000 x 10 %
+  ASSERT_EQ(measured.size(), 4u);
+  EXPECT_NEAR(measured["ingress.rps"]->value, 200.0, 20.0);  // 2000 x 10 %
+  EXPECT_GT(measured["ingress.p99"]->value, 0.0);
+  EXPECT_EQ(measured["ingress.error_rate_5xx"]->value, 0.0);
+  EXPECT_NEAR(measured["ingress.connection_rate"]->value, 100.0, 15.0);  // 1000 x 10 %
+
+  Result<prom::Exposition> page = prom::parse_text(live.render());
+  ASSERT_TRUE(page) << page.error().message;
+  Result<double> live_ok = prom::scalar(*page, "kubeproof_live_completions_total",
+                                        {{"phase", "ingress"}, {"series", "request"}, {"outcome", "ok"}});
+  ASSERT_TRUE(live_ok) << live_ok.error().message;
+  ASSERT_TRUE(measured["ingress.p99"]->histogram.has_value());
+  EXPECT_EQ(*live_ok, static_cast<double>(measured["ingress.p99"]->histogram->count()));
+  Result<double> connections =
+      prom::scalar(*page, "kubeproof_live_completions_total",
+                   {{"phase", "ingress"}, {"series", "connection"}, {"outcome", "ok"}});
+  ASSERT_TRUE(connections) << connections.error().message;
+  EXPECT_GT(*connections, 0.0);
 }
 
 TEST(Ingress, StallShowsInCorrectedButNotInUncorrectedP99) {

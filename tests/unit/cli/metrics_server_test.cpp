@@ -1,0 +1,127 @@
+#include "cli/metrics_server.hpp"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <string>
+
+#include "cli_runner.hpp"
+
+namespace kp::cli {
+namespace {
+
+// A plain socket client: connects to 127.0.0.1:port, optionally sends, reads until the server closes.
+class Client {
+ public:
+  explicit Client(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    const timeval timeout{5, 0};  // a bound, not a synchronisation: the answer normally comes at once
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  }
+  ~Client() { ::close(fd_); }
+  bool connected() const { return connected_; }
+  void send_text(std::string_view text) {
+    ASSERT_EQ(::send(fd_, text.data(), text.size(), 0), ssize_t(text.size()));
+  }
+  std::string read_all() {
+    std::string out;
+    char buffer[4096];
+    ssize_t got = 0;
+    while ((got = ::recv(fd_, buffer, sizeof buffer, 0)) > 0) {
+      out.append(buffer, static_cast<std::size_t>(got));
+    }
+    return out;
+  }
+
+ private:
+  int fd_;
+  bool connected_ = false;
+};
+
+std::string get(std::uint16_t port, std::string_view request) {
+  Client client(port);
+  EXPECT_TRUE(client.connected());
+  client.send_text(request);
+  return client.read_all();
+}
+
+TEST(MetricsServer, ServesWhatRenderSaysAtEachScrape) {
+  std::atomic<int> scrapes{0};
+  Result<std::unique_ptr<MetricsServer>> server = MetricsServer::start(
+      "127.0.0.1:0", [&scrapes] { return "kubeproof_scrape " + std::to_string(++scrapes) + "\n"; });
+  ASSERT_TRUE(server) << server.error().message;
+  const std::uint16_t port = (*server)->port();
+  ASSERT_NE(port, 0);
+  EXPECT_EQ((*server)->url(), "http://127.0.0.1:" + std::to_string(port) + "/metrics");
+
+  const std::string first = get(port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(first.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << first;
+  EXPECT_NE(first.find("Content-Type: text/plain; version=0.0.4"), std::string::npos) << first;
+  EXPECT_NE(first.find("Content-Length: 19\r\n"), std::string::npos) << first;
+  EXPECT_TRUE(first.ends_with("\r\n\r\nkubeproof_scrape 1\n")) << first;
+  const std::string second = get(port, "GET /metrics?x=1 HTTP/1.0\r\n\r\n");
+  EXPECT_TRUE(second.ends_with("kubeproof_scrape 2\n")) << second;
+}
+
+TEST(MetricsServer, OtherPathsAndMethodsAreRefused) {
+  Result<std::unique_ptr<MetricsServer>> server = MetricsServer::start("127.0.0.1:0", [] { return "x 1\n"; });
+  ASSERT_TRUE(server) << server.error().message;
+  const std::uint16_t port = (*server)->port();
+  EXPECT_EQ(get(port, "GET /nope HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 404 ", 0), 0u);
+  EXPECT_EQ(get(port, "POST /metrics HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 405 ", 0), 0u);
+  EXPECT_EQ(get(port, "garbage\r\n\r\n").rfind("HTTP/1.1 400 ", 0), 0u);
+  EXPECT_EQ(get(port, "GET / HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 200 ", 0), 0u);
+}
+
+TEST(MetricsServer, ASilentClientDoesNotKeepOthersOut) {
+  Result<std::unique_ptr<MetricsServer>> server = MetricsServer::start("127.0.0.1:0", [] { return "x 1\n"; });
+  ASSERT_TRUE(server) << server.error().message;
+  Client silent((*server)->port());
+  ASSERT_TRUE(silent.connected());
+  // The silent client is dropped after its read timeout; the scrape behind it is then answered.
+  const std::string answer = get((*server)->port(), "GET /metrics HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(answer.rfind("HTTP/1.1 200 OK", 0), 0u) << answer;
+  EXPECT_EQ(silent.read_all().rfind("HTTP/1.1 400 ", 0), 0u);
+}
+
+TEST(MetricsServer, BadAddressesNameTheFlagAndTheValue) {
+  for (const char* bad : {"9464", "127.0.0.1:", "127.0.0.1:99999", "127.0.0.1:ab", "::1:9464"}) {
+    Result<std::unique_ptr<MetricsServer>> server = MetricsServer::start(bad, [] { return ""; });
+    ASSERT_FALSE(server) << bad;
+    EXPECT_EQ(server.error().kind, ErrorKind::usage) << bad;
+    EXPECT_NE(server.error().message.find("--metrics-listen"), std::string::npos) << server.error().message;
+    EXPECT_NE(server.error().message.find(std::string("\"") + bad + "\""), std::string::npos)
+        << server.error().message;
+  }
+}
+
+TEST(MetricsServer, APortInUseIsAClearError) {
+  Result<std::unique_ptr<MetricsServer>> first = MetricsServer::start("127.0.0.1:0", [] { return ""; });
+  ASSERT_TRUE(first) << first.error().message;
+  const std::string taken = "127.0.0.1:" + std::to_string((*first)->port());
+  Result<std::unique_ptr<MetricsServer>> second = MetricsServer::start(taken, [] { return ""; });
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().message,
+            "--metrics-listen: cannot listen on \"" + taken + "\": Address already in use");
+}
+
+TEST(MetricsServer, RunRefusesABadListenAddressBeforeAnyPhase) {
+  testing::Sandbox sandbox;
+  std::filesystem::create_directories(sandbox.work() / "empty-lab");
+  testing::Ran ran =
+      sandbox.run({"run", "--type", "smoke", "--lab-dir", "empty-lab", "--metrics-listen", "9464"});
+  EXPECT_EQ(ran.exit_code, 2) << ran.err;
+  EXPECT_EQ(ran.err, "kubeproof: --metrics-listen: expected HOST:PORT or :PORT, got \"9464\"\n");
+  EXPECT_FALSE(std::filesystem::exists(sandbox.work() / "results"));
+}
+
+}  // namespace
+}  // namespace kp::cli
