@@ -3,24 +3,14 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/flag_values.hpp"
+
 namespace kp::drivers::dns {
 namespace {
 
 // With --total and no --duration the count ends the run; this bound only guarantees that it ends.
 constexpr Duration kTotalOnlyBound = std::chrono::minutes(10);
 constexpr Duration kDefaultDuration = std::chrono::seconds(10);
-
-std::unexpected<Error> flag_error(std::string_view flag, std::string_view message, std::string_view value) {
-  return fail(ErrorKind::usage, fmt::format("--{}: {}, got \"{}\"", flag, message, value));
-}
-
-Result<Duration> positive_duration(std::string_view flag, const std::string& text) {
-  Result<Duration> value = parse_duration(text);
-  if (!value || value->count() <= 0) {
-    return flag_error(flag, "not a duration > 0", text);
-  }
-  return *value;
-}
 
 }  // namespace
 
@@ -79,22 +69,22 @@ Result<AgentPlan> to_agent_plan(const AgentOptions& o) {
   s.search = o.search;
   s.ndots = o.ndots;
   s.cluster_domain = o.cluster_domain;
-  if (o.rate == "max") {
-    s.max_rate = true;
-  } else {
-    Result<Rate> rate = parse_rate(o.rate);
-    if (!rate || !(rate->per_second > 0)) {
-      return flag_error("rate", "not a rate > 0 (or \"max\")", o.rate);
-    }
-    s.rate = *rate;
+  Result<std::optional<Rate>> rate = flag_rate_or_max("rate", o.rate);
+  if (!rate) {
+    return std::unexpected(rate.error());
   }
-  if (o.arrival != "constant" && o.arrival != "poisson") {
-    return flag_error("arrival", "must be constant or poisson", o.arrival);
+  s.max_rate = !rate->has_value();
+  if (*rate) {
+    s.rate = **rate;
   }
-  s.arrival = o.arrival == "poisson" ? Arrival::poisson : Arrival::constant;
+  Result<Arrival> arrival = flag_arrival("arrival", o.arrival);
+  if (!arrival) {
+    return std::unexpected(arrival.error());
+  }
+  s.arrival = *arrival;
   Duration duration = o.total ? kTotalOnlyBound : kDefaultDuration;
   if (!o.duration.empty()) {
-    Result<Duration> parsed = positive_duration("duration", o.duration);
+    Result<Duration> parsed = flag_positive_duration("duration", o.duration);
     if (!parsed) {
       return std::unexpected(parsed.error());
     }
@@ -110,7 +100,7 @@ Result<AgentPlan> to_agent_plan(const AgentOptions& o) {
   for (auto [flag, text, target] : {std::tuple{"timeout", &o.timeout, &s.timeout},
                                     std::tuple{"failure-window", &o.failure_window, &s.failure_window},
                                     std::tuple{"late-tolerance", &o.late_tolerance, &s.late_tolerance}}) {
-    Result<Duration> value = positive_duration(flag, *text);
+    Result<Duration> value = flag_positive_duration(flag, *text);
     if (!value) {
       return std::unexpected(value.error());
     }

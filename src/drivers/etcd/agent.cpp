@@ -3,16 +3,14 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/flag_values.hpp"
+
 namespace kp::drivers::etcd {
 namespace {
 
 // With --total and no --duration the count ends the run; this bound only guarantees that it ends.
 constexpr Duration kTotalOnlyBound = std::chrono::minutes(10);
 constexpr Duration kDefaultDuration = std::chrono::seconds(10);
-
-std::unexpected<Error> flag_error(std::string_view flag, std::string_view message, std::string_view value) {
-  return fail(ErrorKind::usage, fmt::format("--{}: {}, got \"{}\"", flag, message, value));
-}
 
 nlohmann::json side_json(const OperationStats& stats, double rate) {
   auto p = [&](const Histogram& histogram, double percentile) {
@@ -95,19 +93,20 @@ Result<AgentPlan> to_agent_plan(const AgentOptions& options) {
   } else {
     return flag_error("consistency", "must be l or s", options.consistency);
   }
-  if (options.rate == "max" || options.rate == "0") {
-    s.closed_loop = true;
-  } else {
-    Result<Rate> rate = parse_rate(options.rate);
-    if (!rate || !(rate->per_second > 0)) {
-      return flag_error("rate", "not a rate > 0 (or \"max\")", options.rate);
-    }
-    s.rate = *rate;
+  // "0" is etcd benchmark's spelling of "no rate limit".
+  Result<std::optional<Rate>> rate = flag_rate_or_max("rate", options.rate == "0" ? "max" : options.rate);
+  if (!rate) {
+    return std::unexpected(rate.error());
   }
-  if (options.arrival != "constant" && options.arrival != "poisson") {
-    return flag_error("arrival", "must be constant or poisson", options.arrival);
+  s.closed_loop = !rate->has_value();
+  if (*rate) {
+    s.rate = **rate;
   }
-  s.arrival = options.arrival == "poisson" ? Arrival::poisson : Arrival::constant;
+  Result<Arrival> arrival = flag_arrival("arrival", options.arrival);
+  if (!arrival) {
+    return std::unexpected(arrival.error());
+  }
+  s.arrival = *arrival;
   Duration duration = options.total ? kTotalOnlyBound : kDefaultDuration;
   if (!options.duration.empty()) {
     Result<Duration> parsed = parse_duration(options.duration);

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/flag_values.hpp"
 #include "drivers/ingress/measurements.hpp"
 
 namespace kp::drivers::ingress {
@@ -129,13 +130,11 @@ Result<LoadSpec> to_load_spec(const HttpOptions& options) {
     }
     spec.rate = *rate;
   }
-  if (options.arrival == "constant") {
-    spec.arrival = Arrival::constant;
-  } else if (options.arrival == "poisson") {
-    spec.arrival = Arrival::poisson;
-  } else {
-    return usage("--arrival", "must be constant or poisson", options.arrival);
+  Result<Arrival> arrival = flag_arrival("arrival", options.arrival);
+  if (!arrival) {
+    return std::unexpected(arrival.error());
   }
+  spec.arrival = *arrival;
   if (options.method.empty() || options.method.find_first_of(" \t\r\n") != std::string::npos) {
     return usage("--method", "must be one token", options.method);
   }

@@ -3,22 +3,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/flag_values.hpp"
 #include "drivers/net/socket.hpp"
 
 namespace kp::drivers::net {
 namespace {
-
-std::unexpected<Error> flag_error(std::string_view flag, std::string_view message, std::string_view value) {
-  return fail(ErrorKind::usage, fmt::format("--{}: {}, got \"{}\"", flag, message, value));
-}
-
-Result<Duration> flag_duration(std::string_view flag, const std::string& text) {
-  Result<Duration> value = parse_duration(text);
-  if (!value) {
-    return flag_error(flag, "not a duration", text);
-  }
-  return *value;
-}
 
 Result<std::uint64_t> flag_size(std::string_view flag, const std::string& text) {
   Result<ByteSize> value = parse_byte_size(text);
@@ -127,18 +116,18 @@ Result<ClientOptions> to_client_options(const ClientAgentOptions& options) {
     }
     f.target = *value;
   }
-  if (options.rate != "max") {
-    Result<Rate> rate = parse_rate(options.rate);
-    if (!rate) {
-      return flag_error("rate", "not a rate (or \"max\")", options.rate);
-    }
-    spec.rate = *rate;
+  Result<std::optional<Rate>> rate = flag_rate_or_max("rate", options.rate);
+  if (!rate) {
+    return std::unexpected(rate.error());
   }
-  if (options.arrival == "constant" || options.arrival == "poisson") {
-    spec.arrival = options.arrival == "poisson" ? Arrival::poisson : Arrival::constant;
-  } else {
-    return flag_error("arrival", "must be constant or poisson", options.arrival);
+  if (*rate) {
+    spec.rate = **rate;
   }
+  Result<Arrival> arrival = flag_arrival("arrival", options.arrival);
+  if (!arrival) {
+    return std::unexpected(arrival.error());
+  }
+  spec.arrival = *arrival;
   if (!options.bandwidth.empty()) {
     Result<Bandwidth> bandwidth = parse_bandwidth(options.bandwidth);
     if (!bandwidth) {

@@ -73,7 +73,7 @@ TEST(ClientFlags, BadValuesGetOneLineNamingTheFlag) {
   ClientAgentOptions rate;
   rate.scenario = "TCP_RR";
   rate.rate = "fast";
-  EXPECT_EQ(client_error(rate), "--rate: not a rate (or \"max\"), got \"fast\"");
+  EXPECT_EQ(client_error(rate), "--rate: not a rate > 0 (or \"max\"), got \"fast\"");
 
   ClientAgentOptions arrival;
   arrival.arrival = "bursty";
