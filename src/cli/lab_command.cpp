@@ -126,19 +126,25 @@ Command add_lab_command(CLI::App& parent) {
     }
     if (status->parsed()) {
       int unhealthy = 0;
-      for (const lab::ServiceStatus& service : lab::status(dir, std::chrono::seconds(2))) {
+      const std::vector<lab::ServiceStatus> statuses = lab::status(dir, std::chrono::seconds(2));
+      // The name column fits the longest name (kube-controller-manager), so the columns line up.
+      std::size_t width = std::string_view("netns").size();
+      for (const lab::ServiceStatus& service : statuses) {
+        width = std::max(width, service.name.size());
+      }
+      for (const lab::ServiceStatus& service : statuses) {
         std::string pid = service.record ? fmt::format("{}", service.record->pid) : "-";
         std::string endpoint = "-";
         if (service.record && !service.record->endpoints.empty()) {
           endpoint = service.record->endpoints.begin()->second;
         }
-        fmt::print("{:<14} {:<8} {:<40} {}\n", service.name, pid, endpoint, service.detail);
+        fmt::print("{:<{}} {:<8} {:<40} {}\n", service.name, width, pid, endpoint, service.detail);
         if (service.record && !service.healthy) {
           ++unhealthy;
         }
       }
       lab::NetnsStatus netns = lab::netns_status(dir, real_clock());
-      fmt::print("{:<14} {:<8} {:<40} {}\n", "netns", "-", "-", netns.detail);
+      fmt::print("{:<{}} {:<8} {:<40} {}\n", "netns", width, "-", "-", netns.detail);
       if (netns.record && !netns.healthy) {
         ++unhealthy;
       }

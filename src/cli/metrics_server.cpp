@@ -8,11 +8,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <exception>
+#include <system_error>
 
 namespace kp::cli {
 namespace {
@@ -66,20 +68,34 @@ std::string response(std::string_view status, std::string_view content_type, std
 
 }  // namespace
 
-Result<std::unique_ptr<MetricsServer>> MetricsServer::start(std::string_view listen, Render render) {
+Result<void> MetricsServer::check_listen(std::string_view listen) {
+  Result<std::pair<std::string, std::uint16_t>> parts = split_listen(listen);
+  if (!parts) {
+    return std::unexpected(parts.error());
+  }
+  return {};
+}
+
+Result<std::unique_ptr<MetricsServer>> MetricsServer::start(std::string_view listen, Render render,
+                                                            Clock& clock) {
   Result<std::pair<std::string, std::uint16_t>> parts = split_listen(listen);
   if (!parts) {
     return std::unexpected(parts.error());
   }
   const auto& [host, port] = *parts;
   addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
+  // Every address: one IPv6 socket that takes IPv4 too (IPV6_V6ONLY off), else IPv4 alone.
+  hints.ai_family = host.empty() ? AF_INET6 : AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* found = nullptr;
   const std::string port_text = std::to_string(port);
-  if (int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), port_text.c_str(), &hints, &found);
-      rc != 0) {
+  addrinfo* found = nullptr;
+  int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), port_text.c_str(), &hints, &found);
+  if (rc != 0 && host.empty()) {
+    hints.ai_family = AF_INET;
+    rc = ::getaddrinfo(nullptr, port_text.c_str(), &hints, &found);
+  }
+  if (rc != 0) {
     return fail(ErrorKind::usage,
                 fmt::format("--metrics-listen: cannot use \"{}\": {}", listen, ::gai_strerror(rc)));
   }
@@ -92,7 +108,11 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(std::string_view lis
       continue;
     }
     const int on = 1;
+    const int off = 0;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    if (address->ai_family == AF_INET6 && host.empty()) {
+      ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+    }
     if (::bind(fd, address->ai_addr, address->ai_addrlen) != 0 || ::listen(fd, 16) != 0) {
       last_error = std::strerror(errno);
       ::close(fd);
@@ -115,18 +135,26 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(std::string_view lis
     ::close(fd);
     return fail(ErrorKind::internal, fmt::format("--metrics-listen: eventfd: {}", std::strerror(errno)));
   }
+  std::string shown = host.empty() ? (bound.ss_family == AF_INET6 ? "::" : "0.0.0.0") : host;
   std::unique_ptr<MetricsServer> server(
-      new MetricsServer(fd, stop, bound_port, host.empty() ? "0.0.0.0" : host, std::move(render)));
-  server->thread_ = std::thread([raw = server.get()] { raw->serve(); });
+      new MetricsServer(fd, stop, bound_port, std::move(shown), std::move(render), clock));
+  try {
+    server->thread_ = std::thread([raw = server.get()] { raw->serve(); });
+  } catch (const std::system_error& error) {
+    return fail(ErrorKind::internal,
+                fmt::format("--metrics-listen: cannot start its thread: {}", error.what()));
+  }
   return server;
 }
 
-MetricsServer::MetricsServer(int listen_fd, int stop_fd, std::uint16_t port, std::string host, Render render)
+MetricsServer::MetricsServer(int listen_fd, int stop_fd, std::uint16_t port, std::string host, Render render,
+                             Clock& clock)
     : listen_fd_(listen_fd),
       stop_fd_(stop_fd),
       port_(port),
       host_(std::move(host)),
-      render_(std::move(render)) {}
+      render_(std::move(render)),
+      clock_(clock) {}
 
 MetricsServer::~MetricsServer() {
   const std::uint64_t one = 1;
@@ -143,29 +171,55 @@ std::string MetricsServer::url() const {
   return fmt::format("http://{}{}{}:{}/metrics", v6 ? "[" : "", host_, v6 ? "]" : "", port_);
 }
 
+bool MetricsServer::wait_for_scrape(std::uint64_t after, Duration linger, engine::CancellationToken& cancel) {
+  const TimePoint deadline = clock_.now() + linger;
+  while (scrapes() <= after) {
+    const TimePoint now = clock_.now();
+    if (now >= deadline) {
+      return false;
+    }
+    // The scrape counter is checked every 50 ms; cancellation (Ctrl-C) ends the wait at once.
+    if (cancel.wait_until(clock_, std::min<TimePoint>(deadline, now + std::chrono::milliseconds(50)))) {
+      return false;
+    }
+  }
+  return true;
+}
+
 void MetricsServer::serve() {
   std::array<pollfd, 2> fds{pollfd{listen_fd_, POLLIN, 0}, pollfd{stop_fd_, POLLIN, 0}};
+  int backoff_ms = -1;  // after a failed accept (EMFILE: the run holds many sockets), wait before the next
   for (;;) {
-    if (::poll(fds.data(), fds.size(), -1) < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
+    const int ready = ::poll(fds.data(), fds.size(), backoff_ms);
+    if (ready < 0 && errno == EINTR) {
+      continue;
+    }
+    if (ready < 0 || (fds[1].revents & POLLIN) != 0 || (fds[0].revents & (POLLERR | POLLNVAL)) != 0) {
       return;
     }
-    if ((fds[1].revents & POLLIN) != 0) {
-      return;
+    if (backoff_ms >= 0) {
+      backoff_ms = -1;  // the pause is over: listen again
+      fds[0].events = POLLIN;
+      continue;
     }
     if ((fds[0].revents & POLLIN) == 0) {
       continue;
     }
     const int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (client < 0) {
+      if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED) {
+        backoff_ms = 100;  // still readable: without a pause this loop would spin
+        fds[0].events = 0;
+      }
       continue;
     }
     const timeval timeout{kClientTimeoutMs / 1000, 0};
-    ::setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
     ::setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-    answer(client);
+    try {
+      answer(client);
+    } catch (...) {
+      // Exceptions stay on this thread: the scrape fails, the run goes on.
+    }
     ::close(client);
   }
 }
@@ -173,13 +227,20 @@ void MetricsServer::serve() {
 void MetricsServer::answer(int fd) {
   std::string request;
   std::array<char, 2048> buffer{};
+  // One deadline for the whole request: a client trickling a byte at a time cannot keep the thread.
+  const TimePoint deadline = clock_.now() + std::chrono::milliseconds(kClientTimeoutMs);
   while (request.find("\r\n\r\n") == std::string::npos && request.size() < kMaxRequest) {
-    const ssize_t got = ::recv(fd, buffer.data(), buffer.size(), 0);
-    if (got < 0 && errno == EINTR) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_.now()).count();
+    pollfd readable{fd, POLLIN, 0};
+    if (left <= 0 || ::poll(&readable, 1, static_cast<int>(left)) <= 0) {
+      break;  // silent past the deadline: answer what arrived, if it is a request line
+    }
+    const ssize_t got = ::recv(fd, buffer.data(), buffer.size(), MSG_DONTWAIT);
+    if (got < 0 && (errno == EINTR || errno == EAGAIN)) {
       continue;
     }
     if (got <= 0) {
-      break;  // closed, or silent past SO_RCVTIMEO: answer what arrived, if it is a request line
+      break;
     }
     request.append(buffer.data(), static_cast<std::size_t>(got));
   }
@@ -211,6 +272,7 @@ void MetricsServer::answer(int fd) {
       return;
     }
     send_all(fd, response("200 OK", "text/plain; version=0.0.4; charset=utf-8", body));
+    scrapes_.fetch_add(1, std::memory_order_release);
   } else if (path == "/") {
     send_all(fd, response("200 OK", "text/plain", "kubeproof live metrics: GET /metrics\n"));
   } else {

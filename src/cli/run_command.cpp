@@ -37,6 +37,7 @@ struct RunOptions {
   bool yes = false;
   bool dry_run = false;
   std::string metrics_listen;  // empty: no live metrics endpoint
+  std::string metrics_linger = "10s";
 };
 
 RegistryOptions registry_options(const RunOptions& options) {
@@ -231,6 +232,19 @@ Outcome run_plan(const RunOptions& options) {
     orchestrator_options.only.insert(*parse_phase(name));
   }
   const RegistryOptions registry = registry_options(options);
+  Duration linger{0};
+  if (!options.metrics_listen.empty()) {
+    // Before the dry run and the confirmation prompt: a run that would refuse to start must say so first.
+    if (Result<void> listen = MetricsServer::check_listen(options.metrics_listen); !listen) {
+      return std::unexpected(listen.error());
+    }
+    Result<Duration> parsed = parse_duration(options.metrics_linger);
+    if (!parsed || parsed->count() < 0) {
+      return fail(ErrorKind::usage,
+                  fmt::format("--metrics-linger: not a duration >= 0, got \"{}\"", options.metrics_linger));
+    }
+    linger = *parsed;
+  }
   if (options.dry_run) {
     if (Result<void> valid = validate_selected(plan, orchestrator_options.only, registry); !valid) {
       return std::unexpected(valid.error());
@@ -268,8 +282,8 @@ Outcome run_plan(const RunOptions& options) {
   report::LiveProgress live_progress(people, live);
   std::unique_ptr<MetricsServer> metrics_server;
   if (!options.metrics_listen.empty()) {
-    Result<std::unique_ptr<MetricsServer>> started_server =
-        MetricsServer::start(options.metrics_listen, [&live] { return live.render(); });
+    Result<std::unique_ptr<MetricsServer>> started_server = MetricsServer::start(
+        options.metrics_listen, [&live] { return live.render(); }, real_clock());
     if (!started_server) {
       return std::unexpected(started_server.error());
     }
@@ -303,6 +317,7 @@ Outcome run_plan(const RunOptions& options) {
     result.evaluation = eval::evaluate(result.inputs, *rows, evaluation_options);
   }
 
+  const std::uint64_t scrapes_before_end = metrics_server ? metrics_server->scrapes() : 0;
   live.run_finished(result.evaluation.overall);
 
   report::RunReport report;
@@ -320,7 +335,15 @@ Outcome run_plan(const RunOptions& options) {
   report.inputs = std::move(result.inputs);
   report.timings = std::move(result.timings);
   report.evaluation = std::move(result.evaluation);
-  return deliver_report(report, options.output);
+  Outcome delivered = deliver_report(report, options.output);
+  if (metrics_server && linger > Duration::zero() && !cancel.requested()) {
+    // The verdict reached the endpoint a moment ago: give Prometheus one more scrape before it goes.
+    fmt::print(stderr,
+               "[kubeproof] serving the final metrics until the next scrape (at most {}; --metrics-linger)\n",
+               format_duration(linger));
+    metrics_server->wait_for_scrape(scrapes_before_end, linger, cancel);
+  }
+  return delivered;
 }
 
 }  // namespace
@@ -375,6 +398,10 @@ Command add_run_command(CLI::App& parent) {
   command.app->add_option("--metrics-listen", options->metrics_listen,
                           "Serve live metrics for Prometheus at HOST:PORT/metrics while the run goes on "
                           "(e.g. 127.0.0.1:9464; see deploy/grafana)");
+  command.app->add_option(
+      "--metrics-linger", options->metrics_linger,
+      "With --metrics-listen: after the reports, serve until one more scrape, at most this long "
+      "(default 10s; 0 ends at once)");
   options->tiers.add_to(*command.app);
   add_output_options(*command.app, options->output);
   command.run = [options]() { return run_plan(*options); };

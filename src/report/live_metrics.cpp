@@ -66,10 +66,9 @@ std::string LiveMetrics::render() const {
   std::lock_guard lock(mutex_);
   Exposition out;
   out.family("kubeproof_live_run_info", "The run being measured; 1 while the exporter is up.");
-  out.sample(
-      "kubeproof_live_run_info",
-      {{"run_id", info_.run_id}, {"profile", info_.profile}, {"type", info_.type}, {"target", info_.target}},
-      1);
+  out.sample("kubeproof_live_run_info",
+             {{"run_id", info_.run_id}, {"plan", info_.plan}, {"type", info_.type}, {"target", info_.target}},
+             1);
 
   out.family("kubeproof_live_phase_running", "1 while the phase runs (prepare to teardown), else 0.");
   for (Phase phase : kFlowOrder) {
@@ -151,7 +150,9 @@ std::string LiveMetrics::render() const {
   out.family("kubeproof_verdict",
              "Overall verdict of the run, once it is known: 1 on the series whose label holds.");
   if (overall_) {
-    out.sample("kubeproof_verdict", {{"verdict", eval::to_string(*overall_)}, {"profile", info_.profile}}, 1);
+    // The labels metrics.prom gives it, so one query finds both.
+    out.sample("kubeproof_verdict",
+               {{"verdict", eval::to_string(*overall_)}, {"profile", info_.type}, {"command", "run"}}, 1);
   }
   return out.take();
 }

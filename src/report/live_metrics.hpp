@@ -26,9 +26,9 @@ namespace kp::report {
 
 struct LiveRunInfo {
   std::string run_id;
-  std::string profile;  // the plan's name
-  std::string type;     // smoke, load, stress
-  std::string target;   // local, cluster
+  std::string plan;    // the plan's name
+  std::string type;    // smoke, load, stress (metrics.prom's `profile` label)
+  std::string target;  // local, cluster
 };
 
 class LiveMetrics final : public LiveSink {

@@ -493,6 +493,7 @@ class Worker {
       --channel.in_flight;
     }
     ++result_.counters.send_errors;
+    live_.record_error(now);
     note_error(std::move(why));
     if (slot.paced_pending) {
       slot.paced_pending = false;
@@ -666,6 +667,7 @@ class Worker {
       }
       channel.slot_of_id[id] = 0;
       ++result_.counters.connection_lost;
+      live_.record_error(now);
       finish_lookup(slot_plus_one - 1, Outcome::failed, now);
     }
     channel.ids = IdPool(static_cast<std::uint16_t>(now.time_since_epoch().count() & 0xffff));

@@ -80,7 +80,8 @@ struct LoadOptions {
   Duration late_tolerance = std::chrono::milliseconds(5);
   int socket_buffer = 4 << 20;  // SO_RCVBUF/SO_SNDBUF asked for each UDP socket (the kernel may give less)
   std::uint64_t seed = 1;
-  // Live counts for `run --metrics-listen` (series "query"; lost queries are errors); null: off.
+  // Live counts for `run --metrics-listen` (series "query": answers are ok; lost, unsent and connection-lost
+  // queries are errors); null: off.
   LiveSink* live = nullptr;
 };
 

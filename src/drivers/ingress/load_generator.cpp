@@ -169,7 +169,8 @@ class Worker {
   bool keep_alive_mode() const { return !spec_.connection_per_request; }
   bool open_loop() const { return rate_.has_value(); }
 
-  // A failed request or connection attempt: the per-second series and the live counts.
+  // A failed request or connection attempt (the report's failure counts): the per-second series and the live
+  // error count.
   void count_error(TimePoint now) {
     result_.series.record(kSeriesErrors, now, 1);
     live_.record_error(now);
@@ -548,7 +549,8 @@ class Worker {
     --inflight_;
     if (leftover) {
       ++result_.parse_errors;
-      count_error(now);
+      // The response itself was counted live above; the extra bytes are the connection's fault.
+      result_.series.record(kSeriesErrors, now, 1);
       note_error("more bytes than the response framing announced (wrong Content-Length?)");
       close_conn(conn);
       reconnect_or_free(index, now);

@@ -3,13 +3,19 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include "cli_runner.hpp"
+#include "core/clock.hpp"
+#include "engine/cancellation.hpp"
 
 namespace kp::cli {
 namespace {
@@ -28,6 +34,7 @@ class Client {
   }
   ~Client() { ::close(fd_); }
   bool connected() const { return connected_; }
+  int fd() const { return fd_; }
   void send_text(std::string_view text) {
     ASSERT_EQ(::send(fd_, text.data(), text.size(), 0), ssize_t(text.size()));
   }
@@ -56,7 +63,8 @@ std::string get(std::uint16_t port, std::string_view request) {
 TEST(MetricsServer, ServesWhatRenderSaysAtEachScrape) {
   std::atomic<int> scrapes{0};
   Result<std::unique_ptr<MetricsServer>> server = MetricsServer::start(
-      "127.0.0.1:0", [&scrapes] { return "kubeproof_scrape " + std::to_string(++scrapes) + "\n"; });
+      "127.0.0.1:0", [&scrapes] { return "kubeproof_scrape " + std::to_string(++scrapes) + "\n"; },
+      real_clock());
   ASSERT_TRUE(server) << server.error().message;
   const std::uint16_t port = (*server)->port();
   ASSERT_NE(port, 0);
@@ -72,7 +80,8 @@ TEST(MetricsServer, ServesWhatRenderSaysAtEachScrape) {
 }
 
 TEST(MetricsServer, OtherPathsAndMethodsAreRefused) {
-  Result<std::unique_ptr<MetricsServer>> server = MetricsServer::start("127.0.0.1:0", [] { return "x 1\n"; });
+  Result<std::unique_ptr<MetricsServer>> server = MetricsServer::start(
+      "127.0.0.1:0", [] { return "x 1\n"; }, real_clock());
   ASSERT_TRUE(server) << server.error().message;
   const std::uint16_t port = (*server)->port();
   EXPECT_EQ(get(port, "GET /nope HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 404 ", 0), 0u);
@@ -82,7 +91,8 @@ TEST(MetricsServer, OtherPathsAndMethodsAreRefused) {
 }
 
 TEST(MetricsServer, ASilentClientDoesNotKeepOthersOut) {
-  Result<std::unique_ptr<MetricsServer>> server = MetricsServer::start("127.0.0.1:0", [] { return "x 1\n"; });
+  Result<std::unique_ptr<MetricsServer>> server = MetricsServer::start(
+      "127.0.0.1:0", [] { return "x 1\n"; }, real_clock());
   ASSERT_TRUE(server) << server.error().message;
   Client silent((*server)->port());
   ASSERT_TRUE(silent.connected());
@@ -92,9 +102,58 @@ TEST(MetricsServer, ASilentClientDoesNotKeepOthersOut) {
   EXPECT_EQ(silent.read_all().rfind("HTTP/1.1 400 ", 0), 0u);
 }
 
+TEST(MetricsServer, AClientTricklingItsRequestIsCutOffAfterASecondInAll) {
+  Result<std::unique_ptr<MetricsServer>> server = MetricsServer::start(
+      "127.0.0.1:0", [] { return "x 1\n"; }, real_clock());
+  ASSERT_TRUE(server) << server.error().message;
+  Client trickler((*server)->port());
+  ASSERT_TRUE(trickler.connected());
+  // A whole, valid request, a piece every 300 ms (the client's pace is what is tested, not a wait for the
+  // server): 2.7 s in all, each gap well under the second a single read may take. The trickler stops once
+  // the answer is there, so it never sends into a closed connection (whose reset could discard the answer).
+  const std::string request = "GET /metrics HTTP/1.1\r\n\r\n";
+  std::size_t sent = 0;
+  while (sent < request.size()) {
+    pollfd answered{trickler.fd(), POLLIN, 0};
+    if (::poll(&answered, 1, 0) > 0) {
+      break;
+    }
+    const std::size_t size = std::min<std::size_t>(3, request.size() - sent);
+    ASSERT_EQ(::send(trickler.fd(), request.data() + sent, size, MSG_NOSIGNAL), ssize_t(size));
+    sent += size;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  EXPECT_LT(sent, request.size()) << "the server waited for the whole trickled request";
+  EXPECT_EQ(trickler.read_all().rfind("HTTP/1.1 400 ", 0), 0u) << "the request was cut off, not answered";
+  EXPECT_EQ((*server)->scrapes(), 0u);
+}
+
+TEST(MetricsServer, WaitsForTheNextScrapeAtMostTheLinger) {
+  Result<std::unique_ptr<MetricsServer>> server = MetricsServer::start(
+      "127.0.0.1:0", [] { return "x 1\n"; }, real_clock());
+  ASSERT_TRUE(server) << server.error().message;
+  engine::CancellationToken cancel;
+  EXPECT_FALSE((*server)->wait_for_scrape(0, std::chrono::milliseconds(20), cancel));  // nobody scraped
+  get((*server)->port(), "GET /metrics HTTP/1.1\r\n\r\n");
+  EXPECT_EQ((*server)->scrapes(), 1u);
+  EXPECT_TRUE((*server)->wait_for_scrape(0, std::chrono::hours(1), cancel));  // it came: no waiting
+  cancel.request();
+  EXPECT_FALSE((*server)->wait_for_scrape(1, std::chrono::hours(1), cancel));  // Ctrl-C ends the wait
+}
+
+TEST(MetricsServer, EveryAddressTakesIPv4Too) {
+  Result<std::unique_ptr<MetricsServer>> server = MetricsServer::start(
+      ":0", [] { return "x 1\n"; }, real_clock());
+  ASSERT_TRUE(server) << server.error().message;
+  const std::string url = (*server)->url();
+  EXPECT_TRUE(url.starts_with("http://[::]:") || url.starts_with("http://0.0.0.0:")) << url;
+  EXPECT_EQ(get((*server)->port(), "GET /metrics HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 200 OK", 0), 0u);
+}
+
 TEST(MetricsServer, BadAddressesNameTheFlagAndTheValue) {
   for (const char* bad : {"9464", "127.0.0.1:", "127.0.0.1:99999", "127.0.0.1:ab", "::1:9464"}) {
-    Result<std::unique_ptr<MetricsServer>> server = MetricsServer::start(bad, [] { return ""; });
+    Result<std::unique_ptr<MetricsServer>> server = MetricsServer::start(
+        bad, [] { return ""; }, real_clock());
     ASSERT_FALSE(server) << bad;
     EXPECT_EQ(server.error().kind, ErrorKind::usage) << bad;
     EXPECT_NE(server.error().message.find("--metrics-listen"), std::string::npos) << server.error().message;
@@ -104,10 +163,12 @@ TEST(MetricsServer, BadAddressesNameTheFlagAndTheValue) {
 }
 
 TEST(MetricsServer, APortInUseIsAClearError) {
-  Result<std::unique_ptr<MetricsServer>> first = MetricsServer::start("127.0.0.1:0", [] { return ""; });
+  Result<std::unique_ptr<MetricsServer>> first = MetricsServer::start(
+      "127.0.0.1:0", [] { return ""; }, real_clock());
   ASSERT_TRUE(first) << first.error().message;
   const std::string taken = "127.0.0.1:" + std::to_string((*first)->port());
-  Result<std::unique_ptr<MetricsServer>> second = MetricsServer::start(taken, [] { return ""; });
+  Result<std::unique_ptr<MetricsServer>> second = MetricsServer::start(
+      taken, [] { return ""; }, real_clock());
   ASSERT_FALSE(second);
   EXPECT_EQ(second.error().message,
             "--metrics-listen: cannot listen on \"" + taken + "\": Address already in use");
@@ -121,6 +182,10 @@ TEST(MetricsServer, RunRefusesABadListenAddressBeforeAnyPhase) {
   EXPECT_EQ(ran.exit_code, 2) << ran.err;
   EXPECT_EQ(ran.err, "kubeproof: --metrics-listen: expected HOST:PORT or :PORT, got \"9464\"\n");
   EXPECT_FALSE(std::filesystem::exists(sandbox.work() / "results"));
+  testing::Ran linger = sandbox.run(
+      {"run", "--dry-run", "--lab-dir", "empty-lab", "--metrics-listen", ":0", "--metrics-linger", "soon"});
+  EXPECT_EQ(linger.exit_code, 2) << linger.err;
+  EXPECT_EQ(linger.err, "kubeproof: --metrics-linger: not a duration >= 0, got \"soon\"\n");
 }
 
 }  // namespace

@@ -82,7 +82,10 @@ TEST(LiveMetrics, PhaseStateMovesFromRunningToJudged) {
   EXPECT_DOUBLE_EQ(value_of(page, "kubeproof_metric", {{"id", "etcd.write.p99"}, {"unit", "s"}}), 0.012);
   EXPECT_EQ(value_of(page, "kubeproof_phase_verdict", {{"phase", "etcd"}, {"verdict", "CONDITIONAL PASS"}}),
             1);
-  EXPECT_EQ(value_of(page, "kubeproof_verdict", {{"verdict", "CONDITIONAL PASS"}}), 1);
+  // The labels metrics.prom gives the verdict: the test type as `profile`, and the command.
+  EXPECT_EQ(value_of(page, "kubeproof_verdict",
+                     {{"verdict", "CONDITIONAL PASS"}, {"profile", "load"}, {"command", "run"}}),
+            1);
 }
 
 TEST(LiveMetrics, LabelValuesAreEscaped) {
@@ -91,7 +94,7 @@ TEST(LiveMetrics, LabelValuesAreEscaped) {
   const prom::Family* info = page.find("kubeproof_live_run_info");
   ASSERT_NE(info, nullptr);
   ASSERT_EQ(info->samples.size(), 1u);
-  EXPECT_EQ(info->samples[0].label("profile"), "my \"quoted\" plan\\x\nnext");
+  EXPECT_EQ(info->samples[0].label("plan"), "my \"quoted\" plan\\x\nnext");
 }
 
 TEST(LiveMetrics, EveryFamilyItNamesIsOnThePage) {
