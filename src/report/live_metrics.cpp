@@ -128,17 +128,9 @@ std::string LiveMetrics::render() const {
       "kubeproof_metric",
       "Measured value of a kubeproof metric in its base unit (s, 1/s, ratio, bit/s, count, B), once its "
       "phase finished.");
+  std::set<std::string> seen;  // across phases, as metrics.prom
   for (const auto& [phase, state] : phases_) {
-    std::set<std::string_view> seen;
-    for (const Measurement& measurement : state.measurements) {
-      if (!seen.insert(measurement.metric).second) {
-        continue;
-      }
-      const std::string unit(detail::base_unit(detail::quantity_of(measurement.metric)));
-      out.sample("kubeproof_metric",
-                 {{"id", measurement.metric}, {"phase", to_string(phase)}, {"unit", unit}},
-                 measurement.value);
-    }
+    detail::measurement_samples(out, "kubeproof_metric", phase, state.measurements, false, seen);
   }
   out.family("kubeproof_phase_verdict", "Verdict of a phase: 1 on the series whose verdict label holds.");
   for (const auto& [phase, state] : phases_) {

@@ -20,18 +20,10 @@ std::string render_prometheus(const RunReport& report) {
 
   out.family("kubeproof_metric",
              "Measured value of a kubeproof metric in its base unit (s, 1/s, ratio, bit/s, count, B).");
+  // A phase that reported a metric twice keeps its first value.
   std::set<std::string> seen;
   for (const eval::PhaseInput& input : report.inputs) {
-    for (const Measurement& measurement : input.measurements) {
-      // A series may appear once; a phase that reported a metric twice keeps its first value.
-      if (!seen.insert(measurement.metric).second) {
-        continue;
-      }
-      std::string unit(detail::base_unit(detail::quantity_of(measurement.metric)));
-      out.sample("kubeproof_metric",
-                 {{"id", measurement.metric}, {"phase", to_string(input.phase)}, {"unit", unit}},
-                 measurement.value);
-    }
+    detail::measurement_samples(out, "kubeproof_metric", input.phase, input.measurements, false, seen);
   }
 
   out.family("kubeproof_metric_offered",
@@ -39,15 +31,7 @@ std::string render_prometheus(const RunReport& report) {
              "exceed it.");
   seen.clear();
   for (const eval::PhaseInput& input : report.inputs) {
-    for (const Measurement& measurement : input.measurements) {
-      if (!measurement.offered || !seen.insert(measurement.metric).second) {
-        continue;
-      }
-      std::string unit(detail::base_unit(detail::quantity_of(measurement.metric)));
-      out.sample("kubeproof_metric_offered",
-                 {{"id", measurement.metric}, {"phase", to_string(input.phase)}, {"unit", unit}},
-                 *measurement.offered);
-    }
+    detail::measurement_samples(out, "kubeproof_metric_offered", input.phase, input.measurements, true, seen);
   }
 
   out.family("kubeproof_criterion_target", "Target level of a criteria row, in the metric's base unit.");

@@ -69,4 +69,17 @@ void Exposition::labels_text(Labels labels, const std::pair<std::string_view, st
   out_ += '}';
 }
 
+void measurement_samples(Exposition& out, std::string_view family, Phase phase,
+                         const std::vector<Measurement>& measurements, bool offered,
+                         std::set<std::string>& seen) {
+  for (const Measurement& measurement : measurements) {
+    if ((offered && !measurement.offered) || !seen.insert(measurement.metric).second) {
+      continue;
+    }
+    const std::string unit(base_unit(quantity_of(measurement.metric)));
+    out.sample(family, {{"id", measurement.metric}, {"phase", to_string(phase)}, {"unit", unit}},
+               offered ? *measurement.offered : measurement.value);
+  }
+}
+
 }  // namespace kp::report::detail

@@ -4,9 +4,14 @@
 // endpoint of `run --metrics-listen`. Internal to src/report.
 
 #include <initializer_list>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
+
+#include "core/measurement.hpp"
+#include "core/phase.hpp"
 
 namespace kp::report::detail {
 
@@ -31,5 +36,12 @@ class Exposition {
   void labels_text(Labels labels, const std::pair<std::string_view, std::string_view>* extra);
   std::string out_;
 };
+
+// One phase's measurements as samples of `family` labelled {id, phase, unit}, in base units: the values, or
+// with `offered` the rates an open-loop run offered (measurements without one are left out). A metric id
+// already in `seen` is skipped, so a series appears once and the first value wins.
+void measurement_samples(Exposition& out, std::string_view family, Phase phase,
+                         const std::vector<Measurement>& measurements, bool offered,
+                         std::set<std::string>& seen);
 
 }  // namespace kp::report::detail
