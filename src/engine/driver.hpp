@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "core/phase.hpp"
 #include "engine/cancellation.hpp"
 #include "eval/verdict.hpp"
+#include "load/breaking_point.hpp"
 
 namespace kp::engine {
 
@@ -41,6 +43,9 @@ struct PhaseContext {
   Clock& clock;
   CancellationToken& cancel;
   ProgressSink& progress;
+  // The run's active criteria rows (where a stress step breaks, the validity rule's latency target). Empty
+  // outside a run (agents, unit tests): load::CriteriaView then uses the shipped criteria.
+  std::span<const config::CriteriaRow> criteria = {};
 };
 
 struct PhaseRun {
@@ -48,6 +53,11 @@ struct PhaseRun {
   // Set when the run could not do what it set out to (target rate not reached, client saturated): the
   // phase verdict becomes INVALID and the report says why.
   std::vector<std::string> invalid_reasons;
+  // Stress: one search per ramped series (load/breaking_point.hpp), every step and the breaking point.
+  std::vector<load::StressResult> stress;
+  // What a reader must know that no measurement carries: each generator's statement (load/validity.hpp:
+  // offered, sent, lateness), the schedule's notes.
+  std::vector<std::string> notes;
 };
 
 class Driver {

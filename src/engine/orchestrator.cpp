@@ -92,7 +92,7 @@ Result<RunResult> Orchestrator::run(const config::Plan& plan, CancellationToken&
     if (slot.driver == nullptr) {
       continue;
     }
-    const PhaseContext context{plan, *slot.plan, clock_, cancel, progress_};
+    const PhaseContext context{plan, *slot.plan, clock_, cancel, progress_, active_rows_};
     Result<void> valid = guarded(slot.phase, "validate", [&] { return slot.driver->validate(context); });
     if (!valid) {
       return std::unexpected(std::move(valid.error()));
@@ -120,7 +120,7 @@ Result<RunResult> Orchestrator::run(const config::Plan& plan, CancellationToken&
     input.ran_after_failure = first_failure;
 
     Driver& driver = *slot.driver;
-    PhaseContext context{plan, *slot.plan, clock_, cancel, progress_};
+    PhaseContext context{plan, *slot.plan, clock_, cancel, progress_, active_rows_};
     progress_.message(phase, fmt::format("starting {}", display_name(phase)));
     PhaseTiming& timing = result.timings[phase];
     timing.started = clock_.wall_now();
@@ -152,6 +152,8 @@ Result<RunResult> Orchestrator::run(const config::Plan& plan, CancellationToken&
       if (ran) {
         input.measurements = std::move(ran->measurements);
         input.invalid_reasons = std::move(ran->invalid_reasons);
+        input.stress = std::move(ran->stress);
+        input.notes = std::move(ran->notes);
         // A driver returns normally when cancelled, with what it measured so far.
         input.status = cancel.requested() ? eval::PhaseStatus::cancelled : eval::PhaseStatus::completed;
       } else if (ran.error().kind == ErrorKind::cancelled) {

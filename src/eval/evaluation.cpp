@@ -565,6 +565,8 @@ PhaseEvaluation evaluate_phase(const PhaseInput& input, const std::vector<Criter
   out.ran_after_failure = input.ran_after_failure;
   Deduplicated measured = deduplicate(input.measurements);
   out.notes = std::move(measured.notes);
+  out.notes.insert(out.notes.end(), input.notes.begin(), input.notes.end());
+  out.stress = input.stress;
 
   for (const CriteriaRow& row : active_rows) {
     if (phase_of_metric(row.metric) != input.phase) {

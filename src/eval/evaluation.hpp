@@ -13,6 +13,7 @@
 #include "core/measurement.hpp"
 #include "core/phase.hpp"
 #include "eval/verdict.hpp"
+#include "load/breaking_point.hpp"
 
 namespace kp::eval {
 
@@ -62,6 +63,8 @@ struct PhaseEvaluation {
   // Things a reader must know that do not change the verdict: a producer that reported a metric twice, a
   // phase that ran under --continue-on-fail after a failed foundation.
   std::vector<std::string> notes;
+  // Stress: every step and the breaking point, per ramped series (from PhaseInput::stress).
+  std::vector<load::StressResult> stress;
   // Set when this phase ran only because of --continue-on-fail: the earlier phase that had failed.
   std::optional<Phase> ran_after_failure;
 };
@@ -90,6 +93,8 @@ struct PhaseInput {
   std::string reason;
   std::vector<Measurement> measurements;
   std::vector<std::string> invalid_reasons;  // e.g. "achieved 712/s of the intended 1000/s"
+  std::vector<load::StressResult> stress;    // stress: every step and the breaking point, per ramped series
+  std::vector<std::string> notes;            // the generators' statements and the schedule's notes
   // Set by the engine when this phase ran only because of --continue-on-fail: the earlier phase that failed.
   std::optional<Phase> ran_after_failure;
 };

@@ -1,0 +1,67 @@
+#pragma once
+
+// The one validity rule. A phase is INVALID only when the generator's own shortfall could change a verdict:
+//   - its own achieved share of the offered rate is below 99 % on a row judged from that rate (a capacity row
+//     such as dns.qps); or
+//   - its own send lateness at P99 is above 10 % of the tightest latency target the phase is judged against.
+// So 6 ms late against a 100 ms target is a note; 6 ms late against a 1 ms network target is INVALID.
+//
+// The generator's shortfall is told apart from the server's. A send that waited because every connection or
+// in-flight slot was held by a slow server is the server's latency: the corrected latency already counts it
+// from the intended send time (as wrk2 does), and a rate the server could not take is the server's FAIL.
+// Neither is a reason for INVALID; the statement calls them "queued for a connection". Only the generator's
+// own event loop or CPU falling behind counts: engines record lateness only for sends that did not wait for
+// the server.
+//
+// Every phase states, in every report, what its generator did (Validity::statement): offered, sent, the
+// share, lateness P50/P99/max, and how many sends queued for the server.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/histogram.hpp"
+#include "core/units.hpp"
+
+namespace kp::load {
+
+inline constexpr double kMinOwnShare = 0.99;          // of the offered rate
+inline constexpr double kMaxLatenessOfTarget = 0.10;  // of the tightest latency target
+
+// What one load generator (one series of a phase) did against what it was asked.
+struct GeneratorAccount {
+  std::string what = "requests";  // "queries", "writes", "connections": for the statement
+  bool open_loop = true;          // closed loop (max) has no schedule: nothing is due, nothing is late
+  double offered = 0;             // per second the schedule asked for
+  Duration window{0};             // from the start to the end of sending
+  std::uint64_t due = 0;          // intended sends up to the end of the window
+  std::uint64_t sent = 0;         // sent, a subset of due (open loop)
+  // Due sends that waited for a connection or slot a slow server held (a subset of due; sent or not): the
+  // server's latency, never the generator's shortfall.
+  std::uint64_t queued_for_server = 0;
+  // Due, never sent because every slot stayed busy to the end of the window (a subset of queued_for_server).
+  std::uint64_t unsent_for_server = 0;
+  // Own send lateness (actual - intended, ns) of the sends that did not wait for the server.
+  Histogram own_lateness;
+  // A criteria row is judged from this rate (dns.qps, ingress.rps, api.qps, ingress.connection_rate).
+  bool rate_judged = false;
+
+  // Sends the generator owed and did not make for its own reasons, as a share of due: 1 when nothing was due.
+  double own_share() const;
+};
+
+struct Validity {
+  std::vector<std::string> invalid_reasons;  // empty: valid
+  // For every report: "queries: offered 10.0k/s, sent 9.99k/s (99.9 % of due); own send lateness P50 12us,
+  // P99 80us, max 2.10ms (limit 1.00ms: 10 % of the 10ms target); 120 queued for a connection (the
+  // server's)".
+  std::string statement;
+  bool valid() const { return invalid_reasons.empty(); }
+};
+
+// `tightest_target`: seconds, the smallest latency target (critical where a row has no target) among the rows
+// the phase is judged against; unset: no latency row, so lateness is stated, never judged.
+Validity judge_validity(const GeneratorAccount& account, std::optional<double> tightest_target);
+
+}  // namespace kp::load
