@@ -474,10 +474,11 @@ Result<std::string> endpoint(const fs::path& state_dir, std::string_view service
   }
   const auto found = all->find(std::string(key));
   if (found == all->end() || found->second.empty()) {
-    return fail(ErrorKind::unavailable,
-                fmt::format("the local lab's {} records no \"{}\" endpoint (state dir \"{}\"); restart it with "
-                            "`kubeproof lab down && kubeproof lab up`",
-                            service, key, state_dir.string()));
+    return fail(
+        ErrorKind::unavailable,
+        fmt::format("the local lab's {} records no \"{}\" endpoint (state dir \"{}\"); restart it with "
+                    "`kubeproof lab down && kubeproof lab up`",
+                    service, key, state_dir.string()));
   }
   return found->second;
 }

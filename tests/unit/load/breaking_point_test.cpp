@@ -5,7 +5,20 @@
 namespace kp::load {
 namespace {
 
-StepRecord held_step() { return StepRecord{.offered = 100, .achieved = 100, .p99 = 0.001, .completed = 100}; }
+StepRecord record(double offered, double achieved, std::optional<double> p99, std::uint64_t completed,
+                  std::uint64_t errors = 0) {
+  StepRecord step;
+  step.offered = offered;
+  step.achieved = achieved;
+  step.p99 = p99;
+  step.completed = completed;
+  step.errors = errors;
+  return step;
+}
+
+StepRecord held_step() {
+  return record(100, 100, 0.001, 100);
+}
 StepRecord broken_step() {
   StepRecord step = held_step();
   step.broke = "P99 60ms > critical 50ms";
@@ -97,7 +110,7 @@ TEST(BreakingPointSearch, ACancelledStepEndsTheSearchNeitherHeldNorBroken) {
 
 TEST(StepBreakReason, AchievedBoundaryIsNinetyNinePercent) {
   BreakLimits limits;
-  StepRecord step{.offered = 1000, .achieved = 990, .completed = 990};
+  StepRecord step = record(1000, 990, std::nullopt, 990);
   EXPECT_EQ(step_break_reason(step, limits), "");
   step.achieved = 989.9;
   EXPECT_NE(step_break_reason(step, limits).find("achieved"), std::string::npos);
@@ -108,7 +121,7 @@ TEST(StepBreakReason, AchievedBoundaryIsNinetyNinePercent) {
 
 TEST(StepBreakReason, LatencyAndErrorsBreakOnlyBeyondCritical) {
   BreakLimits limits{.p99_critical = 0.050, .error_critical = 0.01};
-  StepRecord step{.offered = 0, .achieved = 10, .p99 = 0.050, .completed = 1000, .errors = 10};
+  StepRecord step = record(0, 10, 0.050, 1000, 10);
   EXPECT_EQ(step_break_reason(step, limits), "");
   step.p99 = 0.0501;
   step.errors = 11;

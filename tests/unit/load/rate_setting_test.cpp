@@ -8,7 +8,8 @@ namespace {
 config::YamlField field(const std::string& yaml) {
   Result<config::YamlField> root = config::parse_yaml("rate: " + yaml + "\n", "plans/x.yaml");
   EXPECT_TRUE(root.has_value());
-  return *config::YamlMap::open(config::YamlField(root->node(), "plans/x.yaml", "phases[3].settings"), {"rate"})
+  return *config::YamlMap::open(config::YamlField(root->node(), "plans/x.yaml", "phases[3].settings"),
+                                {"rate"})
               ->get("rate");
 }
 
@@ -31,8 +32,9 @@ TEST(RateSetting, RejectsZeroNegativeAndWords) {
 TEST(RateSetting, YamlErrorNamesFileLineFieldAndValue) {
   Result<RateSetting> bad = read_rate_setting(field("fast"));
   ASSERT_FALSE(bad.has_value());
-  EXPECT_EQ(bad.error().message,
-            "plans/x.yaml:1: phases[3].settings.rate: not a rate > 0 (or \"max\", \"capacity\"), got \"fast\"");
+  EXPECT_EQ(
+      bad.error().message,
+      "plans/x.yaml:1: phases[3].settings.rate: not a rate > 0 (or \"max\", \"capacity\"), got \"fast\"");
   EXPECT_TRUE(read_rate_setting(field("max"))->is_max());
 }
 

@@ -23,13 +23,14 @@ ScheduleInput input(config::TestType type, double load, std::optional<double> ca
 Result<StressSettings> stress_yaml(const std::string& yaml) {
   Result<config::YamlField> root = config::parse_yaml(yaml, "plans/x.yaml");
   EXPECT_TRUE(root.has_value());
-  Result<config::YamlMap> map =
-      config::YamlMap::open(config::YamlField(root->node(), "plans/x.yaml", "phases[0].settings"), {"stress"});
+  Result<config::YamlMap> map = config::YamlMap::open(
+      config::YamlField(root->node(), "plans/x.yaml", "phases[0].settings"), {"stress"});
   return read_stress_settings(*map->get("stress"));
 }
 
 TEST(Schedule, SmokeAndLoadAreCapacityTimesLoadForTheWholeDuration) {
-  for (auto [type, load] : {std::pair{config::TestType::smoke, 0.1}, std::pair{config::TestType::load, 0.7}}) {
+  for (auto [type, load] :
+       {std::pair{config::TestType::smoke, 0.1}, std::pair{config::TestType::load, 0.7}}) {
     Result<Schedule> schedule = resolve_schedule(input(type, load));
     ASSERT_TRUE(schedule.has_value());
     ASSERT_EQ(schedule->steps.size(), 1u);
@@ -79,8 +80,9 @@ TEST(Schedule, MissingOrZeroCapacityIsAnInputErrorNamingTheField) {
   Result<Schedule> missing = resolve_schedule(input(config::TestType::load, 1.0, std::nullopt));
   ASSERT_FALSE(missing.has_value());
   EXPECT_EQ(missing.error().kind, ErrorKind::input);
-  EXPECT_EQ(missing.error().message,
-            "plans/x.yaml: capacity.dns_qps: is required for the dns phase's rate (capacity x load), got nothing");
+  EXPECT_EQ(
+      missing.error().message,
+      "plans/x.yaml: capacity.dns_qps: is required for the dns phase's rate (capacity x load), got nothing");
   Result<Schedule> zero = resolve_schedule(input(config::TestType::load, 1.0, 0.0));
   ASSERT_FALSE(zero.has_value());
   EXPECT_EQ(zero.error().message, "plans/x.yaml: capacity.dns_qps: must be > 0, got \"0 QPS\"");
@@ -95,9 +97,10 @@ TEST(StressSettings, ReadsStepsAndBisect) {
 }
 
 TEST(StressSettings, BadInputIsOneLineWithFileLineFieldAndValue) {
-  EXPECT_EQ(stress_yaml("stress:\n  steps: [100%, 150%, 125%]\n").error().message,
-            "plans/x.yaml:2: phases[0].settings.stress.steps[2]: must be above the step before it (150%), got "
-            "\"125%\"");
+  EXPECT_EQ(
+      stress_yaml("stress:\n  steps: [100%, 150%, 125%]\n").error().message,
+      "plans/x.yaml:2: phases[0].settings.stress.steps[2]: must be above the step before it (150%), got "
+      "\"125%\"");
   EXPECT_EQ(stress_yaml("stress:\n  steps: [100%, 600%]\n").error().message,
             "plans/x.yaml:2: phases[0].settings.stress.steps[1]: must be within 0%..500% of capacity, got "
             "\"600%\"");

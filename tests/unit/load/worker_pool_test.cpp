@@ -8,6 +8,12 @@
 namespace kp::load {
 namespace {
 
+PoolOptions workers(int count) {
+  PoolOptions options;
+  options.count = count;
+  return options;
+}
+
 struct Count {
   std::uint64_t value = 0;
   void merge(const Count& other) { value += other.value; }
@@ -21,16 +27,18 @@ TEST(WorkerPool, SplitsTotalsSoTheySumExactly) {
   EXPECT_EQ(sum, 10u);
   EXPECT_EQ(share_of(std::uint64_t{10}, 0, 3), 4u);
   EXPECT_EQ(share_of(std::uint64_t{10}, 2, 3), 3u);
-  EXPECT_EQ(share_of(7, 6, 8), 0);
+  EXPECT_EQ(share_of(7, 6, 8), 1);
+  EXPECT_EQ(share_of(7, 7, 8), 0);
   EXPECT_DOUBLE_EQ(share_of(Rate{900}, 3).per_second, 300);
   EXPECT_FALSE(share_of(std::optional<std::uint64_t>{}, 0, 2).has_value());
 }
 
 TEST(WorkerPool, EveryWorkerGetsTheSameStartAfterItsSetupAndResultsMergeInOrder) {
   FakeClock clock;
+  const TimePoint before = clock.now();
   std::atomic<int> set_up{0};
   Result<std::pair<std::vector<Count>, TimePoint>> run =
-      run_workers<Count>(PoolOptions{.count = 4}, clock, [&](WorkerContext& context) {
+      run_workers<Count>(workers(4), clock, [&](WorkerContext& context) {
         set_up.fetch_add(1);
         const TimePoint start = context.wait_for_start();
         // Every worker finished its setup before anyone got the start.
@@ -43,14 +51,14 @@ TEST(WorkerPool, EveryWorkerGetsTheSameStartAfterItsSetupAndResultsMergeInOrder)
   ASSERT_EQ(results.size(), 4u);
   EXPECT_EQ(results[0].value, 301u);
   EXPECT_EQ(results[3].value, 201u);
-  EXPECT_EQ(start, TimePoint{} + kHeadStart);
+  EXPECT_EQ(start, before + kHeadStart);
   EXPECT_EQ(merge_all(results).value, 1004u);
 }
 
 TEST(WorkerPool, AThrowingWorkerBecomesAnErrorAndStopsTheOthers) {
   FakeClock clock;
   Result<std::pair<std::vector<Count>, TimePoint>> run =
-      run_workers<Count>(PoolOptions{.count = 3}, clock, [&](WorkerContext& context) {
+      run_workers<Count>(workers(3), clock, [&](WorkerContext& context) {
         context.wait_for_start();
         if (context.index() == 1) {
           throw std::runtime_error("socket table corrupt");
@@ -70,7 +78,7 @@ TEST(WorkerPool, AThrowingWorkerBecomesAnErrorAndStopsTheOthers) {
 TEST(WorkerPool, AWorkerThatThrowsInItsSetupDoesNotHoldTheOthersAtTheBarrier) {
   FakeClock clock;
   Result<std::pair<std::vector<Count>, TimePoint>> run =
-      run_workers<Count>(PoolOptions{.count = 2}, clock, [&](WorkerContext& context) {
+      run_workers<Count>(workers(2), clock, [&](WorkerContext& context) {
         if (context.index() == 0) {
           throw std::runtime_error("cannot open socket");
         }
@@ -86,23 +94,23 @@ TEST(WorkerPool, TheMonitorRunsOnTheCallingThreadUntilEveryWorkerReturned) {
   std::atomic<bool> release{false};
   int ticks = 0;
   const std::thread::id caller = std::this_thread::get_id();
-  Result<std::pair<std::vector<Count>, TimePoint>> run = run_workers<Count>(
-      PoolOptions{.count = 2,
-                  .monitor =
-                      [&](TimePoint) {
-                        EXPECT_EQ(std::this_thread::get_id(), caller);
-                        if (++ticks == 3) {
-                          release.store(true);
-                        }
-                      },
-                  .interval = std::chrono::milliseconds(1)},
-      clock, [&](WorkerContext& context) {
-        context.wait_for_start();
-        while (!release.load()) {
-          std::this_thread::yield();
-        }
-        return Count{.value = 1};
-      });
+  Result<std::pair<std::vector<Count>, TimePoint>> run =
+      run_workers<Count>(PoolOptions{.count = 2,
+                                     .monitor =
+                                         [&](TimePoint) {
+                                           EXPECT_EQ(std::this_thread::get_id(), caller);
+                                           if (++ticks == 3) {
+                                             release.store(true);
+                                           }
+                                         },
+                                     .interval = std::chrono::milliseconds(1)},
+                         clock, [&](WorkerContext& context) {
+                           context.wait_for_start();
+                           while (!release.load()) {
+                             std::this_thread::yield();
+                           }
+                           return Count{.value = 1};
+                         });
   ASSERT_TRUE(run.has_value());
   EXPECT_GE(ticks, 3);
 }
