@@ -1,0 +1,60 @@
+// Bad plan input (issue 13) end to end: one line naming file:line: field and the value, exit 2, and nothing
+// written as if the run had happened. A capacity of 0 for a phase whose load derives from it is refused where
+// the plan is parsed, so `plan validate` and `run --dry-run` both say so before any phase is looked at.
+
+#include <gtest/gtest.h>
+
+#include "cli_runner.hpp"
+
+namespace kp::cli {
+namespace {
+
+using testing::count_lines;
+using testing::Ran;
+using testing::Sandbox;
+
+constexpr std::string_view kZeroDnsCapacity =
+    "name: zero\n"
+    "type: load\n"
+    "capacity:\n"
+    "  dns_qps: 0\n"
+    "phases:\n"
+    "  - phase: dns\n";
+
+constexpr std::string_view kZeroMessage =
+    "kubeproof: zero.yaml:4: capacity.dns_qps: must be > 0, got \"0\"\n";
+
+TEST(PlanInput, ZeroCapacityFailsPlanValidateWithOneLine) {
+  Sandbox sandbox;
+  sandbox.write("zero.yaml", kZeroDnsCapacity);
+  Ran ran = sandbox.run({"plan", "validate", "zero.yaml"});
+  EXPECT_EQ(ran.exit_code, 2) << ran.out << ran.err;
+  EXPECT_EQ(count_lines(ran.err), 1U) << ran.err;
+  EXPECT_EQ(ran.err, kZeroMessage);
+}
+
+TEST(PlanInput, ZeroCapacityFailsRunDryRunWithOneLineAndWritesNothing) {
+  Sandbox sandbox;
+  sandbox.write("zero.yaml", kZeroDnsCapacity);
+  Ran ran = sandbox.run({"run", "--plan", "zero.yaml", "--dry-run", "--results", "out"});
+  EXPECT_EQ(ran.exit_code, 2) << ran.out << ran.err;
+  EXPECT_EQ(ran.err, kZeroMessage);
+  EXPECT_EQ(ran.out, "");
+  EXPECT_FALSE(std::filesystem::exists(sandbox.work() / "out"));
+}
+
+TEST(PlanInput, ZeroBandwidthCapacityIsRefusedToo) {
+  Sandbox sandbox;
+  sandbox.write("zero.yaml",
+                "name: zero\n"
+                "type: load\n"
+                "capacity:\n"
+                "  pod_network: 0Gbps\n");
+  Ran ran = sandbox.run({"run", "--plan", "zero.yaml", "--results", "out"});
+  EXPECT_EQ(ran.exit_code, 2) << ran.out << ran.err;
+  EXPECT_EQ(ran.err, "kubeproof: zero.yaml:4: capacity.pod_network: must be > 0, got \"0Gbps\"\n");
+  EXPECT_FALSE(std::filesystem::exists(sandbox.work() / "out"));
+}
+
+}  // namespace
+}  // namespace kp::cli
