@@ -218,6 +218,146 @@ TEST_F(StorageIntegration, DriverMeasuresEveryMetricPlausibly) {
   expect_nothing_left(volume_);
 }
 
+// The driver in a plan of `type`, with `settings` (YAML flow mapping, the volume added) and criteria `rows`.
+struct DriverRun {
+  Result<void> valid;
+  Result<engine::PhaseRun> run = fail(ErrorKind::internal, "not run");
+  std::vector<std::string> progress;
+};
+
+DriverRun run_driver(config::TestType type, const fs::path& lab, const std::string& settings,
+                     std::vector<config::CriteriaRow> rows) {
+  config::Plan plan;
+  plan.source = "plans/it.yaml";
+  plan.type = type;
+  plan.target = config::Target::local;
+  plan.capacity.storage_iops = Rate{400};
+  config::PhasePlan phase_plan;
+  phase_plan.phase = Phase::storage;
+  phase_plan.duration = seconds(30);
+  phase_plan.load = 0.5;
+  phase_plan.path = "phases[0]";
+  phase_plan.settings = YAML::Load(settings);
+  plan.phases.push_back(phase_plan);
+  engine::CancellationToken cancel;
+  CollectingProgress progress;
+  engine::PhaseContext context{.plan = plan,
+                               .phase = plan.phases[0],
+                               .clock = real_clock(),
+                               .cancel = cancel,
+                               .progress = progress,
+                               .criteria = rows};
+  std::unique_ptr<engine::Driver> driver = make_driver(plan, lab);
+  DriverRun out{
+      .valid = driver->validate(context), .run = fail(ErrorKind::internal, "not run"), .progress = {}};
+  if (!out.valid) {
+    return out;
+  }
+  if (Result<void> prepared = driver->prepare(context); !prepared) {
+    out.valid = prepared;
+    return out;
+  }
+  out.run = driver->run(context);
+  driver->teardown(context);
+  out.progress = progress.lines;
+  return out;
+}
+
+config::CriteriaRow p99_row(double critical) {
+  config::CriteriaRow row;
+  row.metric = std::string(kRandP99);
+  row.comparison = config::Comparison::less;
+  row.target = critical;
+  row.critical = critical;
+  return row;
+}
+
+// `rate: capacity` with load 50 % of capacity.storage_iops 400: fio is held to 200 IOPS, and the IOPS row
+// says what was offered.
+TEST_F(StorageIntegration, ARateFromCapacityHoldsFioToCapacityTimesLoad) {
+  REQUIRE_FIO();
+  const DriverRun ran = run_driver(
+      config::TestType::smoke, root_ / "lab",
+      fmt::format(
+          "{{volume: {}, workloads: [randread], size: 16MiB, runtime: 2s, ramp_time: 0s, rate: capacity}}",
+          volume_.string()),
+      {});
+  ASSERT_TRUE(ran.valid) << ran.valid.error().message;
+  ASSERT_TRUE(ran.run) << ran.run.error().message;
+  const Measurement* iops = nullptr;
+  for (const Measurement& m : ran.run->measurements) {
+    iops = m.metric == kRandReadIops ? &m : iops;
+  }
+  ASSERT_NE(iops, nullptr);
+  EXPECT_EQ(iops->offered, 200);
+  EXPECT_GT(iops->value, 150);
+  EXPECT_LT(iops->value, 210) << "fio held to rate_iops=200";
+  ASSERT_GE(ran.run->notes.size(), 2u);
+  EXPECT_EQ(ran.run->notes[0],
+            "random 4K jobs: rate 200 IOPS = capacity.storage_iops 400 IOPS x 50% (fio rate_iops, each job)");
+  EXPECT_TRUE(ran.run->notes[1].starts_with("randread-4k I/Os: offered 200/s")) << ran.run->notes[1];
+  expect_nothing_left(volume_);
+}
+
+// Stress with a Critical level no device meets (1 us): depth 1 already breaks, and nothing lies below it to
+// bisect, so the breaking iodepth is 1 with no step held.
+TEST_F(StorageIntegration, StressFindsTheBreakingIodepthWithRealFio) {
+  REQUIRE_FIO();
+  const DriverRun ran = run_driver(
+      config::TestType::stress, root_ / "lab",
+      fmt::format("{{volume: {}, workloads: [randread, seqread], size: 16MiB, runtime: 1s, ramp_time: 0s, "
+                  "iodepth: 4, stress: {{steps: [25%, 100%], bisect: 2}}}}",
+                  volume_.string()),
+      {p99_row(1e-6)});
+  ASSERT_TRUE(ran.valid) << ran.valid.error().message;
+  ASSERT_TRUE(ran.run) << ran.run.error().message;
+  ASSERT_EQ(ran.run->stress.size(), 1u);
+  const load::StressResult& search = ran.run->stress[0];
+  ASSERT_EQ(search.steps.size(), 1u);
+  EXPECT_EQ(search.steps[0].level, 1);
+  EXPECT_GT(search.steps[0].achieved, 10);
+  EXPECT_TRUE(search.steps[0].broke.starts_with("P99 ")) << search.steps[0].broke;
+  EXPECT_EQ(search.breaking_level, 1);
+  const Measurement* breaking = nullptr;
+  for (const Measurement& m : ran.run->measurements) {
+    breaking = m.metric == "storage.rand_4k.breaking_iodepth" ? &m : breaking;
+  }
+  ASSERT_NE(breaking, nullptr);
+  EXPECT_EQ(breaking->value, 1);
+  EXPECT_TRUE(breaking->note.ends_with("no step held")) << breaking->note;
+  expect_nothing_left(volume_);
+}
+
+// A Critical level every step meets (10 s): the ramp runs to its end, there is no breaking point and no
+// measurement made up for one; the main jobs are still measured.
+TEST_F(StorageIntegration, StressWithEveryStepHeldReportsNoBreakingPoint) {
+  REQUIRE_FIO();
+  const DriverRun ran = run_driver(
+      config::TestType::stress, root_ / "lab",
+      fmt::format(
+          "{{volume: {}, workloads: [randwrite], size: 16MiB, runtime: 1s, ramp_time: 0s, iodepth: 2, "
+          "stress: {{steps: [50%, 100%, 200%]}}}}",
+          volume_.string()),
+      {p99_row(10)});
+  ASSERT_TRUE(ran.valid) << ran.valid.error().message;
+  ASSERT_TRUE(ran.run) << ran.run.error().message;
+  ASSERT_EQ(ran.run->stress.size(), 1u);
+  const load::StressResult& search = ran.run->stress[0];
+  ASSERT_EQ(search.steps.size(), 3u);
+  EXPECT_EQ(search.steps[2].level, 4);
+  EXPECT_FALSE(search.breaking_level);
+  EXPECT_EQ(search.last_held, 4);
+  for (const Measurement& m : ran.run->measurements) {
+    EXPECT_NE(m.metric, "storage.rand_4k.breaking_iodepth");
+  }
+  bool iops = false;
+  for (const Measurement& m : ran.run->measurements) {
+    iops = iops || m.metric == kRandWriteIops;
+  }
+  EXPECT_TRUE(iops);
+  expect_nothing_left(volume_);
+}
+
 // What `kubeproof run --target local --only storage --tier nvme` does, minus the CLI: the shipped smoke plan
 // (shortened, with a small file), the orchestrator, the driver from the factory, the shipped criteria.
 TEST_F(StorageIntegration, SmokePlanGivesTheStorageRowsOfTheChosenTier) {
