@@ -318,6 +318,16 @@ Result<StorageResult> StoragePhase::run(engine::CancellationToken& cancel) {
       remove_scratch(target);
       return std::unexpected(ran.error());
     }
+    Result<std::vector<JobSummary>> jobs =
+        summarize_jobs(jobs_, ran->output, ran->cancelled,
+                       fmt::format("storage: fio output for {} {}", target.role, target.path.string()));
+    if (!jobs) {
+      remove_scratch(target);
+      return std::unexpected(jobs.error());
+    }
+    for (const JobSummary& job : *jobs) {
+      progress_(job_line(target.role, job));
+    }
     if (search_ && target.role == "volume" && !ran->cancelled) {
       // On the test file the jobs just laid out: no second layout, and the compare run gets the room after.
       if (Result<void> searched = run_search(target, cancel, result); !searched) {
@@ -326,15 +336,6 @@ Result<StorageResult> StoragePhase::run(engine::CancellationToken& cancel) {
       }
     }
     remove_scratch(target);
-    Result<std::vector<JobSummary>> jobs =
-        summarize_jobs(jobs_, ran->output, ran->cancelled,
-                       fmt::format("storage: fio output for {} {}", target.role, target.path.string()));
-    if (!jobs) {
-      return std::unexpected(jobs.error());
-    }
-    for (const JobSummary& job : *jobs) {
-      progress_(job_line(target.role, job));
-    }
     std::vector<Measurement> measurements = measurements_from(*jobs, fio_version_);
     if (target.role == "volume") {
       result.jobs = std::move(*jobs);
