@@ -273,7 +273,20 @@ TEST(PlanValidation, CapacityValues) {
             R"((use e.g. 5Gbps, 100Mbit/s, 200MB/s, 1GiB/s))");
   EXPECT_EQ(error_of(parse("type: smoke\ncapacity:\n  dns: 10k\n")),
             R"(plans/x.yaml:3: capacity: unknown key "dns" (expected one of: api_qps, etcd_ops, dns_qps, )"
-            R"(ingress_rps, ingress_connection_rate, pod_network))");
+            R"(ingress_rps, ingress_connection_rate, pod_network, storage_iops))");
+}
+
+TEST(PlanValidation, StorageIopsCapacity) {
+  // Storage's capacity field reads like every other rate: a plain number, k/M, or an "IOPS" suffix.
+  Result<Plan> plan = parse("type: load\ncapacity:\n  storage_iops: 10k IOPS\n");
+  ASSERT_TRUE(plan) << plan.error().message;
+  ASSERT_TRUE(plan->capacity.storage_iops);
+  EXPECT_DOUBLE_EQ(plan->capacity.storage_iops->per_second, 10e3);
+  EXPECT_FALSE(parse("type: load\n")->capacity.storage_iops);
+  EXPECT_EQ(error_of(parse("type: smoke\ncapacity:\n  storage_iops: 0\n")),
+            R"(plans/x.yaml:3: capacity.storage_iops: must be > 0, got "0")");
+  EXPECT_TRUE(error_of(parse("type: smoke\ncapacity:\n  storage_iops: fast\n"))
+                  .starts_with(R"(plans/x.yaml:3: capacity.storage_iops: not a rate, got "fast")"));
 }
 
 // A phase's load derives from its capacity field (capacity x load): 0 would make a run of nothing, so every
