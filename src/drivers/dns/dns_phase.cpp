@@ -330,11 +330,12 @@ engine::PhaseRun build_run(const LoadResult& load, const std::optional<CacheDelt
   }
   run.notes = notes;
 
-  // The one validity rule (load/validity.hpp): INVALID only for the generator's own shortfall; a run that
-  // was cancelled is partial and not judged.
+  // The one validity rule (load/validity.hpp): INVALID only for the generator's own shortfall, and only
+  // where it could change a verdict. Not for a cancelled run (partial, and said so), nor for one stopped
+  // because the server stopped answering: dns.qps fails on the server's silence, whatever the generator did.
   load::Validity validity = load::judge_validity(generator_account(load, judging), judging.tightest_latency);
   run.notes.push_back(validity.statement);
-  if (!load.cancelled) {
+  if (!load.cancelled && load.stopped_early.empty()) {
     for (std::string& reason : validity.invalid_reasons) {
       run.invalid_reasons.push_back(std::move(reason));
     }

@@ -11,6 +11,16 @@ std::string ms_text(std::optional<double> seconds) {
   return seconds ? format_quantity(Quantity::duration, *seconds, "ms") : std::string("n/a");
 }
 
+// A step's generator shortfall, for its line: the breaking point is informational, so it is stated, not
+// judged.
+std::string invalid_text(const load::Validity& validity) {
+  std::string text;
+  for (const std::string& reason : validity.invalid_reasons) {
+    text += (text.empty() ? "; the generator on this step: " : "; ") + reason;
+  }
+  return text;
+}
+
 }  // namespace
 
 Result<StressOutcome> run_stress_search(const load::Schedule& schedule, const StepRunner& run_step,
@@ -82,9 +92,7 @@ engine::PhaseRun build_stress_run(const StressOutcome& outcome, const std::optio
         step.cancelled ? std::string("cancelled")
         : step.held()  ? std::string("held")
                        : "broke (" + step.broke + ")",
-        ran.validity.valid()
-            ? std::string()
-            : "; the generator fell short on this step, judged on what it sent: " + ran.validity.statement));
+        invalid_text(ran.validity)));
     if (step.held() && (judged == nullptr || step.level > judged->rate)) {
       judged = &ran;
     }
