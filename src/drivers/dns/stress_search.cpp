@@ -56,15 +56,30 @@ Result<StressOutcome> run_stress_search(const load::Schedule& schedule, const St
         record.broke += (record.broke.empty() ? "" : ", ") + load->stopped_early;
       }
     }
+    load::Validity validity =
+        load::judge_validity(generator_account(*load, judging), judging.tightest_latency);
+    std::string inconclusive;
+    if (!record.held() && !record.cancelled && !validity.valid() && load->stopped_early.empty()) {
+      // The step broke, but the generator's own shortfall could explain it (its lateness is inside the
+      // corrected P99): that is not the server's breaking point. The search ends here, as if interrupted,
+      // so nothing above it is tried and the last step held stands.
+      inconclusive = fmt::format(
+          "broke ({}), but the generator fell behind on it, which could explain the "
+          "break: not taken as the server's breaking point; the search stops here",
+          record.broke);
+      record.broke.clear();
+      record.cancelled = true;
+    }
     if (!bisection && !record.cancelled) {
       ++ramp_index;
     }
     const bool stopped = !load->stopped_early.empty() || record.cancelled;
     search.record(record);
-    load::Validity validity =
-        load::judge_validity(generator_account(*load, judging), judging.tightest_latency);
-    outcome.steps.push_back(StepLoad{
-        .rate = *level, .bisection = bisection, .load = std::move(*load), .validity = std::move(validity)});
+    outcome.steps.push_back(StepLoad{.rate = *level,
+                                     .bisection = bisection,
+                                     .load = std::move(*load),
+                                     .validity = std::move(validity),
+                                     .inconclusive = std::move(inconclusive)});
     if (stopped) {
       break;
     }
@@ -89,9 +104,10 @@ engine::PhaseRun build_stress_run(const StressOutcome& outcome, const std::optio
         "{}: {}{}",
         step.bisection ? "bisection " : "", step.factor, step.level, step.achieved, step.offered,
         ms_text(step.p50), ms_text(step.p99), step.errors, step.completed,
-        step.cancelled ? std::string("cancelled")
-        : step.held()  ? std::string("held")
-                       : "broke (" + step.broke + ")",
+        !ran.inconclusive.empty() ? ran.inconclusive
+        : step.cancelled          ? std::string("cancelled")
+        : step.held()             ? std::string("held")
+                                  : "broke (" + step.broke + ")",
         invalid_text(ran.validity)));
     if (step.held() && (judged == nullptr || step.level > judged->rate)) {
       judged = &ran;

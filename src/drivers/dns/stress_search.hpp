@@ -10,6 +10,11 @@
 // a step on which the generator itself fell behind (load/validity.hpp) is judged on what it sent, and says so
 // in its notes, so the generator's limit is never reported as the server's.
 //
+// A step that broke while the generator itself was INVALID on it (load/validity.hpp: its own lateness is
+// inside the corrected P99, its shortfall inside the achieved rate) is not the server's break: it is recorded
+// as neither held nor broken (the kernel's `cancelled`) and the search ends there, so a CPU-starved generator
+// is never reported as the server's breaking point; the step's line says why.
+//
 // Ends early on cancellation (the step is recorded as cancelled) or when a step stopped because the server
 // stopped answering (it broke; bisecting below a dead server would only wait out its failure window again).
 
@@ -31,6 +36,9 @@ struct StepLoad {
   bool bisection = false;
   LoadResult load;
   load::Validity validity;  // the generator's, on this step
+  // Set when the step broke while the generator itself fell behind (its lateness or shortfall could explain
+  // the break): recorded as neither held nor broken, and the search ends. Why, for the step's line.
+  std::string inconclusive;
 };
 
 struct StressOutcome {

@@ -350,6 +350,29 @@ TEST(DnsStress, ServerFailingTheFirstStepBreaksThere) {
   EXPECT_NEAR(find(run, "dns.p99")->value, 0.070, 0.0001);  // judged on the first step
 }
 
+TEST(DnsStress, ABreakTheGeneratorsOwnLatenessCouldExplainIsNotTheServers) {
+  // From 1250/s the generator itself falls 60 ms behind, and the corrected P99 (70 ms) with it.
+  StepRunner server = [](Rate rate, Duration, bool) -> Result<LoadResult> {
+    const bool starved = rate.per_second > 1000;
+    LoadResult load = step_load(rate.per_second, 1.0, starved ? milliseconds(70) : milliseconds(2));
+    load.own_lateness.record(std::chrono::nanoseconds(starved ? milliseconds(60) : milliseconds(0)).count(),
+                             load.counters.sent);
+    return load;
+  };
+  engine::CancellationToken cancel;
+  Result<StressOutcome> outcome = run_stress_search(ramp(1000, 3), server, one_query(), judging(), cancel);
+  ASSERT_TRUE(outcome);
+  ASSERT_EQ(outcome->steps.size(), 2u);  // nothing above the inconclusive step, no bisection below it
+  EXPECT_FALSE(outcome->result.breaking_level);
+  EXPECT_DOUBLE_EQ(*outcome->result.last_held, 1000);
+  EXPECT_NE(outcome->steps[1].inconclusive.find("but the generator fell behind on it"), std::string::npos);
+  engine::PhaseRun run =
+      build_stress_run(*outcome, std::nullopt, "", "", one_query(), Settings{}, {}, judging());
+  EXPECT_EQ(find(run, "dns.breaking_rate"), nullptr);
+  EXPECT_DOUBLE_EQ(find(run, "dns.qps")->value, 1000);  // judged on the last step held
+  EXPECT_TRUE(run.invalid_reasons.empty());
+}
+
 TEST(DnsStress, AStepThatCouldNotStartIsAnError) {
   StepRunner server = [](Rate, Duration, bool) -> Result<LoadResult> {
     return fail(ErrorKind::internal, "worker 1 of 2 failed: boom");
