@@ -85,6 +85,18 @@ Result<StressOutcome> run_stress_search(const load::Schedule& schedule, const St
     }
   }
   outcome.result = load::summarize(search, "queries", "dns.breaking_rate", "QPS");
+  if (!outcome.steps.empty() && !outcome.steps.back().inconclusive.empty()) {
+    // The kernel's summary would call this an interruption; say what stopped the search.
+    const load::StepRecord* held = search.last_held_step();
+    outcome.result.note = fmt::format(
+        "breaking point not found: {}the generator itself fell behind at {:.0f} QPS (x{:.3g}), whose break "
+        "its "
+        "own lateness could explain",
+        held != nullptr
+            ? fmt::format("every step held up to {:.0f} QPS (x{:.3g}), then ", held->level, held->factor)
+            : std::string(),
+        outcome.steps.back().rate, search.steps().back().factor);
+  }
   return outcome;
 }
 

@@ -366,6 +366,10 @@ TEST(DnsStress, ABreakTheGeneratorsOwnLatenessCouldExplainIsNotTheServers) {
   EXPECT_FALSE(outcome->result.breaking_level);
   EXPECT_DOUBLE_EQ(*outcome->result.last_held, 1000);
   EXPECT_NE(outcome->steps[1].inconclusive.find("but the generator fell behind on it"), std::string::npos);
+  EXPECT_EQ(
+      outcome->result.note,
+      "breaking point not found: every step held up to 1000 QPS (x1), then the generator itself fell behind "
+      "at 1250 QPS (x1.25), whose break its own lateness could explain");
   engine::PhaseRun run =
       build_stress_run(*outcome, std::nullopt, "", "", one_query(), Settings{}, {}, judging());
   EXPECT_EQ(find(run, "dns.breaking_rate"), nullptr);
