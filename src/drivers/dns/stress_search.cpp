@@ -1,5 +1,7 @@
 #include "drivers/dns/stress_search.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "drivers/dns/dns_phase.hpp"
@@ -19,6 +21,18 @@ std::string invalid_text(const load::Validity& validity) {
     text += (text.empty() ? "; the generator on this step: " : "; ") + reason;
   }
   return text;
+}
+
+// Whether the step still breaks with the generator's own lateness P99 taken off its P99 (a rough bound of the
+// server's part: the corrected latency of a send is its own lateness plus the server's time). The achieved
+// rate needs no such correction: the step's offered rate is already what the generator sent.
+bool breaks_without_own_lateness(const load::StepRecord& record, const LoadResult& load,
+                                 const load::BreakLimits& limits) {
+  load::StepRecord server = record;
+  if (server.p99 && load.own_lateness.count() > 0) {
+    server.p99 = std::max(0.0, *server.p99 - double(load.own_lateness.value_at_percentile(99)) / 1e9);
+  }
+  return !load::step_break_reason(server, limits, "QPS").empty();
 }
 
 }  // namespace
@@ -59,10 +73,11 @@ Result<StressOutcome> run_stress_search(const load::Schedule& schedule, const St
     load::Validity validity =
         load::judge_validity(generator_account(*load, judging), judging.tightest_latency);
     std::string inconclusive;
-    if (!record.held() && !record.cancelled && !validity.valid() && load->stopped_early.empty()) {
-      // The step broke, but the generator's own shortfall could explain it (its lateness is inside the
-      // corrected P99): that is not the server's breaking point. The search ends here, as if interrupted,
-      // so nothing above it is tried and the last step held stands.
+    if (!record.held() && !record.cancelled && !validity.valid() && load->stopped_early.empty() &&
+        !breaks_without_own_lateness(record, *load, judging.limits)) {
+      // The step broke, but the generator's own lateness could explain it (it is inside the corrected P99):
+      // that is not the server's breaking point. The search ends here, as if interrupted, so nothing above it
+      // is tried and the last step held stands.
       inconclusive = fmt::format(
           "broke ({}), but the generator fell behind on it, which could explain the "
           "break: not taken as the server's breaking point; the search stops here",

@@ -377,6 +377,22 @@ TEST(DnsStress, ABreakTheGeneratorsOwnLatenessCouldExplainIsNotTheServers) {
   EXPECT_TRUE(run.invalid_reasons.empty());
 }
 
+TEST(DnsStress, AServerBreakBeyondTheGeneratorsLatenessIsStillTheServers) {
+  // The generator is 5 ms late at P99 (INVALID against a 1 ms limit), but the P99 of 200 ms is the server's.
+  StepRunner server = [](Rate rate, Duration, bool) -> Result<LoadResult> {
+    LoadResult load =
+        step_load(rate.per_second, 1.0, rate.per_second > 1000 ? milliseconds(200) : milliseconds(2));
+    load.own_lateness.record(std::chrono::nanoseconds(milliseconds(5)).count(), load.counters.sent);
+    return load;
+  };
+  engine::CancellationToken cancel;
+  Result<StressOutcome> outcome = run_stress_search(ramp(1000), server, one_query(), judging(), cancel);
+  ASSERT_TRUE(outcome);
+  ASSERT_TRUE(outcome->result.breaking_level);
+  EXPECT_DOUBLE_EQ(*outcome->result.breaking_level, 1250);
+  EXPECT_TRUE(outcome->steps[1].inconclusive.empty());
+}
+
 TEST(DnsStress, AStepThatCouldNotStartIsAnError) {
   StepRunner server = [](Rate, Duration, bool) -> Result<LoadResult> {
     return fail(ErrorKind::internal, "worker 1 of 2 failed: boom");
