@@ -40,10 +40,23 @@ class ScriptedIo final : public WorkerIo {
     stall_by_ = by;
   }
   void throw_on_flush(int n) { throw_on_flush_ = n; }
+  // UDP answers come back with TC set (too large for a datagram): the worker asks again over TCP.
+  void truncate_udp() { truncate_udp_ = true; }
+  // The TCP connections close at `at`: the answers still to come on them never do.
+  void close_tcp_at(TimePoint at) { close_tcp_at_ = at; }
 
-  Result<std::uint32_t> open(Protocol, TimePoint, IoEvents&) override { return channels_++; }
+  Result<std::uint32_t> open(Protocol protocol, TimePoint, IoEvents&) override {
+    protocols_.push_back(protocol);
+    return channels_++;
+  }
   bool usable(std::uint32_t, TimePoint, IoEvents&) override { return true; }
   bool queue(std::uint32_t channel, const OutgoingQuery& query) override {
+    if (protocols_[channel] == Protocol::tcp) {
+      // Handed to the connection: on the wire now, answered like a datagram.
+      seen_.sends.push_back(clock_.now());
+      answer(channel, query, clock_.now());
+      return true;
+    }
     pending_.push_back({channel, query});
     return false;
   }
@@ -54,23 +67,23 @@ class ScriptedIo final : public WorkerIo {
     for (const auto& [channel, query] : pending_) {
       events.sent(query.slot, now);
       seen_.sends.push_back(now);
-      std::vector<std::uint8_t> answer(query.id.begin(), query.id.end());
-      answer.insert(answer.end(), query.rest.begin(), query.rest.end());
-      answer[2] = static_cast<std::uint8_t>(0x80 | (answer[2] & 0x01));  // QR, RD kept
-      answer[3] = 0x80;                                                  // RA, NOERROR
-      write_u16(answer.data() + 6, 1);
-      for (int byte : {0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 5, 0, 4, 10, 0, 0, 1}) {
-        answer.push_back(static_cast<std::uint8_t>(byte));
-      }
-      if (std::optional<Duration> delay = script_(received_++)) {
-        answers_.emplace(now + *delay, std::pair{channel, std::move(answer)});
-      }
-      ++in_flight_;
+      answer(channel, query, now);
     }
     seen_.max_in_flight = std::max(seen_.max_in_flight, in_flight_);
     pending_.clear();
   }
   void wait(TimePoint now, TimePoint wake, IoEvents& events) override {
+    if (close_tcp_at_ && wake >= *close_tcp_at_) {
+      clock_.sleep_until(*close_tcp_at_);
+      close_tcp_at_.reset();
+      for (std::uint32_t channel = 0; channel < channels_; ++channel) {
+        if (protocols_[channel] == Protocol::tcp) {
+          std::erase_if(answers_, [&](const auto& entry) { return entry.second.first == channel; });
+          events.channel_failed(channel, clock_.now(), "TCP connection closed by the server");
+        }
+      }
+      return;
+    }
     if (stall_at_ && now >= *stall_at_) {
       stall_at_.reset();
       clock_.sleep_until(std::max(now, wake) + stall_by_);
@@ -93,6 +106,23 @@ class ScriptedIo final : public WorkerIo {
   void close() override {}
 
  private:
+  // The query with QR set, NOERROR and one A record, after the script's delay (or never).
+  void answer(std::uint32_t channel, const OutgoingQuery& query, TimePoint now) {
+    std::vector<std::uint8_t> answer(query.id.begin(), query.id.end());
+    answer.insert(answer.end(), query.rest.begin(), query.rest.end());
+    const bool truncated = truncate_udp_ && protocols_[channel] == Protocol::udp;
+    answer[2] = static_cast<std::uint8_t>(0x80 | (answer[2] & 0x01) | (truncated ? 0x02 : 0));  // QR, RD, TC
+    answer[3] = 0x80;                                                                           // RA, NOERROR
+    write_u16(answer.data() + 6, 1);
+    for (int byte : {0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 5, 0, 4, 10, 0, 0, 1}) {
+      answer.push_back(static_cast<std::uint8_t>(byte));
+    }
+    if (std::optional<Duration> delay = script_(received_++)) {
+      answers_.emplace(now + *delay, std::pair{channel, std::move(answer)});
+    }
+    ++in_flight_;
+  }
+
   FakeClock& clock_;
   Script script_;
   Seen& seen_;
@@ -104,6 +134,9 @@ class ScriptedIo final : public WorkerIo {
   std::optional<TimePoint> stall_at_;
   Duration stall_by_{0};
   int throw_on_flush_ = 0;
+  bool truncate_udp_ = false;
+  std::optional<TimePoint> close_tcp_at_;
+  std::vector<Protocol> protocols_;
 };
 
 Workload one_query() {
@@ -260,6 +293,39 @@ TEST(DnsWorker, ASilentServerEndsTheRunAfterTheFailureWindow) {
   EXPECT_LT(r.result->send_elapsed, milliseconds(400));
   EXPECT_EQ(r.result->counters.responses, 0u);
   EXPECT_EQ(r.result->counters.lost, r.result->counters.sent);
+}
+
+TEST(DnsWorker, TruncatedAnswersAreAskedAgainOverTcpFromTheOriginalIntendedTime) {
+  Outcome r = run(
+      open_loop(1000, milliseconds(10)), [](std::uint64_t) { return milliseconds(1); },
+      [](ScriptedIo& io, TimePoint) { io.truncate_udp(); });
+  ASSERT_TRUE(r.result) << r.result.error().message;
+  const Counters& c = r.result->counters;
+  EXPECT_EQ(c.lookups_started, 10u);
+  EXPECT_EQ(c.truncated, 10u);
+  EXPECT_EQ(c.tcp_retries, 10u);
+  EXPECT_EQ(c.sent, 20u);  // each lookup: a datagram, then the same query over TCP
+  EXPECT_EQ(c.responses, 10u);
+  EXPECT_EQ(c.lookups_answered, 10u);
+  // The TCP answer is timed from the datagram's intended send: 1 ms there, 1 ms over TCP.
+  EXPECT_NEAR(ms(r.result->query_latency.corrected.max()), 2.0, 0.01);
+}
+
+TEST(DnsWorker, AClosedTcpConnectionFailsItsQueriesInFlight) {
+  LoadOptions options = open_loop(1000, milliseconds(20));
+  options.protocol = Protocol::tcp;
+  Outcome r = run(
+      options, [](std::uint64_t) { return milliseconds(5); },
+      [](ScriptedIo& io, TimePoint began) { io.close_tcp_at(began + milliseconds(12)); });
+  ASSERT_TRUE(r.result) << r.result.error().message;
+  const Counters& c = r.result->counters;
+  EXPECT_EQ(c.sent, 20u);
+  // The connection closed 10 ms after the first send (after the pool's 2 ms head start): the five queries
+  // sent in the 5 ms before it never get their answer; the rest go out on the reopened connection.
+  EXPECT_EQ(c.connection_lost, 5u);
+  EXPECT_EQ(c.lookups_failed, 5u);
+  EXPECT_EQ(c.responses, 15u);
+  EXPECT_EQ(r.result->first_error, "TCP connection closed by the server");
 }
 
 TEST(DnsWorker, AThrowingWorkerIsAPhaseErrorNotACrash) {
