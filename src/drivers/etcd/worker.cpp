@@ -86,7 +86,7 @@ void Worker::run_open_loop() {
   TimePoint now = clock_.now();
   while (true) {
     now = clock_.now();
-    if (should_stop(now) || intended > end_) {
+    if (should_stop(now) || intended >= end_) {
       break;  // past the stage (or told to stop): only completions are left to collect
     }
     if (now >= intended && !idle_.empty()) {
@@ -102,10 +102,11 @@ void Worker::run_open_loop() {
   if (quota_reached_) {
     return;  // a count ended the stage: nothing more was due
   }
-  // Sends that fell due before the window closed and never went out: the server's when every slot was still
-  // busy (or the send was due during the last all-busy wait), the generator's otherwise.
+  // Sends that fell due before the window closed ([start, end): a send intended at the very end is past it)
+  // and never went out: the server's when every slot was still busy (or the send was due during the last
+  // all-busy wait), the generator's otherwise.
   const TimePoint window_end = std::min(now, end_);
-  while (intended <= window_end) {
+  while (intended < window_end) {
     ++result_.sends.due;
     if (idle_.empty() || intended <= slot_freed_) {
       ++result_.sends.queued_for_server;
