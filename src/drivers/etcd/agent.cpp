@@ -146,9 +146,11 @@ Result<AgentPlan> to_agent_plan(const AgentOptions& options) {
     return std::unexpected(Error{ErrorKind::usage, valid.error().message});
   }
   // The agent runs the workload it is told, as one stage (write-then-read: two), at the given rate.
-  Result<RunPlan> run_plan =
-      plan_run(s, PlanInput{.type = config::TestType::load, .capacity = std::nullopt, .load = 1.0,
-                            .duration = duration, .where = ""});
+  Result<RunPlan> run_plan = plan_run(s, PlanInput{.type = config::TestType::load,
+                                                   .capacity = std::nullopt,
+                                                   .load = 1.0,
+                                                   .duration = duration,
+                                                   .where = ""});
   if (!run_plan) {
     return std::unexpected(Error{ErrorKind::usage, run_plan.error().message});
   }

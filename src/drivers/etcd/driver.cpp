@@ -36,10 +36,10 @@ class EtcdDriver final : public engine::Driver {
     // The rate and the stress ramp are worked out now, so a missing capacity.etcd_ops is an input error
     // before anything runs.
     Result<RunPlan> run_plan = plan_run(*settings, PlanInput{.type = context.plan.type,
-                                                              .capacity = context.plan.capacity.etcd_ops,
-                                                              .load = context.phase.load,
-                                                              .duration = context.phase.duration,
-                                                              .where = file});
+                                                             .capacity = context.plan.capacity.etcd_ops,
+                                                             .load = context.phase.load,
+                                                             .duration = context.phase.duration,
+                                                             .where = file});
     if (!run_plan) {
       return std::unexpected(run_plan.error());
     }
@@ -60,7 +60,8 @@ class EtcdDriver final : public engine::Driver {
       // A lab record without its client endpoint is a lab that is not there: SKIPPED, never a throw.
       auto client = lab->find("client");
       if (client == lab->end()) {
-        return fail(ErrorKind::unavailable, "the lab's etcd records no client endpoint; run `kubeproof lab up`");
+        return fail(ErrorKind::unavailable,
+                    "the lab's etcd records no client endpoint; run `kubeproof lab up`");
       }
       endpoint.endpoints = {client->second};
       if (auto metrics = lab->find("metrics"); endpoint.metrics_url.empty() && metrics != lab->end()) {

@@ -86,7 +86,8 @@ Result<void> EtcdPhase::prepare(const Endpoint& endpoint) {
 
 Result<StageResult> EtcdPhase::run_one(const Stage& stage, const EngineOptions& options,
                                        engine::CancellationToken& cancel) {
-  const int workers = std::clamp(options.threads, 1, std::max(1, static_cast<int>(connections_->channels.size())));
+  const int workers =
+      std::clamp(options.threads, 1, std::max(1, static_cast<int>(connections_->channels.size())));
   return run_stage(grpc_transport_factory(*connections_, make_value(options.value_size, options.seed),
                                           options.serializable),
                    workers, stage, options, clock_, cancel);

@@ -120,7 +120,8 @@ class GrpcTransport final : public KvTransport {
 
 }  // namespace
 
-TransportFactory grpc_transport_factory(const Connections& connections, std::string value, bool serializable) {
+TransportFactory grpc_transport_factory(const Connections& connections, std::string value,
+                                        bool serializable) {
   return [&connections, value = std::move(value), serializable](int index, int workers, std::size_t slots) {
     std::vector<std::shared_ptr<grpc::Channel>> channels;
     for (std::size_t c = static_cast<std::size_t>(index); c < connections.channels.size();

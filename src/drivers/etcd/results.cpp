@@ -129,9 +129,8 @@ std::vector<load::GeneratorAccount> generator_accounts(const std::vector<StageRe
     if (found == accounts.end()) {
       load::GeneratorAccount account;
       account.what = std::string(series);
-      account.rate_judged =
-          (series != "reads" && criteria.judged("etcd.write.throughput")) ||
-          (series != "writes" && criteria.judged("etcd.read.throughput"));
+      account.rate_judged = (series != "reads" && criteria.judged("etcd.write.throughput")) ||
+                            (series != "writes" && criteria.judged("etcd.read.throughput"));
       accounts.push_back(std::move(account));
       found = accounts.end() - 1;
     }
@@ -292,7 +291,8 @@ engine::PhaseRun build_run(const RunRecord& record, const Settings& settings, co
   }
   for (const load::GeneratorAccount& account : generator_accounts(stages, criteria)) {
     const std::vector<std::string_view> rows = latency_rows(account.what);
-    load::Validity validity = load::judge_validity(account, criteria.tightest_latency_target(Phase::etcd, rows));
+    load::Validity validity =
+        load::judge_validity(account, criteria.tightest_latency_target(Phase::etcd, rows));
     run.notes.push_back(validity.statement);
     for (std::string& reason : validity.invalid_reasons) {
       run.invalid_reasons.push_back(std::move(reason));

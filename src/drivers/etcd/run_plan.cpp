@@ -29,15 +29,15 @@ std::string_view series_of(double read_fraction) {
 Result<RunPlan> plan_run(const Settings& settings, const PlanInput& input) {
   const bool both = settings.workload == Workload::write_then_read;
   auto resolve = [&](Duration duration) {
-    return load::resolve_schedule(load::ScheduleInput{
-        .rate = settings.rate,
-        .capacity = load::capacity_ref("capacity.etcd_ops", input.capacity),
-        .load = input.load,
-        .type = input.type,
-        .duration = duration,
-        .stress = settings.stress,
-        .where = input.where,
-        .owner = "the etcd phase"});
+    return load::resolve_schedule(
+        load::ScheduleInput{.rate = settings.rate,
+                            .capacity = load::capacity_ref("capacity.etcd_ops", input.capacity),
+                            .load = input.load,
+                            .type = input.type,
+                            .duration = duration,
+                            .stress = settings.stress,
+                            .where = input.where,
+                            .owner = "the etcd phase"});
   };
   // write-then-read splits the duration between the two series, so each schedule gets its half.
   const Duration first = both ? input.duration / 2 : input.duration;

@@ -2,7 +2,8 @@
 
 // What the etcd phase runs, worked out from its settings and the plan by the load kernel's resolver
 // (load/schedule.hpp), the same way as every phase:
-//   smoke and load: capacity.etcd_ops x the phase's load (or the explicit `rate`, or max), per operation kind;
+//   smoke and load: capacity.etcd_ops x the phase's load (or the explicit `rate`, or max), per operation
+//   kind;
 //     write-then-read: writes for the first half of the duration, then reads;
 //   stress: a breaking-point search per series, writes then reads (write-then-read: half the duration each),
 //     each a ramp of the kernel's steps (100 %..200 % of capacity by default) and its bisection.
@@ -45,9 +46,9 @@ struct StressSeries {
 };
 
 struct RunPlan {
-  std::vector<Stage> stages;          // steady stages (smoke, load, or stress with rate max)
-  std::vector<StressSeries> stress;   // stress: run after `stages`, in order
-  std::vector<std::string> notes;     // the schedule's notes: "rate 500/s = capacity.etcd_ops 5k/s x 10%"
+  std::vector<Stage> stages;         // steady stages (smoke, load, or stress with rate max)
+  std::vector<StressSeries> stress;  // stress: run after `stages`, in order
+  std::vector<std::string> notes;    // the schedule's notes: "rate 500/s = capacity.etcd_ops 5k/s x 10%"
 };
 
 struct PlanInput {

@@ -15,11 +15,11 @@ namespace {
 
 // Every key parse_settings accepts, in documentation order (listed in the unknown-key message).
 constexpr std::string_view kKeys[] = {
-    "endpoints",      "cacert",          "cert",           "key",
-    "metrics_url",    "workload",        "read_ratio",     "consistency",
-    "key_size",       "value_size",      "key_space",      "sequential_keys",
-    "key_prefix",     "connections",     "clients",        "threads",
-    "rate",           "arrival",         "total",          "request_timeout",
+    "endpoints",      "cacert",          "cert",       "key",
+    "metrics_url",    "workload",        "read_ratio", "consistency",
+    "key_size",       "value_size",      "key_space",  "sequential_keys",
+    "key_prefix",     "connections",     "clients",    "threads",
+    "rate",           "arrival",         "total",      "request_timeout",
     "failure_window", "metrics_timeout", "stress",
 };
 

@@ -16,9 +16,10 @@ std::optional<double> percentile_seconds(const Histogram& histogram, double perc
 
 SearchLimits search_limits(const load::CriteriaView& criteria) {
   const std::optional<double> errors = criteria.critical("etcd.error_rate");
-  return SearchLimits{
-      .writes = load::BreakLimits{.p99_critical = criteria.critical("etcd.write.p99"), .error_critical = errors},
-      .reads = load::BreakLimits{.p99_critical = criteria.critical("etcd.read.p99"), .error_critical = errors}};
+  return SearchLimits{.writes = load::BreakLimits{.p99_critical = criteria.critical("etcd.write.p99"),
+                                                  .error_critical = errors},
+                      .reads = load::BreakLimits{.p99_critical = criteria.critical("etcd.read.p99"),
+                                                 .error_critical = errors}};
 }
 
 load::StepRecord step_record(const StageResult& stage) {
@@ -57,8 +58,10 @@ std::string step_broke(const StageResult& stage, const SearchLimits& limits) {
   if (read_fraction > 0.0 && read_fraction < 1.0 && stage.range.ok > 0) {
     load::StepRecord reads = record;
     reads.p99 = percentile_seconds(stage.range.latency.corrected, 99);
-    const std::string read_reason = load::step_break_reason(
-        reads, load::BreakLimits{.p99_critical = limits.reads.p99_critical, .error_critical = std::nullopt, .min_achieved_share = 0});
+    const std::string read_reason =
+        load::step_break_reason(reads, load::BreakLimits{.p99_critical = limits.reads.p99_critical,
+                                                         .error_critical = std::nullopt,
+                                                         .min_achieved_share = 0});
     if (!read_reason.empty()) {
       reason += (reason.empty() ? "read " : ", read ") + read_reason;
     }
@@ -70,7 +73,8 @@ std::string step_broke(const StageResult& stage, const SearchLimits& limits) {
 }
 
 Result<load::StressResult> search_breaking_point(const StressSeries& series, const SearchLimits& limits,
-                                                 const StageRunner& run_step, std::vector<StageResult>& stages,
+                                                 const StageRunner& run_step,
+                                                 std::vector<StageResult>& stages,
                                                  const engine::CancellationToken& cancel,
                                                  const ProgressFn& progress) {
   const load::Schedule& schedule = series.schedule;
@@ -109,7 +113,8 @@ Result<load::StressResult> search_breaking_point(const StressSeries& series, con
     load::StepRecord record = step_record(*ran);
     record.broke = step_broke(*ran, limits);
     if (progress) {
-      progress(fmt::format("{}: {}", series.series, record.broke.empty() ? "held" : "broke: " + record.broke));
+      progress(
+          fmt::format("{}: {}", series.series, record.broke.empty() ? "held" : "broke: " + record.broke));
     }
     const bool server_gone = !ran->stopped_early.empty();
     stages.push_back(std::move(*ran));

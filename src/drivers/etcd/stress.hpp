@@ -1,10 +1,10 @@
 #pragma once
 
 // The etcd phase's stress runs: one breaking-point search (load/breaking_point.hpp) per series, writes and
-// reads. Each step is a stage at the step's rate; it breaks where the kernel says (achieved < 99 % of offered,
-// P99 above the row's Critical level, errors above Critical), with the Critical levels of the run's criteria:
-// etcd.write.p99 for writes, etcd.read.p99 for reads (both for a mixed series), etcd.error_rate where a row
-// exists. The search never runs a step above one that broke.
+// reads. Each step is a stage at the step's rate; it breaks where the kernel says (achieved < 99 % of
+// offered, P99 above the row's Critical level, errors above Critical), with the Critical levels of the run's
+// criteria: etcd.write.p99 for writes, etcd.read.p99 for reads (both for a mixed series), etcd.error_rate
+// where a row exists. The search never runs a step above one that broke.
 
 #include <functional>
 #include <string_view>
@@ -38,7 +38,8 @@ std::string step_broke(const StageResult& stage, const SearchLimits& limits);
 // Runs the search of `series`, appending each step's result to `stages`. A step that stopped early (the
 // server is gone) ends the search: the next steps would only count errors.
 Result<load::StressResult> search_breaking_point(const StressSeries& series, const SearchLimits& limits,
-                                                 const StageRunner& run_step, std::vector<StageResult>& stages,
+                                                 const StageRunner& run_step,
+                                                 std::vector<StageResult>& stages,
                                                  const engine::CancellationToken& cancel,
                                                  const ProgressFn& progress);
 

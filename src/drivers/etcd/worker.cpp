@@ -14,6 +14,10 @@ namespace {
 constexpr Duration kIdleWait = std::chrono::milliseconds(50);
 // After the stage, calls in flight get their request timeout plus this margin before they are cancelled.
 constexpr Duration kDrainMargin = std::chrono::seconds(1);
+// gRPC's completion queue counts a wait in whole milliseconds, rounded up, so a send due within this waits by
+// the clock in short steps (each completion it holds up is late by at most a step).
+constexpr Duration kCoarseWait = std::chrono::milliseconds(2);
+constexpr Duration kFineStep = std::chrono::microseconds(200);
 
 }  // namespace
 
@@ -94,9 +98,17 @@ void Worker::run_open_loop() {
       intended = pacer_->next();
       continue;
     }
-    // Wait for a completion until the next send is due (or a short while when every client is busy, because
-    // a completion is what frees one).
-    Duration wait = idle_.empty() ? kIdleWait : std::min<Duration>(intended - now, kIdleWait);
+    if (!idle_.empty() && intended - now <= kCoarseWait) {
+      // Close to the next send: collect a completion without blocking, else sleep a short step by the clock,
+      // so the send goes out on time (a transport's wait may wake a millisecond late).
+      if (!poll(Duration{0})) {
+        clock_.sleep_until(std::min<TimePoint>(intended, clock_.now() + kFineStep));
+      }
+      continue;
+    }
+    // Wait for a completion until shortly before the next send is due (or a short while when every client is
+    // busy, because a completion is what frees one).
+    Duration wait = idle_.empty() ? kIdleWait : std::min<Duration>(intended - now - kCoarseWait, kIdleWait);
     poll(std::max<Duration>(Duration{0}, std::min<Duration>(wait, end_ - now)));
   }
   if (quota_reached_) {
@@ -155,11 +167,13 @@ void Worker::send(TimePoint intended, TimePoint now) {
   transport_.start(index, slot.is_range, keys_.next(), options_.request_timeout);
 }
 
-// Handles at most one completion, waiting up to `wait`.
-void Worker::poll(Duration wait) {
+// Handles at most one completion, waiting up to `wait`; whether one came.
+bool Worker::poll(Duration wait) {
   if (std::optional<Completion> completion = transport_.next(wait)) {
     complete(*completion);
+    return true;
   }
+  return false;
 }
 
 void Worker::complete(const Completion& completion) {

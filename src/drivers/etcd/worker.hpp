@@ -45,7 +45,7 @@ class Worker {
   void run_open_loop();
   void run_closed_loop();
   void send(TimePoint intended, TimePoint now);
-  void poll(Duration wait);
+  bool poll(Duration wait);
   void complete(const Completion& completion);
   void drain();
 

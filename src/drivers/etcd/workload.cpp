@@ -96,9 +96,11 @@ Result<StageResult> run_stage(const TransportFactory& transports, int workers, c
   };
   load::PoolOptions pool;
   pool.count = workers;
-  Result<std::pair<std::vector<WorkerResult>, TimePoint>> ran = load::run_workers<WorkerResult>(pool, clock, body);
+  Result<std::pair<std::vector<WorkerResult>, TimePoint>> ran =
+      load::run_workers<WorkerResult>(pool, clock, body);
   if (!ran) {
-    return std::unexpected(Error{ran.error().kind, fmt::format("etcd {}: {}", stage.name, ran.error().message)});
+    return std::unexpected(
+        Error{ran.error().kind, fmt::format("etcd {}: {}", stage.name, ran.error().message)});
   }
   auto& [results, start] = *ran;
   StageResult merged;

@@ -38,7 +38,7 @@ struct OperationStats {
 
 // What the generator owed and did, open loop (load/validity.hpp's GeneratorAccount, per stage).
 struct SendAccount {
-  std::uint64_t due = 0;   // intended sends up to the end of the window (the stage's end, or where it stopped)
+  std::uint64_t due = 0;  // intended sends up to the end of the window (the stage's end, or where it stopped)
   std::uint64_t sent = 0;  // a subset of due
   // Due sends that waited because every client slot was busy with the server (sent or not): the server's.
   std::uint64_t queued_for_server = 0;
@@ -53,8 +53,8 @@ struct StageResult {
   Stage stage;
   OperationStats put;
   OperationStats range;
-  PacerStats pacer;  // open loop only
-  SendAccount sends;  // open loop only
+  PacerStats pacer;          // open loop only
+  SendAccount sends;         // open loop only
   Duration elapsed{0};       // stage start to its last completion
   std::uint64_t issued = 0;  // requests sent
   bool cancelled = false;

@@ -131,8 +131,9 @@ TEST_F(EtcdPhaseRun, AStoppedStageIsInvalidAndARateTheServerCouldNotTakeIsItsRes
   engine::PhaseRun run = build_run(record, Settings{}, RunPlan{}, criteria_);
   ASSERT_EQ(run.invalid_reasons.size(), 1u) << run.invalid_reasons.back();
   EXPECT_EQ(run.invalid_reasons[0], "write stage stopped after 5.00s: no request succeeded for 3s");
-  EXPECT_TRUE(has_note(run, "9000 queued for a connection (the server's latency, counted in it), 5000 never "
-                            "sent: every connection stayed busy (the server's)"));
+  EXPECT_TRUE(has_note(run,
+                       "9000 queued for a connection (the server's latency, counted in it), 5000 never "
+                       "sent: every connection stayed busy (the server's)"));
   EXPECT_EQ(find(run, "etcd.fsync.p99"), nullptr);  // not measured, never invented
   EXPECT_NE(run.measurements.front().note.find("server metrics not measured: GET x: refused"),
             std::string::npos);
@@ -156,8 +157,9 @@ TEST_F(EtcdPhaseRun, OwnLatenessIsJudgedAgainstTheSeriesTightestTarget) {
   record.stages[1] = with_lateness(record.stages[1], std::chrono::microseconds(1200));
   engine::PhaseRun run = build_run(record, Settings{}, RunPlan{}, criteria_);
   ASSERT_EQ(run.invalid_reasons.size(), 1u);
-  EXPECT_TRUE(run.invalid_reasons[0].starts_with("the load generator's own send lateness P99 1.20ms is above "
-                                                 "1.00ms (10 % of the tightest latency target, 10.00ms)"))
+  EXPECT_TRUE(
+      run.invalid_reasons[0].starts_with("the load generator's own send lateness P99 1.20ms is above "
+                                         "1.00ms (10 % of the tightest latency target, 10.00ms)"))
       << run.invalid_reasons[0];
 
   // An own shortfall in sending (not the server's) is stated; no etcd rate is judged, so it is not INVALID.

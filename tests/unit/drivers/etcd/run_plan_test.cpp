@@ -44,7 +44,8 @@ TEST(EtcdRunPlan, LoadMeansCapacityTimesLoad) {
 }
 
 TEST(EtcdRunPlan, AMissingOrZeroCapacityIsAnInputError) {
-  Result<RunPlan> missing = plan_run(Settings{}, input(config::TestType::load, std::nullopt, 1.0, seconds(10)));
+  Result<RunPlan> missing =
+      plan_run(Settings{}, input(config::TestType::load, std::nullopt, 1.0, seconds(10)));
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().kind, ErrorKind::input);
   EXPECT_EQ(missing.error().message,

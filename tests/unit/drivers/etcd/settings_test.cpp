@@ -84,13 +84,15 @@ TEST(EtcdSettings, MessagesNameFileLineFieldAndValue) {
       "connections, clients, threads, rate, arrival, total, request_timeout, failure_window, "
       "metrics_timeout, stress)");
   // The kernel's readers, with this file, line and field.
-  EXPECT_EQ(parse_error("rate: fast\n"),
-            "plans/x.yaml:1: phases[0].settings.rate: not a rate > 0 (or \"max\", \"capacity\"), got \"fast\"");
+  EXPECT_EQ(
+      parse_error("rate: fast\n"),
+      "plans/x.yaml:1: phases[0].settings.rate: not a rate > 0 (or \"max\", \"capacity\"), got \"fast\"");
   EXPECT_EQ(parse_error("rate: 0\n"),
             "plans/x.yaml:1: phases[0].settings.rate: not a rate > 0 (or \"max\", \"capacity\"), got \"0\"");
-  EXPECT_EQ(parse_error("stress:\n  steps: [100%, 150%, 125%]\n"),
-            "plans/x.yaml:2: phases[0].settings.stress.steps[2]: must be above the step before it (150%), got "
-            "\"125%\"");
+  EXPECT_EQ(
+      parse_error("stress:\n  steps: [100%, 150%, 125%]\n"),
+      "plans/x.yaml:2: phases[0].settings.stress.steps[2]: must be above the step before it (150%), got "
+      "\"125%\"");
   EXPECT_EQ(parse_error("stress:\n  steps: [100%, 600%]\n"),
             "plans/x.yaml:2: phases[0].settings.stress.steps[1]: must be within 0%..500% of capacity, got "
             "\"600%\"");
