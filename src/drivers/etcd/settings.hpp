@@ -6,8 +6,8 @@
 //   endpoints: [127.0.0.1:2379]               # default: the lab's etcd for --target local
 //   cacert: /etc/kubernetes/pki/etcd/ca.crt    cert: .../healthcheck-client.crt
 //   key: .../healthcheck-client.key
-//   metrics_url: https://127.0.0.1:2379/metrics  # default: the lab's; else <scheme>://<first
-//   endpoint>/metrics workload: write-then-read                 # write | read | mixed | write-then-read
+//   metrics_url: https://127.0.0.1:2379/metrics  # default: the lab's; else <endpoint>/metrics
+//   workload: write-then-read                 # write | read | mixed | write-then-read
 //   read_ratio: 50%                           # mixed only
 //   consistency: linearizable                 # or serializable (reads)
 //   key_size: 256B  value_size: 1KiB  key_space: 10000  sequential_keys: false  key_prefix: kubeproof/
