@@ -94,7 +94,9 @@ Result<load::StressResult> search_breaking_point(const StressSeries& series, con
                                   ? schedule.bisect_step_duration
                                   : schedule.steps[ramp_index].duration;
     const std::string level_text = format_quantity(Quantity::rate, *level);
-    Stage stage{.name = fmt::format("{} {}{}", series.series, level_text, bisection ? " (bisection)" : ""),
+    // The stage line prints the rate; the name says which step of the search it is.
+    Stage stage{.name = fmt::format("{} x{:.3g}{}", series.series, search.next_factor(),
+                                    bisection ? " (bisection)" : ""),
                 .read_fraction = series.read_fraction,
                 .rate = Rate{*level},
                 .duration = duration,

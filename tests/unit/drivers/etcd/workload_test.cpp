@@ -220,3 +220,39 @@ TEST(EtcdWorkload, StressFindsTheBreakingRate) {
 
 }  // namespace
 }  // namespace kp::drivers::etcd
+
+namespace kp::drivers::etcd {
+namespace {
+
+// A mixed step is held to both latency limits: its writes to etcd.write.p99's Critical, its reads to
+// etcd.read.p99's.
+TEST(EtcdStressStep, AMixedStepBreaksOnEitherKindsCritical) {
+  auto mixed = [](Duration put_latency, Duration range_latency) {
+    StageResult stage;
+    stage.stage.read_fraction = 0.5;
+    stage.stage.rate = Rate{100};
+    stage.stage.duration = seconds(10);
+    stage.elapsed = seconds(10);
+    TimePoint t0{};
+    for (int i = 0; i < 500; ++i) {
+      stage.put.latency.record(t0, t0, t0 + put_latency);
+      stage.range.latency.record(t0, t0, t0 + range_latency);
+    }
+    stage.put.ok = 500;
+    stage.range.ok = 500;
+    return stage;
+  };
+  SearchLimits limits{.writes = {.p99_critical = 0.050, .error_critical = std::nullopt},
+                      .reads = {.p99_critical = 0.025, .error_critical = std::nullopt}};
+  EXPECT_EQ(step_broke(mixed(milliseconds(40), milliseconds(20)), limits), "");
+  EXPECT_EQ(step_broke(mixed(milliseconds(40), milliseconds(30)), limits),
+            "read P99 30.00ms > critical 25.00ms");
+  EXPECT_EQ(step_broke(mixed(milliseconds(60), milliseconds(20)), limits), "P99 60.00ms > critical 50.00ms");
+  load::StepRecord record = step_record(mixed(milliseconds(40), milliseconds(20)));
+  EXPECT_DOUBLE_EQ(record.offered, 100);
+  EXPECT_DOUBLE_EQ(record.achieved, 100);  // both kinds: 1000 in 10 s
+  EXPECT_EQ(record.completed, 1000u);
+}
+
+}  // namespace
+}  // namespace kp::drivers::etcd
