@@ -118,8 +118,18 @@ std::string describe_stage(const StageResult& stage) {
 
 std::vector<load::GeneratorAccount> generator_accounts(const std::vector<StageResult>& stages,
                                                        const load::CriteriaView& criteria) {
-  std::vector<load::GeneratorAccount> accounts;
+  std::vector<const StageResult*> all;
   for (const StageResult& stage : stages) {
+    all.push_back(&stage);
+  }
+  return generator_accounts(all, criteria);
+}
+
+std::vector<load::GeneratorAccount> generator_accounts(const std::vector<const StageResult*>& stages,
+                                                       const load::CriteriaView& criteria) {
+  std::vector<load::GeneratorAccount> accounts;
+  for (const StageResult* each : stages) {
+    const StageResult& stage = *each;
     if (!stage.stage.rate) {
       continue;  // closed loop: nothing is due, nothing is late
     }
@@ -160,9 +170,10 @@ engine::PhaseRun build_run(const RunRecord& record, const Settings& settings, co
       settings.sequential_keys ? "sequential" : "random",
       settings.serializable ? "serializable" : "linearizable");
 
+  const std::vector<const StageResult*> judged = judged_stages(stages);
   Side write;
   Side read;
-  for (const StageResult* stage : judged_stages(stages)) {
+  for (const StageResult* stage : judged) {
     double elapsed = std::chrono::duration<double>(stage->elapsed).count();
     if (stage->put.completed() > 0 || stage->stage.read_fraction < 1.0) {
       write.latency.merge(stage->put.latency);
@@ -289,13 +300,21 @@ engine::PhaseRun build_run(const RunRecord& record, const Settings& settings, co
                                                 format_duration(stage.elapsed), stage.stopped_early));
     }
   }
-  for (const load::GeneratorAccount& account : generator_accounts(stages, criteria)) {
+  // The one validity rule, on the stages the verdict judges.
+  for (const load::GeneratorAccount& account : generator_accounts(judged, criteria)) {
     const std::vector<std::string_view> rows = latency_rows(account.what);
     load::Validity validity =
         load::judge_validity(account, criteria.tightest_latency_target(Phase::etcd, rows));
     run.notes.push_back(validity.statement);
     for (std::string& reason : validity.invalid_reasons) {
       run.invalid_reasons.push_back(std::move(reason));
+    }
+  }
+  if (!record.stress.empty()) {
+    // What the generator did over every step of the searches, stated: those steps judge no row.
+    for (const load::GeneratorAccount& account : generator_accounts(stages, criteria)) {
+      run.notes.push_back("every step of the search, " +
+                          load::judge_validity(account, std::nullopt).statement);
     }
   }
   for (const std::string& note : plan.notes) {

@@ -10,7 +10,9 @@
 //   etcd.write.breaking_rate / etcd.read.breaking_rate  stress: the lowest step that broke; PhaseRun::stress
 //                                    has every step
 // Validity (load/validity.hpp, the one rule): a GeneratorAccount per series (writes, reads, mixed
-// requests); its statement goes to PhaseRun::notes. No etcd rate is judged by the shipped criteria, so a rate
+// requests) over the stages the verdict judges (a stress search's other steps feed only the informational
+// breaking rate, so their lateness cannot change a verdict: it is stated, not judged); the statements go to
+// PhaseRun::notes. No etcd rate is judged by the shipped criteria, so a rate
 // the server could not take is the server's result, never INVALID. A stage that stopped early (no request
 // succeeded for failure_window: the server is gone) is INVALID with the reason.
 
@@ -39,6 +41,8 @@ engine::PhaseRun build_run(const RunRecord& record, const Settings& settings, co
                            const load::CriteriaView& criteria);
 
 // The generator's account of each series over the open-loop stages, in first-run order.
+std::vector<load::GeneratorAccount> generator_accounts(const std::vector<const StageResult*>& stages,
+                                                       const load::CriteriaView& criteria);
 std::vector<load::GeneratorAccount> generator_accounts(const std::vector<StageResult>& stages,
                                                        const load::CriteriaView& criteria);
 

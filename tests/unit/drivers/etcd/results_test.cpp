@@ -207,6 +207,42 @@ TEST_F(EtcdPhaseRun, StressReportsEachSearchAndJudgesTheCapacityStep) {
   EXPECT_EQ(run.stress[0].metric, "etcd.write.breaking_rate");
 }
 
+// Stress: the verdict judges the step at 100 % of capacity, so only its lateness could change a verdict. The
+// generator falling behind on a step far past the breaking point is stated, not INVALID.
+TEST_F(EtcdPhaseRun, StressJudgesTheGeneratorOnTheJudgedStepOnly) {
+  auto step = [](double factor, Duration late) {
+    StageResult s = stage_with(fmt::format("writes x{:g}", factor), 0.0, 1000 * factor,
+                               static_cast<std::uint64_t>(1000 * factor * 10), milliseconds(10), seconds(10));
+    s.stage.factor = factor;
+    s.stage.stress_step = true;
+    s.sends.own_lateness = Histogram();
+    s.sends.own_lateness.record(late.count(), s.sends.sent);
+    return s;
+  };
+  RunRecord record;
+  record.stages = {step(1.0, std::chrono::microseconds(500)), step(2.0, milliseconds(8))};
+  load::StressResult writes;
+  writes.series = "writes";
+  writes.metric = "etcd.write.breaking_rate";
+  writes.note = "breaking point not reached";
+  record.stress = {writes};
+  engine::PhaseRun run = build_run(record, Settings{}, RunPlan{}, criteria_);
+  EXPECT_TRUE(run.invalid_reasons.empty()) << run.invalid_reasons.front();
+  EXPECT_TRUE(has_note(run,
+                       "writes: offered 1000/s, sent 1000/s (100.00 % of due, 10000 of 10000); own send "
+                       "lateness P50 500.00us, P99 500.00us"));
+  EXPECT_TRUE(has_note(run, "every step of the search, writes: offered 1500/s"))
+      << fmt::format("{}", fmt::join(run.notes, " | "));
+
+  record.stages[0] = step(1.0, milliseconds(3));
+  run = build_run(record, Settings{}, RunPlan{}, criteria_);
+  ASSERT_EQ(run.invalid_reasons.size(), 1u);
+  EXPECT_TRUE(
+      run.invalid_reasons[0].starts_with("the load generator's own send lateness P99 3.00ms is above "
+                                         "2.50ms"))
+      << run.invalid_reasons[0];
+}
+
 TEST(EtcdPhaseRunText, DescribeStage) {
   StageResult s = stage_with("write", 0.0, 150, 1500, milliseconds(2), seconds(10));
   EXPECT_EQ(describe_stage(s).substr(0, 45), "write at 150/s for 10.00s; put 1500 ok, 0 err");
