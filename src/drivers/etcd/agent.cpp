@@ -93,15 +93,17 @@ Result<AgentPlan> to_agent_plan(const AgentOptions& options) {
   } else {
     return flag_error("consistency", "must be l or s", options.consistency);
   }
-  // "0" is etcd benchmark's spelling of "no rate limit".
-  Result<std::optional<Rate>> rate = flag_rate_or_max("rate", options.rate == "0" ? "max" : options.rate);
+  // "0" is etcd benchmark's spelling of "no rate limit". One flag reader for every agent (load/rate_setting).
+  Result<load::RateSetting> rate =
+      load::flag_rate_setting("rate", options.rate == "0" ? "max" : options.rate);
   if (!rate) {
     return std::unexpected(rate.error());
   }
-  s.closed_loop = !rate->has_value();
-  if (*rate) {
-    s.rate = **rate;
+  if (rate->from_capacity_load()) {
+    // An agent is told its rate: it has no plan, so no capacity to scale.
+    return flag_error("rate", "the agent has no capacity to scale: give a rate > 0 or max", options.rate);
   }
+  s.rate = *rate;
   Result<Arrival> arrival = flag_arrival("arrival", options.arrival);
   if (!arrival) {
     return std::unexpected(arrival.error());
@@ -144,7 +146,15 @@ Result<AgentPlan> to_agent_plan(const AgentOptions& options) {
     return std::unexpected(Error{ErrorKind::usage, valid.error().message});
   }
   // The agent runs the workload it is told, as one stage (write-then-read: two), at the given rate.
-  plan.shape = shape_run(s, config::TestType::load, config::Capacity{}, 1.0, duration);
+  Result<RunPlan> run_plan = plan_run(s, PlanInput{.type = config::TestType::load,
+                                                   .capacity = std::nullopt,
+                                                   .load = 1.0,
+                                                   .duration = duration,
+                                                   .where = ""});
+  if (!run_plan) {
+    return std::unexpected(Error{ErrorKind::usage, run_plan.error().message});
+  }
+  plan.plan = std::move(*run_plan);
   plan.endpoint = Endpoint{.endpoints = s.endpoints, .metrics_url = options.metrics_url, .tls = s.tls};
   if (plan.endpoint.metrics_url == "none") {
     plan.endpoint.metrics_url.clear();
@@ -160,16 +170,20 @@ Result<AgentResult> run_agent(const AgentOptions& options, Clock& clock, engine:
   if (!plan) {
     return std::unexpected(plan.error());
   }
-  EtcdPhase phase(plan->settings, plan->shape, clock, progress);
+  EtcdPhase phase(plan->settings, plan->plan, clock, progress);
   if (Result<void> prepared = phase.prepare(plan->endpoint); !prepared) {
     return std::unexpected(prepared.error());
   }
-  AgentResult result;
-  result.run = phase.run(cancel);
-  result.stages = phase.stages();
+  Result<engine::PhaseRun> run = phase.run(cancel);
   if (!options.keep_keys) {
     phase.teardown();
   }
+  if (!run) {
+    return std::unexpected(run.error());
+  }
+  AgentResult result;
+  result.run = std::move(*run);
+  result.stages = phase.stages();
   return result;
 }
 
@@ -185,6 +199,8 @@ std::string agent_json_line(const AgentResult& result) {
                         {"elapsed_s", std::chrono::duration<double>(stage.elapsed).count()},
                         {"issued", stage.issued},
                         {"late_sends", stage.pacer.late_sends},
+                        {"due", stage.sends.due},
+                        {"queued_for_server", stage.sends.queued_for_server},
                         {"cancelled", stage.cancelled},
                         {"stopped_early", stage.stopped_early},
                         {"first_error", stage.first_error}};
@@ -200,6 +216,7 @@ std::string agent_json_line(const AgentResult& result) {
                       {"version", 1},
                       {"measurements", std::move(measurements)},
                       {"invalid_reasons", result.run.invalid_reasons},
+                      {"notes", result.run.notes},
                       {"stages", std::move(stages)}};
   return line.dump();
 }

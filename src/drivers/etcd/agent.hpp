@@ -31,7 +31,7 @@ struct AgentOptions {
   std::string workload = "put";  // put | range | mixed | write-then-read
   std::string read_ratio = "50%";
   std::string consistency = "l";  // l (linearizable) | s (serializable), as etcd's benchmark
-  std::string rate = "max";       // requests per second, or max (closed loop)
+  std::string rate = "max";       // requests per second, or max (closed loop): load::flag_rate_setting
   std::string arrival = "constant";
   std::string duration;  // default 10s, or a 10m bound when --total is given
   std::optional<std::uint64_t> total;
@@ -51,11 +51,12 @@ void attach_agent_options(CLI::App& app, AgentOptions& options);
 
 struct AgentPlan {
   Settings settings;
-  RunShape shape;
+  RunPlan plan;
   Endpoint endpoint;
 };
 
-// Parses and validates the flags: `--rate: not a rate (or "max"), got "fast"` (ErrorKind::usage).
+// Parses and validates the flags: `--rate: not a rate > 0 (or "max", "capacity"), got "fast"`
+// (ErrorKind::usage).
 Result<AgentPlan> to_agent_plan(const AgentOptions& options);
 
 struct AgentResult {

@@ -33,7 +33,18 @@ class EtcdDriver final : public engine::Driver {
                       "/etc/kubernetes/pki/etcd/",
                       where));
     }
+    // The rate and the stress ramp are worked out now, so a missing capacity.etcd_ops is an input error
+    // before anything runs.
+    Result<RunPlan> run_plan = plan_run(*settings, PlanInput{.type = context.plan.type,
+                                                             .capacity = context.plan.capacity.etcd_ops,
+                                                             .load = context.phase.load,
+                                                             .duration = context.phase.duration,
+                                                             .where = file});
+    if (!run_plan) {
+      return std::unexpected(run_plan.error());
+    }
     settings_ = std::move(*settings);
+    plan_ = std::move(*run_plan);
     return {};
   }
 
@@ -46,18 +57,23 @@ class EtcdDriver final : public engine::Driver {
       if (!lab) {
         return std::unexpected(lab.error());
       }
-      endpoint.endpoints = {lab->at("client")};
-      if (endpoint.metrics_url.empty()) {
-        endpoint.metrics_url = lab->at("metrics");
+      // A lab record without its client endpoint is a lab that is not there: SKIPPED, never a throw.
+      auto client = lab->find("client");
+      if (client == lab->end()) {
+        return fail(ErrorKind::unavailable,
+                    "the lab's etcd records no client endpoint; run `kubeproof lab up`");
+      }
+      endpoint.endpoints = {client->second};
+      if (auto metrics = lab->find("metrics"); endpoint.metrics_url.empty() && metrics != lab->end()) {
+        endpoint.metrics_url = metrics->second;
       }
     } else if (endpoint.metrics_url.empty()) {
       endpoint.metrics_url = default_metrics_url(endpoint.endpoints, endpoint.tls);
     }
-    RunShape shape = shape_run(settings_, context.plan.type, context.plan.capacity, context.phase.load,
-                               context.phase.duration);
     engine::ProgressSink& sink = context.progress;
-    phase_ = std::make_unique<EtcdPhase>(settings_, std::move(shape), context.clock,
-                                         [&sink](std::string_view text) { sink.message(Phase::etcd, text); });
+    phase_ = std::make_unique<EtcdPhase>(
+        settings_, plan_, context.clock, [&sink](std::string_view text) { sink.message(Phase::etcd, text); },
+        context.criteria);
     phase_->set_live_sink(sink.live_sink());
     return phase_->prepare(endpoint);
   }
@@ -83,6 +99,7 @@ class EtcdDriver final : public engine::Driver {
 
   std::filesystem::path lab_dir_;
   Settings settings_;
+  RunPlan plan_;
   std::unique_ptr<EtcdPhase> phase_;
 };
 

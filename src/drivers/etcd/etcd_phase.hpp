@@ -1,36 +1,29 @@
 #pragma once
 
 // The etcd phase itself, independent of where its settings come from (a plan through engine::Driver, or the
-// `kubeproof agent etcd` flags): connect and check the member, scrape /metrics, run the stages, scrape again,
-// turn it all into measurements, and delete the keys it wrote.
-//
-// Measurements (metric ids of config/metric_catalog; ids not in the catalog are reported only when it has
-// them, otherwise their values go into notes):
-//   etcd.write.p99 / etcd.read.p99             client latency from the intended send time (open loop),
-//   histogram
-//                                              attached; the uncorrected service-time P99 is in the note
-//   etcd.write.throughput / etcd.read.throughput  successful requests per second of the write / read stages
-//   etcd.fsync.p99, etcd.leader_changes        server, from /metrics (server_metrics.hpp)
-//   etcd.error_rate, etcd.backend_commit.p99, etcd.has_leader, etcd.write.breaking_rate (stress)
-//   informational
+// `kubeproof agent etcd` flags): connect and check the member, scrape /metrics, run the plan's stages (and,
+// for stress, one breaking-point search per series: stress.hpp), scrape again, turn it all into measurements
+// (results.hpp), and delete the keys it wrote.
 
-#include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "core/clock.hpp"
 #include "drivers/etcd/client.hpp"
+#include "drivers/etcd/results.hpp"
+#include "drivers/etcd/run_plan.hpp"
 #include "drivers/etcd/server_metrics.hpp"
 #include "drivers/etcd/settings.hpp"
+#include "drivers/etcd/stress.hpp"
 #include "drivers/etcd/workload.hpp"
 #include "engine/cancellation.hpp"
 #include "engine/driver.hpp"
+#include "load/criteria_view.hpp"
 
 namespace kp::drivers::etcd {
-
-using ProgressFn = std::function<void(std::string_view)>;
 
 // Where the etcd under test is.
 struct Endpoint {
@@ -44,7 +37,10 @@ std::string default_metrics_url(const std::vector<std::string>& endpoints, const
 
 class EtcdPhase {
  public:
-  EtcdPhase(Settings settings, RunShape shape, Clock& clock, ProgressFn progress);
+  // `criteria`: the run's active rows (Critical levels for stress, latency targets for validity); empty: the
+  // shipped criteria. The rows must outlive the phase.
+  EtcdPhase(Settings settings, RunPlan plan, Clock& clock, ProgressFn progress,
+            std::span<const config::CriteriaRow> criteria = {});
   ~EtcdPhase();
   EtcdPhase(const EtcdPhase&) = delete;
   EtcdPhase& operator=(const EtcdPhase&) = delete;
@@ -52,38 +48,32 @@ class EtcdPhase {
   // Opens the connections, checks the member answers Status and has a leader, scrapes /metrics.
   // Connection failures are ErrorKind::network with one line naming the endpoint.
   Result<void> prepare(const Endpoint& endpoint);
-  // Runs every stage (stress: stops stepping at the breaking point) and returns the measurements. On
-  // cancellation returns what was measured so far.
-  engine::PhaseRun run(engine::CancellationToken& cancel);
+  // Runs every stage and search and returns the measurements. On cancellation returns what was measured so
+  // far. An error only when a worker failed (ErrorKind::internal), after every worker was joined.
+  Result<engine::PhaseRun> run(engine::CancellationToken& cancel);
   // Deletes every key under the key prefix. Never throws.
   void teardown() noexcept;
 
-  const std::vector<StageResult>& stages() const { return stages_; }
+  const std::vector<StageResult>& stages() const { return record_.stages; }
+  const std::vector<load::StressResult>& stress() const { return record_.stress; }
   // Where the workers hand over live counts during measured stages (core/live.hpp); null: off.
   void set_live_sink(LiveSink* live) { live_ = live; }
-  const std::optional<ServerDelta>& server() const { return server_; }
+  const std::optional<ServerDelta>& server() const { return record_.server; }
 
  private:
+  Result<StageResult> run_one(const Stage& stage, const EngineOptions& options,
+                              engine::CancellationToken& cancel);
+
   Settings settings_;
-  RunShape shape_;
+  RunPlan plan_;
   Clock& clock_;
   ProgressFn progress_;
+  load::CriteriaView criteria_;
   LiveSink* live_ = nullptr;
   Endpoint endpoint_;
   std::optional<Connections> connections_;
   std::optional<prom::Exposition> before_;
-  std::string scrape_problem_;
-  std::vector<StageResult> stages_;
-  std::optional<ServerDelta> server_;
+  RunRecord record_;
 };
-
-// Turns stage results and the server's delta into the phase's measurements and invalid reasons (pure; tested
-// without etcd).
-engine::PhaseRun build_run(const std::vector<StageResult>& stages, const std::optional<ServerDelta>& server,
-                           const Settings& settings, const RunShape& shape,
-                           const std::string& scrape_problem);
-
-// One line per stage for progress and the agent: "write: 1500 ok, 0 errors, 150/s, P99 2.1ms".
-std::string describe_stage(const StageResult& stage);
 
 }  // namespace kp::drivers::etcd

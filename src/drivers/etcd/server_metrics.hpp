@@ -18,8 +18,8 @@
 
 #include "core/error.hpp"
 #include "core/units.hpp"
-#include "prom/prometheus_text.hpp"
 #include "drivers/etcd/settings.hpp"
+#include "prom/prometheus_text.hpp"
 
 namespace kp::drivers::etcd {
 

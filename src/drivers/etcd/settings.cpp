@@ -15,12 +15,12 @@ namespace {
 
 // Every key parse_settings accepts, in documentation order (listed in the unknown-key message).
 constexpr std::string_view kKeys[] = {
-    "endpoints",      "cacert",          "cert",           "key",
-    "metrics_url",    "workload",        "read_ratio",     "consistency",
-    "key_size",       "value_size",      "key_space",      "sequential_keys",
-    "key_prefix",     "connections",     "clients",        "threads",
-    "rate",           "arrival",         "total",          "request_timeout",
-    "failure_window", "metrics_timeout", "stress_factors", "stress_p99_limit",
+    "endpoints",      "cacert",          "cert",       "key",
+    "metrics_url",    "workload",        "read_ratio", "consistency",
+    "key_size",       "value_size",      "key_space",  "sequential_keys",
+    "key_prefix",     "connections",     "clients",    "threads",
+    "rate",           "arrival",         "total",      "request_timeout",
+    "failure_window", "metrics_timeout", "stress",
 };
 
 class Reader {
@@ -34,6 +34,11 @@ class Reader {
     std::string location = line > 0 ? fmt::format("{}:{}", file_, line) : std::string(file_);
     std::string field = key.empty() ? std::string(path_) : fmt::format("{}.{}", path_, key);
     return fail(ErrorKind::input, fmt::format("{}: {}: {}", location, field, message));
+  }
+
+  // The value as the kernel's readers take it: with this file, its line and the field path.
+  config::YamlField field(const YAML::Node& node, std::string_view key) const {
+    return config::YamlField(node, std::string(file_), fmt::format("{}.{}", path_, key));
   }
 
   Result<std::string> scalar(const YAML::Node& node, std::string_view key) const {
@@ -242,25 +247,8 @@ class Reader {
       return assign(s.threads, small_count(value, key, 0, 256));
     }
     if (key == "rate") {
-      Result<std::string> text = scalar(value, key);
-      if (!text) {
-        return std::unexpected(text.error());
-      }
-      if (*text == "max") {
-        s.closed_loop = true;
-        s.rate.reset();
-        return {};
-      }
-      Result<Rate> rate = parse_rate(*text);
-      if (!rate) {
-        return error(value, key, fmt::format("not a rate (or \"max\"), got \"{}\"", *text));
-      }
-      if (!(rate->per_second > 0)) {
-        return error(value, key, fmt::format("must be > 0, got \"{}\"", *text));
-      }
-      s.rate = *rate;
-      s.closed_loop = false;
-      return {};
+      // One reader for every phase and agent (load/rate_setting.hpp).
+      return assign(s.rate, load::read_rate_setting(field(value, key)));
     }
     if (key == "arrival") {
       Result<std::string> text = scalar(value, key);
@@ -290,29 +278,8 @@ class Reader {
     if (key == "metrics_timeout") {
       return assign(s.metrics_timeout, duration(value, key));
     }
-    if (key == "stress_p99_limit") {
-      return assign(s.stress_p99_limit, duration(value, key));
-    }
-    if (key == "stress_factors") {
-      if (!value.IsSequence() || value.size() == 0) {
-        return error(value, key, "must be a non-empty list of increasing factors, e.g. [0.5, 1, 2]");
-      }
-      std::vector<double> factors;
-      for (const YAML::Node& item : value) {
-        double factor = 0;
-        std::string text = item.IsScalar() ? item.Scalar() : std::string();
-        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), factor);
-        if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || !(factor > 0)) {
-          return error(item, key, fmt::format("each factor must be a number > 0, got \"{}\"", text));
-        }
-        if (!factors.empty() && factor <= factors.back()) {
-          return error(item, key,
-                       fmt::format("factors must increase, got \"{}\" after \"{}\"", text, factors.back()));
-        }
-        factors.push_back(factor);
-      }
-      s.stress_factors = std::move(factors);
-      return {};
+    if (key == "stress") {
+      return assign(s.stress, load::read_stress_settings(field(value, key)));
     }
     return error(value, key, "unknown key");
   }
@@ -404,72 +371,6 @@ Result<void> validate(const Settings& settings, std::string_view where) {
     }
   }
   return {};
-}
-
-RunShape shape_run(const Settings& settings, config::TestType type, const config::Capacity& capacity,
-                   double load, Duration duration) {
-  RunShape shape;
-  std::optional<Rate> nominal;
-  if (settings.closed_loop) {
-    nominal.reset();
-  } else if (settings.rate) {
-    nominal = settings.rate;
-  } else if (type == config::TestType::smoke) {
-    nominal = Rate{kSmokeRate};
-  } else {
-    double base = kAssumedCapacity;
-    if (capacity.etcd_ops) {
-      base = capacity.etcd_ops->per_second;
-    } else {
-      shape.notes.push_back(
-          fmt::format("the plan states no capacity.etcd_ops; assumed {:g}/s", kAssumedCapacity));
-    }
-    nominal = Rate{base * load};
-  }
-  auto stage = [&](std::string name, double read_fraction, Duration length, std::optional<Rate> rate) {
-    return Stage{.name = std::move(name),
-                 .read_fraction = read_fraction,
-                 .rate = rate,
-                 .duration = length,
-                 .total = settings.total,
-                 .factor = 1.0,
-                 .stress_step = false};
-  };
-  Workload workload = settings.workload;
-  if (type == config::TestType::stress && nominal && workload != Workload::read) {
-    // Writes in steps up to and past the nominal rate, to find where write P99 crosses the limit; then reads.
-    bool reads = workload == Workload::write_then_read;
-    Duration write_time = reads ? duration * 2 / 3 : duration;
-    Duration step = write_time / static_cast<std::int64_t>(settings.stress_factors.size());
-    for (double factor : settings.stress_factors) {
-      Stage each =
-          stage(fmt::format("write x{:g}", factor), workload == Workload::mixed ? settings.read_fraction : 0,
-                step, Rate{nominal->per_second * factor});
-      each.factor = factor;
-      each.stress_step = true;
-      shape.stages.push_back(std::move(each));
-    }
-    if (reads) {
-      shape.stages.push_back(stage("read", 1.0, duration - write_time, nominal));
-    }
-    return shape;
-  }
-  switch (workload) {
-    case Workload::write:
-      shape.stages.push_back(stage("write", 0.0, duration, nominal));
-      break;
-    case Workload::read:
-      shape.stages.push_back(stage("read", 1.0, duration, nominal));
-      break;
-    case Workload::mixed:
-      shape.stages.push_back(stage("mixed", settings.read_fraction, duration, nominal));
-      break;
-    case Workload::write_then_read:
-      shape.stages.push_back(stage("write", 0.0, duration / 2, nominal));
-      shape.stages.push_back(stage("read", 1.0, duration - duration / 2, nominal));
-      break;
-  }
-  return shape;
 }
 
 }  // namespace kp::drivers::etcd

@@ -3,17 +3,21 @@
 // The etcd phase's settings (the `settings:` node of the etcd phase in a plan, or the agent's flags), parsed
 // strictly: unknown keys are errors naming the key, bad values are errors echoing the value.
 //
-//   endpoints: [127.0.0.1:2379]       # default: the lab's etcd for --target local
-//   cacert: /etc/kubernetes/pki/etcd/ca.crt   cert: .../healthcheck-client.crt   key:
-//   .../healthcheck-client.key metrics_url: https://127.0.0.1:2379/metrics   # default: the lab's; else
-//   <scheme>://<first endpoint>/metrics workload: write-then-read         # write | read | mixed |
-//   write-then-read read_ratio: 50%                   # mixed only consistency: linearizable         # or
-//   serializable (reads) key_size: 256B  value_size: 1KiB  key_space: 10000  sequential_keys: false
-//   key_prefix: kubeproof/ connections: 2  clients: 50  threads: 0   # threads 0 = one per core, at most one
-//   per connection rate: 150/s                       # per operation kind; "max" = closed loop; default from
-//   the profile arrival: constant                 # or poisson total: 10000                      # stop each
-//   stage after this many requests (default: duration only) request_timeout: 5s  failure_window: 3s
-//   metrics_timeout: 5s stress_factors: [0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4]   stress_p99_limit: 50ms
+//   endpoints: [127.0.0.1:2379]               # default: the lab's etcd for --target local
+//   cacert: /etc/kubernetes/pki/etcd/ca.crt    cert: .../healthcheck-client.crt
+//   key: .../healthcheck-client.key
+//   metrics_url: https://127.0.0.1:2379/metrics  # default: the lab's; else <endpoint>/metrics
+//   workload: write-then-read                 # write | read | mixed | write-then-read
+//   read_ratio: 50%                           # mixed only
+//   consistency: linearizable                 # or serializable (reads)
+//   key_size: 256B  value_size: 1KiB  key_space: 10000  sequential_keys: false  key_prefix: kubeproof/
+//   connections: 2  clients: 50  threads: 0   # threads 0 = one per two cores, at most one per connection
+//   rate: capacity                            # per operation kind (load/rate_setting.hpp): capacity x load
+//                                             # (capacity.etcd_ops, the default), an explicit 1500/s, or max
+//   arrival: constant                         # or poisson
+//   total: 10000                              # stop each stage after this many requests (default: duration)
+//   request_timeout: 5s  failure_window: 3s  metrics_timeout: 5s
+//   stress: {steps: [100%, 125%, 150%, 175%, 200%], bisect: 3}   # load/schedule.hpp
 
 #include <cstdint>
 #include <filesystem>
@@ -24,9 +28,12 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config/plan.hpp"
+#include "config/yaml_fields.hpp"
 #include "core/error.hpp"
 #include "core/pacer.hpp"
 #include "core/units.hpp"
+#include "load/rate_setting.hpp"
+#include "load/schedule.hpp"
 
 namespace kp::drivers::etcd {
 
@@ -55,15 +62,13 @@ struct Settings {
   int connections = 2;
   int clients = 50;
   int threads = 0;
-  std::optional<Rate> rate;  // unset: the profile decides
-  bool closed_loop = false;  // rate: max
+  load::RateSetting rate;  // default: capacity.etcd_ops x the phase's load
   Arrival arrival = Arrival::constant;
   std::optional<std::uint64_t> total;
   Duration request_timeout = std::chrono::seconds(5);
   Duration failure_window = std::chrono::seconds(3);
   Duration metrics_timeout = std::chrono::seconds(5);
-  std::vector<double> stress_factors = {0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0};
-  Duration stress_p99_limit = std::chrono::milliseconds(50);  // the seed's Critical level for write P99
+  load::StressSettings stress;  // the ramp of a stress run; a step breaks at the criteria's Critical levels
 };
 
 // Parses the settings node (null or absent -> defaults). Messages name the file, the key's line and the field
@@ -75,32 +80,5 @@ Result<Settings> parse_settings(const YAML::Node& node, std::string_view file, s
 // the field: "plans/x.yaml: phases[0].settings" gives `plans/x.yaml: phases[0].settings.key_size: ...`; the
 // agent passes "etcd agent" style prefixes.
 Result<void> validate(const Settings& settings, std::string_view where);
-
-// One stage of the run: a fixed operation mix at one rate for a bounded time and count.
-struct Stage {
-  std::string name;          // "write", "read", "mixed", "write x1.5"
-  double read_fraction = 0;  // 0: all Put; 1: all Range
-  std::optional<Rate> rate;  // unset: closed loop at maximum
-  Duration duration{0};
-  std::optional<std::uint64_t> total;
-  double factor = 1.0;  // stress: the step's multiple of the nominal rate
-  bool stress_step = false;
-};
-
-struct RunShape {
-  std::vector<Stage> stages;
-  std::vector<std::string> notes;  // e.g. "plan states no capacity.etcd_ops; assumed 1000/s"
-};
-
-// The profile's shape (DESIGN "Test types"): smoke like `etcdctl check perf` small (150 writes/s, then reads
-// at the same rate); load at capacity.etcd_ops x phase.load; stress in steps of stress_factors x that rate
-// (writes), then reads at the nominal rate. Explicit settings win over the profile.
-RunShape shape_run(const Settings& settings, config::TestType type, const config::Capacity& capacity,
-                   double load, Duration duration);
-
-// The request rate assumed when the plan states no capacity.etcd_ops.
-inline constexpr double kAssumedCapacity = 1000;
-// `etcdctl check perf --load=s`: 150 writes/s.
-inline constexpr double kSmokeRate = 150;
 
 }  // namespace kp::drivers::etcd

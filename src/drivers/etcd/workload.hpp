@@ -4,11 +4,13 @@
 // over a key space, open loop at a rate (latency from each request's intended send time, the uncorrected
 // service time kept beside it) or closed loop at maximum, bounded by a duration and optionally a count.
 //
-// Each worker thread owns a gRPC completion queue, its channels' calls, its pacer, its key generator and its
-// histograms; nothing is shared on the hot path except the read-only stage description and the cancellation
-// flag. Results are merged after the workers are joined. A stage always ends: at its duration or count, on
-// cancellation, or when no request has succeeded for `failure_window` (the server is gone); calls still in
-// flight then get their own deadline, and are cancelled if they outlive it.
+// The kernel's worker pool (load/worker_pool.hpp) runs the workers: each owns its transport (its calls and
+// completion queue, transport.hpp), its pacer, its key generator and its histograms; nothing is shared on
+// the hot path except the read-only stage description and the cancellation flag. Results are merged after
+// the workers are joined; a worker that throws becomes an error of the stage, never std::terminate. A stage
+// always ends: at its duration or count, on cancellation, or when no request has succeeded for
+// `failure_window` (the server is gone); calls still in flight then get their own deadline, and are
+// cancelled if they outlive it.
 
 #include <array>
 #include <cstdint>
@@ -17,8 +19,9 @@
 #include "core/clock.hpp"
 #include "core/live.hpp"
 #include "core/pacer.hpp"
-#include "drivers/etcd/client.hpp"
+#include "drivers/etcd/run_plan.hpp"
 #include "drivers/etcd/settings.hpp"
+#include "drivers/etcd/transport.hpp"
 #include "engine/cancellation.hpp"
 
 namespace kp::drivers::etcd {
@@ -33,11 +36,25 @@ struct OperationStats {
   void merge(const OperationStats& other);
 };
 
+// What the generator owed and did, open loop (load/validity.hpp's GeneratorAccount, per stage).
+struct SendAccount {
+  std::uint64_t due = 0;  // intended sends up to the end of the window (the stage's end, or where it stopped)
+  std::uint64_t sent = 0;  // a subset of due
+  // Due sends that waited because every client slot was busy with the server (sent or not): the server's.
+  std::uint64_t queued_for_server = 0;
+  // Due, never sent because every slot stayed busy to the end (a subset of queued_for_server).
+  std::uint64_t unsent_for_server = 0;
+  Histogram own_lateness;  // actual - intended (ns) of the sends that did not wait for a slot
+
+  void merge(const SendAccount& other);
+};
+
 struct StageResult {
   Stage stage;
   OperationStats put;
   OperationStats range;
   PacerStats pacer;          // open loop only
+  SendAccount sends;         // open loop only
   Duration elapsed{0};       // stage start to its last completion
   std::uint64_t issued = 0;  // requests sent
   bool cancelled = false;
@@ -50,6 +67,8 @@ struct StageResult {
   double range_rate() const;
   // Requests per second that the stage intended (0 for closed loop).
   double intended_rate() const { return stage.rate ? stage.rate->per_second : 0; }
+  // The sending window: the stage's duration, or less when it was cut short (cancelled, stopped early).
+  Duration window() const;
 };
 
 struct EngineOptions {
@@ -75,9 +94,13 @@ int default_threads(int connections);
 
 EngineOptions engine_options(const Settings& settings, std::uint64_t seed);
 
-// Runs one stage on the given connections and returns what it measured (also when cancelled or stopped
-// early).
-StageResult run_stage(const Connections& connections, const Stage& stage, const EngineOptions& options,
-                      Clock& clock, engine::CancellationToken& cancel);
+// Every Put's value: printable random bytes of `size`.
+std::string make_value(std::uint64_t size, std::uint64_t seed);
+
+// Runs one stage over `workers` workers (each gets its transport from `transports`) and returns what it
+// measured (also when cancelled or stopped early). A worker that throws is ErrorKind::internal
+// ("worker 1 of 2 failed: ..."), after every worker was joined.
+Result<StageResult> run_stage(const TransportFactory& transports, int workers, const Stage& stage,
+                              const EngineOptions& options, Clock& clock, engine::CancellationToken& cancel);
 
 }  // namespace kp::drivers::etcd

@@ -14,13 +14,15 @@ std::string parse_error(const std::string& yaml) {
   return settings ? std::string("parsed") : settings.error().message;
 }
 
-TEST(EtcdSettings, DefaultsAreTheSmokeShapeOfCheckPerf) {
+TEST(EtcdSettings, DefaultsAreCheckPerfSizedAtCapacityTimesLoad) {
   Result<Settings> settings = parse_settings(YAML::Node(), "plans/x.yaml", "phases[0].settings");
   ASSERT_TRUE(settings);
   EXPECT_EQ(settings->clients, 50);
   EXPECT_EQ(settings->key_size, 256u);
   EXPECT_EQ(settings->value_size, 1024u);
   EXPECT_EQ(settings->workload, Workload::write_then_read);
+  EXPECT_TRUE(settings->rate.from_capacity_load());
+  EXPECT_EQ(settings->stress, load::StressSettings{});
   EXPECT_TRUE(validate(*settings, "plans/x.yaml: phases[0].settings"));
 }
 
@@ -45,8 +47,7 @@ total: 5000
 request_timeout: 2s
 failure_window: 1s
 metrics_timeout: 3s
-stress_factors: [0.5, 1, 2]
-stress_p99_limit: 25ms
+stress: {steps: [50%, 100%, 200%], bisect: 2}
 )");
   ASSERT_TRUE(settings) << settings.error().message;
   EXPECT_EQ(settings->endpoints, (std::vector<std::string>{"127.0.0.1:2379", "https://10.0.0.1:2379"}));
@@ -60,16 +61,18 @@ stress_p99_limit: 25ms
   EXPECT_EQ(settings->connections, 4);
   EXPECT_EQ(settings->clients, 64);
   EXPECT_EQ(settings->threads, 2);
-  ASSERT_TRUE(settings->rate);
-  EXPECT_DOUBLE_EQ(settings->rate->per_second, 2000);
+  EXPECT_EQ(settings->rate, load::RateSetting::fixed_at(Rate{2000}));
   EXPECT_EQ(settings->arrival, Arrival::poisson);
   EXPECT_EQ(settings->total, 5000u);
   EXPECT_EQ(settings->request_timeout, std::chrono::seconds(2));
-  EXPECT_EQ(settings->stress_factors, (std::vector<double>{0.5, 1, 2}));
-  EXPECT_EQ(settings->stress_p99_limit, std::chrono::milliseconds(25));
+  EXPECT_EQ(settings->stress.steps, (std::vector<double>{0.5, 1, 2}));
+  EXPECT_EQ(settings->stress.bisect, 2);
   Result<Settings> closed = parse("rate: max\n");
   ASSERT_TRUE(closed);
-  EXPECT_TRUE(closed->closed_loop);
+  EXPECT_TRUE(closed->rate.is_max());
+  Result<Settings> capacity = parse("rate: capacity\n");
+  ASSERT_TRUE(capacity);
+  EXPECT_TRUE(capacity->rate.from_capacity_load());
 }
 
 TEST(EtcdSettings, MessagesNameFileLineFieldAndValue) {
@@ -79,10 +82,22 @@ TEST(EtcdSettings, MessagesNameFileLineFieldAndValue) {
       "metrics_url, "
       "workload, read_ratio, consistency, key_size, value_size, key_space, sequential_keys, key_prefix, "
       "connections, clients, threads, rate, arrival, total, request_timeout, failure_window, "
-      "metrics_timeout, stress_factors, stress_p99_limit)");
-  EXPECT_EQ(parse_error("rate: fast\n"),
-            "plans/x.yaml:1: phases[0].settings.rate: not a rate (or \"max\"), got \"fast\"");
-  EXPECT_EQ(parse_error("rate: 0\n"), "plans/x.yaml:1: phases[0].settings.rate: must be > 0, got \"0\"");
+      "metrics_timeout, stress)");
+  // The kernel's readers, with this file, line and field.
+  EXPECT_EQ(
+      parse_error("rate: fast\n"),
+      "plans/x.yaml:1: phases[0].settings.rate: not a rate > 0 (or \"max\", \"capacity\"), got \"fast\"");
+  EXPECT_EQ(parse_error("rate: 0\n"),
+            "plans/x.yaml:1: phases[0].settings.rate: not a rate > 0 (or \"max\", \"capacity\"), got \"0\"");
+  EXPECT_EQ(
+      parse_error("stress:\n  steps: [100%, 150%, 125%]\n"),
+      "plans/x.yaml:2: phases[0].settings.stress.steps[2]: must be above the step before it (150%), got "
+      "\"125%\"");
+  EXPECT_EQ(parse_error("stress:\n  steps: [100%, 600%]\n"),
+            "plans/x.yaml:2: phases[0].settings.stress.steps[1]: must be within 0%..500% of capacity, got "
+            "\"600%\"");
+  EXPECT_EQ(parse_error("stress:\n  bisect: -1\n"),
+            "plans/x.yaml:2: phases[0].settings.stress.bisect: must be >= 0, got \"-1\"");
   EXPECT_EQ(parse_error("clients: many\n"),
             "plans/x.yaml:1: phases[0].settings.clients: not a whole number, got \"many\"");
   EXPECT_EQ(parse_error("connections: 0\n"),
@@ -103,9 +118,6 @@ TEST(EtcdSettings, MessagesNameFileLineFieldAndValue) {
       parse_error("endpoints: [localhost]\n"),
       "plans/x.yaml:1: phases[0].settings.endpoints: must be \"host:port\" or \"https://host:port\", got "
       "\"localhost\"");
-  EXPECT_EQ(
-      parse_error("stress_factors: [1, 0.5]\n"),
-      "plans/x.yaml:1: phases[0].settings.stress_factors: factors must increase, got \"0.5\" after \"1\"");
   EXPECT_EQ(parse_error("metrics_url: 127.0.0.1:2381\n"),
             "plans/x.yaml:1: phases[0].settings.metrics_url: must start with http:// or https://, got "
             "\"127.0.0.1:2381\"");
@@ -129,43 +141,6 @@ TEST(EtcdSettings, CrossFieldValidation) {
   settings.connections = 8;
   settings.clients = 4;
   EXPECT_EQ(validate(settings, "w").error().message, "w.clients: must be >= connections (8), got \"4\"");
-}
-
-TEST(EtcdSettings, ShapeOfEachProfile) {
-  Settings settings;
-  config::Capacity capacity;
-  RunShape smoke = shape_run(settings, config::TestType::smoke, capacity, 1.0, std::chrono::seconds(60));
-  ASSERT_EQ(smoke.stages.size(), 2u);
-  EXPECT_EQ(smoke.stages[0].name, "write");
-  EXPECT_DOUBLE_EQ(smoke.stages[0].rate->per_second, 150);
-  EXPECT_EQ(smoke.stages[0].duration, std::chrono::seconds(30));
-  EXPECT_EQ(smoke.stages[1].name, "read");
-  EXPECT_DOUBLE_EQ(smoke.stages[1].read_fraction, 1.0);
-  EXPECT_TRUE(smoke.notes.empty());
-
-  RunShape load = shape_run(settings, config::TestType::load, capacity, 0.8, std::chrono::seconds(100));
-  EXPECT_DOUBLE_EQ(load.stages[0].rate->per_second, 800);
-  ASSERT_EQ(load.notes.size(), 1u);
-  EXPECT_EQ(load.notes[0], "the plan states no capacity.etcd_ops; assumed 1000/s");
-  capacity.etcd_ops = Rate{2000};
-  load = shape_run(settings, config::TestType::load, capacity, 0.8, std::chrono::seconds(100));
-  EXPECT_DOUBLE_EQ(load.stages[0].rate->per_second, 1600);
-  EXPECT_TRUE(load.notes.empty());
-
-  settings.stress_factors = {0.5, 1, 2};
-  RunShape stress = shape_run(settings, config::TestType::stress, capacity, 1.5, std::chrono::seconds(90));
-  ASSERT_EQ(stress.stages.size(), 4u);
-  EXPECT_EQ(stress.stages[0].name, "write x0.5");
-  EXPECT_DOUBLE_EQ(stress.stages[0].rate->per_second, 1500);
-  EXPECT_DOUBLE_EQ(stress.stages[2].rate->per_second, 6000);
-  EXPECT_TRUE(stress.stages[2].stress_step);
-  EXPECT_EQ(stress.stages[0].duration, std::chrono::seconds(20));
-  EXPECT_EQ(stress.stages[3].name, "read");
-  EXPECT_EQ(stress.stages[3].duration, std::chrono::seconds(30));
-
-  settings.closed_loop = true;
-  RunShape closed = shape_run(settings, config::TestType::load, capacity, 1.0, std::chrono::seconds(10));
-  EXPECT_FALSE(closed.stages[0].rate.has_value());
 }
 
 }  // namespace
