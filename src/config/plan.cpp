@@ -429,6 +429,10 @@ std::string settings_path(const PhasePlan& phase) {
   return (phase.path.empty() ? std::string(to_string(phase.phase)) : phase.path) + ".settings";
 }
 
+std::string phase_location(const Plan& plan, const PhasePlan& phase) {
+  return phase.line > 0 ? fmt::format("{}:{}", plan.source.string(), phase.line) : plan.source.string();
+}
+
 YamlField settings_field(const Plan& plan, const PhasePlan& phase) {
   return YamlField(phase.settings, plan.source.string(), settings_path(phase));
 }

@@ -92,6 +92,10 @@ Result<Plan> parse_plan(std::string_view yaml_text, const std::filesystem::path&
 // `plans/x.yaml:14: phases[2].settings.rate: ...`.
 std::string settings_path(const PhasePlan& phase);
 YamlField settings_field(const Plan& plan, const PhasePlan& phase);
+// Where a phase's problems that have no field of their own are reported: "plans/x.yaml:23" (the phase's
+// entry), or the file alone when the plan lists no phases. Used for a capacity the phase's rate needs and the
+// plan lacks.
+std::string phase_location(const Plan& plan, const PhasePlan& phase);
 
 // Shortens every duration of the plan for a quick run (0 < scale <= 1); the plan records it.
 Result<void> apply_duration_scale(Plan& plan, double scale);

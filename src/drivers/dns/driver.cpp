@@ -18,8 +18,7 @@ class DnsDriver final : public engine::Driver {
 
   Result<void> validate(const engine::PhaseContext& context) override {
     const std::string file = context.plan.source.string();
-    const std::string path =
-        (context.phase.path.empty() ? std::string("dns") : context.phase.path) + ".settings";
+    const std::string path = config::settings_path(context.phase);
     Result<Settings> settings =
         parse_settings(context.phase.settings, file, path, context.plan.source.parent_path());
     if (!settings) {
@@ -38,8 +37,9 @@ class DnsDriver final : public engine::Driver {
                       where));
     }
     // The schedule now, so a missing capacity.dns_qps is an input error before anything runs.
-    Result<RunShape> shape = shape_run(*settings, context.plan.capacity, context.phase.load,
-                                       context.phase.duration, context.plan.type, file);
+    Result<RunShape> shape =
+        shape_run(*settings, context.plan.capacity, context.phase.load, context.phase.duration,
+                  context.plan.type, config::phase_location(context.plan, context.phase));
     if (!shape) {
       return std::unexpected(shape.error());
     }
@@ -54,26 +54,18 @@ class DnsDriver final : public engine::Driver {
     std::string control = settings_.unbound_control;
     if (settings_.server.empty()) {
       // --target local: the lab's caching unbound. Not started -> unavailable -> the phase is SKIPPED.
-      Result<std::map<std::string, std::string>> lab = lab::endpoints(lab_dir_, lab::kUnboundService);
-      if (!lab) {
-        return std::unexpected(lab.error());
+      Result<std::string> dns = lab::endpoint(lab_dir_, lab::kUnboundService, "dns");
+      if (!dns) {
+        return std::unexpected(dns.error());
       }
-      auto dns = lab->find("dns");
-      if (dns == lab->end()) {
-        return fail(
-            ErrorKind::unavailable,
-            fmt::format("the lab's {} has no dns endpoint (state dir \"{}\"); restart it with `kubeproof "
-                        "lab down && kubeproof lab up`",
-                        lab::kUnboundService, lab_dir_.string()));
-      }
-      Result<ServerAddress> address = parse_server(dns->second);
+      Result<ServerAddress> address = parse_server(*dns);
       if (!address) {
         return std::unexpected(address.error());
       }
       server = *address;
-      if (auto lab_control = lab->find("control");
-          control.empty() && settings_.metrics_url.empty() && lab_control != lab->end()) {
-        control = lab_control->second;
+      if (Result<std::string> lab_control = lab::endpoint(lab_dir_, lab::kUnboundService, "control");
+          control.empty() && settings_.metrics_url.empty() && lab_control) {
+        control = *lab_control;
       }
     } else {
       Result<ServerAddress> address = parse_server(settings_.server);

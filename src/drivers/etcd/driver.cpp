@@ -16,7 +16,7 @@ class EtcdDriver final : public engine::Driver {
 
   Result<void> validate(const engine::PhaseContext& context) override {
     std::string file = context.plan.source.string();
-    std::string path = (context.phase.path.empty() ? std::string("etcd") : context.phase.path) + ".settings";
+    std::string path = config::settings_path(context.phase);
     Result<Settings> settings = parse_settings(context.phase.settings, file, path);
     if (!settings) {
       return std::unexpected(settings.error());
@@ -35,11 +35,12 @@ class EtcdDriver final : public engine::Driver {
     }
     // The rate and the stress ramp are worked out now, so a missing capacity.etcd_ops is an input error
     // before anything runs.
-    Result<RunPlan> run_plan = plan_run(*settings, PlanInput{.type = context.plan.type,
-                                                             .capacity = context.plan.capacity.etcd_ops,
-                                                             .load = context.phase.load,
-                                                             .duration = context.phase.duration,
-                                                             .where = file});
+    Result<RunPlan> run_plan =
+        plan_run(*settings, PlanInput{.type = context.plan.type,
+                                      .capacity = context.plan.capacity.etcd_ops,
+                                      .load = context.phase.load,
+                                      .duration = context.phase.duration,
+                                      .where = config::phase_location(context.plan, context.phase)});
     if (!run_plan) {
       return std::unexpected(run_plan.error());
     }
@@ -53,19 +54,14 @@ class EtcdDriver final : public engine::Driver {
         .endpoints = settings_.endpoints, .metrics_url = settings_.metrics_url, .tls = settings_.tls};
     if (endpoint.endpoints.empty()) {
       // --target local: the lab's etcd. Not started -> unavailable -> the phase is SKIPPED with the reason.
-      Result<std::map<std::string, std::string>> lab = lab::endpoints(lab_dir_, "etcd");
-      if (!lab) {
-        return std::unexpected(lab.error());
+      Result<std::string> client = lab::endpoint(lab_dir_, "etcd", "client");
+      if (!client) {
+        return std::unexpected(client.error());
       }
-      // A lab record without its client endpoint is a lab that is not there: SKIPPED, never a throw.
-      auto client = lab->find("client");
-      if (client == lab->end()) {
-        return fail(ErrorKind::unavailable,
-                    "the lab's etcd records no client endpoint; run `kubeproof lab up`");
-      }
-      endpoint.endpoints = {client->second};
-      if (auto metrics = lab->find("metrics"); endpoint.metrics_url.empty() && metrics != lab->end()) {
-        endpoint.metrics_url = metrics->second;
+      endpoint.endpoints = {*client};
+      if (Result<std::string> metrics = lab::endpoint(lab_dir_, "etcd", "metrics");
+          endpoint.metrics_url.empty() && metrics) {
+        endpoint.metrics_url = *metrics;
       }
     } else if (endpoint.metrics_url.empty()) {
       endpoint.metrics_url = default_metrics_url(endpoint.endpoints, endpoint.tls);

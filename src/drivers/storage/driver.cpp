@@ -19,9 +19,8 @@ class StorageDriver final : public engine::Driver {
   Phase phase() const override { return Phase::storage; }
 
   Result<void> validate(const engine::PhaseContext& context) override {
-    const std::string path =
-        (context.phase.path.empty() ? std::string("storage") : context.phase.path) + ".settings";
-    const config::YamlField field(context.phase.settings, context.plan.source.string(), path);
+    const std::string path = config::settings_path(context.phase);
+    const config::YamlField field = config::settings_field(context.plan, context.phase);
     Result<Settings> settings = parse_settings(field);
     if (!settings) {
       return std::unexpected(settings.error());

@@ -26,7 +26,7 @@ Result<RandomRate> resolve_random_rate(const config::Plan& plan, const config::P
       .type = stress ? config::TestType::load : plan.type,
       .duration = phase.duration,
       .stress = {},
-      .where = plan.source.string(),
+      .where = config::phase_location(plan, phase),
       .owner = "the storage phase"});
   if (!schedule) {
     return std::unexpected(schedule.error());

@@ -80,10 +80,9 @@ Ran dry_run(std::string_view plan) {
   return ran;
 }
 
-// DISABLED until the dns driver reads `settings.stress` through load::read_stress_settings in validate()
-// (issue 13, being wired on another branch); today the driver rejects the key as unknown. Enable these then:
-// they pin the one-line messages of the kernel's reader at the CLI.
-TEST(PlanInput, DISABLED_StressStepsOutOfOrder) {
+// The dns driver reads `settings.stress` through load::read_stress_settings in validate(): these pin the
+// kernel's one-line messages at the CLI.
+TEST(PlanInput, StressStepsOutOfOrder) {
   Ran ran = dry_run(dns_stress_plan("        steps: [100%, 150%, 125%]\n"));
   EXPECT_EQ(ran.exit_code, 2) << ran.err;
   EXPECT_EQ(count_lines(ran.err), 1U) << ran.err;
@@ -93,7 +92,7 @@ TEST(PlanInput, DISABLED_StressStepsOutOfOrder) {
       "got \"125%\"\n");
 }
 
-TEST(PlanInput, DISABLED_StressRampAbove500Percent) {
+TEST(PlanInput, StressRampAbove500Percent) {
   Ran ran = dry_run(dns_stress_plan("        steps: [100%, 600%]\n"));
   EXPECT_EQ(ran.exit_code, 2) << ran.err;
   EXPECT_EQ(
@@ -102,7 +101,7 @@ TEST(PlanInput, DISABLED_StressRampAbove500Percent) {
       "\"600%\"\n");
 }
 
-TEST(PlanInput, DISABLED_StressBisectBelowZero) {
+TEST(PlanInput, StressBisectBelowZero) {
   Ran ran = dry_run(dns_stress_plan("        bisect: -1\n"));
   EXPECT_EQ(ran.exit_code, 2) << ran.err;
   EXPECT_EQ(ran.err, "kubeproof: bad.yaml:9: phases[0].settings.stress.bisect: must be >= 0, got \"-1\"\n");
