@@ -97,7 +97,7 @@ struct LoadResult {
   std::uint64_t timeouts = 0;        // no response (or connection) within `timeout`
   std::uint64_t unsent = 0;          // open loop: intended before the end but never sent
   // Open loop, who a late or missing send belongs to (load/validity.hpp):
-  std::uint64_t dispatched = 0;  // intended times handed to a connection before the end of the window
+  std::uint64_t dispatched = 0;  // intended times (all due in the window) handed to a connection
   // Intended times that waited because every connection was busy with the server (sent later, timed out in
   // the queue, or never sent): the server's latency, never the generator's shortfall. "queued for a
   // connection".

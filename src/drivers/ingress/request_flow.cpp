@@ -74,9 +74,9 @@ void RequestFlow::assign(std::size_t slot, TimePoint intended, bool waited, Time
     return;
   }
   queue_->pacer().record_send(intended, now);
-  if (now < end_) {
-    ++result_.dispatched;
-  }
+  // Every queued intended time was due before the end of the window; one handed out just after it (a
+  // connection freed before the loop saw the end) was still sent.
+  ++result_.dispatched;
   if (waited) {
     ++result_.queued;  // the server's: every connection was busy when it was due
   } else {

@@ -98,18 +98,34 @@ TEST(IngressSettings, ErrorsNameFileLineFieldAndEchoTheValue) {
   EXPECT_EQ(unknown.error().kind, ErrorKind::input);
 }
 
-TEST(IngressDriver, ClusterTargetNeedsAUrl) {
-  Result<config::Plan> plan =
-      config::parse_plan("name: x\ntype: smoke\ntarget: cluster\nphases:\n  - phase: ingress\n", "c.yaml");
-  ASSERT_TRUE(plan) << plan.error().message;
+// The driver's validate (and, when asked, prepare) for the last phase of a plan given as YAML.
+struct DriverCheck {
+  Result<void> valid = {};
+  Result<void> prepared = {};
+};
+
+DriverCheck check_driver(const std::string& yaml, const std::string& file, bool prepare) {
+  Result<config::Plan> plan = config::parse_plan(yaml, file);
+  EXPECT_TRUE(plan) << plan.error().message;
   struct Sink : engine::ProgressSink {
     void message(Phase, std::string_view) override {}
   } sink;
   engine::CancellationToken cancel;
   engine::PhaseContext context{*plan, plan->phases.back(), real_clock(), cancel, sink};
-  auto driver = make_driver(*plan, "/nonexistent");
+  auto driver = make_driver(*plan, "/nonexistent-lab-dir");
   EXPECT_EQ(driver->phase(), Phase::ingress);
-  Result<void> valid = driver->validate(context);
+  DriverCheck out;
+  out.valid = driver->validate(context);
+  if (out.valid && prepare) {
+    out.prepared = driver->prepare(context);
+  }
+  return out;
+}
+
+TEST(IngressDriver, ClusterTargetNeedsAUrl) {
+  Result<void> valid =
+      check_driver("name: x\ntype: smoke\ntarget: cluster\nphases:\n  - phase: ingress\n", "c.yaml", false)
+          .valid;
   ASSERT_FALSE(valid);
   EXPECT_EQ(valid.error().kind, ErrorKind::input);
   EXPECT_NE(valid.error().message.find("phases[0].settings.url: required for --target cluster"),
@@ -118,34 +134,20 @@ TEST(IngressDriver, ClusterTargetNeedsAUrl) {
 }
 
 TEST(IngressDriver, LocalTargetWithoutTheLabsNginxIsUnavailable) {
-  Result<config::Plan> plan = config::parse_plan(
+  DriverCheck checked = check_driver(
       "name: x\ntype: smoke\ncapacity: {ingress_rps: 1000, ingress_connection_rate: 100}\n"
       "phases:\n  - phase: ingress\n",
-      "l.yaml");
-  ASSERT_TRUE(plan) << plan.error().message;
-  struct Sink : engine::ProgressSink {
-    void message(Phase, std::string_view) override {}
-  } sink;
-  engine::CancellationToken cancel;
-  engine::PhaseContext context{*plan, plan->phases.back(), real_clock(), cancel, sink};
-  auto driver = make_driver(*plan, "/nonexistent-lab-dir");
-  ASSERT_TRUE(driver->validate(context));
-  Result<void> prepared = driver->prepare(context);
-  ASSERT_FALSE(prepared);
-  EXPECT_EQ(prepared.error().kind, ErrorKind::unavailable);  // -> SKIPPED with the reason
+      "l.yaml", true);
+  ASSERT_TRUE(checked.valid) << checked.valid.error().message;
+  ASSERT_FALSE(checked.prepared);
+  EXPECT_EQ(checked.prepared.error().kind, ErrorKind::unavailable);  // -> SKIPPED with the reason
 }
 
 TEST(IngressDriver, AMissingCapacityIsAnInputErrorBeforeAnythingRuns) {
-  Result<config::Plan> plan = config::parse_plan(
-      "name: x\ntype: load\ncapacity: {ingress_rps: 1000}\nphases:\n  - phase: ingress\n", "plans/x.yaml");
-  ASSERT_TRUE(plan) << plan.error().message;
-  struct Sink : engine::ProgressSink {
-    void message(Phase, std::string_view) override {}
-  } sink;
-  engine::CancellationToken cancel;
-  engine::PhaseContext context{*plan, plan->phases.back(), real_clock(), cancel, sink};
-  auto driver = make_driver(*plan, "/nonexistent-lab-dir");
-  Result<void> valid = driver->validate(context);
+  Result<void> valid =
+      check_driver("name: x\ntype: load\ncapacity: {ingress_rps: 1000}\nphases:\n  - phase: ingress\n",
+                   "plans/x.yaml", false)
+          .valid;
   ASSERT_FALSE(valid);
   EXPECT_EQ(valid.error().kind, ErrorKind::input);
   EXPECT_EQ(valid.error().message,
