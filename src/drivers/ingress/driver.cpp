@@ -35,9 +35,8 @@ class IngressDriver final : public engine::Driver {
   Phase phase() const override { return Phase::ingress; }
 
   Result<void> validate(const engine::PhaseContext& context) override {
-    std::string file = context.plan.source.string();
-    std::string path =
-        (context.phase.path.empty() ? std::string("ingress") : context.phase.path) + ".settings";
+    const std::string file = context.plan.source.string();
+    const std::string path = config::settings_path(context.phase);
     Result<Settings> settings = parse_settings(context.phase.settings, file, path);
     if (!settings) {
       return std::unexpected(settings.error());
@@ -78,16 +77,11 @@ class IngressDriver final : public engine::Driver {
     std::string url = settings_.url;
     if (url.empty()) {
       // --target local: the lab's nginx. Not started -> unavailable -> the phase is SKIPPED with the reason.
-      Result<std::map<std::string, std::string>> lab = lab::endpoints(lab_dir_, "nginx");
+      Result<std::string> lab = lab::endpoint(lab_dir_, "nginx", settings_.lab_tls ? "tls_url" : "url");
       if (!lab) {
         return std::unexpected(lab.error());
       }
-      auto found = lab->find(settings_.lab_tls ? "tls_url" : "url");
-      if (found == lab->end()) {
-        return fail(ErrorKind::unavailable, fmt::format("the lab's nginx states no {} endpoint",
-                                                        settings_.lab_tls ? "tls_url" : "url"));
-      }
-      url = found->second;
+      url = *lab;
       if (settings_.lab_tls && settings_.cacert.empty() && !settings_.insecure) {
         spec.tls.ca_file = lab::nginx_ca_file(lab_dir_ / "nginx").string();
         spec.tls.server_name = std::string(lab::kNginxTlsName);
