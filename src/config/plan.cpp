@@ -117,8 +117,8 @@ Result<Rate> read_positive_rate(const YamlField& field) {
 }
 
 Result<Capacity> read_capacity(const YamlField& field) {
-  auto map = YamlMap::open(
-      field, {"api_qps", "etcd_ops", "dns_qps", "ingress_rps", "ingress_connection_rate", "pod_network"});
+  auto map = YamlMap::open(field, {"api_qps", "etcd_ops", "dns_qps", "ingress_rps", "ingress_connection_rate",
+                                   "pod_network", "storage_iops"});
   if (!map) {
     return std::unexpected(map.error());
   }
@@ -129,6 +129,7 @@ Result<Capacity> read_capacity(const YamlField& field) {
       {"dns_qps", &Capacity::dns_qps},
       {"ingress_rps", &Capacity::ingress_rps},
       {"ingress_connection_rate", &Capacity::ingress_connection_rate},
+      {"storage_iops", &Capacity::storage_iops},
   };
   for (const auto& [key, member] : rates) {
     if (auto value_field = map->get(key)) {

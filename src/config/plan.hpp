@@ -45,6 +45,9 @@ struct Capacity {
   std::optional<Rate> ingress_rps;
   std::optional<Rate> ingress_connection_rate;
   std::optional<Bandwidth> pod_network;
+  // Random 4K I/Os per second the storage volume is expected to sustain (the storage phase's `rate:
+  // capacity`).
+  std::optional<Rate> storage_iops;
 };
 
 enum class Target { local, cluster };

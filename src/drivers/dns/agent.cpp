@@ -26,7 +26,8 @@ void attach_agent_options(CLI::App& app, AgentOptions& o) {
   app.add_option("--ndots", o.ndots, "pod resolver: ndots")->check(CLI::Range(0, 15));
   app.add_option("--cluster-domain", o.cluster_domain,
                  "cluster domain of the built-in mix and the search list");
-  app.add_option("--rate", o.rate, "lookups per second (open loop), or max (window of --outstanding)");
+  app.add_option("--rate", o.rate,
+                 "lookups per second (open loop, e.g. 10k, 1500/s), or max (window of --outstanding)");
   app.add_option("--arrival", o.arrival, "open-loop arrivals: constant or poisson");
   app.add_option("--duration", o.duration, "how long to send (default 10s)");
   app.add_option("--total", o.total, "stop after this many lookups");
@@ -69,14 +70,12 @@ Result<AgentPlan> to_agent_plan(const AgentOptions& o) {
   s.search = o.search;
   s.ndots = o.ndots;
   s.cluster_domain = o.cluster_domain;
-  Result<std::optional<Rate>> rate = flag_rate_or_max("rate", o.rate);
+  // The same rate reader as every agent and plan (load/rate_setting.hpp).
+  Result<load::RateSetting> rate = load::flag_rate_setting("rate", o.rate);
   if (!rate) {
     return std::unexpected(rate.error());
   }
-  s.max_rate = !rate->has_value();
-  if (*rate) {
-    s.rate = **rate;
-  }
+  s.rate = *rate;
   Result<Arrival> arrival = flag_arrival("arrival", o.arrival);
   if (!arrival) {
     return std::unexpected(arrival.error());
@@ -126,7 +125,12 @@ Result<AgentPlan> to_agent_plan(const AgentOptions& o) {
     // A bad query file stays an input error (it names the file and line); the rest are flag mistakes.
     return std::unexpected(valid.error());
   }
-  plan.shape = shape_run(s, config::Capacity{}, 1.0, duration);
+  // An agent is told its rate: it has no plan, so no capacity ("--rate capacity" says so and exits 2).
+  Result<RunShape> shape = shape_run(s, config::Capacity{}, 1.0, duration, config::TestType::load, "--rate");
+  if (!shape) {
+    return std::unexpected(shape.error());
+  }
+  plan.shape = std::move(*shape);
   return plan;
 }
 
@@ -143,7 +147,8 @@ Result<AgentResult> run_agent(const AgentOptions& options, Clock& clock, engine:
     stats = unbound_stats_source(*parse_server(plan->settings.unbound_control), plan->settings.stats_timeout,
                                  clock);
   }
-  DnsPhase phase(plan->settings, plan->shape, clock, progress);
+  // Judged against the shipped criteria: an agent has no run of its own.
+  DnsPhase phase(plan->settings, plan->shape, clock, progress, judging_from(load::CriteriaView({})));
   if (Result<void> prepared = phase.prepare(plan->server, std::move(stats)); !prepared) {
     return std::unexpected(prepared.error());
   }
@@ -207,6 +212,9 @@ std::string agent_json_line(const AgentResult& result) {
       {"max_s", double(corrected.max()) / 1e9},
       {"uncorrected_p99_s", p(load.query_latency.uncorrected, 99)},
       {"late_sends", load.pacer.late_sends},
+      {"queued_for_server", load.queued_for_server},
+      {"own_lateness_p99_s", p(load.own_lateness, 99)},
+      {"notes", result.run.notes},
       {"unsent_due", load.unsent_due},
       {"cpu_seconds", load.cpu_seconds},
       {"receive_buffer", load.receive_buffer},

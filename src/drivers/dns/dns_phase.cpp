@@ -35,32 +35,20 @@ void add(engine::PhaseRun& run, Measurement measurement, std::vector<std::string
                                  measurement.note.empty() ? "" : " (" + measurement.note + ")"));
 }
 
-std::string describe_load(std::optional<Rate> rate, std::uint32_t outstanding, int clients, int threads,
-                          const Settings& settings, const Workload& workload) {
-  std::string mode = rate              ? fmt::format("open loop at {:.0f}/s ({})", rate->per_second,
-                                        settings.arrival == Arrival::poisson ? "poisson" : "constant")
-                     : outstanding > 0 ? fmt::format("max with {} outstanding", outstanding)
-                                       : std::string("max");
+std::string describe_mode(std::optional<Rate> rate, std::uint32_t outstanding, const Settings& settings) {
+  return rate              ? fmt::format("open loop at {:.0f}/s ({})", rate->per_second,
+                            settings.arrival == Arrival::poisson ? "poisson" : "constant")
+         : outstanding > 0 ? fmt::format("max with {} outstanding", outstanding)
+                           : std::string("max");
+}
+
+std::string describe_load(const std::string& mode, int clients, int threads, const Settings& settings,
+                          const Workload& workload) {
   std::string queries = settings.queries == kBuiltinMix ? std::string("the built-in Kubernetes mix")
                                                         : fmt::format("queries from {}", settings.queries);
   return fmt::format("{}, {} {} client{} on {} thread{}, {}{} ({} distinct queries)", mode, clients,
                      to_string(settings.protocol), clients == 1 ? "" : "s", threads, threads == 1 ? "" : "s",
                      queries, workload.walk ? " through a pod's search list" : "", workload.queries.size());
-}
-
-// The queries per second a run offered: the rate paces lookups and dns.qps counts queries, so a lookup
-// walking a pod's search list counts the queries it took (TCP retries ask again and are not offered load).
-double offered_queries(const LoadResult& load, const Workload& workload) {
-  const Counters& c = load.counters;
-  double per_lookup = 1.0;
-  if (workload.walk && c.lookups_started > 0) {
-    per_lookup = double(c.sent - c.tcp_retries) / double(c.lookups_started);
-  }
-  return load.rate ? load.rate->per_second * per_lookup : 0.0;
-}
-
-std::string per_second(double rate) {
-  return fmt::format("{:.0f}/s", rate);
 }
 
 }  // namespace
@@ -76,11 +64,12 @@ std::string describe_rcodes(const Counters& counters) {
   return text.empty() ? std::string("none") : text;
 }
 
-DnsPhase::DnsPhase(Settings settings, RunShape shape, Clock& clock, ProgressFn progress)
+DnsPhase::DnsPhase(Settings settings, RunShape shape, Clock& clock, ProgressFn progress, Judging judging)
     : settings_(std::move(settings)),
       shape_(std::move(shape)),
       clock_(clock),
-      progress_(std::move(progress)) {}
+      progress_(std::move(progress)),
+      judging_(std::move(judging)) {}
 
 Result<void> DnsPhase::prepare(ServerAddress server, std::unique_ptr<CacheStatsSource> stats) {
   shape_.load.server = std::move(server);
@@ -124,33 +113,50 @@ Result<void> DnsPhase::prepare(ServerAddress server, std::unique_ptr<CacheStatsS
   return {};
 }
 
-Result<engine::PhaseRun> DnsPhase::run(engine::CancellationToken& cancel) {
+Result<void> DnsPhase::run_stress(engine::CancellationToken& cancel) {
   if (progress_) {
-    progress_(
-        fmt::format("{} for {}{}",
-                    describe_load(shape_.load.rate, shape_.load.outstanding, shape_.load.clients,
-                                  shape_.load.threads, settings_, workload_),
-                    format_duration(shape_.load.duration),
-                    shape_.load.total ? fmt::format(" or {} lookups", *shape_.load.total) : std::string()));
+    const std::string mode =
+        fmt::format("stress, open loop ({})", settings_.arrival == Arrival::poisson ? "poisson" : "constant");
+    progress_(fmt::format("{}: {}",
+                          describe_load(mode, shape_.load.clients, shape_.load.threads, settings_, workload_),
+                          shape_.schedule.notes.empty() ? std::string() : shape_.schedule.notes.back()));
   }
-  if (!shape_.stress.empty()) {
-    StepRunner run_step = [&](const StressStep& step) {
-      LoadOptions options = shape_.load;
-      options.rate = step.rate;
-      options.duration = step.duration;
-      if (progress_) {
-        progress_(fmt::format("stress step x{:g}: {} for {}", step.factor, per_second(step.rate.per_second),
-                              format_duration(step.duration)));
-      }
-      return run_load(workload_, options, clock_, cancel, progress_);
-    };
-    Result<std::vector<StepResult>> steps =
-        run_stress_ramp(shape_.stress, run_step, workload_, settings_, cancel);
-    if (!steps) {
-      return std::unexpected(steps.error());
+  StepRunner run_step = [&](Rate rate, Duration duration, bool bisection) {
+    LoadOptions options = shape_.load;
+    options.rate = rate;
+    options.duration = duration;
+    if (progress_) {
+      const double factor = shape_.schedule.base ? rate.per_second / shape_.schedule.base->per_second : 1.0;
+      progress_(fmt::format("stress {}step x{:.3g}: {:.0f}/s for {}", bisection ? "bisection " : "", factor,
+                            rate.per_second, format_duration(duration)));
     }
-    steps_ = std::move(*steps);
+    return run_load(workload_, options, clock_, cancel, progress_);
+  };
+  Result<StressOutcome> outcome = run_stress_search(shape_.schedule, run_step, workload_, judging_, cancel);
+  if (!outcome) {
+    return std::unexpected(outcome.error());
+  }
+  stress_ = std::move(*outcome);
+  if (progress_) {
+    progress_(stress_->result.note);
+  }
+  return {};
+}
+
+Result<engine::PhaseRun> DnsPhase::run(engine::CancellationToken& cancel) {
+  if (shape_.schedule.stress()) {
+    if (Result<void> ran = run_stress(cancel); !ran) {
+      return std::unexpected(ran.error());
+    }
   } else {
+    if (progress_) {
+      progress_(
+          fmt::format("{} for {}{}",
+                      describe_load(describe_mode(shape_.load.rate, shape_.load.outstanding, settings_),
+                                    shape_.load.clients, shape_.load.threads, settings_, workload_),
+                      format_duration(shape_.load.duration),
+                      shape_.load.total ? fmt::format(" or {} lookups", *shape_.load.total) : std::string()));
+    }
     Result<LoadResult> load = run_load(workload_, shape_.load, clock_, cancel, progress_);
     if (!load) {
       return std::unexpected(load.error());
@@ -173,11 +179,12 @@ Result<engine::PhaseRun> DnsPhase::run(engine::CancellationToken& cancel) {
   std::vector<std::string> notes = shape_.notes;
   notes.insert(notes.end(), notes_.begin(), notes_.end());
   const std::string cache_source = stats_ ? stats_->describe() : std::string();
-  if (!shape_.stress.empty()) {
-    return build_stress_run(steps_, shape_.stress.size(), cache_, cache_source, cache_problem_, workload_,
-                            settings_, notes);
+  if (stress_) {
+    return build_stress_run(*stress_, cache_, cache_source, cache_problem_, workload_, settings_, notes,
+                            judging_);
   }
-  engine::PhaseRun run = build_run(*load_, cache_, cache_source, cache_problem_, workload_, settings_, notes);
+  engine::PhaseRun run =
+      build_run(*load_, cache_, cache_source, cache_problem_, workload_, settings_, notes, judging_);
   if (progress_) {
     const Counters& c = load_->counters;
     progress_(fmt::format(
@@ -193,12 +200,12 @@ Result<engine::PhaseRun> DnsPhase::run(engine::CancellationToken& cancel) {
 engine::PhaseRun build_run(const LoadResult& load, const std::optional<CacheDelta>& cache,
                            const std::string& cache_source, const std::string& cache_problem,
                            const Workload& workload, const Settings& settings,
-                           const std::vector<std::string>& notes) {
+                           const std::vector<std::string>& notes, const Judging& judging) {
   engine::PhaseRun run;
   std::vector<std::string> fallback;
   const Counters& c = load.counters;
-  const std::string shape_note =
-      describe_load(load.rate, load.outstanding, load.clients, load.threads, settings, workload);
+  const std::string shape_note = describe_load(describe_mode(load.rate, load.outstanding, settings),
+                                               load.clients, load.threads, settings, workload);
 
   if (c.sent > 0 || c.lookups_started > 0) {
     Measurement qps;
@@ -321,27 +328,16 @@ engine::PhaseRun build_run(const LoadResult& load, const std::optional<CacheDelt
     fallback.push_back(fmt::format("cancelled after {:.1f}s ({} lookups in flight abandoned)",
                                    load.elapsed_seconds(), c.lookups_abandoned));
   }
-  for (const std::string& note : notes) {
-    fallback.push_back(note);
-  }
+  run.notes = notes;
 
-  // INVALID: the generator, not the server, fell short. Not when the run was stopped or cancelled.
-  if (load.rate && !load.cancelled && load.stopped_early.empty()) {
-    const double share = load.achieved_share();
-    if (share < kMinAchievedShare) {
-      run.invalid_reasons.push_back(fmt::format(
-          "sent {} of the {} lookups due at {:.0f}/s ({}): {} with {} outstanding queries at most{}",
-          c.lookups_started, c.lookups_started + load.unsent_due, load.rate->per_second, percent(share),
-          c.window_full > 0 ? "the outstanding window was full" : "the client could not keep up",
-          load.outstanding, " (raise outstanding, clients or threads, or lower the rate)"));
-    }
-    if (load.pacer.sends > 0 && load.pacer.late_fraction() > kMaxLateShare) {
-      run.invalid_reasons.push_back(
-          fmt::format("the open-loop schedule fell behind: {} of lookups went out more than {} late (worst "
-                      "{}); the client "
-                      "was saturated",
-                      percent(load.pacer.late_fraction()), format_duration(settings.late_tolerance),
-                      format_duration(load.pacer.max_lag)));
+  // The one validity rule (load/validity.hpp): INVALID only for the generator's own shortfall, and only
+  // where it could change a verdict. Not for a cancelled run (partial, and said so), nor for one stopped
+  // because the server stopped answering: dns.qps fails on the server's silence, whatever the generator did.
+  load::Validity validity = load::judge_validity(generator_account(load, judging), judging.tightest_latency);
+  run.notes.push_back(validity.statement);
+  if (!load.cancelled && load.stopped_early.empty()) {
+    for (std::string& reason : validity.invalid_reasons) {
+      run.invalid_reasons.push_back(std::move(reason));
     }
   }
   if (c.sent == 0 && c.lookups_started == 0 && !load.cancelled) {
@@ -360,129 +356,6 @@ engine::PhaseRun build_run(const LoadResult& load, const std::optional<CacheDelt
       first.note += (first.note.empty() ? "" : "; ") + joined;
     } else if (run.invalid_reasons.empty()) {
       run.invalid_reasons.push_back("nothing measured: " + joined);
-    }
-  }
-  return run;
-}
-
-std::string stress_step_failure(const LoadResult& load, const Workload& workload, const Settings& settings) {
-  const Counters& c = load.counters;
-  const double offered = offered_queries(load, workload);
-  const double answered = load.answered_per_second();
-  std::vector<std::string> reasons;
-  // Only what the server did counts: lookups the generator did not send were never offered.
-  const double due_share = load.achieved_share();
-  if (offered > 0 && answered < kStressMinAchieved * offered * due_share) {
-    reasons.push_back(fmt::format("answered {} of {} offered ({})", per_second(answered),
-                                  per_second(offered * due_share),
-                                  percent(answered / (offered * due_share))));
-  }
-  const double loss = c.sent > 0 ? double(c.lost + c.connection_lost) / double(c.sent) : 0.0;
-  if (loss > settings.stress_loss_limit) {
-    reasons.push_back(fmt::format("lost {} > {}", percent(loss), percent(settings.stress_loss_limit)));
-  }
-  const Histogram& latency = load.query_latency.corrected;
-  const double p99 = latency.count() > 0 ? seconds(latency.value_at_percentile(99)) : 0.0;
-  if (p99 > std::chrono::duration<double>(settings.stress_p99_limit).count()) {
-    reasons.push_back(fmt::format("P99 {} > {}", ms(p99), format_duration(settings.stress_p99_limit)));
-  }
-  if (c.sent == 0 && !load.cancelled) {
-    reasons.push_back("nothing was sent");
-  }
-  std::string text;
-  for (const std::string& reason : reasons) {
-    text += (text.empty() ? "" : ", ") + reason;
-  }
-  return text;
-}
-
-Result<std::vector<StepResult>> run_stress_ramp(const std::vector<StressStep>& steps,
-                                                const StepRunner& run_step, const Workload& workload,
-                                                const Settings& settings, engine::CancellationToken& cancel) {
-  std::vector<StepResult> results;
-  for (const StressStep& step : steps) {
-    if (cancel.requested()) {
-      break;
-    }
-    Result<LoadResult> load = run_step(step);
-    if (!load) {
-      return std::unexpected(load.error());
-    }
-    StepResult result{.step = step, .load = std::move(*load), .failure = {}};
-    if (!result.load.cancelled) {
-      result.failure = stress_step_failure(result.load, workload, settings);
-    }
-    const bool stop = !result.failure.empty() || result.load.cancelled || !result.load.stopped_early.empty();
-    results.push_back(std::move(result));
-    if (stop) {
-      break;  // past the breaking point, or interrupted: higher steps would only pile onto a failing server
-    }
-  }
-  return results;
-}
-
-engine::PhaseRun build_stress_run(const std::vector<StepResult>& steps, std::size_t planned_steps,
-                                  const std::optional<CacheDelta>& cache, const std::string& cache_source,
-                                  const std::string& cache_problem, const Workload& workload,
-                                  const Settings& settings, const std::vector<std::string>& notes) {
-  const StepResult* last_held = nullptr;
-  const StepResult* breaking = nullptr;
-  for (const StepResult& step : steps) {
-    if (step.failure.empty() && !step.load.cancelled) {
-      last_held = &step;
-    } else if (!step.failure.empty() && breaking == nullptr) {
-      breaking = &step;
-    }
-  }
-  std::vector<std::string> all_notes;
-  for (const StepResult& step : steps) {
-    const Histogram& latency = step.load.query_latency.corrected;
-    all_notes.push_back(
-        fmt::format("stress step x{:g} at {}: answered {}, P99 {}, {} of {} lost: {}", step.step.factor,
-                    per_second(step.step.rate.per_second), per_second(step.load.answered_per_second()),
-                    latency.count() > 0 ? ms(seconds(latency.value_at_percentile(99))) : std::string("n/a"),
-                    step.load.counters.lost + step.load.counters.connection_lost, step.load.counters.sent,
-                    step.load.cancelled    ? std::string("cancelled")
-                    : step.failure.empty() ? std::string("held")
-                                           : "not held (" + step.failure + ")"));
-  }
-  std::optional<Measurement> breaking_rate;
-  if (breaking != nullptr) {
-    breaking_rate =
-        Measurement{.metric = "dns.breaking_rate",
-                    .value = breaking->step.rate.per_second,
-                    .offered = std::nullopt,
-                    .histogram = {},
-                    .source = "client",
-                    .note = fmt::format(
-                        "the server did not hold {} (x{:g} of capacity): {}; {}",
-                        per_second(breaking->step.rate.per_second), breaking->step.factor, breaking->failure,
-                        last_held != nullptr
-                            ? fmt::format("last rate held {} (x{:g})",
-                                          per_second(last_held->step.rate.per_second), last_held->step.factor)
-                            : std::string("it held no step (already at the first)"))};
-  } else if (last_held != nullptr) {
-    all_notes.push_back(fmt::format(
-        "breaking point not reached: the server held every step{} up to {} (x{:g})",
-        steps.size() < planned_steps ? fmt::format(" that ran ({} of {})", steps.size(), planned_steps)
-                                     : std::string(),
-        per_second(last_held->step.rate.per_second), last_held->step.factor));
-  }
-  all_notes.insert(all_notes.end(), notes.begin(), notes.end());
-  if (steps.empty()) {
-    engine::PhaseRun run;
-    run.invalid_reasons.push_back("no stress step ran (cancelled before the first)");
-    return run;
-  }
-  const StepResult& judged = last_held != nullptr ? *last_held : steps.front();
-  engine::PhaseRun run =
-      build_run(judged.load, cache, cache_source, cache_problem, workload, settings, all_notes);
-  if (breaking_rate) {
-    if (config::find_metric(breaking_rate->metric) != nullptr) {
-      run.measurements.push_back(std::move(*breaking_rate));
-    } else if (!run.measurements.empty()) {
-      run.measurements.front().note +=
-          fmt::format("; dns.breaking_rate = {:g} ({})", breaking_rate->value, breaking_rate->note);
     }
   }
   return run;

@@ -5,6 +5,7 @@
 #include "drivers/dns/dns_phase.hpp"
 #include "lab/lab.hpp"
 #include "lab/unbound_service.hpp"
+#include "load/criteria_view.hpp"
 
 namespace kp::drivers::dns {
 namespace {
@@ -36,7 +37,14 @@ class DnsDriver final : public engine::Driver {
                       "metrics_url for CoreDNS's cache statistics, e.g. http://<coredns pod>:9153/metrics",
                       where));
     }
+    // The schedule now, so a missing capacity.dns_qps is an input error before anything runs.
+    Result<RunShape> shape = shape_run(*settings, context.plan.capacity, context.phase.load,
+                                       context.phase.duration, context.plan.type, file);
+    if (!shape) {
+      return std::unexpected(shape.error());
+    }
     settings_ = std::move(*settings);
+    shape_ = std::move(*shape);
     return {};
   }
 
@@ -83,12 +91,13 @@ class DnsDriver final : public engine::Driver {
       }
       stats = unbound_stats_source(*address, settings_.stats_timeout, context.clock);
     }
-    RunShape shape = shape_run(settings_, context.plan.capacity, context.phase.load, context.phase.duration,
-                               context.plan.type);
+    RunShape shape = shape_;
     shape.load.live = context.progress.live_sink();
     engine::ProgressSink& sink = context.progress;
-    phase_ = std::make_unique<DnsPhase>(settings_, std::move(shape), context.clock,
-                                        [&sink](std::string_view text) { sink.message(Phase::dns, text); });
+    phase_ = std::make_unique<DnsPhase>(
+        settings_, std::move(shape), context.clock,
+        [&sink](std::string_view text) { sink.message(Phase::dns, text); },
+        judging_from(load::CriteriaView(context.criteria)));
     return phase_->prepare(std::move(server), std::move(stats));
   }
 
@@ -104,6 +113,7 @@ class DnsDriver final : public engine::Driver {
  private:
   std::filesystem::path lab_dir_;
   Settings settings_;
+  RunShape shape_;
   std::unique_ptr<DnsPhase> phase_;
 };
 

@@ -4,7 +4,8 @@
 // measured from it, so a stalled server shows as latency instead of as fewer queries) or maximum throughput
 // with a window of outstanding queries, like dnsperf's -q.
 //
-// One worker thread per share of the load, each with its own sockets (UDP: one connected socket per client,
+// One worker thread per share of the load (load::run_workers: a common start, totals split, a worker's
+// exception a phase error), each with its own sockets (UDP: one connected socket per client,
 // so the server's SO_REUSEPORT hash spreads clients over its threads; TCP: one pipelined connection per
 // client), its own ID spaces, slots, timers, histograms and pacer: nothing is shared on the hot path but the
 // read-only workload and two flags. Datagrams go out with sendmmsg and come back with recvmmsg, in batches;
@@ -125,9 +126,16 @@ struct LoadResult {
   // Per lookup (pod resolver mode): from the lookup's intended start to its final outcome.
   Histogram lookup_latency;
   PacerStats pacer;
-  std::uint64_t unsent_due = 0;  // lookups due before sending stopped that never went out (window full)
-  Duration send_elapsed{0};      // from the start to when sending stopped
-  Duration elapsed{0};           // from the start to the last response (or to the stop, if later)
+  std::uint64_t unsent_due = 0;  // lookups due before sending stopped that never went out
+  // The validity rule's split (load/validity.hpp): lookups that waited for an in-flight slot because every
+  // slot was held by the server (sent late or never: the server's latency, already in the corrected figures),
+  // and of the unsent_due those that never went out for that reason.
+  std::uint64_t queued_for_server = 0;
+  std::uint64_t unsent_for_server = 0;
+  // actual - intended send time (ns) of the lookups that did not wait for the server: the generator's own.
+  Histogram own_lateness;
+  Duration send_elapsed{0};  // from the start to when sending stopped
+  Duration elapsed{0};       // from the start to the last response (or to the stop, if later)
   bool cancelled = false;
   std::string stopped_early;  // why sending stopped before the duration/count; "" if it did not
   std::string first_error;    // the first send/connection error, for people
@@ -143,12 +151,16 @@ struct LoadResult {
   double responses_per_second() const;
   // Lookups sent over lookups due (1 when nothing was due or in max mode).
   double achieved_share() const;
+  // Adds another worker's result: counts and histograms summed (exact), times the longest.
+  void merge(const LoadResult& other);
 };
 
 using ProgressFn = std::function<void(std::string_view)>;
 
-// Runs the load. Errors only for what stops it before it starts (no socket). Progress, if given, gets a line
-// every `progress_interval` from worker 0.
+// Runs the load. Errors for what stops it before it starts (no socket), and ErrorKind::internal when a worker
+// failed ("worker 2 of 4 failed: ..."). Progress, if given, gets a line every `progress_interval`.
+// The files: worker.hpp (the loop), send_schedule.hpp, in_flight.hpp, worker_io.hpp + socket_io.cpp (I/O),
+// load_results.cpp (workload and counts), query_once.cpp, server_address.cpp.
 Result<LoadResult> run_load(const Workload& workload, const LoadOptions& options, Clock& clock,
                             engine::CancellationToken& cancel, const ProgressFn& progress = {},
                             Duration progress_interval = std::chrono::seconds(10));

@@ -1,5 +1,6 @@
 #include "drivers/dns/settings.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <thread>
 
@@ -86,9 +87,7 @@ Result<Settings> parse_settings(const YAML::Node& node, const std::string& file,
                                                 "unbound_control",
                                                 "metrics_url",
                                                 "stats_timeout",
-                                                "stress_factors",
-                                                "stress_p99_limit",
-                                                "stress_loss_limit"});
+                                                "stress"});
   if (!opened) {
     return std::unexpected(opened.error());
   }
@@ -160,18 +159,18 @@ Result<Settings> parse_settings(const YAML::Node& node, const std::string& file,
             check(optional_field(map, "cluster_domain", s.cluster_domain, config::read_string));
   if (ok) {
     if (std::optional<YamlField> rate = map.get("rate")) {
-      if (rate->is_scalar() && rate->text() == "max") {
-        s.max_rate = true;
-      } else {
-        Result<Rate> value = config::read_rate(*rate);
-        if (!value) {
-          return std::unexpected(value.error());
-        }
-        if (!(value->per_second > 0)) {
-          return rate->fail_got("must be > 0 (or \"max\")");
-        }
-        s.rate = *value;
+      Result<load::RateSetting> value = load::read_rate_setting(*rate);
+      if (!value) {
+        return std::unexpected(value.error());
       }
+      s.rate = *value;
+    }
+    if (std::optional<YamlField> stress = map.get("stress")) {
+      Result<load::StressSettings> value = load::read_stress_settings(*stress);
+      if (!value) {
+        return std::unexpected(value.error());
+      }
+      s.stress = *value;
     }
   }
   ok =
@@ -224,41 +223,7 @@ Result<Settings> parse_settings(const YAML::Node& node, const std::string& file,
                              }
                              return url;
                            })) &&
-      check(optional_field(map, "stats_timeout", s.stats_timeout, read_positive_duration)) &&
-      check(optional_field(map, "stress_p99_limit", s.stress_p99_limit, read_positive_duration)) &&
-      check(optional_field(map, "stress_loss_limit", s.stress_loss_limit,
-                           [](const YamlField& field) -> Result<double> {
-                             Result<Ratio> ratio = config::read_ratio(field);
-                             if (!ratio) {
-                               return std::unexpected(ratio.error());
-                             }
-                             return ratio->fraction;
-                           })) &&
-      check(optional_field(
-          map, "stress_factors", s.stress_factors, [](const YamlField& field) -> Result<std::vector<double>> {
-            Result<std::vector<YamlField>> items = field.items();
-            if (!items) {
-              return std::unexpected(items.error());
-            }
-            if (items->empty()) {
-              return field.fail("must be a non-empty list of increasing factors, e.g. [1, 1.5, 2]");
-            }
-            std::vector<double> factors;
-            for (const YamlField& item : *items) {
-              const std::string text = item.is_scalar() ? item.text() : std::string();
-              double factor = 0;
-              auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), factor);
-              if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || !(factor > 0)) {
-                return item.fail_got("must be a number > 0");
-              }
-              if (!factors.empty() && factor <= factors.back()) {
-                return item.fail_got(
-                    fmt::format("factors must increase; the one before is {:g}", factors.back()));
-              }
-              factors.push_back(factor);
-            }
-            return factors;
-          }));
+      check(optional_field(map, "stats_timeout", s.stats_timeout, read_positive_duration));
   if (!ok) {
     return std::unexpected(results.front().error());
   }
@@ -320,29 +285,30 @@ std::optional<ResolverConfig> resolver_config(const Settings& settings) {
   return config;
 }
 
-RunShape shape_run(const Settings& settings, const config::Capacity& capacity, double load, Duration duration,
-                   config::TestType type) {
+load::CapacityRef dns_capacity(const config::Capacity& capacity) {
+  return load::capacity_ref("capacity.dns_qps", capacity.dns_qps, "QPS");
+}
+
+Result<RunShape> shape_run(const Settings& settings, const config::Capacity& capacity, double load,
+                           Duration duration, config::TestType type, std::string where) {
+  Result<load::Schedule> schedule =
+      load::resolve_schedule(load::ScheduleInput{.rate = settings.rate,
+                                                 .capacity = dns_capacity(capacity),
+                                                 .load = load,
+                                                 .type = type,
+                                                 .duration = duration,
+                                                 .stress = settings.stress,
+                                                 .where = std::move(where),
+                                                 .owner = "the dns phase"});
+  if (!schedule) {
+    return std::unexpected(schedule.error());
+  }
   RunShape shape;
+  shape.schedule = std::move(*schedule);
+  shape.notes = shape.schedule.notes;
   LoadOptions& o = shape.load;
   o.protocol = settings.protocol;
-  if (settings.rate) {
-    o.rate = settings.rate;
-  } else if (!settings.max_rate) {
-    double base = kAssumedCapacity;
-    if (capacity.dns_qps) {
-      base = capacity.dns_qps->per_second;
-    } else {
-      shape.notes.push_back(fmt::format(
-          "the plan states no capacity.dns_qps; assumed {:.0f}/s (the seed's target)", kAssumedCapacity));
-    }
-    o.rate = Rate{base * load};
-    if (type == config::TestType::stress) {
-      const Duration step = duration / static_cast<std::int64_t>(settings.stress_factors.size());
-      for (double factor : settings.stress_factors) {
-        shape.stress.push_back(StressStep{.factor = factor, .rate = Rate{base * factor}, .duration = step});
-      }
-    }
-  }
+  o.rate = shape.schedule.rate();
   o.arrival = settings.arrival;
   o.outstanding = settings.outstanding;
   o.clients = settings.clients;

@@ -11,8 +11,10 @@
 //   glibc does namespace: default           # pod resolver: the pod's namespace (search <ns>.svc.<domain>
 //   svc.<domain> search: [a.example, b]       #   <domain>), or an explicit search list ndots: 5
 //   cluster_domain: cluster.local
-//   rate: 10k                    # lookups per second, open loop; "max": as fast as `outstanding` allows
-//                                # default: capacity.dns_qps x the phase's load
+//   rate: capacity               # lookups per second, open loop (10k, 1500/s); "max": as fast as
+//   `outstanding`
+//                                # allows; "capacity" (the default): capacity.dns_qps x the phase's load
+//                                # (load/rate_setting.hpp, the same in every phase)
 //   arrival: constant            # or poisson
 //   outstanding: 100             # queries in flight at most (max: the window, like dnsperf -q; default 100;
 //                                # open loop: a safety bound, default rate x timeout x 1.5)
@@ -27,10 +29,11 @@
 //   unbound_control: 127.0.0.1:8953        # cache statistics from unbound (default: the lab's)
 //   metrics_url: http://10.0.0.5:9153/metrics  # ... or from CoreDNS's /metrics (cluster)
 //   stats_timeout: 5s
-//   stress_factors: [1, 1.25, 1.5, 1.75, 2]  # type stress: open-loop steps at these multiples of
-//   capacity.dns_qps stress_p99_limit: 50ms       # a step whose P99 is above this did not hold (the seed's
-//   critical DNS P99) stress_loss_limit: 1%        # ... nor one that lost more than this share of its
-//   queries
+//   stress:                      # type stress (load/schedule.hpp, the same in every phase): open-loop
+//     steps: [100%, 125%, 150%, 175%, 200%]  # multiples of capacity.dns_qps (or of an explicit rate)
+//     bisect: 3                  # extra steps between the last rate held and the first broken
+// A step breaks (load/breaking_point.hpp) when the answered rate misses the offered rate by more than 1 %
+// (lost and SERVFAIL answers included), or its P99 crosses the criteria's Critical level for dns.p99.
 
 #include <cstdint>
 #include <filesystem>
@@ -47,6 +50,8 @@
 #include "drivers/dns/load_engine.hpp"
 #include "drivers/dns/queries.hpp"
 #include "drivers/dns/resolver.hpp"
+#include "load/rate_setting.hpp"
+#include "load/schedule.hpp"
 
 namespace kp::drivers::dns {
 
@@ -61,8 +66,7 @@ struct Settings {
   std::vector<std::string> search;  // explicit search list; empty: the pod's from its namespace
   int ndots = 5;
   std::string cluster_domain = "cluster.local";
-  std::optional<Rate> rate;  // unset and !max_rate: the profile's
-  bool max_rate = false;
+  load::RateSetting rate;  // capacity x load unless the plan says otherwise
   Arrival arrival = Arrival::constant;
   std::uint32_t outstanding = 0;  // 0: the mode's default
   int clients = 10;
@@ -76,22 +80,7 @@ struct Settings {
   std::string unbound_control;
   std::string metrics_url;
   Duration stats_timeout = std::chrono::seconds(5);
-  // The spec's stress range is 150-200 % of capacity; starting at 100 % shows where in it the server bends.
-  std::vector<double> stress_factors = {1.0, 1.25, 1.5, 1.75, 2.0};
-  Duration stress_p99_limit = std::chrono::milliseconds(50);  // criteria/default.yaml: dns.p99 critical
-  // A pod's resolver waits 5 s before it retries a lost query (glibc's timeout), so even 1 % loss puts
-  // seconds into the P99 of the applications' lookups: beyond it the server is not keeping up.
-  double stress_loss_limit = 0.01;
-};
-
-// A step of a stress ramp holds when the server answered at least this share of the offered rate.
-inline constexpr double kStressMinAchieved = 0.95;
-
-// One open-loop step of a stress ramp.
-struct StressStep {
-  double factor = 1.0;  // multiple of the capacity
-  Rate rate;
-  Duration duration{0};
+  load::StressSettings stress;
 };
 
 // Parses the settings node (null -> defaults). `path` is the field path of the node ("phases[3].settings");
@@ -108,21 +97,21 @@ std::optional<ResolverConfig> resolver_config(const Settings& settings);
 
 // What a run does, from the settings and the plan.
 struct RunShape {
-  LoadOptions load;  // without the server address, which prepare() fills in
-  // Type stress (with the rate from the capacity): the ramp, each step a slice of the phase's duration; the
-  // run stops at the first step the server does not hold. Empty otherwise.
-  std::vector<StressStep> stress;
-  std::vector<std::string>
-      notes;  // e.g. "plan states no capacity.dns_qps; assumed 10k/s (the seed's target)"
+  LoadOptions load;  // without the server address, which prepare() fills in; rate: the schedule's first step
+  // The resolved schedule (load/schedule.hpp): one steady step, or (type stress) the ramp the breaking-point
+  // search walks, each step a slice of the phase's duration.
+  load::Schedule schedule;
+  std::vector<std::string> notes;  // the schedule's ("rate 1k QPS = capacity.dns_qps 10k QPS x 10%") and ours
 };
 
-// rate = settings.rate, or "max", or capacity.dns_qps x load (the seed's 10k when the plan states none);
-// duration = the phase's; threads 0 -> the cores. Type stress without an explicit rate: steps at
-// stress_factors x capacity.dns_qps, the duration split evenly between them.
-RunShape shape_run(const Settings& settings, const config::Capacity& capacity, double load, Duration duration,
-                   config::TestType type = config::TestType::load);
+// The schedule from load::resolve_schedule with capacity.dns_qps (a missing or zero capacity is an input
+// error when the rate derives from it: `where` names the plan file); the rest from the settings (threads 0 ->
+// the cores, at most one per client).
+Result<RunShape> shape_run(const Settings& settings, const config::Capacity& capacity, double load,
+                           Duration duration, config::TestType type = config::TestType::load,
+                           std::string where = {});
 
-// The DNS query rate assumed when the plan states no capacity.dns_qps: the seed's target.
-inline constexpr double kAssumedCapacity = 10000;
+// The capacity a dns phase's rate derives from, as the kernel names it.
+load::CapacityRef dns_capacity(const config::Capacity& capacity);
 
 }  // namespace kp::drivers::dns

@@ -36,6 +36,8 @@ constexpr FlagSetting kFlags[] = {
     {"--etcd-bs", "etcd_block_size", &AgentOptions::etcd_bs, "etcd disk check write size (default 2300)"},
     {"--etcd-size", "etcd_size", &AgentOptions::etcd_size, "etcd disk check amount (default 22MiB)"},
     {"--timeout", "timeout", &AgentOptions::timeout, "bound on each fio run (default: generous)"},
+    {"--rate", "rate", &AgentOptions::rate,
+     "random 4K jobs' rate: max (default: closed loop at --iodepth) or IOPS per job, e.g. 5000"},
 };
 
 config::YamlField flag_field(std::string_view flag, const std::string& value) {
@@ -54,22 +56,24 @@ nlohmann::json optional_json(const std::optional<double>& value) {
 }
 
 nlohmann::json job_json(const JobSummary& job, std::string_view target) {
-  return nlohmann::json{{"target", target},
-                        {"name", job.job.name},
-                        {"workload", to_string(job.job.workload)},
-                        {"rw", job.job.rw},
-                        {"block_size", job.job.block_size},
-                        {"iodepth", job.job.iodepth},
-                        {"numjobs", job.job.numjobs},
-                        {"ioengine", job.job.ioengine},
-                        {"direct", job.job.direct},
-                        {"iops", job.iops},
-                        {"bytes_per_second", job.bytes_per_second},
-                        {"ios", job.ios},
-                        {"runtime_s", std::chrono::duration<double>(job.runtime).count()},
-                        {"p50_s", optional_json(job.p50)},
-                        {"p99_s", optional_json(job.p99)},
-                        {"p999_s", optional_json(job.p999)}};
+  return nlohmann::json{
+      {"target", target},
+      {"name", job.job.name},
+      {"workload", to_string(job.job.workload)},
+      {"rw", job.job.rw},
+      {"block_size", job.job.block_size},
+      {"iodepth", job.job.iodepth},
+      {"numjobs", job.job.numjobs},
+      {"rate_iops", job.job.rate_iops ? nlohmann::json(*job.job.rate_iops) : nlohmann::json()},
+      {"ioengine", job.job.ioengine},
+      {"direct", job.job.direct},
+      {"iops", job.iops},
+      {"bytes_per_second", job.bytes_per_second},
+      {"ios", job.ios},
+      {"runtime_s", std::chrono::duration<double>(job.runtime).count()},
+      {"p50_s", optional_json(job.p50)},
+      {"p99_s", optional_json(job.p99)},
+      {"p999_s", optional_json(job.p999)}};
 }
 
 }  // namespace
@@ -100,6 +104,13 @@ Result<Settings> to_agent_settings(const AgentOptions& options) {
     }
   }
   settings.direct = !options.buffered;
+  if (settings.rate.from_capacity_load()) {
+    // capacity x load needs a plan's capacity.storage_iops and load; an agent is given the resolved rate.
+    return fail(ErrorKind::usage,
+                fmt::format("{}: --rate: must be IOPS or max (capacity x load is resolved from a plan), "
+                            "got \"{}\"",
+                            kAgentName, options.rate));
+  }
   auto field_of = [&](std::string_view key) {
     for (const FlagSetting& flag : kFlags) {
       if (flag.key == key) {
@@ -124,13 +135,21 @@ Result<StorageResult> run_agent(const AgentOptions& options, Clock& clock, engin
     return std::unexpected(settings.error());
   }
   // The agent runs what its flags say: no test type scales it (load: no sweep unless --qd-sweep).
-  JobSet jobs = plan_jobs(*settings, config::TestType::load, Duration(0));
+  JobPlanOptions job_options;
+  if (settings->rate.is_fixed()) {
+    job_options.random_rate = settings->rate.rate;
+  }
+  JobSet jobs = plan_jobs(*settings, config::TestType::load, Duration(0), job_options);
   StoragePhase phase(std::move(*settings), std::move(jobs), clock, progress);
   if (Result<void> prepared = phase.prepare(); !prepared) {
     return std::unexpected(prepared.error());
   }
   Result<StorageResult> result = phase.run(cancel);
   phase.teardown();
+  if (result) {
+    // No run's criteria here: the shipped ones judge it, as in a plan's run with the default tiers.
+    apply_validity(result->run, result->jobs, load::CriteriaView({}));
+  }
   return result;
 }
 
@@ -158,7 +177,7 @@ std::string agent_json_line(const StorageResult& result) {
                       {"fio_version", result.fio_version}, {"measurements", std::move(measurements)},
                       {"jobs", std::move(jobs)},           {"comparison", std::move(comparison)},
                       {"warnings", result.warnings},       {"invalid_reasons", result.run.invalid_reasons},
-                      {"cancelled", result.cancelled}};
+                      {"notes", result.run.notes},         {"cancelled", result.cancelled}};
   return line.dump();
 }
 

@@ -40,6 +40,7 @@ struct AgentOptions {
   std::string etcd_bs;      // --etcd-bs
   std::string etcd_size;    // --etcd-size
   std::string timeout;      // --timeout
+  std::string rate;         // --rate: the random jobs' IOPS, or max (no capacity here: a plan's field)
 };
 
 void attach_agent_options(CLI::App& app, AgentOptions& options);
@@ -55,7 +56,7 @@ Result<StorageResult> run_agent(const AgentOptions& options, Clock& clock, engin
                                 const ProgressFn& progress);
 
 // {"kind":"kubeproof.agent.storage","version":1,"fio_version":..,"measurements":[..],"jobs":[..],
-//  "comparison":[..],"warnings":[..],"invalid_reasons":[..],"cancelled":false} on one line.
+//  "comparison":[..],"warnings":[..],"invalid_reasons":[..],"notes":[..],"cancelled":false} on one line.
 std::string agent_json_line(const StorageResult& result);
 
 }  // namespace kp::drivers::storage

@@ -2,9 +2,12 @@
 
 #include <fmt/format.h>
 
+#include "drivers/storage/depth_search.hpp"
 #include "drivers/storage/jobs.hpp"
+#include "drivers/storage/random_rate.hpp"
 #include "drivers/storage/settings.hpp"
 #include "drivers/storage/storage_phase.hpp"
+#include "load/criteria_view.hpp"
 
 namespace kp::drivers::storage {
 namespace {
@@ -41,6 +44,10 @@ class StorageDriver final : public engine::Driver {
         return found;
       }
     }
+    Result<void> rate = resolve_rate(context, *settings);
+    if (!rate) {
+      return rate;
+    }
     settings_ = std::move(*settings);
     return {};
   }
@@ -62,11 +69,24 @@ class StorageDriver final : public engine::Driver {
                                                settings.volume.string(), code.message()));
       }
     }
-    JobSet jobs = plan_jobs(settings, context.plan.type, context.phase.duration);
+    std::optional<DepthSearchPlan> search;
+    JobPlanOptions options{.random_rate = random_rate_, .search_slots = 0};
+    if (context.plan.type == config::TestType::stress && !search_workloads(settings).empty()) {
+      const load::CriteriaView criteria(context.criteria);
+      search = plan_depth_search(settings, criteria.critical(kRandP99));
+      options.search_slots = search_slots(settings, *search);
+    }
+    JobSet jobs = plan_jobs(settings, context.plan.type, context.phase.duration, options);
     engine::ProgressSink& sink = context.progress;
+    for (const std::string& note : rate_notes_) {
+      sink.message(Phase::storage, note);
+    }
     phase_ = std::make_unique<StoragePhase>(
         std::move(settings), std::move(jobs), context.clock,
         [&sink](std::string_view text) { sink.message(Phase::storage, text); });
+    if (search) {
+      phase_->set_depth_search(std::move(*search));
+    }
     return phase_->prepare();
   }
 
@@ -78,7 +98,10 @@ class StorageDriver final : public engine::Driver {
     if (!result) {
       return std::unexpected(result.error());
     }
-    return std::move(result->run);
+    engine::PhaseRun run = std::move(result->run);
+    run.notes.insert(run.notes.begin(), rate_notes_.begin(), rate_notes_.end());
+    apply_validity(run, result->jobs, load::CriteriaView(context.criteria));
+    return run;
   }
 
   void teardown(engine::PhaseContext& /*context*/) noexcept override {
@@ -89,8 +112,20 @@ class StorageDriver final : public engine::Driver {
   }
 
  private:
+  Result<void> resolve_rate(const engine::PhaseContext& context, const Settings& settings) {
+    Result<RandomRate> rate = resolve_random_rate(context.plan, context.phase, settings);
+    if (!rate) {
+      return std::unexpected(rate.error());
+    }
+    random_rate_ = rate->rate;
+    rate_notes_ = std::move(rate->notes);
+    return {};
+  }
+
   DriverOptions options_;
   Settings settings_;
+  std::optional<Rate> random_rate_;
+  std::vector<std::string> rate_notes_;
   std::unique_ptr<StoragePhase> phase_;
 };
 

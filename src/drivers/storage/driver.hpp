@@ -4,6 +4,11 @@
 // `--target local` the volume defaults to the lab's directory <lab dir>/volume, created when missing. fio
 // missing makes the phase SKIPPED with the reason; `--target cluster` is SKIPPED too until agent pods can be
 // scheduled (run `kubeproof agent storage --dir <mount>` in a pod meanwhile).
+//
+// The rate (random_rate.hpp) is resolved in validate(), so a `rate: capacity` without capacity.storage_iops
+// is an input error before anything runs. A stress plan adds the iodepth search (depth_search.hpp) with the
+// Critical level of storage.rand_4k.p99 from the run's criteria. run() puts the rate's notes, each random
+// job's validity statement and the search's steps in PhaseRun::notes, the search in PhaseRun::stress.
 
 #include <filesystem>
 #include <memory>

@@ -1,6 +1,7 @@
 #include "drivers/storage/jobs.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include <fmt/format.h>
 
@@ -51,13 +52,25 @@ void add_random_jobs(const Settings& s, Workload workload, const std::vector<int
 
 }  // namespace
 
-JobSet plan_jobs(const Settings& s, config::TestType type, Duration phase_duration) {
+std::optional<double> FioJob::offered_iops() const {
+  if (!rate_iops) {
+    return std::nullopt;
+  }
+  return double(*rate_iops) * numjobs;
+}
+
+int rate_iops_per_clone(Rate rate, int numjobs) {
+  // fio takes a whole number per clone; rounding keeps the offered total within half an I/O per clone.
+  const double per_clone = std::round(rate.per_second / std::max(1, numjobs));
+  return static_cast<int>(std::clamp(per_clone, 1.0, 1e9));
+}
+
+JobSet plan_jobs(const Settings& s, config::TestType /*type*/, Duration phase_duration,
+                 const JobPlanOptions& options) {
   JobSet set;
   std::vector<int> sweep;
   if (s.qd_sweep) {
     sweep = *s.qd_sweep;
-  } else if (type == config::TestType::stress) {
-    sweep.assign(std::begin(kDefaultQdSweep), std::end(kDefaultQdSweep));
   }
   if (!sweep.empty() && std::ranges::find(sweep, s.iodepth) == sweep.end()) {
     // The P99 row is judged at the nominal depth, so the sweep always includes it.
@@ -69,6 +82,13 @@ JobSet plan_jobs(const Settings& s, config::TestType type, Duration phase_durati
       case Workload::randread:
       case Workload::randwrite:
         add_random_jobs(s, workload, sweep, set);
+        if (options.random_rate) {
+          for (FioJob& job : set.jobs) {
+            if (job.workload == workload) {
+              job.rate_iops = rate_iops_per_clone(*options.random_rate, job.numjobs);
+            }
+          }
+        }
         break;
       case Workload::seqwrite:
       case Workload::seqread: {
@@ -106,17 +126,27 @@ JobSet plan_jobs(const Settings& s, config::TestType type, Duration phase_durati
     runtime = *s.runtime;
   } else {
     const auto passes = s.compare_to ? 2 : 1;
-    const auto slots = static_cast<Duration::rep>(set.jobs.size()) * passes;
+    const auto slots = static_cast<Duration::rep>(set.jobs.size()) * passes + options.search_slots;
     const Duration slot = slots > 0 ? phase_duration / slots : Duration(0);
     ramp = std::min(ramp, slot / 4);
     runtime = std::max<Duration>(seconds(1), slot - ramp);
+    std::string shared;
+    if (s.compare_to) {
+      shared += options.search_slots > 0 ? ", each again on the compare-to path"
+                                         : ", half of it for the compare-to path";
+    }
+    if (options.search_slots > 0) {
+      shared += fmt::format(", {} slots for the stress search's steps", options.search_slots);
+    }
     set.notes.push_back(fmt::format("each of the {} fio jobs runs {} after a {} ramp ({} shared out{})",
                                     set.jobs.size(), format_duration(whole_ms(runtime)),
                                     format_duration(whole_ms(ramp)), format_duration(phase_duration),
-                                    s.compare_to ? ", half of it for the compare-to path" : ""));
+                                    shared));
   }
   runtime = whole_ms(runtime);
   ramp = whole_ms(ramp);
+  set.runtime = runtime;
+  set.ramp_time = ramp;
   bool uses_data_file = false;
   bool uses_etcd_file = false;
   for (FioJob& job : set.jobs) {
@@ -150,6 +180,9 @@ std::string render_job_file(const JobSet& set) {
         job.numjobs);
     if (job.fdatasync) {
       out += "fdatasync=1\n";
+    }
+    if (job.rate_iops) {
+      out += fmt::format("rate_iops={}\n", *job.rate_iops);
     }
     if (job.time_based) {
       out += "time_based=1\n";

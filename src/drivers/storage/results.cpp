@@ -1,6 +1,7 @@
 #include "drivers/storage/results.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include <fmt/format.h>
 
@@ -67,6 +68,8 @@ std::optional<Measurement> iops_measurement(const std::vector<JobSummary>& jobs,
   Measurement m;
   m.metric = std::string(metric);
   m.value = best->iops;
+  // At a rate the value cannot exceed what was offered: eval judges it like every capacity row.
+  m.offered = best->job.offered_iops();
   m.source = source;
   if (runs.size() == 1) {
     m.note = describe_job(*best);
@@ -138,6 +141,7 @@ Result<std::vector<JobSummary>> summarize_jobs(const JobSet& set, const FioOutpu
                        .p50 = std::nullopt,
                        .p99 = std::nullopt,
                        .p999 = std::nullopt,
+                       .mean = std::nullopt,
                        .latency = std::nullopt};
     const LatencyStats* latency = &stats.clat;
     std::string field = fmt::format("{}.clat_ns", direction_name(job));
@@ -166,6 +170,9 @@ Result<std::vector<JobSummary>> summarize_jobs(const JobSet& set, const FioOutpu
     }
     if (auto p999 = latency->percentile_ns(99.9)) {
       summary.p999 = *p999 / 1e9;
+    }
+    if (latency->samples > 0) {
+      summary.mean = latency->mean_ns / 1e9;
     }
     summary.latency = latency->histogram;
     out.push_back(std::move(summary));
@@ -229,6 +236,30 @@ std::vector<Measurement> measurements_from(const std::vector<JobSummary>& jobs,
                         job.ios, job.job.block_size, job.iops)});
   }
   return out;
+}
+
+load::GeneratorAccount generator_account(const JobSummary& summary, bool rate_judged) {
+  load::GeneratorAccount account;
+  account.what = fmt::format("{} I/Os", summary.job.name);
+  account.window = summary.runtime;
+  account.sent = summary.ios;
+  const std::optional<double> offered = summary.job.offered_iops();
+  if (!offered) {
+    account.open_loop = false;
+    return account;
+  }
+  account.offered = *offered;
+  account.rate_judged = rate_judged;
+  const double seconds = std::chrono::duration<double>(summary.runtime).count();
+  account.due = static_cast<std::uint64_t>(std::llround(*offered * seconds));
+  if (account.due > account.sent && summary.mean && *summary.mean > 0) {
+    const double slots = double(summary.job.iodepth) * summary.job.numjobs;
+    if (slots / *summary.mean < *offered) {
+      account.queued_for_server = account.due - account.sent;
+      account.unsent_for_server = account.queued_for_server;
+    }
+  }
+  return account;
 }
 
 std::vector<std::string> cache_warnings(const std::vector<JobSummary>& jobs, bool direct,

@@ -20,6 +20,7 @@
 #include "core/measurement.hpp"
 #include "drivers/storage/fio_json.hpp"
 #include "drivers/storage/jobs.hpp"
+#include "load/validity.hpp"
 
 namespace kp::drivers::storage {
 
@@ -41,6 +42,7 @@ struct JobSummary {
   std::optional<double> p50;
   std::optional<double> p99;
   std::optional<double> p999;
+  std::optional<double> mean;        // seconds: the mean of the same latency
   std::optional<Histogram> latency;  // ns, when fio gave its bins (json+)
 };
 
@@ -52,6 +54,13 @@ Result<std::vector<JobSummary>> summarize_jobs(const JobSet& set, const FioOutpu
 // The phase's measurements from the jobs that ran. `fio_version` goes into each measurement's source.
 std::vector<Measurement> measurements_from(const std::vector<JobSummary>& jobs,
                                            const std::string& fio_version);
+
+// What fio did against what it was asked, for the one validity rule (load/validity.hpp). Closed loop (no
+// rate_iops): a statement only. At a rate, fio does not time its own submissions, so no own lateness is
+// recorded; the I/Os it owed and did not make are the device's ("queued for a connection": every iodepth slot
+// was busy) when the slots could not carry the rate at the latency the device gave (Little's law: iodepth x
+// numjobs / mean completion latency below the rate), else fio's own shortfall.
+load::GeneratorAccount generator_account(const JobSummary& job, bool rate_judged);
 
 // Reads faster than a device can serve them: random 4K reads with a median completion under this, or
 // sequential reads above the fastest single NVMe link (PCIe 5.0 x4, ~15.75 GB/s).

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "load/schedule.hpp"
+
 namespace kp::drivers::storage {
 namespace {
 
@@ -267,6 +269,22 @@ Result<void> read_setting(Settings& s, std::string_view key, const config::YamlF
     s.timeout = *timeout;
     return {};
   }
+  if (key == "rate") {
+    return assign(s.rate, load::read_rate_setting(value));
+  }
+  if (key == "stress") {
+    Result<load::StressSettings> stress = load::read_stress_settings(value);
+    if (!stress) {
+      return std::unexpected(stress.error());
+    }
+    // The kernel's default steps are multiples of a rate capacity (100 %..200 %); storage's default ramp is
+    // absolute depths, so only steps the plan wrote are kept.
+    if (value.is_map() && value.node()["steps"]) {
+      s.stress_steps = stress->steps;
+    }
+    s.stress_bisect = stress->bisect;
+    return {};
+  }
   return value.fail(fmt::format("unknown setting \"{}\"", key));
 }
 
@@ -280,6 +298,13 @@ Result<void> check_settings(const Settings& s,
             fmt::format("must be a multiple of {} bytes for direct I/O, got {}", kDirectAlignment, bytes));
       }
     }
+  }
+  if (s.stress_steps && !s.stress_steps->empty() &&
+      std::round(s.stress_steps->back() * s.iodepth) > kMaxIodepth) {
+    return field_of("stress").fail(
+        fmt::format("the last step, {:g}% of iodepth {}, is a depth of {:g}: above fio's {}",
+                    s.stress_steps->back() * 100, s.iodepth, std::round(s.stress_steps->back() * s.iodepth),
+                    kMaxIodepth));
   }
   const std::uint64_t largest = std::max(s.block_size, s.seq_block_size);
   if (s.size < largest) {
@@ -306,9 +331,10 @@ Result<Settings> parse_settings(const config::YamlField& field) {
     return settings;
   }
   Result<config::YamlMap> map = config::YamlMap::open(
-      field, {"volume", "compare_to", "fio_binary", "workloads", "ioengine", "direct", "size", "block_size",
-              "iodepth", "seq_block_size", "seq_iodepth", "numjobs", "runtime", "ramp_time", "qd_sweep",
-              "etcd_block_size", "etcd_size", "timeout"});
+      field,
+      {"volume",     "compare_to",      "fio_binary",     "workloads",   "ioengine", "direct",  "size",
+       "block_size", "iodepth",         "seq_block_size", "seq_iodepth", "numjobs",  "runtime", "ramp_time",
+       "qd_sweep",   "etcd_block_size", "etcd_size",      "timeout",     "rate",     "stress"});
   if (!map) {
     return std::unexpected(map.error());
   }

@@ -4,20 +4,38 @@
 // `kubeproof agent storage`, read by the same code so both give the same messages. Parsed strictly: an
 // unknown key is an error naming it, a bad value is an error echoing it.
 //
-//   volume: ./.kubeproof/lab/volume   # the directory under test (default: <lab dir>/volume for --target
-//   local) compare_to: /var/tmp              # run the same jobs here too and report volume/local ratios
-//   (kbench's idea) fio_binary: fio                   # a name looked up on PATH, or a path workloads:
-//   [randread, randwrite, seqwrite, seqread, etcd_fsync]   # which jobs run (always in this order) ioengine:
-//   libaio                  # libaio | io_uring | psync | sync | pvsync | pvsync2 | posixaio direct: true #
-//   O_DIRECT (false: buffered, and the page-cache warning applies) size: 1GiB                        # the
-//   test file the four workloads share block_size: 4KiB  iodepth: 32     # random 4K read and write (the OLTP
-//   rows) seq_block_size: 1MiB  seq_iodepth: 8   # sequential write and read (logging and OLAP rows) numjobs:
-//   1                        # fio processes per job, aggregated (group_reporting) runtime: 30s # per job;
-//   default: the phase's duration shared out over the jobs ramp_time: 2s                     # per job,
-//   before statistics start (excluded from the results) qd_sweep: [1, 4, 16, 32, 64, 128] # queue depths of
-//   the random jobs; default: this list in stress, else none etcd_block_size: 2300  etcd_size: 22MiB   #
-//   etcd's disk check (sequential writes, fdatasync after each) timeout: 10m                      # bound on
-//   one fio run; default: the jobs' time plus a generous margin
+//   volume: /mnt/pv          # the directory under test (default for --target local: <lab dir>/volume)
+//   compare_to: /var/tmp     # run the same jobs here too, report volume/local ratios (kbench's idea)
+//   fio_binary: fio          # a name looked up on PATH, or a path
+//   workloads: [randread, randwrite, seqwrite, seqread, etcd_fsync]   # which jobs run (in this order)
+//   ioengine: libaio         # libaio | io_uring | psync | sync | pvsync | pvsync2 | posixaio
+//   direct: true             # O_DIRECT (false: buffered, and the page-cache warning applies)
+//   size: 1GiB               # the test file the four workloads share
+//   block_size: 4KiB         # random 4K read and write (the OLTP rows)
+//   iodepth: 32
+//   seq_block_size: 1MiB     # sequential write and read (logging and OLAP rows)
+//   seq_iodepth: 8
+//   numjobs: 1               # fio processes per job, aggregated (group_reporting)
+//   runtime: 30s             # per job; default: the phase's duration shared out over the jobs
+//   ramp_time: 2s            # per job, before statistics start (excluded from the results)
+//   qd_sweep: [1, 4, 16]     # extra queue depths of the random jobs (default: none)
+//   etcd_block_size: 2300    # etcd's disk check (sequential writes, fdatasync after each)
+//   etcd_size: 22MiB
+//   timeout: 10m             # bound on one fio run; default: the jobs' time plus a generous margin
+//   rate: max                # the random 4K jobs' rate (load/rate_setting.hpp), see below
+//   stress: {steps: [25%, 50%, 100%, 200%], bisect: 3}   # the iodepth search, see below
+//
+// rate: the IOPS rows measure what the volume can do, so the default is `max`: fio runs closed loop at its
+// iodepth and the rows carry no offered rate. `capacity` caps each random job at capacity.storage_iops x the
+// phase's load, a number (`5000`, `5k IOPS`) at that rate; the IOPS rows then carry `offered` like every
+// capacity row, and the generator's share of the due I/Os is judged (load/validity.hpp). The sequential and
+// etcd jobs always run closed loop: their rows are bandwidths and fsync latency, not IOPS.
+//
+// stress: the breaking point is an iodepth (storage.rand_4k.breaking_iodepth): the random jobs run closed
+// loop at each depth of a ramp, lowest first, until their P99 crosses the Critical level of
+// storage.rand_4k.p99 or fio fails, then bisect on whole depths. Default ramp 1, 2, 4, ..., 128 (a device's
+// knee can be anywhere from 1 to 128); `stress.steps` are multiples of `iodepth` instead (25% of 32 = 8),
+// each within 0%..500%.
 
 #include <chrono>
 #include <cstdint>
@@ -31,6 +49,7 @@
 #include "config/yaml_fields.hpp"
 #include "core/error.hpp"
 #include "core/units.hpp"
+#include "load/rate_setting.hpp"
 
 namespace kp::drivers::storage {
 
@@ -65,6 +84,11 @@ struct Settings {
   std::uint64_t etcd_block_size = 2300;
   std::uint64_t etcd_size = 22 * kMiB;
   std::optional<Duration> timeout;
+  // The random jobs' rate; max: closed loop (see the header comment for why that is the default).
+  load::RateSetting rate = load::RateSetting::maximum();
+  // The iodepth ramp of a stress run as multiples of `iodepth`; unset: kDefaultDepthRamp.
+  std::optional<std::vector<double>> stress_steps;
+  int stress_bisect = 3;  // extra steps between the last depth held and the first broken
 
   bool runs(Workload workload) const;
 };

@@ -256,13 +256,15 @@ Result<void> StoragePhase::prepare_target(Target& target) {
   return {};
 }
 
-Result<StoragePhase::FioRun> StoragePhase::run_fio(const Target& target, engine::CancellationToken& cancel) {
-  const fs::path json = work_dir_ / (target.role + ".json");
-  const fs::path log = work_dir_ / (target.role + ".log");
-  const Duration timeout = settings_.timeout.value_or(default_timeout(jobs_));
+Result<StoragePhase::FioRun> StoragePhase::run_fio(const Target& target, const fs::path& job_file,
+                                                   const JobSet& set, std::string_view name,
+                                                   engine::CancellationToken& cancel) {
+  const fs::path json = work_dir_ / fmt::format("{}.json", name);
+  const fs::path log = work_dir_ / fmt::format("{}.log", name);
+  const Duration timeout = settings_.timeout.value_or(default_timeout(set));
   const ChildSpec spec{
       .binary = fio_,
-      .args = {"--output-format=json+", "--eta=never", "--output=" + json.string(), job_file_.string()},
+      .args = {"--output-format=json+", "--eta=never", "--output=" + json.string(), job_file.string()},
       .working_dir = target.scratch,
       .output_file = log,
       .timeout = timeout};
@@ -311,20 +313,29 @@ Result<StorageResult> StoragePhase::run(engine::CancellationToken& cancel) {
   result.fio_version = fio_version_;
   for (Target& target : targets_) {
     progress_(fmt::format("running fio on {} {}", target.role, target.path.string()));
-    Result<FioRun> ran = run_fio(target, cancel);
-    remove_scratch(target);
+    Result<FioRun> ran = run_fio(target, job_file_, jobs_, target.role, cancel);
     if (!ran) {
+      remove_scratch(target);
       return std::unexpected(ran.error());
     }
     Result<std::vector<JobSummary>> jobs =
         summarize_jobs(jobs_, ran->output, ran->cancelled,
                        fmt::format("storage: fio output for {} {}", target.role, target.path.string()));
     if (!jobs) {
+      remove_scratch(target);
       return std::unexpected(jobs.error());
     }
     for (const JobSummary& job : *jobs) {
       progress_(job_line(target.role, job));
     }
+    if (search_ && target.role == "volume" && !ran->cancelled) {
+      // On the test file the jobs just laid out: no second layout, and the compare run gets the room after.
+      if (Result<void> searched = run_search(target, cancel, result); !searched) {
+        remove_scratch(target);
+        return std::unexpected(searched.error());
+      }
+    }
+    remove_scratch(target);
     std::vector<Measurement> measurements = measurements_from(*jobs, fio_version_);
     if (target.role == "volume") {
       result.jobs = std::move(*jobs);
@@ -333,7 +344,8 @@ Result<StorageResult> StoragePhase::run(engine::CancellationToken& cancel) {
       result.compare_jobs = std::move(*jobs);
       result.compare_measurements = std::move(measurements);
     }
-    if (ran->cancelled) {
+    if (ran->cancelled ||
+        (result.search && result.search->steps.size() > 0 && result.search->steps.back().cancelled)) {
       result.cancelled = true;
       progress_("cancelled: keeping the jobs fio finished");
       break;
@@ -370,7 +382,99 @@ Result<StorageResult> StoragePhase::run(engine::CancellationToken& cancel) {
       progress_(fmt::format("WARNING: {}", result.warnings.back()));
     }
   }
+  if (result.search) {
+    for (const load::StepRecord& step : result.search->steps) {
+      result.run.notes.push_back(fmt::format("stress {}", step_line(step)));
+    }
+    if (std::optional<Measurement> breaking = breaking_measurement(*result.search)) {
+      result.run.measurements.push_back(std::move(*breaking));
+    }
+    result.run.stress.push_back(*result.search);
+  }
   return result;
+}
+
+Result<void> StoragePhase::run_search(const Target& target, engine::CancellationToken& cancel,
+                                      StorageResult& result) {
+  const DepthSearchPlan& plan = *search_;
+  load::BreakingPointSearch search(plan.ramp, plan.bisect, plan.nominal_iodepth, /*integral=*/true);
+  std::string ramp;
+  for (double depth : plan.ramp) {
+    ramp += fmt::format("{}{:g}", ramp.empty() ? "" : ", ", depth);
+  }
+  progress_(fmt::format(
+      "stress: the random 4K jobs' breaking iodepth: ramp {}, up to {} bisection step{}; a step breaks at "
+      "P99 > {} (critical of {}) or when fio fails",
+      ramp, plan.bisect, plan.bisect == 1 ? "" : "s",
+      plan.limits.p99_critical ? format_quantity(Quantity::duration, *plan.limits.p99_critical, "ms")
+                               : std::string("(no critical level: only fio failing)"),
+      kRandP99));
+  while (const std::optional<double> level = search.next_level()) {
+    const int depth = static_cast<int>(*level);
+    load::StepRecord step;
+    if (cancel.requested()) {
+      step.cancelled = true;
+      search.record(step);
+      break;
+    }
+    const JobSet set = step_jobs(settings_, depth, jobs_);
+    const fs::path file = work_dir_ / fmt::format("step-qd{}.fio", depth);
+    std::ofstream out(file);
+    out << render_job_file(set);
+    out.close();
+    if (!out) {
+      return fail(ErrorKind::io, fmt::format("storage: cannot write {}", file.string()));
+    }
+    Result<FioRun> ran = run_fio(target, file, set, fmt::format("step-qd{}", depth), cancel);
+    if (!ran) {
+      // fio failing or hanging at a depth is the device giving up under that load: the step broke. Anything
+      // else (fio's output unreadable) is the phase's error.
+      if (ran.error().kind != ErrorKind::io && ran.error().kind != ErrorKind::timeout) {
+        return std::unexpected(ran.error());
+      }
+      step.broke = ran.error().message;
+    } else {
+      Result<std::vector<JobSummary>> jobs =
+          summarize_jobs(set, ran->output, ran->cancelled,
+                         fmt::format("storage: fio output for the stress step at iodepth {}", depth));
+      if (!jobs) {
+        return std::unexpected(jobs.error());
+      }
+      step = step_record(*jobs);
+      step.cancelled = ran->cancelled;
+      if (!step.cancelled) {
+        step.broke = load::step_break_reason(step, plan.limits, "iodepth");
+      }
+      result.search_jobs.insert(result.search_jobs.end(), jobs->begin(), jobs->end());
+    }
+    search.record(std::move(step));
+    progress_(fmt::format("stress {}", step_line(search.steps().back())));
+  }
+  result.search = finish_search(search);
+  progress_(fmt::format("stress: {}", result.search->note));
+  return {};
+}
+
+void apply_validity(engine::PhaseRun& run, const std::vector<JobSummary>& jobs,
+                    const load::CriteriaView& criteria) {
+  const std::string_view latency_rows[] = {kRandP99};
+  const std::optional<double> tightest = criteria.tightest_latency_target(Phase::storage, latency_rows);
+  for (const JobSummary& job : jobs) {
+    if (job.job.workload != Workload::randread && job.job.workload != Workload::randwrite) {
+      continue;
+    }
+    const std::string_view metric = job.job.workload == Workload::randread ? kRandReadIops : kRandWriteIops;
+    const load::Validity validity =
+        load::judge_validity(generator_account(job, criteria.judged(metric)), tightest);
+    std::string statement = validity.statement;
+    if (job.job.rate_iops) {
+      statement += "; fio does not time its own submissions, so no own lateness is measured";
+    }
+    run.notes.push_back(std::move(statement));
+    for (const std::string& reason : validity.invalid_reasons) {
+      run.invalid_reasons.push_back(fmt::format("{}: {}", job.job.name, reason));
+    }
+  }
 }
 
 void StoragePhase::remove_scratch(Target& target) noexcept {

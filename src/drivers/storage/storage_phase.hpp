@@ -8,6 +8,9 @@
 // Files: a private work directory under $TMPDIR (the job file, fio's JSON and its log) and one scratch
 // directory `.kubeproof-fio-XXXXXX` in each path under test (the test files). teardown() removes them all;
 // the test files go as soon as their run ends, so the compare run has the room back.
+//
+// Stress (set_depth_search): after the jobs on the volume, the breaking-point search over the random jobs'
+// queue depth runs there too (depth_search.hpp), one bounded fio run per step, on the same test file.
 
 #include <cstdint>
 #include <filesystem>
@@ -19,11 +22,13 @@
 
 #include "core/clock.hpp"
 #include "core/error.hpp"
+#include "drivers/storage/depth_search.hpp"
 #include "drivers/storage/jobs.hpp"
 #include "drivers/storage/results.hpp"
 #include "drivers/storage/settings.hpp"
 #include "engine/cancellation.hpp"
 #include "engine/driver.hpp"
+#include "load/criteria_view.hpp"
 
 namespace kp::drivers::storage {
 
@@ -37,8 +42,17 @@ struct StorageResult {
   std::vector<Measurement> compare_measurements;
   std::vector<ComparisonRow> comparison;
   std::vector<std::string> warnings;  // cache warnings, for people (also in the read metrics' notes)
+  // Stress: the iodepth search (also in run.stress, with its breaking point in run.measurements).
+  std::optional<load::StressResult> search;
+  std::vector<JobSummary> search_jobs;  // every step's jobs, on the volume
   bool cancelled = false;
 };
+
+// The one validity rule on the volume's random jobs (results.hpp generator_account): each job's statement
+// goes into run.notes, a reason into run.invalid_reasons. A rate is judged where a criteria row judges the
+// job's IOPS metric; lateness is judged against the tightest storage latency target.
+void apply_validity(engine::PhaseRun& run, const std::vector<JobSummary>& jobs,
+                    const load::CriteriaView& criteria);
 
 // Checks that `path` (the value of setting `key`) is an existing directory: "must be an existing directory,
 // got "/x" (No such file or directory)", blamed on field_of(key).
@@ -55,6 +69,9 @@ class StoragePhase {
   ~StoragePhase();
   StoragePhase(const StoragePhase&) = delete;
   StoragePhase& operator=(const StoragePhase&) = delete;
+
+  // Stress: run the iodepth search on the volume after its jobs. Call before run().
+  void set_depth_search(DepthSearchPlan plan) { search_ = std::move(plan); }
 
   // fio missing or not fio -> ErrorKind::unavailable. A path that is missing -> input; read-only, full or not
   // writable -> io, each naming the path. Nothing is left behind on error.
@@ -82,7 +99,10 @@ class StoragePhase {
   // The work directory, the check that fio is fio, the paths under test, the job file.
   Result<void> prepare_files();
   Result<void> prepare_target(Target& target);
-  Result<FioRun> run_fio(const Target& target, engine::CancellationToken& cancel);
+  // Runs `job_file` (the jobs of `set`) in the target's scratch directory; `name` names fio's JSON and log.
+  Result<FioRun> run_fio(const Target& target, const std::filesystem::path& job_file, const JobSet& set,
+                         std::string_view name, engine::CancellationToken& cancel);
+  Result<void> run_search(const Target& target, engine::CancellationToken& cancel, StorageResult& result);
   void remove_scratch(Target& target) noexcept;
 
   Settings settings_;
@@ -94,6 +114,7 @@ class StoragePhase {
   std::filesystem::path work_dir_;
   std::filesystem::path job_file_;
   std::vector<Target> targets_;
+  std::optional<DepthSearchPlan> search_;
 };
 
 }  // namespace kp::drivers::storage

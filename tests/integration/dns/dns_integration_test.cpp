@@ -65,6 +65,8 @@ eval::PhaseEvaluation evaluate(const engine::PhaseRun& run) {
                          .reason = {},
                          .measurements = run.measurements,
                          .invalid_reasons = run.invalid_reasons,
+                         .stress = run.stress,
+                         .notes = run.notes,
                          .ran_after_failure = {}};
   return eval::evaluate_phase(input, default_rows());
 }
@@ -79,8 +81,11 @@ struct PhaseOutcome {
 
 PhaseOutcome run_phase(Settings settings, Duration duration, const std::string& server,
                        const std::string& control = {}) {
-  RunShape shape = shape_run(settings, config::Capacity{}, 1.0, duration);
-  DnsPhase phase(settings, shape, real_clock(), {});
+  Result<RunShape> shape = shape_run(settings, config::Capacity{}, 1.0, duration);
+  if (!shape) {
+    return PhaseOutcome{std::unexpected(shape.error()), {}, {}, {}};
+  }
+  DnsPhase phase(settings, *shape, real_clock(), {}, judging_from(load::CriteriaView({})));
   std::unique_ptr<CacheStatsSource> stats;
   if (!control.empty()) {
     stats = unbound_stats_source(*parse_server(control), seconds(5), real_clock());
@@ -182,7 +187,7 @@ TEST_F(DnsLabIntegration, CacheHitRatioEqualsUnboundsOwnStatistics) {
   ASSERT_TRUE(before) << before.error().message;
 
   Settings settings;
-  settings.rate = Rate{4000};
+  settings.rate = load::RateSetting::fixed_at(Rate{4000});
   settings.clients = 4;
   settings.threads = 1;
   settings.total = 8000;
@@ -222,7 +227,7 @@ TEST_F(DnsLabIntegration, CacheHitRatioEqualsUnboundsOwnStatistics) {
 TEST_F(DnsLabIntegration, PodResolverWalksTheSearchList) {
   Settings settings;
   settings.pod_resolver = true;
-  settings.rate = Rate{1000};
+  settings.rate = load::RateSetting::fixed_at(Rate{1000});
   settings.clients = 2;
   settings.threads = 1;
   PhaseOutcome outcome = run_phase(settings, seconds(1), lab_->dns());
@@ -245,7 +250,7 @@ TEST_F(DnsLabIntegration, PodResolverWalksTheSearchList) {
 TEST_F(DnsLabIntegration, TcpAndMaxModes) {
   Settings tcp;
   tcp.protocol = Protocol::tcp;
-  tcp.max_rate = true;
+  tcp.rate = load::RateSetting::maximum();
   tcp.outstanding = 50;
   tcp.clients = 2;
   tcp.threads = 1;
@@ -364,6 +369,9 @@ phases:
   EXPECT_EQ(dns.status, eval::PhaseStatus::completed) << dns.reason;
   std::string notes;
   for (const eval::PhaseInput& input : result->inputs) {
+    for (const std::string& note : input.notes) {
+      notes += note + "\n";
+    }
     for (const Measurement& m : input.measurements) {
       EXPECT_NE(m.metric, "dns.breaking_rate") << m.note;
       notes += m.note + "\n";
@@ -373,8 +381,7 @@ phases:
       }
     }
   }
-  EXPECT_NE(notes.find("breaking point not reached: the server held every step up to 1000/s (x2)"),
-            std::string::npos)
+  EXPECT_NE(notes.find("breaking point not reached: every step held, up to 1000 QPS (x2)"), std::string::npos)
       << notes;
   for (const char* step :
        {"x1 at 500/s", "x1.25 at 625/s", "x1.5 at 750/s", "x1.75 at 875/s", "x2 at 1000/s"}) {
@@ -385,7 +392,8 @@ phases:
 
 TEST_F(DnsLabIntegration, LabWithoutUnboundSkipsThePhase) {
   const fs::path empty = fs::temp_directory_path() / fmt::format("kp-dns-it-{}-empty", getpid());
-  Result<config::Plan> plan = config::parse_plan("name: x\ntype: smoke\nphases:\n  - phase: dns\n", "x.yaml");
+  Result<config::Plan> plan = config::parse_plan(
+      "name: x\ntype: smoke\ncapacity:\n  dns_qps: 1k\nphases:\n  - phase: dns\n", "x.yaml");
   ASSERT_TRUE(plan) << plan.error().message;
   std::unique_ptr<engine::Driver> driver = make_driver(*plan, empty);
   CollectingSink sink;
@@ -406,7 +414,7 @@ TEST(DnsFaults, SilentServerLosesQueriesWithAFailVerdictInBoundedTime) {
     return std::vector<std::vector<std::uint8_t>>{};
   });
   Settings settings;
-  settings.rate = Rate{500};
+  settings.rate = load::RateSetting::fixed_at(Rate{500});
   settings.clients = 2;
   settings.threads = 1;
   settings.timeout = milliseconds(200);
@@ -432,7 +440,7 @@ TEST(DnsFaults, UnreachableServerIsCountedAndStops) {
   for (Protocol protocol : {Protocol::udp, Protocol::tcp}) {
     Settings settings;
     settings.protocol = protocol;
-    settings.rate = Rate{500};
+    settings.rate = load::RateSetting::fixed_at(Rate{500});
     settings.clients = 1;
     settings.threads = 1;
     settings.timeout = milliseconds(200);
@@ -496,7 +504,7 @@ TEST(DnsFaults, GarbageIsCountedNeverCrashes) {
       [](const Packet& query) { return testing::answer_to(query, 2); });
   Settings settings;
   settings.queries = "kubernetes";
-  settings.rate = Rate{2000};
+  settings.rate = load::RateSetting::fixed_at(Rate{2000});
   settings.clients = 1;
   settings.threads = 1;
   settings.total = 400;
@@ -560,11 +568,12 @@ TEST(DnsFaults, CancellationStopsPromptlyKeepingWhatWasMeasured) {
     return std::vector<std::vector<std::uint8_t>>{testing::answer_to(query)};
   });
   Settings settings;
-  settings.rate = Rate{2000};
+  settings.rate = load::RateSetting::fixed_at(Rate{2000});
   settings.clients = 2;
   settings.threads = 2;
-  RunShape shape = shape_run(settings, config::Capacity{}, 1.0, seconds(60));
-  DnsPhase phase(settings, shape, real_clock(), {});
+  Result<RunShape> shape = shape_run(settings, config::Capacity{}, 1.0, seconds(60));
+  ASSERT_TRUE(shape) << shape.error().message;
+  DnsPhase phase(settings, *shape, real_clock(), {}, judging_from(load::CriteriaView({})));
   ASSERT_TRUE(phase.prepare(*parse_server(server.address()), nullptr));
   const TimePoint start = real_clock().now();
   Result<engine::PhaseRun> run = phase.run(cancel);

@@ -16,6 +16,15 @@ const Measurement* find(const engine::PhaseRun& run, std::string_view metric) {
   return nullptr;
 }
 
+// dns.p99: target 10 ms, critical 50 ms (criteria/default.yaml); dns.qps is judged.
+Judging judging() {
+  Judging j;
+  j.tightest_latency = 0.010;
+  j.rate_judged = true;
+  j.limits.p99_critical = 0.050;
+  return j;
+}
+
 Workload one_query() {
   return *build_workload({{"a.example", type::a}}, std::nullopt, {});
 }
@@ -36,13 +45,16 @@ LoadResult clean_run() {
     load.query_latency.uncorrected.record(milliseconds(1));
   }
   load.pacer.sends = 10000;
+  for (int i = 0; i < 10000; ++i) {
+    load.own_lateness.record(std::chrono::microseconds(20));
+  }
   return load;
 }
 
 TEST(DnsPhaseRun, CleanRunGivesQpsP99AndCacheRatio) {
   engine::PhaseRun run =
       build_run(clean_run(), CacheDelta{.hits = 9500, .misses = 500, .queries = 10000},
-                "unbound stats_noreset at 127.0.0.1:8953", "", one_query(), Settings{}, {});
+                "unbound stats_noreset at 127.0.0.1:8953", "", one_query(), Settings{}, {}, judging());
   EXPECT_TRUE(run.invalid_reasons.empty());
   const Measurement* qps = find(run, "dns.qps");
   ASSERT_NE(qps, nullptr);
@@ -66,7 +78,7 @@ TEST(DnsPhaseRun, CleanRunGivesQpsP99AndCacheRatio) {
 }
 
 TEST(DnsPhaseRun, OpenLoopQpsCarriesTheOfferedRate) {
-  engine::PhaseRun run = build_run(clean_run(), std::nullopt, "", "", one_query(), Settings{}, {});
+  engine::PhaseRun run = build_run(clean_run(), std::nullopt, "", "", one_query(), Settings{}, {}, judging());
   const Measurement* qps = find(run, "dns.qps");
   ASSERT_NE(qps, nullptr);
   EXPECT_EQ(qps->offered, 1000);
@@ -86,7 +98,7 @@ TEST(DnsPhaseRun, SearchListWalkOffersTheQueriesALookupTook) {
   c.rcodes[3] = 20000;
   Workload workload = one_query();
   workload.walk = true;
-  engine::PhaseRun run = build_run(load, std::nullopt, "", "", workload, Settings{}, {});
+  engine::PhaseRun run = build_run(load, std::nullopt, "", "", workload, Settings{}, {}, judging());
   const Measurement* qps = find(run, "dns.qps");
   ASSERT_NE(qps, nullptr);
   EXPECT_DOUBLE_EQ(qps->value, 3000);
@@ -97,7 +109,7 @@ TEST(DnsPhaseRun, SearchListWalkOffersTheQueriesALookupTook) {
 TEST(DnsPhaseRun, MaxModeOffersNoRate) {
   LoadResult load = clean_run();
   load.rate.reset();
-  engine::PhaseRun run = build_run(load, std::nullopt, "", "", one_query(), Settings{}, {});
+  engine::PhaseRun run = build_run(load, std::nullopt, "", "", one_query(), Settings{}, {}, judging());
   const Measurement* qps = find(run, "dns.qps");
   ASSERT_NE(qps, nullptr);
   EXPECT_FALSE(qps->offered.has_value());
@@ -105,21 +117,74 @@ TEST(DnsPhaseRun, MaxModeOffersNoRate) {
 
 TEST(DnsPhaseRun, GeneratorThatFellShortIsInvalid) {
   LoadResult load = clean_run();
-  load.unsent_due = 500;
-  load.counters.window_full = 12;
-  load.pacer.late_sends = 300;
-  load.pacer.max_lag = milliseconds(80);
-  Settings settings;
-  engine::PhaseRun run = build_run(load, std::nullopt, "", "", one_query(), settings, {});
+  load.unsent_due = 500;  // the window was never full: the generator's own
+  load.own_lateness.reset();
+  for (int i = 0; i < 10000; ++i) {
+    load.own_lateness.record(i < 300 ? milliseconds(80) : std::chrono::microseconds(20));
+  }
+  engine::PhaseRun run = build_run(load, std::nullopt, "", "", one_query(), Settings{}, {}, judging());
   ASSERT_EQ(run.invalid_reasons.size(), 2u);
-  EXPECT_EQ(
-      run.invalid_reasons[0],
-      "sent 10000 of the 10500 lookups due at 1000/s (95.24%): the outstanding window was full with 3064 "
-      "outstanding queries at most (raise outstanding, clients or threads, or lower the rate)");
-  EXPECT_EQ(run.invalid_reasons[1],
-            "the open-loop schedule fell behind: 3.00% of lookups went out more than 5.00ms late (worst "
-            "80.00ms); the client "
-            "was saturated");
+  EXPECT_NE(run.invalid_reasons[0].find("the load generator sent only 95.24 % of the lookups due"),
+            std::string::npos)
+      << run.invalid_reasons[0];
+  EXPECT_NE(run.invalid_reasons[1].find("own send lateness P99 80"), std::string::npos)
+      << run.invalid_reasons[1];
+  EXPECT_NE(run.invalid_reasons[1].find("above 1.00ms (10 % of the tightest latency target"),
+            std::string::npos)
+      << run.invalid_reasons[1];
+  // The generator's statement is in the notes, whatever the verdict.
+  ASSERT_FALSE(run.notes.empty());
+  EXPECT_TRUE(
+      run.notes.back().starts_with("lookups: offered 1000/s, sent 1000/s (95.24 % of due, 10000 of 10500)"))
+      << run.notes.back();
+}
+
+TEST(DnsPhaseRun, WaitingForASlowServerIsTheServersNotInvalid) {
+  // Every in-flight slot was held by the server: 2000 lookups waited (500 never went out). Their lateness is
+  // in the corrected latency; the generator's own sends were on time.
+  LoadResult load = clean_run();
+  load.unsent_due = 500;
+  load.unsent_for_server = 500;
+  load.queued_for_server = 2000;
+  load.counters.window_full = 40;
+  engine::PhaseRun run = build_run(load, std::nullopt, "", "", one_query(), Settings{}, {}, judging());
+  EXPECT_TRUE(run.invalid_reasons.empty()) << run.invalid_reasons.front();
+  EXPECT_NE(
+      run.notes.back().find("2000 queued for a connection (the server's latency, counted in it), 500 never "
+                            "sent"),
+      std::string::npos)
+      << run.notes.back();
+}
+
+TEST(DnsPhaseRun, OwnLatenessIsJudgedAgainstTheTightestTarget) {
+  // 10 % of the 10 ms dns.p99 target is 1 ms: 0.9 ms late at P99 is a note, 1.2 ms is INVALID.
+  auto late_by = [](Duration lateness) {
+    LoadResult load = clean_run();
+    load.own_lateness.reset();
+    for (int i = 0; i < 1000; ++i) {
+      load.own_lateness.record(lateness);
+    }
+    return build_run(load, std::nullopt, "", "", one_query(), Settings{}, {}, judging());
+  };
+  EXPECT_TRUE(late_by(std::chrono::microseconds(900)).invalid_reasons.empty());
+  EXPECT_EQ(late_by(std::chrono::microseconds(1200)).invalid_reasons.size(), 1u);
+  // Without a latency row, lateness is stated, never judged.
+  LoadResult load = clean_run();
+  load.own_lateness.record(std::chrono::nanoseconds(std::chrono::seconds(1)).count(), 1000);
+  Judging none = judging();
+  none.tightest_latency.reset();
+  EXPECT_TRUE(
+      build_run(load, std::nullopt, "", "", one_query(), Settings{}, {}, none).invalid_reasons.empty());
+}
+
+TEST(DnsPhaseRun, JudgingComesFromTheCriteria) {
+  const Judging shipped = judging_from(load::CriteriaView({}));
+  ASSERT_TRUE(shipped.tightest_latency);
+  EXPECT_DOUBLE_EQ(*shipped.tightest_latency, 0.010);
+  EXPECT_TRUE(shipped.rate_judged);
+  ASSERT_TRUE(shipped.limits.p99_critical);
+  EXPECT_DOUBLE_EQ(*shipped.limits.p99_critical, 0.050);
+  EXPECT_FALSE(shipped.limits.error_critical);  // no row judges dns.loss_rate or dns.error_rate
 }
 
 TEST(DnsPhaseRun, SilentServerIsAFailureNotInvalid) {
@@ -134,8 +199,10 @@ TEST(DnsPhaseRun, SilentServerIsAFailureNotInvalid) {
   for (int i = 0; i < 4800; ++i) {
     load.query_latency.corrected.record(std::chrono::seconds(2));
   }
-  engine::PhaseRun run =
-      build_run(load, std::nullopt, "", "no source of cache statistics", one_query(), Settings{}, {});
+  // Even a late generator: nothing was answered, so no lateness could change dns.qps's FAIL.
+  load.own_lateness.record(std::chrono::nanoseconds(milliseconds(5)).count(), 5000);
+  engine::PhaseRun run = build_run(load, std::nullopt, "", "no source of cache statistics", one_query(),
+                                   Settings{}, {}, judging());
   EXPECT_TRUE(run.invalid_reasons.empty());
   const Measurement* qps = find(run, "dns.qps");
   ASSERT_NE(qps, nullptr);
@@ -155,7 +222,7 @@ TEST(DnsPhaseRun, SilentServerIsAFailureNotInvalid) {
 TEST(DnsPhaseRun, NothingSentIsInvalid) {
   LoadResult load;
   load.first_error = "UDP socket: Too many open files";
-  engine::PhaseRun run = build_run(load, std::nullopt, "", "", one_query(), Settings{}, {});
+  engine::PhaseRun run = build_run(load, std::nullopt, "", "", one_query(), Settings{}, {}, judging());
   ASSERT_EQ(run.invalid_reasons.size(), 1u);
   EXPECT_EQ(run.invalid_reasons[0], "nothing was sent: UDP socket: Too many open files");
 }
@@ -189,98 +256,151 @@ LoadResult step_load(double rate, double answered, Duration p99, std::uint64_t l
   return load;
 }
 
-std::vector<StressStep> ramp(double capacity) {
-  std::vector<StressStep> steps;
-  for (double factor : Settings{}.stress_factors) {
-    steps.push_back(
-        StressStep{.factor = factor, .rate = Rate{capacity * factor}, .duration = std::chrono::seconds(10)});
-  }
-  return steps;
+load::Schedule ramp(double capacity, int bisect = 0) {
+  config::Capacity plan;
+  plan.dns_qps = Rate{capacity};
+  Settings settings;
+  settings.stress.bisect = bisect;
+  Result<RunShape> shape = shape_run(settings, plan, 1.5, std::chrono::seconds(50), config::TestType::stress);
+  EXPECT_TRUE(shape);
+  return shape->schedule;
 }
 
-TEST(DnsStress, StepFailsOnAnswersLossOrP99ButNotOnTheGeneratorsShortfall) {
+TEST(DnsStress, StepBreaksOnAnswersErrorsOrP99ButNotOnTheGeneratorsShortfall) {
   const Workload workload = one_query();
-  const Settings settings;
-  EXPECT_EQ(stress_step_failure(step_load(1000, 1.0, milliseconds(2)), workload, settings), "");
-  EXPECT_EQ(stress_step_failure(step_load(1000, 0.96, milliseconds(2)), workload, settings), "");
-  EXPECT_EQ(stress_step_failure(step_load(1000, 0.90, milliseconds(2)), workload, settings),
-            "answered 900/s of 1000/s offered (90.00%)");
-  EXPECT_EQ(stress_step_failure(step_load(1000, 1.0, milliseconds(2), 200), workload, settings),
-            "lost 2.00% > 1.00%");
-  EXPECT_EQ(stress_step_failure(step_load(1000, 1.0, milliseconds(80)), workload, settings),
-            "P99 80.00ms > 50.00ms");
+  const load::BreakLimits limits = judging().limits;
+  auto broke = [&](const LoadResult& load) {
+    return load::step_break_reason(step_record(load, workload), limits, "QPS");
+  };
+  EXPECT_EQ(broke(step_load(1000, 1.0, milliseconds(2))), "");
+  EXPECT_EQ(broke(step_load(1000, 0.995, milliseconds(2))), "");
+  EXPECT_EQ(broke(step_load(1000, 0.98, milliseconds(2))), "achieved 980 QPS of 1000 QPS offered (98.0 %)");
+  EXPECT_EQ(broke(step_load(1000, 1.0, milliseconds(80))), "P99 80.00ms > critical 50.00ms");
   // The generator sent only half of what was due; the server answered all of it: the server held.
   LoadResult short_client = step_load(1000, 0.5, milliseconds(2));
   short_client.counters.sent = short_client.counters.lookups_started = 5000;
   short_client.unsent_due = 5000;
-  EXPECT_EQ(stress_step_failure(short_client, workload, settings), "");
+  EXPECT_EQ(broke(short_client), "");
+  // ... but lookups the server kept waiting are offered to it: not answering them breaks the step.
+  short_client.unsent_for_server = 5000;
+  EXPECT_NE(broke(short_client), "");
 }
 
-TEST(DnsStress, RampStopsAtTheFirstStepNotHeldAndReportsTheBreakingPoint) {
-  // The server holds up to 1500/s; at 1750/s it answers 80 %.
+TEST(DnsStress, SearchStopsAtTheFirstBreakThenBisects) {
+  // The server holds up to 1600/s; above, it answers 80 %.
   std::vector<double> asked;
-  StepRunner server = [&](const StressStep& step) -> Result<LoadResult> {
-    asked.push_back(step.rate.per_second);
-    return step_load(step.rate.per_second, step.rate.per_second <= 1500 ? 1.0 : 0.8, milliseconds(3));
+  StepRunner server = [&](Rate rate, Duration, bool) -> Result<LoadResult> {
+    asked.push_back(rate.per_second);
+    return step_load(rate.per_second, rate.per_second <= 1600 ? 1.0 : 0.8, milliseconds(3));
   };
   engine::CancellationToken cancel;
-  Result<std::vector<StepResult>> steps =
-      run_stress_ramp(ramp(1000), server, one_query(), Settings{}, cancel);
-  ASSERT_TRUE(steps);
-  EXPECT_EQ(asked, (std::vector<double>{1000, 1250, 1500, 1750}));  // 2000/s never offered
-  ASSERT_EQ(steps->size(), 4u);
-  EXPECT_EQ(steps->back().failure, "answered 1400/s of 1750/s offered (80.00%)");
+  Result<StressOutcome> outcome = run_stress_search(ramp(1000, 2), server, one_query(), judging(), cancel);
+  ASSERT_TRUE(outcome) << outcome.error().message;
+  // The ramp to the first break (2000/s never offered), then two halvings between 1500 and 1750.
+  EXPECT_EQ(asked, (std::vector<double>{1000, 1250, 1500, 1750, 1625, 1562.5}));
+  ASSERT_TRUE(outcome->result.breaking_level);
+  EXPECT_DOUBLE_EQ(*outcome->result.breaking_level, 1625);
+  EXPECT_DOUBLE_EQ(*outcome->result.last_held, 1562.5);
 
-  engine::PhaseRun run = build_stress_run(*steps, 5, std::nullopt, "", "", one_query(), Settings{}, {});
+  engine::PhaseRun run =
+      build_stress_run(*outcome, std::nullopt, "", "", one_query(), Settings{}, {}, judging());
   const Measurement* breaking = find(run, "dns.breaking_rate");
   ASSERT_NE(breaking, nullptr);
-  EXPECT_DOUBLE_EQ(breaking->value, 1750);
-  EXPECT_EQ(breaking->note,
-            "the server did not hold 1750/s (x1.75 of capacity): answered 1400/s of 1750/s offered (80.00%); "
-            "last rate held 1500/s (x1.5)");
+  EXPECT_DOUBLE_EQ(breaking->value, 1625);
+  EXPECT_EQ(breaking->note, outcome->result.note);
+  EXPECT_TRUE(breaking->note.starts_with(
+      "broke at 1625 QPS (x1.62): achieved 1300 QPS of 1625 QPS offered (80.0 %); last step held 1562.5 QPS"))
+      << breaking->note;
+  ASSERT_EQ(run.stress.size(), 1u);
+  EXPECT_EQ(run.stress[0].steps.size(), 6u);
   // The verdict's rows come from the last step held.
-  EXPECT_DOUBLE_EQ(find(run, "dns.qps")->value, 1500);
-  EXPECT_EQ(find(run, "dns.qps")->offered, 1500);
+  EXPECT_DOUBLE_EQ(find(run, "dns.qps")->value, 1562.5);
   EXPECT_TRUE(run.invalid_reasons.empty());
-  EXPECT_NE(
-      run.measurements.front().note.find("stress step x1.75 at 1750/s: answered 1400/s, P99 3.00ms, 0 of "
-                                         "17500 lost: not held"),
-      std::string::npos)
-      << run.measurements.front().note;
 }
 
 TEST(DnsStress, EveryStepHeldMeansNoBreakingPoint) {
-  StepRunner server = [](const StressStep& step) -> Result<LoadResult> {
-    return step_load(step.rate.per_second, 1.0, milliseconds(1));
+  StepRunner server = [](Rate rate, Duration, bool) -> Result<LoadResult> {
+    return step_load(rate.per_second, 1.0, milliseconds(1));
   };
   engine::CancellationToken cancel;
-  Result<std::vector<StepResult>> steps = run_stress_ramp(ramp(100), server, one_query(), Settings{}, cancel);
-  ASSERT_TRUE(steps);
-  ASSERT_EQ(steps->size(), 5u);
-  engine::PhaseRun run = build_stress_run(*steps, 5, std::nullopt, "", "", one_query(), Settings{}, {});
+  Result<StressOutcome> outcome = run_stress_search(ramp(100), server, one_query(), judging(), cancel);
+  ASSERT_TRUE(outcome);
+  EXPECT_EQ(outcome->steps.size(), 5u);
+  engine::PhaseRun run =
+      build_stress_run(*outcome, std::nullopt, "", "", one_query(), Settings{}, {}, judging());
   EXPECT_EQ(find(run, "dns.breaking_rate"), nullptr);
   EXPECT_DOUBLE_EQ(find(run, "dns.qps")->value, 200);
-  EXPECT_NE(run.measurements.front().note.find(
-                "breaking point not reached: the server held every step up to 200/s (x2)"),
-            std::string::npos)
-      << run.measurements.front().note;
+  EXPECT_NE(std::find(run.notes.begin(), run.notes.end(), outcome->result.note), run.notes.end());
+  EXPECT_TRUE(outcome->result.note.starts_with("breaking point not reached")) << outcome->result.note;
 }
 
 TEST(DnsStress, ServerFailingTheFirstStepBreaksThere) {
-  StepRunner server = [](const StressStep& step) -> Result<LoadResult> {
-    return step_load(step.rate.per_second, 1.0, milliseconds(70));
+  StepRunner server = [](Rate rate, Duration, bool) -> Result<LoadResult> {
+    return step_load(rate.per_second, 1.0, milliseconds(70));
   };
   engine::CancellationToken cancel;
-  Result<std::vector<StepResult>> steps =
-      run_stress_ramp(ramp(1000), server, one_query(), Settings{}, cancel);
-  ASSERT_TRUE(steps);
-  ASSERT_EQ(steps->size(), 1u);
-  engine::PhaseRun run = build_stress_run(*steps, 5, std::nullopt, "", "", one_query(), Settings{}, {});
+  Result<StressOutcome> outcome = run_stress_search(ramp(1000), server, one_query(), judging(), cancel);
+  ASSERT_TRUE(outcome);
+  ASSERT_EQ(outcome->steps.size(), 1u);  // no bisection asked (bisect 0)
+  engine::PhaseRun run =
+      build_stress_run(*outcome, std::nullopt, "", "", one_query(), Settings{}, {}, judging());
   ASSERT_NE(find(run, "dns.breaking_rate"), nullptr);
   EXPECT_DOUBLE_EQ(find(run, "dns.breaking_rate")->value, 1000);
-  EXPECT_NE(find(run, "dns.breaking_rate")->note.find("it held no step (already at the first)"),
-            std::string::npos);
+  EXPECT_NE(find(run, "dns.breaking_rate")->note.find("no step held"), std::string::npos);
   EXPECT_NEAR(find(run, "dns.p99")->value, 0.070, 0.0001);  // judged on the first step
+}
+
+TEST(DnsStress, ABreakTheGeneratorsOwnLatenessCouldExplainIsNotTheServers) {
+  // From 1250/s the generator itself falls 60 ms behind, and the corrected P99 (70 ms) with it.
+  StepRunner server = [](Rate rate, Duration, bool) -> Result<LoadResult> {
+    const bool starved = rate.per_second > 1000;
+    LoadResult load = step_load(rate.per_second, 1.0, starved ? milliseconds(70) : milliseconds(2));
+    load.own_lateness.record(std::chrono::nanoseconds(starved ? milliseconds(60) : milliseconds(0)).count(),
+                             load.counters.sent);
+    return load;
+  };
+  engine::CancellationToken cancel;
+  Result<StressOutcome> outcome = run_stress_search(ramp(1000, 3), server, one_query(), judging(), cancel);
+  ASSERT_TRUE(outcome);
+  ASSERT_EQ(outcome->steps.size(), 2u);  // nothing above the inconclusive step, no bisection below it
+  EXPECT_FALSE(outcome->result.breaking_level);
+  EXPECT_DOUBLE_EQ(*outcome->result.last_held, 1000);
+  EXPECT_NE(outcome->steps[1].inconclusive.find("but the generator fell behind on it"), std::string::npos);
+  EXPECT_EQ(
+      outcome->result.note,
+      "breaking point not found: every step held up to 1000 QPS (x1), then the generator itself fell behind "
+      "at 1250 QPS (x1.25), whose break its own lateness could explain");
+  engine::PhaseRun run =
+      build_stress_run(*outcome, std::nullopt, "", "", one_query(), Settings{}, {}, judging());
+  EXPECT_EQ(find(run, "dns.breaking_rate"), nullptr);
+  EXPECT_DOUBLE_EQ(find(run, "dns.qps")->value, 1000);  // judged on the last step held
+  EXPECT_TRUE(run.invalid_reasons.empty());
+}
+
+TEST(DnsStress, AServerBreakBeyondTheGeneratorsLatenessIsStillTheServers) {
+  // The generator is 5 ms late at P99 (INVALID against a 1 ms limit), but the P99 of 200 ms is the server's.
+  StepRunner server = [](Rate rate, Duration, bool) -> Result<LoadResult> {
+    LoadResult load =
+        step_load(rate.per_second, 1.0, rate.per_second > 1000 ? milliseconds(200) : milliseconds(2));
+    load.own_lateness.record(std::chrono::nanoseconds(milliseconds(5)).count(), load.counters.sent);
+    return load;
+  };
+  engine::CancellationToken cancel;
+  Result<StressOutcome> outcome = run_stress_search(ramp(1000), server, one_query(), judging(), cancel);
+  ASSERT_TRUE(outcome);
+  ASSERT_TRUE(outcome->result.breaking_level);
+  EXPECT_DOUBLE_EQ(*outcome->result.breaking_level, 1250);
+  EXPECT_TRUE(outcome->steps[1].inconclusive.empty());
+}
+
+TEST(DnsStress, AStepThatCouldNotStartIsAnError) {
+  StepRunner server = [](Rate, Duration, bool) -> Result<LoadResult> {
+    return fail(ErrorKind::internal, "worker 1 of 2 failed: boom");
+  };
+  engine::CancellationToken cancel;
+  Result<StressOutcome> outcome = run_stress_search(ramp(1000), server, one_query(), judging(), cancel);
+  ASSERT_FALSE(outcome);
+  EXPECT_EQ(outcome.error().message, "worker 1 of 2 failed: boom");
 }
 
 }  // namespace

@@ -19,8 +19,8 @@ TEST(DnsSettings, DefaultsAreTheBuiltInMixAtTheProfilesRate) {
   ASSERT_TRUE(settings);
   EXPECT_EQ(settings->queries, "kubernetes");
   EXPECT_EQ(settings->protocol, Protocol::udp);
-  EXPECT_FALSE(settings->rate);
-  EXPECT_FALSE(settings->max_rate);
+  EXPECT_EQ(settings->rate, load::RateSetting::from_capacity());
+  EXPECT_EQ(settings->stress, load::StressSettings{});
   EXPECT_EQ(settings->clients, 10);
   EXPECT_TRUE(validate(*settings, "plans/x.yaml: phases[3].settings"));
 }
@@ -57,7 +57,7 @@ stats_timeout: 3s
   EXPECT_EQ(settings->pod_namespace, "team-a");
   EXPECT_EQ(settings->search.size(), 2u);
   EXPECT_EQ(settings->ndots, 3);
-  EXPECT_DOUBLE_EQ(settings->rate->per_second, 2000);
+  EXPECT_EQ(settings->rate, load::RateSetting::fixed_at(Rate{2000}));
   EXPECT_EQ(settings->arrival, Arrival::poisson);
   EXPECT_EQ(settings->outstanding, 500u);
   EXPECT_EQ(settings->clients, 4);
@@ -76,13 +76,12 @@ TEST(DnsSettings, MessagesNameFileLineFieldAndValue) {
       "plans/x.yaml:1: phases[3].settings: unknown key \"bogus\" (expected one of: server, protocol, "
       "queries, resolver, namespace, search, ndots, cluster_domain, rate, arrival, outstanding, clients, "
       "threads, total, timeout, edns, tcp_on_truncation, failure_window, late_tolerance, unbound_control, "
-      "metrics_url, stats_timeout, stress_factors, stress_p99_limit, stress_loss_limit)");
-  EXPECT_EQ(parse_error("clients: 2\nrate: fast\n"),
-            "plans/x.yaml:2: phases[3].settings.rate: not a rate, got \"fast\" (use e.g. 10k, 1500/s, 2.5M, "
-            "100/m, 20 "
-            "QPS)");
+      "metrics_url, stats_timeout, stress)");
+  EXPECT_EQ(
+      parse_error("clients: 2\nrate: fast\n"),
+      "plans/x.yaml:2: phases[3].settings.rate: not a rate > 0 (or \"max\", \"capacity\"), got \"fast\"");
   EXPECT_EQ(parse_error("rate: 0\n"),
-            "plans/x.yaml:1: phases[3].settings.rate: must be > 0 (or \"max\"), got \"0\"");
+            "plans/x.yaml:1: phases[3].settings.rate: not a rate > 0 (or \"max\", \"capacity\"), got \"0\"");
   EXPECT_EQ(parse_error("protocol: quic\n"),
             "plans/x.yaml:1: phases[3].settings.protocol: must be one of: udp, tcp, got \"quic\"");
   EXPECT_EQ(
@@ -121,73 +120,118 @@ TEST(DnsSettings, ValidateReadsTheQueryFileAndNamesItsBadLine) {
       << valid.error().message;
 }
 
+RunShape shape(const Settings& settings, const config::Capacity& capacity, double load, Duration duration,
+               config::TestType type = config::TestType::load) {
+  Result<RunShape> shaped = shape_run(settings, capacity, load, duration, type, "plans/x.yaml");
+  EXPECT_TRUE(shaped) << shaped.error().message;
+  return shaped ? *shaped : RunShape{};
+}
+
 TEST(DnsSettings, RateComesFromCapacityTimesLoad) {
   Settings settings;
   config::Capacity capacity;
   capacity.dns_qps = Rate{10000};
-  RunShape shape = shape_run(settings, capacity, 0.1, std::chrono::minutes(2));
-  ASSERT_TRUE(shape.load.rate);
-  EXPECT_DOUBLE_EQ(shape.load.rate->per_second, 1000);
-  EXPECT_EQ(shape.load.duration, std::chrono::minutes(2));
-  EXPECT_TRUE(shape.notes.empty());
+  RunShape shaped = shape(settings, capacity, 0.1, std::chrono::minutes(2));
+  ASSERT_TRUE(shaped.load.rate);
+  EXPECT_DOUBLE_EQ(shaped.load.rate->per_second, 1000);
+  EXPECT_EQ(shaped.load.duration, std::chrono::minutes(2));
+  EXPECT_EQ(shaped.notes, (std::vector<std::string>{"rate 1000 QPS = capacity.dns_qps 10k QPS x 10%"}));
 
-  RunShape assumed = shape_run(settings, config::Capacity{}, 1.5, std::chrono::minutes(1));
-  EXPECT_DOUBLE_EQ(assumed.load.rate->per_second, 15000);
-  ASSERT_EQ(assumed.notes.size(), 1u);
-  EXPECT_EQ(assumed.notes[0], "the plan states no capacity.dns_qps; assumed 10000/s (the seed's target)");
-
-  settings.max_rate = true;
-  EXPECT_FALSE(shape_run(settings, capacity, 1.0, std::chrono::seconds(1)).load.rate);
-  settings.max_rate = false;
-  settings.rate = Rate{250};
-  EXPECT_DOUBLE_EQ(shape_run(settings, capacity, 1.0, std::chrono::seconds(1)).load.rate->per_second, 250);
+  settings.rate = load::RateSetting::maximum();
+  EXPECT_FALSE(shape(settings, capacity, 1.0, std::chrono::seconds(1)).load.rate);
+  settings.rate = load::RateSetting::fixed_at(Rate{250});
+  EXPECT_DOUBLE_EQ(shape(settings, capacity, 1.0, std::chrono::seconds(1)).load.rate->per_second, 250);
   settings.clients = 1;
   settings.threads = 8;
-  EXPECT_EQ(shape_run(settings, capacity, 1.0, std::chrono::seconds(1)).load.threads, 1);
+  EXPECT_EQ(shape(settings, capacity, 1.0, std::chrono::seconds(1)).load.threads, 1);
+}
+
+TEST(DnsSettings, MissingOrZeroCapacityIsAnInputErrorNamingTheField) {
+  Settings settings;
+  Result<RunShape> missing = shape_run(settings, config::Capacity{}, 1.5, std::chrono::minutes(1),
+                                       config::TestType::load, "plans/x.yaml");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().kind, ErrorKind::input);
+  EXPECT_EQ(
+      missing.error().message,
+      "plans/x.yaml: capacity.dns_qps: is required for the dns phase's rate (capacity x load), got nothing");
+  config::Capacity zero;
+  zero.dns_qps = Rate{0};
+  Result<RunShape> none =
+      shape_run(settings, zero, 1.0, std::chrono::minutes(1), config::TestType::load, "plans/x.yaml");
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().message, "plans/x.yaml: capacity.dns_qps: must be > 0, got \"0 QPS\"");
+  // An explicit rate needs no capacity.
+  settings.rate = load::RateSetting::fixed_at(Rate{500});
+  EXPECT_TRUE(shape_run(settings, config::Capacity{}, 1.0, std::chrono::minutes(1)));
+}
+
+// The same `load:` means the same in dns as in the kernel: the dns schedule is the kernel's, for every test
+// type, and the rate the engine runs at is its first step.
+TEST(DnsSettings, LoadMeansWhatItMeansInTheKernel) {
+  config::Capacity capacity;
+  capacity.dns_qps = Rate{8000};
+  for (config::TestType type : {config::TestType::smoke, config::TestType::load, config::TestType::stress}) {
+    for (double load : {0.1, 0.7, 1.0, 1.5}) {
+      Settings settings;
+      const RunShape dns = shape(settings, capacity, load, std::chrono::minutes(10), type);
+      Result<load::Schedule> kernel = load::resolve_schedule(
+          load::ScheduleInput{.rate = load::RateSetting::from_capacity(),
+                              .capacity = load::capacity_ref("capacity.dns_qps", capacity.dns_qps, "QPS"),
+                              .load = load,
+                              .type = type,
+                              .duration = std::chrono::minutes(10),
+                              .stress = {},
+                              .where = "plans/x.yaml",
+                              .owner = "the dns phase"});
+      ASSERT_TRUE(kernel);
+      ASSERT_EQ(dns.schedule.steps.size(), kernel->steps.size());
+      for (std::size_t i = 0; i < kernel->steps.size(); ++i) {
+        EXPECT_DOUBLE_EQ(dns.schedule.steps[i].rate->per_second, kernel->steps[i].rate->per_second);
+        EXPECT_EQ(dns.schedule.steps[i].duration, kernel->steps[i].duration);
+      }
+      ASSERT_TRUE(dns.load.rate);
+      EXPECT_DOUBLE_EQ(dns.load.rate->per_second, kernel->steps.front().rate->per_second);
+      if (type != config::TestType::stress) {
+        EXPECT_DOUBLE_EQ(dns.load.rate->per_second, 8000 * load);  // capacity x load
+      }
+    }
+  }
 }
 
 TEST(DnsSettings, StressStepsFromCapacityOverThePhase) {
   Settings settings;
   config::Capacity capacity;
   capacity.dns_qps = Rate{2000};
-  RunShape shape = shape_run(settings, capacity, 1.5, std::chrono::minutes(10), config::TestType::stress);
-  ASSERT_EQ(shape.stress.size(), 5u);
-  EXPECT_DOUBLE_EQ(shape.stress.front().rate.per_second, 2000);
-  EXPECT_DOUBLE_EQ(shape.stress[2].rate.per_second, 3000);
-  EXPECT_DOUBLE_EQ(shape.stress.back().rate.per_second, 4000);
-  EXPECT_EQ(shape.stress.back().duration, std::chrono::minutes(2));
-  EXPECT_TRUE(shape_run(settings, capacity, 1.0, std::chrono::minutes(10)).stress.empty());
-  settings.rate = Rate{100};  // an explicit rate is held, not ramped
-  EXPECT_TRUE(
-      shape_run(settings, capacity, 1.5, std::chrono::minutes(10), config::TestType::stress).stress.empty());
+  RunShape shaped = shape(settings, capacity, 1.5, std::chrono::minutes(16), config::TestType::stress);
+  ASSERT_TRUE(shaped.schedule.stress());
+  ASSERT_EQ(shaped.schedule.steps.size(), 5u);
+  EXPECT_DOUBLE_EQ(shaped.schedule.steps.front().rate->per_second, 2000);
+  EXPECT_DOUBLE_EQ(shaped.schedule.steps[2].rate->per_second, 3000);
+  EXPECT_DOUBLE_EQ(shaped.schedule.steps.back().rate->per_second, 4000);
+  // Five ramp steps and three bisection steps share the phase's 16 minutes.
+  EXPECT_EQ(shaped.schedule.steps.back().duration, std::chrono::minutes(2));
+  EXPECT_EQ(shaped.schedule.bisect, 3);
+  EXPECT_FALSE(shape(settings, capacity, 1.0, std::chrono::minutes(10)).schedule.stress());
+  settings.rate = load::RateSetting::maximum();  // closed loop has no rate to ramp
+  EXPECT_FALSE(
+      shape(settings, capacity, 1.5, std::chrono::minutes(10), config::TestType::stress).schedule.stress());
 
-  Result<Settings> parsed = parse("stress_factors: [1, 3]\nstress_p99_limit: 20ms\nstress_loss_limit: 5%\n");
+  Result<Settings> parsed = parse("stress:\n  steps: [100%, 300%]\n  bisect: 2\n");
   ASSERT_TRUE(parsed) << parsed.error().message;
-  EXPECT_EQ(parsed->stress_factors, (std::vector<double>{1, 3}));
-  EXPECT_EQ(parsed->stress_p99_limit, std::chrono::milliseconds(20));
-  EXPECT_DOUBLE_EQ(parsed->stress_loss_limit, 0.05);
+  EXPECT_EQ(parsed->stress.steps, (std::vector<double>{1, 3}));
+  EXPECT_EQ(parsed->stress.bisect, 2);
   EXPECT_EQ(
-      parse_error("stress_factors: [1, 2, 1.5]\n"),
-      "plans/x.yaml:1: phases[3].settings.stress_factors[2]: factors must increase; the one before is 2, "
-      "got \"1.5\"");
-  EXPECT_EQ(parse_error("stress_factors: [1, x]\n"),
-            "plans/x.yaml:1: phases[3].settings.stress_factors[1]: must be a number > 0, got \"x\"");
-  EXPECT_EQ(
-      parse_error("stress_factors: []\n"),
-      "plans/x.yaml:1: phases[3].settings.stress_factors: must be a non-empty list of increasing factors, "
-      "e.g. [1, 1.5, 2]");
-}
-
-TEST(DnsSettings, ResolverConfigFromNamespaceOrExplicitSearch) {
-  Settings settings;
-  EXPECT_FALSE(resolver_config(settings));
-  settings.pod_resolver = true;
-  settings.pod_namespace = "shop";
-  EXPECT_EQ(resolver_config(settings)->search.front(), "shop.svc.cluster.local");
-  settings.search = {"corp.example"};
-  settings.ndots = 2;
-  EXPECT_EQ(resolver_config(settings)->search, std::vector<std::string>{"corp.example"});
-  EXPECT_EQ(resolver_config(settings)->ndots, 2);
+      parse_error("stress:\n  steps: [100%, 200%, 150%]\n"),
+      "plans/x.yaml:2: phases[3].settings.stress.steps[2]: must be above the step before it (200%), got "
+      "\"150%\"");
+  EXPECT_EQ(parse_error("stress:\n  steps: [100%, 600%]\n"),
+            "plans/x.yaml:2: phases[3].settings.stress.steps[1]: must be within 0%..500% of capacity, got "
+            "\"600%\"");
+  EXPECT_EQ(parse_error("stress:\n  bisect: -1\n"),
+            "plans/x.yaml:2: phases[3].settings.stress.bisect: must be >= 0, got \"-1\"");
+  EXPECT_TRUE(parse_error("stress_factors: [1, 2]\n")
+                  .starts_with("plans/x.yaml:1: phases[3].settings: unknown key \"stress_factors\""));
 }
 
 }  // namespace

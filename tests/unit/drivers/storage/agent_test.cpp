@@ -53,6 +53,22 @@ TEST(StorageAgent, BadFlagsAreNamedAndEchoed) {
   EXPECT_TRUE(settings_error(options).starts_with(
       "kubeproof agent storage: --runtime: not a duration, got \"forever\""));
   options.runtime.clear();
+  // The agent reads --rate with the plan's reader; capacity x load is resolved by a plan, never by an agent.
+  options.rate = "fast";
+  EXPECT_EQ(settings_error(options),
+            "kubeproof agent storage: --rate: not a rate > 0 (or \"max\", \"capacity\"), got \"fast\"");
+  options.rate = "capacity";
+  EXPECT_EQ(
+      settings_error(options),
+      "kubeproof agent storage: --rate: must be IOPS or max (capacity x load is resolved from a plan), got "
+      "\"capacity\"");
+  options.rate = "5k";
+  {
+    Result<Settings> settings = to_agent_settings(options);
+    ASSERT_TRUE(settings) << settings.error().message;
+    EXPECT_EQ(settings->rate, load::RateSetting::fixed_at(Rate{5e3}));
+  }
+  options.rate.clear();
   options.dir = "/nonexistent/kubeproof-volume";
   EXPECT_EQ(settings_error(options),
             "kubeproof agent storage: --dir: must be an existing directory (No such file or directory), got "

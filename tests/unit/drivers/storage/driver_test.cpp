@@ -1,5 +1,8 @@
 #include "drivers/storage/driver.hpp"
 
+#include "drivers/storage/jobs.hpp"
+#include "drivers/storage/random_rate.hpp"
+
 #include <gtest/gtest.h>
 
 namespace kp::drivers::storage {
@@ -73,6 +76,71 @@ TEST(StorageDriver, ClusterTargetIsSkippedWithTheWayAround) {
   EXPECT_TRUE(prepared.error().message.find("kubeproof agent storage --dir") != std::string::npos)
       << prepared.error().message;
   driver->teardown(context);
+}
+
+Result<RandomRate> rate_of(const std::string& yaml) {
+  Result<config::Plan> plan = config::parse_plan(yaml, "plans/x.yaml");
+  if (!plan) {
+    return std::unexpected(plan.error());
+  }
+  const config::YamlField field(plan->phases.at(0).settings, "plans/x.yaml", "phases[0].settings");
+  Result<Settings> settings = parse_settings(field);
+  if (!settings) {
+    return std::unexpected(settings.error());
+  }
+  return resolve_random_rate(*plan, plan->phases.at(0), *settings);
+}
+
+// The same `load:` as every phase: with `rate: capacity`, the random jobs run at capacity.storage_iops x
+// load.
+TEST(StorageDriver, LoadMeansCapacityTimesLoadWhenTheRateDerivesFromCapacity) {
+  Result<RandomRate> rate = rate_of(
+      "type: load\ncapacity:\n  storage_iops: 10k\nphases:\n  - phase: storage\n    load: 80%\n"
+      "    settings:\n      rate: capacity\n");
+  ASSERT_TRUE(rate) << rate.error().message;
+  ASSERT_TRUE(rate->rate);
+  EXPECT_DOUBLE_EQ(rate->rate->per_second, 8e3);
+  ASSERT_EQ(rate->notes.size(), 1u);
+  EXPECT_EQ(
+      rate->notes[0],
+      "random 4K jobs: rate 8000 IOPS = capacity.storage_iops 10k IOPS x 80% (fio rate_iops, each job)");
+  // ... and fio is asked for exactly that, split over the clones, and the IOPS rows say it was offered.
+  Settings settings;
+  settings.numjobs = 2;
+  const JobSet jobs = plan_jobs(settings, config::TestType::load, std::chrono::minutes(30),
+                                JobPlanOptions{.random_rate = rate->rate, .search_slots = 0});
+  EXPECT_EQ(jobs.jobs[0].rate_iops, 4000);
+  EXPECT_EQ(jobs.jobs[0].offered_iops(), 8e3);
+
+  // Stress keeps the steady capacity x load (150 %) for its jobs; the ramp is the iodepth search.
+  rate = rate_of(
+      "type: stress\ncapacity:\n  storage_iops: 10k\nphases:\n  - phase: storage\n    load: 150%\n"
+      "    settings:\n      rate: capacity\n");
+  ASSERT_TRUE(rate) << rate.error().message;
+  EXPECT_DOUBLE_EQ(rate->rate->per_second, 15e3);
+}
+
+TEST(StorageDriver, RateDefaultsToClosedLoopAndAnExplicitRateIgnoresCapacity) {
+  Result<RandomRate> rate = rate_of("type: load\nphases:\n  - phase: storage\n");
+  ASSERT_TRUE(rate) << rate.error().message;
+  EXPECT_FALSE(rate->rate);
+  EXPECT_EQ(
+      rate->notes.at(0),
+      "rate max: the random 4K jobs run closed loop at iodepth 32 x 1 job (the IOPS rows measure what the "
+      "volume can do)");
+  rate = rate_of("type: load\nphases:\n  - phase: storage\n    settings:\n      rate: 2500\n");
+  ASSERT_TRUE(rate) << rate.error().message;
+  EXPECT_DOUBLE_EQ(rate->rate->per_second, 2500);
+}
+
+TEST(StorageDriver, ARateFromAMissingCapacityIsAnInputError) {
+  Result<void> valid = validate_plan(std::string(kPlanHead) + "      rate: capacity\n");
+  ASSERT_FALSE(valid);
+  EXPECT_EQ(valid.error().kind, ErrorKind::input);
+  EXPECT_EQ(
+      valid.error().message,
+      "plans/x.yaml: capacity.storage_iops: is required for the storage phase's rate (capacity x load), got "
+      "nothing");
 }
 
 TEST(StorageDriver, TheLabVolumeIsUnderTheLabDir) {

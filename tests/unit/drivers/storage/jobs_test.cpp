@@ -5,8 +5,17 @@
 namespace kp::drivers::storage {
 namespace {
 
+using std::chrono::milliseconds;
 using std::chrono::minutes;
 using std::chrono::seconds;
+
+int count_of(const std::string& text, std::string_view needle) {
+  int count = 0;
+  for (std::size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+    ++count;
+  }
+  return count;
+}
 
 std::vector<std::string> names(const JobSet& set) {
   std::vector<std::string> out;
@@ -53,26 +62,50 @@ TEST(StorageJobs, SmokeSharesTheDurationOverTheSeedsWorkloads) {
   EXPECT_EQ(set.notes[0], "each of the 5 fio jobs runs 22.00s after a 2.00s ramp (2m shared out)");
 }
 
-TEST(StorageJobs, StressSweepsQueueDepthsIncludingTheNominalOne) {
+TEST(StorageJobs, StressRunsTheNominalJobsAndTheSearchTakesItsShareOfTheTime) {
+  // The stress ramp is the iodepth search (depth_search.hpp), run as separate fio runs: the main job set
+  // stays at the configured depths, and its jobs get the slots the search leaves.
   Settings settings;
   settings.iodepth = 24;
-  const JobSet set = plan_jobs(settings, config::TestType::stress, minutes(15));
-  EXPECT_EQ(names(set),
-            (std::vector<std::string>{
-                "randread-4k-qd1", "randread-4k-qd4", "randread-4k-qd16", "randread-4k-qd24",
-                "randread-4k-qd32", "randread-4k-qd64", "randread-4k-qd128", "randwrite-4k-qd1",
-                "randwrite-4k-qd4", "randwrite-4k-qd16", "randwrite-4k-qd24", "randwrite-4k-qd32",
-                "randwrite-4k-qd64", "randwrite-4k-qd128", "seqwrite-1m", "seqread-1m", "etcd-fsync"}));
-  int nominal = 0;
+  const JobSet set = plan_jobs(settings, config::TestType::stress, minutes(15),
+                               JobPlanOptions{.random_rate = std::nullopt, .search_slots = 22});
+  EXPECT_EQ(names(set), (std::vector<std::string>{"randread-4k", "randwrite-4k", "seqwrite-1m", "seqread-1m",
+                                                  "etcd-fsync"}));
+  EXPECT_EQ(set.jobs[0].iodepth, 24);
+  // 15 min over 5 + 22 slots: 33.333 s each, 2 s of it ramp.
+  EXPECT_EQ(set.runtime, milliseconds(31333));
+  EXPECT_EQ(set.ramp_time, seconds(2));
+  EXPECT_EQ(set.jobs[0].runtime, set.runtime);
+  ASSERT_EQ(set.notes.size(), 1u);
+  EXPECT_EQ(set.notes[0],
+            "each of the 5 fio jobs runs 31.33s after a 2.00s ramp (15m shared out, 22 slots for the stress "
+            "search's steps)");
+}
+
+TEST(StorageJobs, ARateCapsEachRandomJobSplitOverItsClones) {
+  Settings settings;
+  settings.numjobs = 4;
+  const JobSet set = plan_jobs(settings, config::TestType::load, minutes(30),
+                               JobPlanOptions{.random_rate = Rate{10e3}, .search_slots = 0});
   for (const FioJob& job : set.jobs) {
-    nominal +=
-        job.nominal && (job.workload == Workload::randread || job.workload == Workload::randwrite) ? 1 : 0;
-    if (job.name == "randread-4k-qd24") {
-      EXPECT_TRUE(job.nominal);
-      EXPECT_EQ(job.iodepth, 24);
+    if (job.workload == Workload::randread || job.workload == Workload::randwrite) {
+      // fio applies rate_iops to every clone: 4 x 2500 = the 10k asked for.
+      EXPECT_EQ(job.rate_iops, 2500) << job.name;
+      EXPECT_EQ(job.offered_iops(), 10e3) << job.name;
+    } else {
+      EXPECT_FALSE(job.rate_iops) << job.name << ": bandwidth and fsync jobs stay closed loop";
+      EXPECT_FALSE(job.offered_iops());
     }
   }
-  EXPECT_EQ(nominal, 2);
+  const std::string file = render_job_file(set);
+  EXPECT_NE(file.find("[randread-4k]\nstonewall\n"), std::string::npos);
+  EXPECT_EQ(count_of(file, "rate_iops=2500\n"), 2);
+}
+
+TEST(StorageJobs, RateIopsPerCloneRoundsAndNeverDropsToZero) {
+  EXPECT_EQ(rate_iops_per_clone(Rate{10e3}, 1), 10000);
+  EXPECT_EQ(rate_iops_per_clone(Rate{10}, 4), 3);  // 2.5 rounds up: 12 offered, stated as such
+  EXPECT_EQ(rate_iops_per_clone(Rate{0.2}, 1), 1);
 }
 
 TEST(StorageJobs, ExplicitSweepRunsInAnyTestTypeAndEmptyTurnsItOff) {

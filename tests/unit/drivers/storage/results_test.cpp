@@ -266,3 +266,72 @@ TEST(StorageResults, FormatsForPeople) {
 
 }  // namespace
 }  // namespace kp::drivers::storage
+
+namespace kp::drivers::storage {
+namespace {
+
+JobSummary rated_job(int rate_iops, double iops, double mean_seconds, int iodepth) {
+  JobSummary job;
+  job.job.name = "randread-4k";
+  job.job.workload = Workload::randread;
+  job.job.rw = "randread";
+  job.job.iodepth = iodepth;
+  job.job.numjobs = 1;
+  job.job.rate_iops = rate_iops;
+  job.iops = iops;
+  job.runtime = std::chrono::seconds(10);
+  job.ios = static_cast<std::uint64_t>(iops * 10);
+  job.mean = mean_seconds;
+  job.p99 = mean_seconds * 2;
+  return job;
+}
+
+TEST(StorageValidity, ClosedLoopIsAStatementOnly) {
+  JobSummary job = rated_job(1000, 900, 1e-3, 32);
+  job.job.rate_iops.reset();
+  const load::GeneratorAccount account = generator_account(job, true);
+  EXPECT_FALSE(account.open_loop);
+  EXPECT_EQ(account.sent, 9000u);
+  const load::Validity validity = load::judge_validity(account, 5e-3);
+  EXPECT_TRUE(validity.valid());
+  EXPECT_EQ(validity.statement, "randread-4k I/Os: closed loop (rate max): no schedule to keep, sent 9000");
+}
+
+TEST(StorageValidity, AtARateTheIopsRowsCarryOffered) {
+  const std::vector<Measurement> measurements =
+      measurements_from({rated_job(2000, 1999, 1e-4, 32)}, "fio-3.33");
+  const Measurement* iops = find(measurements, kRandReadIops);
+  ASSERT_NE(iops, nullptr);
+  EXPECT_EQ(iops->offered, 2000);
+  EXPECT_EQ(iops->value, 1999);
+}
+
+TEST(StorageValidity, AShortfallTheSlotsCouldNotCarryIsTheDevices) {
+  // iodepth 1 at 1 ms per I/O carries at most 1000/s: 2000/s offered, 1000/s done is the device's answer
+  // (the IOPS row fails), never INVALID.
+  const load::GeneratorAccount account = generator_account(rated_job(2000, 1000, 1e-3, 1), true);
+  EXPECT_TRUE(account.open_loop);
+  EXPECT_EQ(account.due, 20000u);
+  EXPECT_EQ(account.sent, 10000u);
+  EXPECT_EQ(account.queued_for_server, 10000u);
+  EXPECT_EQ(account.unsent_for_server, 10000u);
+  const load::Validity validity = load::judge_validity(account, 5e-3);
+  EXPECT_TRUE(validity.valid()) << validity.invalid_reasons.front();
+  EXPECT_NE(validity.statement.find("10000 queued for a connection"), std::string::npos)
+      << validity.statement;
+}
+
+TEST(StorageValidity, AShortfallWithFreeSlotsIsFiosOwnOnBothSidesOfTheBoundary) {
+  // iodepth 32 at 1 ms carries 32k/s: a shortfall at 2000/s offered is fio's own.
+  const load::GeneratorAccount short_by_2 = generator_account(rated_job(2000, 1960, 1e-3, 32), true);
+  EXPECT_EQ(short_by_2.queued_for_server, 0u);
+  const load::Validity invalid = load::judge_validity(short_by_2, 5e-3);
+  ASSERT_FALSE(invalid.valid());
+  EXPECT_NE(invalid.invalid_reasons[0].find("98.00 %"), std::string::npos) << invalid.invalid_reasons[0];
+  // 99 % of due is still valid; and a row that is not judged from the rate is never INVALID for it.
+  EXPECT_TRUE(load::judge_validity(generator_account(rated_job(2000, 1980, 1e-3, 32), true), 5e-3).valid());
+  EXPECT_TRUE(load::judge_validity(generator_account(rated_job(2000, 1960, 1e-3, 32), false), 5e-3).valid());
+}
+
+}  // namespace
+}  // namespace kp::drivers::storage

@@ -93,12 +93,50 @@ TEST(StorageSettings, EmptySweepTurnsTheStressSweepOff) {
   EXPECT_TRUE(settings->qd_sweep->empty());
 }
 
+TEST(StorageSettings, RateIsTheKernelsSettingAndDefaultsToMax) {
+  // The IOPS rows measure what the volume can do: closed loop unless the plan asks for a rate.
+  EXPECT_EQ(parse("")->rate, load::RateSetting::maximum());
+  EXPECT_EQ(parse("rate: max")->rate, load::RateSetting::maximum());
+  EXPECT_EQ(parse("rate: capacity")->rate, load::RateSetting::from_capacity());
+  EXPECT_EQ(parse("rate: 5k IOPS")->rate, load::RateSetting::fixed_at(Rate{5e3}));
+  EXPECT_EQ(
+      parse_error("size: 1GiB\nrate: fast"),
+      "plans/x.yaml:2: phases[4].settings.rate: not a rate > 0 (or \"max\", \"capacity\"), got \"fast\"");
+  EXPECT_EQ(parse_error("rate: 0"),
+            "plans/x.yaml:1: phases[4].settings.rate: not a rate > 0 (or \"max\", \"capacity\"), got \"0\"");
+}
+
+TEST(StorageSettings, StressStepsAreMultiplesOfTheIodepthOnlyWhenWritten) {
+  Result<Settings> settings = parse("iodepth: 16\nstress:\n  steps: [25%, 50%, 100%, 400%]\n  bisect: 2\n");
+  ASSERT_TRUE(settings) << settings.error().message;
+  EXPECT_EQ(settings->stress_steps, (std::vector<double>{0.25, 0.5, 1.0, 4.0}));
+  EXPECT_EQ(settings->stress_bisect, 2);
+  // Only bisect given: the default depth ramp stays (not the kernel's 100 %..200 % of a capacity).
+  settings = parse("stress: {bisect: 0}");
+  ASSERT_TRUE(settings) << settings.error().message;
+  EXPECT_FALSE(settings->stress_steps);
+  EXPECT_EQ(settings->stress_bisect, 0);
+  EXPECT_EQ(parse("")->stress_bisect, 3);
+  EXPECT_EQ(parse_error("stress:\n  steps: [50%, 25%]\n"),
+            "plans/x.yaml:2: phases[4].settings.stress.steps[1]: must be above the step before it (50%), got "
+            "\"25%\"");
+  EXPECT_EQ(parse_error("stress:\n  steps: [600%]\n"),
+            "plans/x.yaml:2: phases[4].settings.stress.steps[0]: must be within 0%..500% of capacity, got "
+            "\"600%\"");
+  EXPECT_EQ(
+      parse_error("iodepth: 1024\nstress:\n  steps: [100%, 500%]\n"),
+      "plans/x.yaml:2: phases[4].settings.stress: the last step, 500% of iodepth 1024, is a depth of 5120: "
+      "above fio's 4096");
+  EXPECT_EQ(parse_error("stress: {bisect: -1}"),
+            "plans/x.yaml:1: phases[4].settings.stress.bisect: must be >= 0, got \"-1\"");
+}
+
 TEST(StorageSettings, UnknownKeyIsNamedWithTheAllowedOnes) {
   EXPECT_EQ(
       parse_error("size: 1GiB\niodepht: 4\n"),
       "plans/x.yaml:2: phases[4].settings: unknown key \"iodepht\" (expected one of: volume, compare_to, "
       "fio_binary, workloads, ioengine, direct, size, block_size, iodepth, seq_block_size, seq_iodepth, "
-      "numjobs, runtime, ramp_time, qd_sweep, etcd_block_size, etcd_size, timeout)");
+      "numjobs, runtime, ramp_time, qd_sweep, etcd_block_size, etcd_size, timeout, rate, stress)");
 }
 
 TEST(StorageSettings, BadValuesAreEchoed) {
@@ -132,7 +170,7 @@ TEST(StorageSettings, BadValuesAreEchoed) {
       parse_error("settings: [1]"),
       "plans/x.yaml:1: phases[4].settings: unknown key \"settings\" (expected one of: volume, compare_to, "
       "fio_binary, workloads, ioengine, direct, size, block_size, iodepth, seq_block_size, seq_iodepth, "
-      "numjobs, runtime, ramp_time, qd_sweep, etcd_block_size, etcd_size, timeout)");
+      "numjobs, runtime, ramp_time, qd_sweep, etcd_block_size, etcd_size, timeout, rate, stress)");
   EXPECT_EQ(parse_error("[1, 2]"), "plans/x.yaml:1: phases[4].settings: must be a mapping, got a list");
 }
 
