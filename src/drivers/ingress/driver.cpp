@@ -201,8 +201,12 @@ class IngressDriver final : public engine::Driver {
   }
 
   // Stress: the ramp, lowest first, then the bisection between the last step held and the first broken.
-  // The search never runs a step above one that broke. The series' measurements are those of the last step
-  // held (the most the ingress took within its Critical levels), or of the first step when none held.
+  // The search never runs a step above one that broke. The series' rows (and the validity the phase is
+  // judged on) are those of the last step held (the most the ingress took within its Critical levels), or of
+  // the first step when none held. Every other step's generator account is stated in its note: the breaking
+  // point is informational. A step that broke while the generator fell behind, and would not have broken
+  // without the generator's own lateness, is not the ingress's breaking point: it is recorded as neither held
+  // nor broken and the search ends there, as the dns phase does.
   static Result<void> run_stress(engine::PhaseContext& context, const load::CriteriaView& criteria,
                                  const Series& series, engine::PhaseRun& run) {
     const load::Schedule& schedule = series.schedule;
@@ -213,7 +217,7 @@ class IngressDriver final : public engine::Driver {
     load::BreakingPointSearch search(ramp, schedule.bisect, schedule.base->per_second);
     const load::BreakLimits limits = break_limits(criteria);
     std::vector<std::pair<double, LoadResult>> results;
-    std::vector<std::string> statements;
+    std::vector<std::string> step_notes;
     while (std::optional<double> level = search.next_level()) {
       if (context.cancel.requested()) {
         break;
@@ -231,22 +235,34 @@ class IngressDriver final : public engine::Driver {
       if (!step.cancelled) {
         step.broke = load::step_break_reason(step, limits, series.unit);
       }
-      context.progress.message(
-          Phase::ingress, fmt::format("{}: {}", label, step.broke.empty() ? "held" : "broke: " + step.broke));
-      load::Validity validity = judge_run(*result, series.what, series.rate_metric, criteria);
-      statements.push_back(fmt::format("{}: {}", label, validity.statement));
-      for (const std::string& reason : validity.invalid_reasons) {
-        // The generator's own shortfall in a step could make it look broken: the breaking point is not the
-        // ingress's.
-        run.invalid_reasons.push_back(fmt::format("{}: {}", label, reason));
+      const load::Validity validity = judge_run(*result, series.what, series.rate_metric, criteria);
+      std::string outcome = step.cancelled ? "cancelled" : step.held() ? "held" : "broke: " + step.broke;
+      if (!step.held() && !step.cancelled && !validity.valid() &&
+          own_lateness_explains_break(step, *result, limits, series.unit)) {
+        outcome = fmt::format(
+            "broke ({}), but the generator fell behind on it, which could explain the break: "
+            "not taken as the ingress's breaking point; the search stops here",
+            step.broke);
+        step.broke.clear();
+        step.cancelled = true;
       }
+      context.progress.message(Phase::ingress, fmt::format("{}: {}", label, outcome));
+      std::string note = fmt::format("{}: {}; {}", label, outcome, validity.statement);
+      for (const std::string& reason : validity.invalid_reasons) {
+        note += "; the generator on this step: " + reason;
+      }
+      step_notes.push_back(std::move(note));
+      const bool stop = step.cancelled;
       search.record(std::move(step));
       results.emplace_back(*level, std::move(*result));
+      if (stop) {
+        break;
+      }
     }
     load::StressResult stress = load::summarize(search, series.what, series.breaking_metric, series.unit);
     run.notes.push_back(fmt::format("{} stress: {}", series.what, stress.note));
-    for (std::string& statement : statements) {
-      run.notes.push_back(std::move(statement));
+    for (std::string& note : step_notes) {
+      run.notes.push_back(std::move(note));
     }
     if (stress.breaking_level) {
       run.measurements.push_back(Measurement{.metric = series.breaking_metric,
@@ -267,8 +283,17 @@ class IngressDriver final : public engine::Driver {
                           stress.last_held ? "the last step held" : "no step held; the first step", m.note);
           run.measurements.push_back(std::move(m));
         }
+        // The rows come from this step: its generator's shortfall could change their verdicts.
+        for (std::string& reason :
+             judge_run(result, series.what, series.rate_metric, criteria).invalid_reasons) {
+          run.invalid_reasons.push_back(fmt::format("{} at {:g}/s: {}", series.what, level, reason));
+        }
         break;
       }
+    }
+    if (results.empty()) {
+      run.invalid_reasons.push_back(
+          fmt::format("{}: no stress step ran (cancelled before the first)", series.what));
     }
     run.stress.push_back(std::move(stress));
     return {};

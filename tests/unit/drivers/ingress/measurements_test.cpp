@@ -176,5 +176,25 @@ TEST(IngressStress, AStepRecordsWhatTheWindowAnswered) {
       << load::step_break_reason(step_record(result, false), limits, "RPS");
 }
 
+// A step that broke only by the generator's own lateness is not the ingress's breaking point.
+TEST(IngressStress, ABreakTheGeneratorsOwnLatenessExplainsIsNotTheServers) {
+  const load::BreakLimits limits = break_limits(shipped());  // P99 critical 100 ms
+  LoadResult result = open_loop_result();
+  result.own_lateness = Histogram();
+  for (int i = 0; i < 1000; ++i) {
+    result.own_lateness.record(std::int64_t{15'000'000});  // 15 ms late, every send
+  }
+  load::StepRecord step = step_record(result, false);
+  step.p99 = 0.110;  // 110 ms: 95 ms of it the server's, under the 100 ms critical level
+  step.broke = load::step_break_reason(step, limits, "RPS");
+  ASSERT_FALSE(step.broke.empty());
+  EXPECT_TRUE(own_lateness_explains_break(step, result, limits, "RPS"));
+  step.p99 = 0.130;  // 115 ms of it the server's: the ingress's break
+  EXPECT_FALSE(own_lateness_explains_break(step, result, limits, "RPS"));
+  result.own_lateness = Histogram();  // nothing measured: nothing to explain it with
+  step.p99 = 0.110;
+  EXPECT_FALSE(own_lateness_explains_break(step, result, limits, "RPS"));
+}
+
 }  // namespace
 }  // namespace kp::drivers::ingress
