@@ -10,9 +10,23 @@
 #include "drivers/ingress/settings.hpp"
 #include "lab/lab.hpp"
 #include "lab/nginx_service.hpp"
+#include "load/breaking_point.hpp"
+#include "load/criteria_view.hpp"
+#include "load/schedule.hpp"
 
 namespace kp::drivers::ingress {
 namespace {
+
+// One load series of the phase: requests on keep-alive connections, or new connections (one request each).
+struct Series {
+  std::string what;             // "requests", "connections"
+  std::string rate_metric;      // the row judged from its rate
+  std::string breaking_metric;  // stress: the breaking point's id
+  std::string unit;             // how its levels are written
+  bool connections = false;
+  load::Schedule schedule;
+  LoadSpec spec;  // from prepare(); the rate and duration are set per step
+};
 
 class IngressDriver final : public engine::Driver {
  public:
@@ -21,9 +35,8 @@ class IngressDriver final : public engine::Driver {
   Phase phase() const override { return Phase::ingress; }
 
   Result<void> validate(const engine::PhaseContext& context) override {
-    std::string file = context.plan.source.string();
-    std::string path =
-        (context.phase.path.empty() ? std::string("ingress") : context.phase.path) + ".settings";
+    const std::string file = context.plan.source.string();
+    const std::string path = config::settings_path(context.phase);
     Result<Settings> settings = parse_settings(context.phase.settings, file, path);
     if (!settings) {
       return std::unexpected(settings.error());
@@ -35,6 +48,27 @@ class IngressDriver final : public engine::Driver {
                               file, path));
     }
     settings_ = std::move(*settings);
+    Result<Schedules> schedules = resolve_schedules(settings_, context.plan, context.phase);
+    if (!schedules) {
+      return std::unexpected(schedules.error());
+    }
+    series_.clear();
+    series_.push_back(Series{.what = "requests",
+                             .rate_metric = "ingress.rps",
+                             .breaking_metric = "ingress.breaking_rps",
+                             .unit = "RPS",
+                             .connections = false,
+                             .schedule = std::move(schedules->requests),
+                             .spec = {}});
+    if (schedules->connections) {
+      series_.push_back(Series{.what = "connections",
+                               .rate_metric = "ingress.connection_rate",
+                               .breaking_metric = "ingress.breaking_connection_rate",
+                               .unit = "/s",
+                               .connections = true,
+                               .schedule = std::move(*schedules->connections),
+                               .spec = {}});
+    }
     return {};
   }
 
@@ -43,11 +77,11 @@ class IngressDriver final : public engine::Driver {
     std::string url = settings_.url;
     if (url.empty()) {
       // --target local: the lab's nginx. Not started -> unavailable -> the phase is SKIPPED with the reason.
-      Result<std::map<std::string, std::string>> lab = lab::endpoints(lab_dir_, "nginx");
+      Result<std::string> lab = lab::endpoint(lab_dir_, "nginx", settings_.lab_tls ? "tls_url" : "url");
       if (!lab) {
         return std::unexpected(lab.error());
       }
-      url = lab->at(settings_.lab_tls ? "tls_url" : "url");
+      url = *lab;
       if (settings_.lab_tls && settings_.cacert.empty() && !settings_.insecure) {
         spec.tls.ca_file = lab::nginx_ca_file(lab_dir_ / "nginx").string();
         spec.tls.server_name = std::string(lab::kNginxTlsName);
@@ -75,51 +109,13 @@ class IngressDriver final : public engine::Driver {
     spec.connections = settings_.connections;
     spec.timeout = settings_.timeout;
     spec.arrival = settings_.arrival;
-
-    const config::Capacity& capacity = context.plan.capacity;
-    double load = context.phase.load;
-    if (!settings_.closed_loop) {
-      double base = kAssumedRps;
-      if (settings_.rate) {
-        spec.rate = settings_.rate;
-      } else {
-        if (capacity.ingress_rps) {
-          base = capacity.ingress_rps->per_second;
-        } else {
-          notes_.push_back(
-              fmt::format("the plan states no capacity.ingress_rps; assumed {:g}/s", kAssumedRps));
-        }
-        spec.rate = Rate{base * load};
-      }
-    }
-    Duration total = context.phase.duration;
     spec.live = context.progress.live_sink();
-    requests_ = spec;
-    if (settings_.connection_run) {
-      Duration share = std::chrono::duration_cast<Duration>(total * settings_.connection_share);
-      requests_.duration = total - share;
-      connections_ = spec;
-      connections_->duration = share;
-      connections_->connection_per_request = true;
-      connections_->live_series = "connection";
-      connections_->rate.reset();
-      if (!settings_.connection_closed_loop) {
-        double base = kAssumedConnectionRate;
-        if (settings_.connection_rate) {
-          connections_->rate = settings_.connection_rate;
-        } else {
-          if (capacity.ingress_connection_rate) {
-            base = capacity.ingress_connection_rate->per_second;
-          } else {
-            notes_.push_back(
-                fmt::format("the plan states no capacity.ingress_connection_rate; assumed {:g}/s",
-                            kAssumedConnectionRate));
-          }
-          connections_->rate = Rate{base * load};
-        }
+    for (Series& series : series_) {
+      series.spec = spec;
+      if (series.connections) {
+        series.spec.connection_per_request = true;
+        series.spec.live_series = "connection";
       }
-    } else {
-      requests_.duration = total;
     }
     // One request proves the target answers (and that its certificate verifies) before the timed run.
     LoadSpec probe = spec;
@@ -143,44 +139,18 @@ class IngressDriver final : public engine::Driver {
 
   Result<engine::PhaseRun> run(engine::PhaseContext& context) override {
     engine::PhaseRun run;
-    engine::ProgressSink& sink = context.progress;
-    auto progress_for = [&sink](std::string what) {
-      return [&sink, what](double seconds, std::uint64_t responses, std::uint64_t failures) {
-        sink.message(Phase::ingress,
-                     fmt::format("{} {:.0f}s: {} responses, {} failed", what, seconds, responses, failures));
-      };
-    };
-    sink.message(Phase::ingress, describe_run("requests", requests_));
-    Result<LoadResult> requests =
-        run_load(requests_, context.clock, context.cancel, progress_for("requests"));
-    if (!requests) {
-      return std::unexpected(requests.error());
-    }
-    run.measurements = request_measurements(*requests);
-    for (std::string& reason : invalid_reasons(*requests, "requests")) {
-      run.invalid_reasons.push_back(std::move(reason));
-    }
-    if (connections_ && !context.cancel.requested()) {
-      sink.message(Phase::ingress, describe_run("connections", *connections_));
-      Result<LoadResult> connections =
-          run_load(*connections_, context.clock, context.cancel, progress_for("connections"));
-      if (!connections) {
-        return std::unexpected(connections.error());
+    const load::CriteriaView criteria(context.criteria);
+    for (Series& series : series_) {
+      if (context.cancel.requested()) {
+        break;
       }
-      for (Measurement& m : connection_measurements(*connections)) {
-        run.measurements.push_back(std::move(m));
+      for (const std::string& note : series.schedule.notes) {
+        run.notes.push_back(fmt::format("{}: {}", series.what, note));
       }
-      for (std::string& reason : invalid_reasons(*connections, "connections")) {
-        run.invalid_reasons.push_back(std::move(reason));
-      }
-    }
-    if (!notes_.empty() && !run.measurements.empty()) {
-      std::string joined;
-      for (const std::string& note : notes_) {
-        joined += (joined.empty() ? "" : "; ") + note;
-      }
-      for (Measurement& m : run.measurements) {
-        m.note += (m.note.empty() ? "" : "; ") + joined;
+      Result<void> ran = series.schedule.stress() ? run_stress(context, criteria, series, run)
+                                                  : run_steady(context, criteria, series, run);
+      if (!ran) {
+        return std::unexpected(ran.error());
       }
     }
     return run;
@@ -189,17 +159,149 @@ class IngressDriver final : public engine::Driver {
   void teardown(engine::PhaseContext& /*context*/) noexcept override {}
 
  private:
-  static std::string describe_run(std::string_view what, const LoadSpec& spec) {
-    std::string rate = spec.rate ? fmt::format("{:g}/s open loop", spec.rate->per_second) : "closed loop";
-    return fmt::format("{}: {} for {} against {}, {} connections, {} threads", what, rate,
-                       format_duration(spec.duration), spec.url.to_string(), spec.connections, spec.threads);
+  // One run of `series` at `rate` (unset: closed loop) for `duration`.
+  static Result<LoadResult> run_once(engine::PhaseContext& context, const Series& series,
+                                     std::optional<Rate> rate, Duration duration, const std::string& label) {
+    LoadSpec spec = series.spec;
+    spec.rate = rate;
+    spec.duration = duration;
+    engine::ProgressSink& sink = context.progress;
+    std::string rate_text = rate ? fmt::format("{:g}/s open loop", rate->per_second) : "closed loop";
+    sink.message(Phase::ingress, fmt::format("{}: {} for {} against {}, {} connections, {} threads", label,
+                                             rate_text, format_duration(duration), spec.url.to_string(),
+                                             spec.connections, spec.threads));
+    ProgressFn progress = [&sink, label](double seconds, std::uint64_t responses, std::uint64_t failures) {
+      sink.message(Phase::ingress,
+                   fmt::format("{} {:.0f}s: {} responses, {} failed", label, seconds, responses, failures));
+    };
+    return run_load(spec, context.clock, context.cancel, progress);
+  }
+
+  static std::vector<Measurement> measurements_of(const Series& series, const LoadResult& result) {
+    return series.connections ? connection_measurements(result) : request_measurements(result);
+  }
+
+  // Smoke and load: one steady run at capacity x load (or the explicit rate, or closed loop).
+  static Result<void> run_steady(engine::PhaseContext& context, const load::CriteriaView& criteria,
+                                 const Series& series, engine::PhaseRun& run) {
+    const load::Step& step = series.schedule.steps.front();
+    Result<LoadResult> result = run_once(context, series, step.rate, step.duration, series.what);
+    if (!result) {
+      return std::unexpected(result.error());
+    }
+    for (Measurement& m : measurements_of(series, *result)) {
+      run.measurements.push_back(std::move(m));
+    }
+    load::Validity validity = judge_run(*result, series.what, series.rate_metric, criteria);
+    run.notes.push_back(validity.statement);
+    for (std::string& reason : validity.invalid_reasons) {
+      run.invalid_reasons.push_back(std::move(reason));
+    }
+    return {};
+  }
+
+  // Stress: the ramp, lowest first, then the bisection between the last step held and the first broken.
+  // The search never runs a step above one that broke. The series' rows (and the validity the phase is
+  // judged on) are those of the last step held (the most the ingress took within its Critical levels), or of
+  // the first step when none held. Every other step's generator account is stated in its note: the breaking
+  // point is informational. A step that broke while the generator fell behind, and would not have broken
+  // without the generator's own lateness, is not the ingress's breaking point: it is recorded as neither held
+  // nor broken and the search ends there, as the dns phase does.
+  static Result<void> run_stress(engine::PhaseContext& context, const load::CriteriaView& criteria,
+                                 const Series& series, engine::PhaseRun& run) {
+    const load::Schedule& schedule = series.schedule;
+    std::vector<double> ramp;
+    for (const load::Step& step : schedule.steps) {
+      ramp.push_back(step.rate->per_second);
+    }
+    load::BreakingPointSearch search(ramp, schedule.bisect, schedule.base->per_second);
+    const load::BreakLimits limits = break_limits(criteria);
+    std::vector<std::pair<double, LoadResult>> results;
+    std::vector<std::string> step_notes;
+    while (std::optional<double> level = search.next_level()) {
+      if (context.cancel.requested()) {
+        break;
+      }
+      const bool bisection = search.next_is_bisection();
+      const Duration duration = bisection ? schedule.bisect_step_duration : schedule.steps.front().duration;
+      const std::string label =
+          fmt::format("{} {}step x{:.3g}", series.what, bisection ? "bisection " : "", search.next_factor());
+      Result<LoadResult> result = run_once(context, series, Rate{*level}, duration, label);
+      if (!result) {
+        return std::unexpected(result.error());
+      }
+      load::StepRecord step = step_record(*result, series.connections);
+      step.cancelled = context.cancel.requested();
+      if (!step.cancelled) {
+        step.broke = load::step_break_reason(step, limits, series.unit);
+      }
+      const load::Validity validity = judge_run(*result, series.what, series.rate_metric, criteria);
+      std::string outcome = step.cancelled ? "cancelled" : step.held() ? "held" : "broke: " + step.broke;
+      if (!step.held() && !step.cancelled && !validity.valid() &&
+          own_lateness_explains_break(step, *result, limits, series.unit)) {
+        outcome = fmt::format(
+            "broke ({}), but the generator fell behind on it, which could explain the break: "
+            "not taken as the ingress's breaking point; the search stops here",
+            step.broke);
+        step.broke.clear();
+        step.cancelled = true;
+      }
+      context.progress.message(Phase::ingress, fmt::format("{}: {}", label, outcome));
+      std::string note = fmt::format("{}: {}; {}", label, outcome, validity.statement);
+      for (const std::string& reason : validity.invalid_reasons) {
+        note += "; the generator on this step: " + reason;
+      }
+      step_notes.push_back(std::move(note));
+      const bool stop = step.cancelled;
+      search.record(std::move(step));
+      results.emplace_back(*level, std::move(*result));
+      if (stop) {
+        break;
+      }
+    }
+    load::StressResult stress = load::summarize(search, series.what, series.breaking_metric, series.unit);
+    run.notes.push_back(fmt::format("{} stress: {}", series.what, stress.note));
+    for (std::string& note : step_notes) {
+      run.notes.push_back(std::move(note));
+    }
+    if (stress.breaking_level) {
+      run.measurements.push_back(Measurement{.metric = series.breaking_metric,
+                                             .value = *stress.breaking_level,
+                                             .offered = std::nullopt,
+                                             .histogram = std::nullopt,
+                                             .source = "client",
+                                             .note = stress.note});
+    }
+    const std::optional<double> shown =
+        stress.last_held ? stress.last_held
+                         : (results.empty() ? std::nullopt : std::optional(results.front().first));
+    for (const auto& [level, result] : results) {
+      if (shown && level == *shown) {
+        for (Measurement& m : measurements_of(series, result)) {
+          m.note =
+              fmt::format("stress step at {:g}/s ({}): {}", level,
+                          stress.last_held ? "the last step held" : "no step held; the first step", m.note);
+          run.measurements.push_back(std::move(m));
+        }
+        // The rows come from this step: its generator's shortfall could change their verdicts.
+        for (std::string& reason :
+             judge_run(result, series.what, series.rate_metric, criteria).invalid_reasons) {
+          run.invalid_reasons.push_back(fmt::format("{} at {:g}/s: {}", series.what, level, reason));
+        }
+        break;
+      }
+    }
+    if (results.empty()) {
+      run.invalid_reasons.push_back(
+          fmt::format("{}: no stress step ran (cancelled before the first)", series.what));
+    }
+    run.stress.push_back(std::move(stress));
+    return {};
   }
 
   std::filesystem::path lab_dir_;
   Settings settings_;
-  LoadSpec requests_;
-  std::optional<LoadSpec> connections_;
-  std::vector<std::string> notes_;
+  std::vector<Series> series_;
 };
 
 }  // namespace

@@ -1,13 +1,18 @@
 #pragma once
 
-// The ingress phase as an engine::Driver. Load: an open-loop request run at capacity.ingress_rps x load
-// (keep- alive connections), then a connection-rate run at capacity.ingress_connection_rate x load (a new
-// connection, and TLS handshake, per request) for `connection_share` of the phase duration. Target: the
-// settings' url, or for
-// `--target local` the lab's nginx (absent -> the phase is SKIPPED with the reason).
+// The ingress phase as an engine::Driver, on the load kernel (src/load/). Two series: requests on keep-alive
+// connections at capacity.ingress_rps x load, then new connections (a connection, and TLS handshake, per
+// request) at capacity.ingress_connection_rate x load for `connection_share` of the phase duration
+// (settings.hpp: resolve_schedules). Target: the settings' url, or for `--target local` the lab's nginx
+// (absent -> the phase is SKIPPED with the reason).
 // Measurements: ingress.rps, ingress.p99 (histogram: P50/P90/P99.9), ingress.error_rate_5xx,
-// ingress.connection_rate. The run is INVALID when a schedule fell behind (>1 % late sends), sent < 99 % of
-// the intended requests, or > 1 % of requests got no response.
+// ingress.connection_rate. Stress plans ramp each series (100..200 % of capacity by default) and bisect to
+// the breaking point (load::BreakingPointSearch; a step breaks on achieved < 99 % of offered, or P99 or
+// errors beyond the Critical levels of ingress.p99 and ingress.error_rate_5xx), never loading above a step
+// that broke: ingress.breaking_rps and ingress.breaking_connection_rate, with every step in PhaseRun::stress.
+// Validity: the one rule (load/validity.hpp): INVALID only for the generator's own shortfall; sends that
+// queued for a connection held by a slow server are the server's latency. Each run's statement goes to
+// PhaseRun::notes.
 
 #include <filesystem>
 #include <memory>

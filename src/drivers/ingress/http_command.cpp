@@ -7,6 +7,8 @@
 
 #include "core/flag_values.hpp"
 #include "drivers/ingress/measurements.hpp"
+#include "load/criteria_view.hpp"
+#include "load/rate_setting.hpp"
 
 namespace kp::drivers::ingress {
 namespace {
@@ -66,6 +68,13 @@ Result<std::pair<LoadSpec, LoadResult>> run(const HttpOptions& options, Clock& c
 
 }  // namespace
 
+load::Validity validity_of(const LoadSpec& spec, const LoadResult& result) {
+  // No plan here: the shipped criteria (load::CriteriaView) say what is judged and the latency target.
+  const load::CriteriaView criteria({});
+  return spec.connection_per_request ? judge_run(result, "connections", "ingress.connection_rate", criteria)
+                                     : judge_run(result, "requests", "ingress.rps", criteria);
+}
+
 void add_http_options(CLI::App& app, HttpOptions& options) {
   app.add_option("url", options.url, "Target URL, http:// or https://")->required();
   app.add_option("-t,--threads", options.threads, "Event-loop threads (default 2)");
@@ -76,7 +85,8 @@ void add_http_options(CLI::App& app, HttpOptions& options) {
   app.add_option("-n,--requests", options.requests, "Stop after this many requests");
   app.add_option(
       "-R,--rate", options.rate,
-      "Open loop at this many requests/s in total (latency from intended send times); default: closed loop");
+      "Open loop at this many requests/s in total (latency from intended send times); \"max\" or none: "
+      "closed loop");
   app.add_option("--arrival", options.arrival, "Open-loop arrivals: constant or poisson (default constant)");
   app.add_option("-m,--method", options.method, "HTTP method (default GET)");
   app.add_option("-H,--header", options.headers, "Request header \"Name: value\" (repeatable)");
@@ -124,11 +134,17 @@ Result<LoadSpec> to_load_spec(const HttpOptions& options) {
     return usage("--duration", "must be > 0 unless --requests is given", options.duration);
   }
   if (!options.rate.empty()) {
-    Result<Rate> rate = parse_rate(options.rate);
-    if (!rate || !(rate->per_second > 0)) {
-      return usage("--rate", "not a rate > 0", options.rate);
+    // The one flag reader of the load kernel: a rate, or "max" (closed loop, as without --rate).
+    Result<load::RateSetting> rate = load::flag_rate_setting("rate", options.rate);
+    if (!rate) {
+      return std::unexpected(rate.error());
     }
-    spec.rate = *rate;
+    if (rate->from_capacity_load()) {
+      return usage("--rate", "needs a plan's capacity; give a rate or \"max\" here", options.rate);
+    }
+    if (rate->is_fixed()) {
+      spec.rate = rate->rate;
+    }
   }
   Result<Arrival> arrival = flag_arrival("arrival", options.arrival);
   if (!arrival) {
@@ -253,9 +269,10 @@ std::string format_summary(const LoadSpec& spec, const LoadResult& result,
   }
   if (result.open_loop) {
     out += fmt::format(
-        "  Schedule: {} intended, {} sent before the end, {} late by > {} (worst {}), {} never sent\n",
+        "  Schedule: {} intended, {} sent before the end, {} late by > {} (worst {}), {} never sent; {} "
+        "queued for a connection (the server's latency)\n",
         result.issued, result.sent_in_window, result.pacer.late_sends, format_duration(spec.late_tolerance),
-        format_duration(result.pacer.max_lag), result.unsent);
+        format_duration(result.pacer.max_lag), result.unsent, result.queued);
   }
   out += fmt::format("Requests/sec: {:10.2f}\n", result.rps());
   if (spec.connection_per_request) {
@@ -263,14 +280,16 @@ std::string format_summary(const LoadSpec& spec, const LoadResult& result,
   }
   out += fmt::format("Transfer/sec: {:>10}\n",
                      bytes_text(seconds > 0 ? static_cast<double>(result.bytes_read) / seconds : 0));
-  for (const std::string& reason :
-       invalid_reasons(result, spec.connection_per_request ? "connections" : "requests")) {
+  const load::Validity validity = validity_of(spec, result);
+  out += fmt::format("Generator: {}\n", validity.statement);
+  for (const std::string& reason : validity.invalid_reasons) {
     out += fmt::format("INVALID: {}\n", reason);
   }
   return out;
 }
 
 std::string agent_json_line(const LoadSpec& spec, const LoadResult& result) {
+  const load::Validity validity = validity_of(spec, result);
   std::vector<Measurement> measurements =
       spec.connection_per_request ? connection_measurements(result) : request_measurements(result);
   nlohmann::json items = nlohmann::json::array();
@@ -295,6 +314,9 @@ std::string agent_json_line(const LoadSpec& spec, const LoadResult& result) {
                         {"parse_errors", result.parse_errors},
                         {"timeouts", result.timeouts},
                         {"unsent", result.unsent},
+                        {"dispatched", result.dispatched},
+                        {"queued_for_connection", result.queued},
+                        {"unsent_for_server", result.unsent_for_server},
                         {"issued", result.issued},
                         {"sent_in_window", result.sent_in_window},
                         {"late_sends", result.pacer.late_sends},
@@ -306,16 +328,17 @@ std::string agent_json_line(const LoadSpec& spec, const LoadResult& result) {
   nlohmann::json histograms{{"latency", result.latency.to_json()},
                             {"uncorrected", result.uncorrected.to_json()},
                             {"connect", result.connect_time.to_json()},
-                            {"handshake", result.handshake_time.to_json()}};
-  nlohmann::json line{
-      {"kind", "kubeproof.agent.http"},
-      {"version", 1},
-      {"url", spec.url.to_string()},
-      {"measurements", std::move(items)},
-      {"invalid_reasons", invalid_reasons(result, spec.connection_per_request ? "connections" : "requests")},
-      {"counts", std::move(counts)},
-      {"histograms", std::move(histograms)},
-      {"errors", result.error_samples}};
+                            {"handshake", result.handshake_time.to_json()},
+                            {"own_lateness", result.own_lateness.to_json()}};
+  nlohmann::json line{{"kind", "kubeproof.agent.http"},
+                      {"version", 1},
+                      {"url", spec.url.to_string()},
+                      {"measurements", std::move(items)},
+                      {"invalid_reasons", validity.invalid_reasons},
+                      {"generator", validity.statement},
+                      {"counts", std::move(counts)},
+                      {"histograms", std::move(histograms)},
+                      {"errors", result.error_samples}};
   return line.dump();
 }
 
@@ -327,7 +350,7 @@ Result<int> run_http_command(const HttpOptions& options, Clock& clock, engine::C
   }
   const auto& [spec, result] = *ran;
   out << format_summary(spec, result, options.percentiles, options.latency) << std::flush;
-  bool invalid = !invalid_reasons(result, "requests").empty();
+  bool invalid = !validity_of(spec, result).valid();
   return cancel.requested() || invalid ? 4 : 0;
 }
 
@@ -339,7 +362,7 @@ Result<int> run_http_agent(const HttpOptions& options, Clock& clock, engine::Can
   }
   const auto& [spec, result] = *ran;
   out << agent_json_line(spec, result) << '\n' << std::flush;
-  bool invalid = !invalid_reasons(result, "requests").empty();
+  bool invalid = !validity_of(spec, result).valid();
   return cancel.requested() || invalid ? 4 : 0;
 }
 

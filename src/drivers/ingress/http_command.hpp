@@ -18,6 +18,7 @@
 #include "core/clock.hpp"
 #include "drivers/ingress/load.hpp"
 #include "engine/cancellation.hpp"
+#include "load/validity.hpp"
 
 namespace kp::drivers::ingress {
 
@@ -28,7 +29,7 @@ struct HttpOptions {
   int connections = 10;
   std::string duration = "10s";
   std::optional<std::uint64_t> requests;
-  std::string rate;  // empty: closed loop; else open loop at this total rate ("5000", "10k/s")
+  std::string rate;  // empty or "max": closed loop; else open loop at this total rate ("5000", "10k/s")
   std::string arrival = "constant";
   std::string method = "GET";
   std::vector<std::string> headers;  // "Name: value"
@@ -49,8 +50,11 @@ struct HttpOptions {
 // --connection-per-request --latency --percentiles.
 void add_http_options(CLI::App& app, HttpOptions& options);
 
-// Errors are ErrorKind::usage: `--rate: not a rate, got "fast"`.
+// Errors are ErrorKind::usage: `--rate: not a rate > 0 (or "max", "capacity"), got "fast"`.
 Result<LoadSpec> to_load_spec(const HttpOptions& options);
+
+// The run's validity (load/validity.hpp) against the shipped criteria: the summary prints its statement.
+load::Validity validity_of(const LoadSpec& spec, const LoadResult& result);
 
 // Runs and prints the summary to `out`. Returns 0, or 4 when the run was cancelled or is invalid (the summary
 // says why); an unreachable target is an error (ErrorKind::network) naming the URL.

@@ -10,12 +10,18 @@
 //  - open loop (rate): intended send times come from kp::Pacer (per thread rate / threads), like wrk2. The
 //    schedule is not capped by the connections: when all are busy, requests queue keeping their intended
 //    time, and latency is measured from it (corrected); the service time from the actual send is kept too.
+//    Such a wait is the server's (LoadResult::queued); only a send that found a free connection and still
+//    went out late is the generator's own lateness (LoadResult::own_lateness).
 //  - connection per request: each request opens a new connection (TCP connect, TLS handshake), sends with
 //    "Connection: close" and closes; connect and handshake times are measured apart. Open or closed loop;
 //    `connections` bounds how many are in flight.
 //
 // A run always stops: at `duration`, after `requests` requests, or on cancellation; then it waits for the
 // responses in flight for at most `timeout` (so counts match the server's access log) and closes everything.
+//
+// Files, one job each: request_flow.* (schedule, in-flight table, results: pure logic on a clock's time
+// points, driven by a FakeClock in tests), http_worker.* (one thread's connection I/O: epoll, TLS, parsing),
+// load_generator.cpp (run_load: the worker pool), load_result.cpp (merging, rates, the request bytes).
 
 #include <array>
 #include <cstdint>
@@ -89,8 +95,15 @@ struct LoadResult {
   std::uint64_t write_errors = 0;    // the request could not be written
   std::uint64_t parse_errors = 0;    // malformed or truncated response
   std::uint64_t timeouts = 0;        // no response (or connection) within `timeout`
-  std::uint64_t unsent = 0;          // open loop: intended before the end but never sent (no free connection)
-  std::uint64_t queued = 0;          // open loop: requests that waited for a free connection
+  std::uint64_t unsent = 0;          // open loop: intended before the end but never sent
+  // Open loop, who a late or missing send belongs to (load/validity.hpp):
+  std::uint64_t dispatched = 0;  // intended times (all due in the window) handed to a connection
+  // Intended times that waited because every connection was busy with the server (sent later, timed out in
+  // the queue, or never sent): the server's latency, never the generator's shortfall. "queued for a
+  // connection".
+  std::uint64_t queued = 0;
+  std::uint64_t unsent_for_server = 0;   // a subset of queued: never sent (busy to the end, or timed out)
+  std::uint64_t unsent_own = 0;          // a subset of unsent: due, but the event loop never got to them
   std::uint64_t connections_opened = 0;  // TCP connects that succeeded (and, for TLS, handshakes)
   std::uint64_t server_closes = 0;       // idle keep-alive connections the server closed (reopened; no error)
   std::uint64_t bytes_read = 0;
@@ -99,7 +112,8 @@ struct LoadResult {
   Histogram uncorrected;     // service time (from the actual send), in both modes
   Histogram connect_time;    // TCP connect
   Histogram handshake_time;  // TLS handshake (after the connect)
-  PacerStats pacer;          // open loop only
+  PacerStats pacer;          // open loop only: every send's lag, whoever caused it
+  Histogram own_lateness;    // open loop: send lag (ns) of the sends that found a free connection at once
   Recorder series;
   std::vector<std::string> error_samples;  // up to 5 distinct error texts, for people
 

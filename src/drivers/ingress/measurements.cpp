@@ -1,5 +1,6 @@
 #include "drivers/ingress/measurements.hpp"
 
+#include <algorithm>
 #include <optional>
 
 #include <fmt/format.h>
@@ -48,29 +49,31 @@ std::vector<Measurement> request_measurements(const LoadResult& result) {
       .note = fmt::format("{} responses in {:.2f}s, {}; {}", result.responses, seconds, mode,
                           failures_text(result)),
   });
-  if (result.responses == 0) {
-    return out;
+  if (result.responses > 0) {
+    out.push_back(Measurement{
+        .metric = "ingress.p99",
+        .value = static_cast<double>(result.latency.value_at_percentile(99)) / 1e9,
+        .offered = std::nullopt,
+        .histogram = result.latency,
+        .source = "client",
+        .note = latency_note(result),
+    });
   }
-  out.push_back(Measurement{
-      .metric = "ingress.p99",
-      .value = static_cast<double>(result.latency.value_at_percentile(99)) / 1e9,
-      .offered = std::nullopt,
-      .histogram = result.latency,
-      .source = "client",
-      .note = latency_note(result),
-  });
-  std::uint64_t errors_5xx = result.status_classes[5];
-  out.push_back(Measurement{
-      .metric = "ingress.error_rate_5xx",
-      .value = static_cast<double>(errors_5xx) / static_cast<double>(result.responses),
-      .offered = std::nullopt,
-      .histogram = std::nullopt,
-      .source = "client",
-      .note =
-          fmt::format("{} of {} responses were 5xx ({} 4xx); requests without any response are not in this "
-                      "rate: {}",
-                      errors_5xx, result.responses, result.status_classes[4], failures_text(result)),
-  });
+  const std::uint64_t errors = result.status_classes[5] + result.failures();
+  const std::uint64_t attempts = result.responses + result.failures();
+  if (attempts > 0) {
+    out.push_back(Measurement{
+        .metric = "ingress.error_rate_5xx",
+        .value = static_cast<double>(errors) / static_cast<double>(attempts),
+        .offered = std::nullopt,
+        .histogram = std::nullopt,
+        .source = "client",
+        .note = fmt::format("{} 5xx of {} responses ({} 4xx), and {} requests without any response, of {} "
+                            "attempts: {}",
+                            result.status_classes[5], result.responses, result.status_classes[4],
+                            result.failures(), attempts, failures_text(result)),
+    });
+  }
   return out;
 }
 
@@ -97,39 +100,61 @@ std::vector<Measurement> connection_measurements(const LoadResult& result) {
   }};
 }
 
-std::vector<std::string> invalid_reasons(const LoadResult& result, std::string_view what) {
-  std::vector<std::string> reasons;
-  if (result.open_loop) {
-    double late = result.pacer.late_fraction();
-    if (late > kMaxLateFraction) {
-      reasons.push_back(
-          fmt::format("{}: the open-loop schedule fell behind: {:.1f}% of sends were late (worst {}); {} "
-                      "requests waited for a "
-                      "free connection: the server was slower than the intended rate, or too few connections",
-                      what, late * 100, format_duration(result.pacer.max_lag), result.queued));
-    }
-    if (result.issued > 0) {
-      double achieved = static_cast<double>(result.sent_in_window) / static_cast<double>(result.issued);
-      if (achieved < kMinAchievedFraction) {
-        reasons.push_back(fmt::format(
-            "{}: achieved {:.0f}/s, {:.1f}% of the intended {:.0f}/s ({} of {} sent before the end)", what,
-            result.achieved_send_rate(), achieved * 100, result.intended_rate, result.sent_in_window,
-            result.issued));
-      }
-    }
+load::GeneratorAccount generator_account(const LoadResult& result, std::string what, bool rate_judged) {
+  load::GeneratorAccount account;
+  account.what = std::move(what);
+  account.open_loop = result.open_loop;
+  account.offered = result.intended_rate;
+  account.window = result.window;
+  account.due = result.open_loop ? result.issued : result.requests_sent;
+  account.sent = result.open_loop ? result.dispatched : result.requests_sent;
+  account.queued_for_server = result.queued;
+  account.unsent_for_server = result.unsent_for_server;
+  account.own_lateness = result.own_lateness;
+  account.rate_judged = rate_judged;
+  return account;
+}
+
+load::Validity judge_run(const LoadResult& result, std::string_view what, std::string_view metric,
+                         const load::CriteriaView& criteria) {
+  const std::string_view latency_rows[] = {"ingress.p99"};
+  return load::judge_validity(generator_account(result, std::string(what), criteria.judged(metric)),
+                              criteria.tightest_latency_target(Phase::ingress, latency_rows));
+}
+
+load::BreakLimits break_limits(const load::CriteriaView& criteria) {
+  return load::BreakLimits{.p99_critical = criteria.critical("ingress.p99"),
+                           .error_critical = criteria.critical("ingress.error_rate_5xx"),
+                           .min_achieved_share = load::kMinOwnShare};
+}
+
+load::StepRecord step_record(const LoadResult& result, bool connections) {
+  load::StepRecord step;
+  step.offered = result.open_loop ? result.intended_rate : 0;
+  // Per second of the sending window: what the server answered of what was offered in it (responses in
+  // the drain after the window still count; requests never answered do not).
+  const double window = std::chrono::duration<double>(result.window).count();
+  const std::uint64_t done = connections ? result.connections_opened : result.responses;
+  step.achieved = window > 0 ? static_cast<double>(done) / window : 0.0;
+  if (result.latency.count() > 0) {
+    step.p50 = static_cast<double>(result.latency.value_at_percentile(50)) / 1e9;
+    step.p99 = static_cast<double>(result.latency.value_at_percentile(99)) / 1e9;
   }
-  std::uint64_t attempts = result.responses + result.failures();
-  if (attempts > 0) {
-    double failed = static_cast<double>(result.failures()) / static_cast<double>(attempts);
-    if (failed > kMaxFailureFraction) {
-      std::string sample = result.error_samples.empty() ? "" : " (e.g. " + result.error_samples.front() + ")";
-      reasons.push_back(fmt::format("{}: {:.1f}% of requests got no usable response: {}{}", what,
-                                    failed * 100, failures_text(result), sample));
-    }
-  } else {
-    reasons.push_back(fmt::format("{}: no request completed", what));
+  step.completed = result.responses + result.failures();
+  step.errors = result.status_classes[5] + result.failures();
+  step.duration = result.elapsed;
+  return step;
+}
+
+bool own_lateness_explains_break(const load::StepRecord& step, const LoadResult& result,
+                                 const load::BreakLimits& limits, std::string_view unit) {
+  if (!step.p99 || result.own_lateness.count() == 0) {
+    return false;
   }
-  return reasons;
+  load::StepRecord without = step;
+  const double own_p99 = static_cast<double>(result.own_lateness.value_at_percentile(99)) / 1e9;
+  without.p99 = std::max(0.0, *step.p99 - own_p99);
+  return load::step_break_reason(without, limits, unit).empty();
 }
 
 }  // namespace kp::drivers::ingress

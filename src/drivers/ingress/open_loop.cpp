@@ -15,6 +15,7 @@ TimePoint OpenLoopQueue::advance(TimePoint now) {
   while (!exhausted_ && next_ <= now) {
     if (pending_.size() < max_pending_) {
       pending_.push_back(next_);
+      ++pushed_;
     } else {
       ++overflow_;
     }
@@ -28,9 +29,14 @@ TimePoint OpenLoopQueue::advance(TimePoint now) {
 }
 
 TimePoint OpenLoopQueue::pop() {
-  TimePoint intended = pending_.front();
+  return pop_entry().intended;
+}
+
+OpenLoopQueue::Entry OpenLoopQueue::pop_entry() {
+  Entry entry{.intended = pending_.front(), .waited = popped_ < waited_through_};
   pending_.pop_front();
-  return intended;
+  ++popped_;
+  return entry;
 }
 
 }  // namespace kp::drivers::ingress

@@ -21,31 +21,6 @@ Result<int> read_int(const YamlField& field, int minimum, int maximum) {
   return static_cast<int>(*value);
 }
 
-// A rate, "max" (closed loop) or, when allowed, "off".
-struct RateChoice {
-  std::optional<Rate> rate;
-  bool max = false;
-  bool off = false;
-};
-
-Result<RateChoice> read_rate_choice(const YamlField& field, bool allow_off) {
-  std::string text = field.text();
-  if (text == "max") {
-    return RateChoice{.rate = std::nullopt, .max = true, .off = false};
-  }
-  if (allow_off && text == "off") {
-    return RateChoice{.rate = std::nullopt, .max = false, .off = true};
-  }
-  Result<Rate> rate = config::read_rate(field);
-  if (!rate) {
-    return field.fail_got(allow_off ? "not a rate, \"max\" or \"off\"" : "not a rate or \"max\"");
-  }
-  if (!(rate->per_second > 0)) {
-    return field.fail_got("must be > 0");
-  }
-  return RateChoice{.rate = *rate, .max = false, .off = false};
-}
-
 }  // namespace
 
 Result<Settings> parse_settings(const YAML::Node& node, const std::string& file, const std::string& path) {
@@ -54,9 +29,10 @@ Result<Settings> parse_settings(const YAML::Node& node, const std::string& file,
   if (!node || root.is_null()) {
     return settings;
   }
-  Result<YamlMap> map = YamlMap::open(
-      root, {"url", "tls", "paths", "method", "body", "host", "headers", "insecure", "cacert", "server_name",
-             "threads", "connections", "rate", "arrival", "timeout", "connection_rate", "connection_share"});
+  Result<YamlMap> map =
+      YamlMap::open(root, {"url", "tls", "paths", "method", "body", "host", "headers", "insecure", "cacert",
+                           "server_name", "threads", "connections", "rate", "arrival", "timeout",
+                           "connection_rate", "connection_share", "stress"});
   if (!map) {
     return std::unexpected(map.error());
   }
@@ -141,12 +117,11 @@ Result<Settings> parse_settings(const YAML::Node& node, const std::string& file,
       }
       settings.connections = *value;
     } else if (key == "rate") {
-      Result<RateChoice> choice = read_rate_choice(field, false);
-      if (!choice) {
-        return std::unexpected(choice.error());
+      Result<load::RateSetting> rate = load::read_rate_setting(field);
+      if (!rate) {
+        return std::unexpected(rate.error());
       }
-      settings.rate = choice->rate;
-      settings.closed_loop = choice->max;
+      settings.rate = *rate;
     } else if (key == "arrival") {
       Result<std::string> arrival = config::read_choice(field, {"constant", "poisson"});
       if (!arrival) {
@@ -163,13 +138,21 @@ Result<Settings> parse_settings(const YAML::Node& node, const std::string& file,
       }
       settings.timeout = *timeout;
     } else if (key == "connection_rate") {
-      Result<RateChoice> choice = read_rate_choice(field, true);
-      if (!choice) {
-        return std::unexpected(choice.error());
+      if (field.is_scalar() && field.text() == "off") {
+        settings.connection_run = false;
+      } else {
+        Result<load::RateSetting> rate = load::read_rate_setting(field);
+        if (!rate) {
+          return field.fail_got(R"(not a rate > 0 (or "max", "capacity", "off"))");
+        }
+        settings.connection_rate = *rate;
       }
-      settings.connection_rate = choice->rate;
-      settings.connection_closed_loop = choice->max;
-      settings.connection_run = !choice->off;
+    } else if (key == "stress") {
+      Result<load::StressSettings> stress = load::read_stress_settings(field);
+      if (!stress) {
+        return std::unexpected(stress.error());
+      }
+      settings.stress = *stress;
     } else if (key == "connection_share") {
       Result<Ratio> share = config::read_ratio(field);
       if (!share) {
@@ -185,6 +168,42 @@ Result<Settings> parse_settings(const YAML::Node& node, const std::string& file,
     }
   }
   return settings;
+}
+
+Result<Schedules> resolve_schedules(const Settings& settings, const config::Plan& plan,
+                                    const config::PhasePlan& phase) {
+  const Duration total = phase.duration;
+  const Duration connection_share =
+      settings.connection_run ? std::chrono::duration_cast<Duration>(total * settings.connection_share)
+                              : Duration::zero();
+  auto resolve = [&](const load::RateSetting& rate, load::CapacityRef capacity, Duration duration) {
+    return load::resolve_schedule(load::ScheduleInput{.rate = rate,
+                                                      .capacity = std::move(capacity),
+                                                      .load = phase.load,
+                                                      .type = plan.type,
+                                                      .duration = duration,
+                                                      .stress = settings.stress,
+                                                      .where = plan.source.string(),
+                                                      .owner = "the ingress phase"});
+  };
+  Result<load::Schedule> requests =
+      resolve(settings.rate, load::capacity_ref("capacity.ingress_rps", plan.capacity.ingress_rps, "RPS"),
+              total - connection_share);
+  if (!requests) {
+    return std::unexpected(requests.error());
+  }
+  Schedules schedules{.requests = std::move(*requests), .connections = std::nullopt};
+  if (settings.connection_run) {
+    Result<load::Schedule> connections = resolve(
+        settings.connection_rate,
+        load::capacity_ref("capacity.ingress_connection_rate", plan.capacity.ingress_connection_rate, "/s"),
+        connection_share);
+    if (!connections) {
+      return std::unexpected(connections.error());
+    }
+    schedules.connections = std::move(*connections);
+  }
+  return schedules;
 }
 
 }  // namespace kp::drivers::ingress

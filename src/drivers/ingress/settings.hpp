@@ -11,12 +11,17 @@
 //   insecure: false   cacert: /etc/ssl/ingress-ca.pem   server_name: shop.example.com
 //   threads: 0                    # 0: one per two cores
 //   connections: 64               # keep-alive pool (requests), and concurrent connects (connection rate)
-//   rate: 10k                     # open loop; "max": closed loop; default capacity.ingress_rps x load
-//   arrival: constant             # or poisson
-//   timeout: 5s
-//   connection_rate: 5k/s         # new connections/s; "max": closed loop; "off": no connection-rate run;
-//                                 # default capacity.ingress_connection_rate x load
+//   rate: 10k                     # open loop; "max": closed loop; "capacity" or none: capacity.ingress_rps x
+//   load arrival: constant             # or poisson timeout: 5s connection_rate: 5k/s         # new
+//   connections/s; "max": closed loop; "off": no connection-rate run;
+//                                 # "capacity" or none: capacity.ingress_connection_rate x load
 //   connection_share: 20%         # of the phase duration given to the connection-rate run
+//   stress: {steps: [100%, 125%, 150%, 175%, 200%], bisect: 3}
+//                                 # stress plans: the ramp of both series (multiples of capacity, or of an
+//                                 # explicit rate) and the bisection's extra steps (load/schedule.hpp)
+//
+// `rate` and `connection_rate` are read by the load kernel's one rate reader (load/rate_setting.hpp), and the
+// rates resolved by its one resolver (load/schedule.hpp): the same `load:` means the same in every phase.
 
 #include <optional>
 #include <string>
@@ -25,9 +30,12 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "config/plan.hpp"
 #include "core/error.hpp"
 #include "core/pacer.hpp"
 #include "core/units.hpp"
+#include "load/rate_setting.hpp"
+#include "load/schedule.hpp"
 
 namespace kp::drivers::ingress {
 
@@ -44,21 +52,29 @@ struct Settings {
   std::string server_name;
   int threads = 0;
   int connections = 64;
-  std::optional<Rate> rate;  // unset: from the plan's capacity
-  bool closed_loop = false;  // rate: max
+  load::RateSetting rate;  // default: capacity.ingress_rps x load
   Arrival arrival = Arrival::constant;
   Duration timeout = std::chrono::seconds(5);
-  std::optional<Rate> connection_rate;
-  bool connection_closed_loop = false;  // connection_rate: max
-  bool connection_run = true;           // connection_rate: off -> false
+  load::RateSetting connection_rate;  // default: capacity.ingress_connection_rate x load
+  bool connection_run = true;         // connection_rate: off -> false
   double connection_share = 0.2;
+  load::StressSettings stress;
 };
 
 // `file` and `path` locate the node for messages ("plans/load.yaml", "phases[5].settings"). Null -> defaults.
 Result<Settings> parse_settings(const YAML::Node& node, const std::string& file, const std::string& path);
 
-// The rates assumed when the plan states no capacity: the seed's small-cluster targets.
-inline constexpr double kAssumedRps = 10000;
-inline constexpr double kAssumedConnectionRate = 5000;
+// The phase's two load series, resolved by the kernel (load::resolve_schedule): requests from
+// capacity.ingress_rps, connections from capacity.ingress_connection_rate, each x the phase's `load` (or an
+// explicit rate, or max); stress ramps both. The connection run gets `connection_share` of the duration.
+// Errors (ErrorKind::input): a capacity the rate derives from is missing or 0:
+//   `plans/load.yaml: capacity.ingress_rps: is required for the ingress phase's rate (capacity x load), got
+//   nothing`
+struct Schedules {
+  load::Schedule requests;
+  std::optional<load::Schedule> connections;  // unset: connection_rate: off
+};
+Result<Schedules> resolve_schedules(const Settings& settings, const config::Plan& plan,
+                                    const config::PhasePlan& phase);
 
 }  // namespace kp::drivers::ingress

@@ -53,7 +53,14 @@ TEST(HttpOptions, FlagErrorsNameTheFlagAndEchoTheValue) {
   HttpOptions options;
   options.url = "http://127.0.0.1:1/";
   options.rate = "fast";
-  EXPECT_EQ(to_load_spec(options).error().message, "--rate: not a rate > 0, got \"fast\"");
+  EXPECT_EQ(to_load_spec(options).error().message,
+            "--rate: not a rate > 0 (or \"max\", \"capacity\"), got \"fast\"");
+  options.rate = "capacity";
+  EXPECT_EQ(to_load_spec(options).error().message,
+            "--rate: needs a plan's capacity; give a rate or \"max\" here, got \"capacity\"");
+  options.rate = "max";
+  ASSERT_TRUE(to_load_spec(options));
+  EXPECT_FALSE(to_load_spec(options)->rate.has_value());  // closed loop, as without --rate
   options.rate = "";
   options.duration = "soon";
   EXPECT_EQ(to_load_spec(options).error().message, "--duration: not a duration, got \"soon\"");
