@@ -140,6 +140,8 @@ Result<LoadStats> LoadRunner::run(std::vector<Operation> operations, kube::Token
     std::size_t in_flight = 0;
     LoadStats stats;
     std::string failure;  // the first exception of a completion: the run's error
+    // For the achieved rate: the last answer.
+    std::optional<TimePoint> last_finished;
     // Written under `mutex` by the transport's thread; by verb class.
     std::array<LiveSeries, 3> live;
   };
@@ -200,41 +202,45 @@ Result<LoadStats> LoadRunner::run(std::vector<Operation> operations, kube::Token
           Clock& clock = clock_;
           // A submit that throws never calls back: give its slot back, so the drain below ends.
           try {
-            submit_(std::move(operation.request),
-                    [shared, method = std::move(method), path = std::move(path), verb_class,
-                     on_success = std::move(on_success), accepted = std::move(accepted), queued,
-                     &clock](Result<kube::Response> response) {
-                      std::string failure;
-                      try {
-                        const bool good = response && ((response->status >= 200 && response->status < 300) ||
-                                                       std::find(accepted.begin(), accepted.end(),
-                                                                 response->status) != accepted.end());
-                        if (good && on_success) {
-                          on_success(*response);
-                        }
-                        std::lock_guard lock(shared->mutex);
-                        const TimePoint now = clock.now();
-                        LiveSeries& live = shared->live[verb_class == VerbClass::mutating   ? 0
-                                                        : verb_class == VerbClass::readonly ? 1
-                                                                                            : 2];
-                        if (good) {
-                          live.record(now, response->latency());
-                        } else {
-                          live.record_error(now);
-                        }
-                        record_answer(shared->stats, verb_class, method, path, accepted, response, queued);
-                      } catch (const std::exception& error) {
-                        failure = fmt::format("{} {}: {}", method, path, error.what());
-                      } catch (...) {
-                        failure = fmt::format("{} {}: unknown exception", method, path);
-                      }
-                      std::lock_guard lock(shared->mutex);
-                      if (!failure.empty() && shared->failure.empty()) {
-                        shared->failure = std::move(failure);
-                      }
-                      --shared->in_flight;
-                      shared->changed.notify_all();
-                    });
+            submit_(std::move(operation.request), [shared, method = std::move(method), path = std::move(path),
+                                                   verb_class, on_success = std::move(on_success),
+                                                   accepted = std::move(accepted), queued,
+                                                   &clock](Result<kube::Response> response) {
+              std::string failure;
+              try {
+                const bool good = response && ((response->status >= 200 && response->status < 300) ||
+                                               std::find(accepted.begin(), accepted.end(),
+                                                         response->status) != accepted.end());
+                if (good && on_success) {
+                  on_success(*response);
+                }
+                std::lock_guard lock(shared->mutex);
+                const TimePoint now = clock.now();
+                LiveSeries& live = shared->live[verb_class == VerbClass::mutating   ? 0
+                                                : verb_class == VerbClass::readonly ? 1
+                                                                                    : 2];
+                if (good) {
+                  live.record(now, response->latency());
+                } else {
+                  live.record_error(now);
+                }
+                record_answer(shared->stats, verb_class, method, path, accepted, response, queued);
+                if (response) {
+                  shared->last_finished =
+                      std::max(shared->last_finished.value_or(response->finished), response->finished);
+                }
+              } catch (const std::exception& error) {
+                failure = fmt::format("{} {}: {}", method, path, error.what());
+              } catch (...) {
+                failure = fmt::format("{} {}: unknown exception", method, path);
+              }
+              std::lock_guard lock(shared->mutex);
+              if (!failure.empty() && shared->failure.empty()) {
+                shared->failure = std::move(failure);
+              }
+              --shared->in_flight;
+              shared->changed.notify_all();
+            });
           } catch (...) {
             std::lock_guard lock(shared->mutex);
             --shared->in_flight;
@@ -262,11 +268,26 @@ Result<LoadStats> LoadRunner::run(std::vector<Operation> operations, kube::Token
     series.flush();
   }
   const Sent& sent = submitted->first.front();
-  stats.busy = clock_.now() - started;
   stats.due = sent.sent;
   stats.sent = sent.sent;
   stats.queued_for_server = sent.queued;
   stats.window = sent.sent > 0 ? sent.ended - sent.first : Duration{0};
+  // The time the server took for the run at its pace: from the first intended send to the last answer, less
+  // the run's median latency (the last answer comes one latency after the last send, and a single answer's
+  // latency is noise), never less than the schedule itself. A server that keeps up takes the schedule's
+  // time; one that falls behind stretches it. Not the run's wall time: a short run's last answer would count
+  // a whole latency against the rate.
+  stats.busy = clock_.now() - started;
+  if (qps > 0 && sent.sent > 0 && shared->last_finished) {
+    Histogram latencies = stats.mutating;
+    latencies.merge(stats.readonly);
+    latencies.merge(stats.list);
+    const Duration typical =
+        std::chrono::nanoseconds(latencies.count() > 0 ? latencies.value_at_percentile(50) : 0);
+    const auto paced = std::chrono::duration_cast<Duration>(
+        std::chrono::duration<double>(static_cast<double>(sent.sent) / qps));
+    stats.busy = std::max(paced, *shared->last_finished - sent.first - typical);
+  }
   if (qps > 0) {
     stats.paced_seconds = static_cast<double>(stats.requests()) / qps;
   } else {

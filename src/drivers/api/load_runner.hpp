@@ -56,7 +56,9 @@ struct LoadStats {
   std::uint64_t failed = 0;
   std::map<std::string, std::uint64_t> failures;  // "409 AlreadyExists", "network" -> count
   std::vector<std::string> first_errors;          // the first few messages, for the report
-  Duration busy{0};                               // time spent in jobs (for the achieved rate)
+  // The jobs' time for the achieved rate: per run, from its first intended send to its last answer less the
+  // run's median latency, at least the schedule's length (requests / qps); closed loop: wall time.
+  Duration busy{0};
   // The job time had every job kept its pace: requests / qps, summed over the jobs merged. With `busy` it
   // tells a server that kept up from one that did not, whatever mix of job rates ran.
   double paced_seconds = 0;

@@ -51,8 +51,34 @@ TEST(LoadRunner, KeepsTheScheduleAndCountsOwnLateness) {
   EXPECT_EQ(stats->own_lateness.count(), 50u);
   EXPECT_EQ(stats->own_lateness.max(), 0) << "the fake clock never lets a send be late";
   EXPECT_DOUBLE_EQ(*stats->offered_rate(), 100);
+  // A server that kept up achieved the rate offered, however short the run.
+  EXPECT_EQ(stats->busy, milliseconds(500));
   const load::Validity validity = load::judge_validity(stats->account(true), 1.0);
   EXPECT_TRUE(validity.valid()) << validity.statement;
+}
+
+TEST(LoadRunner, AServerThatFallsBehindStretchesTheRunsTime) {
+  FakeClock clock;
+  engine::CancellationToken cancel;
+  // Each answer 20 ms after the one before: the server does 50/s of the 100/s offered.
+  TimePoint server_free = clock.now();
+  LoadRunner runner(
+      [&](kube::Request request, kube::Callback done) {
+        kube::Response response;
+        response.status = 200;
+        response.intended = *request.not_before;
+        response.started = std::max(clock.now(), response.intended);
+        server_free = std::max(server_free, response.started) + milliseconds(20);
+        response.finished = server_free;
+        done(std::move(response));
+      },
+      clock, cancel);
+  Result<LoadStats> stats = runner.run(std::vector<Operation>(50, get_operation()), 100, 1);
+  ASSERT_TRUE(stats) << stats.error().message;
+  // 50 answers, the last 1 s after the first send, less the median latency (about 270 ms): far from the
+  // 500 ms the schedule took, so the achieved rate shows the server's shortfall.
+  EXPECT_NEAR(std::chrono::duration<double>(stats->busy).count(), 0.73, 0.01);
+  EXPECT_LT(static_cast<double>(stats->ok) / std::chrono::duration<double>(stats->busy).count(), 70.0);
 }
 
 TEST(LoadRunner, AnswerOfAQueuedSendIsTheServersNotOwnLateness) {
