@@ -161,6 +161,9 @@ Result<LoadStats> LoadRunner::run(std::vector<Operation> operations, kube::Token
         Sent sent;
         // The schedule's own time: a wait for a slot the server held does not move it (wrk2's rule).
         TimePoint schedule = clock_.now();
+        // When the loop last stopped waiting for a slot the server held: every send that fell due before
+        // then waited for the server, whether or not a slot was free by its own turn.
+        std::optional<TimePoint> blocked_until;
         for (Operation& operation : operations) {
           if (cancel_.requested() || worker.stop_requested()) {
             break;
@@ -186,7 +189,10 @@ Result<LoadStats> LoadRunner::run(std::vector<Operation> operations, kube::Token
             if (cancel_.requested()) {
               break;
             }
-            queued = waited && clock_.now() > intended;
+            if (waited) {
+              blocked_until = clock_.now();
+            }
+            queued = blocked_until && intended < *blocked_until;
             ++shared->in_flight;
           }
           operation.request.not_before = intended;
