@@ -25,6 +25,7 @@ Cli make_cli() {
   cli.commands.push_back(add_evaluate_command(app));
   cli.commands.push_back(add_run_command(app));
   cli.commands.push_back(add_cleanup_command(app));
+  cli.commands.push_back(add_preflight_command(app));
   cli.commands.push_back(add_lab_command(app));
   cli.commands.push_back(add_http_command(app));
   cli.commands.push_back(add_agent_command(app));

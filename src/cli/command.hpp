@@ -41,6 +41,7 @@ Command add_run_command(CLI::App& parent);
 Command add_lab_command(CLI::App& parent);
 Command add_agent_command(CLI::App& parent);
 Command add_cleanup_command(CLI::App& parent);
+Command add_preflight_command(CLI::App& parent);
 Command add_http_command(CLI::App& parent);
 
 // --tier, --cluster-size and --pod-images, shared by criteria, evaluate and run. Empty: not given.

@@ -65,6 +65,10 @@ struct Transport::Transfer {
   curl_slist* connect_to = nullptr;
   std::string body;
   std::string retry_after;
+  std::string flow_schema_uid;
+  std::string priority_level_uid;
+  int throttled = 0;
+  TimePoint first_started{};
   long status = 0;
   bool status_known = false;
   bool streaming = false;      // delivering a 2xx body to on_data
@@ -80,25 +84,36 @@ struct Transport::Transfer {
 
 namespace {
 
+// The value of `line` when it is the header `name` (case-insensitive), trimmed; nullopt otherwise.
+std::optional<std::string_view> header_value(std::string_view line, std::string_view name) {
+  if (line.size() <= name.size() || line[name.size()] != ':') {
+    return std::nullopt;
+  }
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(line[i])) !=
+        std::tolower(static_cast<unsigned char>(name[i]))) {
+      return std::nullopt;
+    }
+  }
+  std::string_view value = line.substr(name.size() + 1);
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
+    value.remove_prefix(1);
+  }
+  while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) {
+    value.remove_suffix(1);
+  }
+  return value;
+}
+
 std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
   auto* transfer = static_cast<Transport::Transfer*>(user);
   std::string_view line(data, size * count);
-  constexpr std::string_view kRetryAfter = "retry-after:";
-  if (line.size() > kRetryAfter.size()) {
-    std::string lower;
-    for (std::size_t i = 0; i < kRetryAfter.size(); ++i) {
-      lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(line[i]))));
-    }
-    if (lower == kRetryAfter) {
-      std::string_view value = line.substr(kRetryAfter.size());
-      while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
-        value.remove_prefix(1);
-      }
-      while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) {
-        value.remove_suffix(1);
-      }
-      transfer->retry_after = std::string(value);
-    }
+  if (std::optional<std::string_view> value = header_value(line, "Retry-After")) {
+    transfer->retry_after = std::string(*value);
+  } else if (std::optional<std::string_view> fs = header_value(line, kFlowSchemaHeader)) {
+    transfer->flow_schema_uid = std::string(*fs);
+  } else if (std::optional<std::string_view> pl = header_value(line, kPriorityLevelHeader)) {
+    transfer->priority_level_uid = std::string(*pl);
   }
   return size * count;
 }
@@ -166,8 +181,8 @@ Result<std::unique_ptr<Transport>> Transport::create(RestConfig config, ClientOp
   CURLM* multi = static_cast<CURLM*>(transport->multi_);
   curl_multi_setopt(multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
   // Over HTTP/1.1 (a server without h2) a burst opens a connection per request in flight; with only 64 kept
-  // after it, the next burst paid a TLS handshake for nearly every request (6279 connections for 6670 requests
-  // in bench/compare-api.sh) and 8x the client CPU. Keep as many as the load runner has in flight.
+  // after it, the next burst paid a TLS handshake for nearly every request (6279 connections for 6670
+  // requests in bench/compare-api.sh) and 8x the client CPU. Keep as many as the load runner has in flight.
   curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, 512L);
   transport->thread_ = std::thread([raw = transport.get()] { raw->loop(); });
   return transport;
@@ -356,8 +371,16 @@ void Transport::start_attempt(Transfer* transfer) {
   transfer->generation = credentials->generation;
   ++transfer->attempts;
   attempts_.fetch_add(1);
+  if (transfer->attempts == 1) {
+    transfer->first_started = clock_.now();
+  }
   transfer->body.clear();
   transfer->retry_after.clear();
+  if (transfer->throttled == 0) {
+    // Keep a 429's APF headers for the report; otherwise the final answer's.
+    transfer->flow_schema_uid.clear();
+    transfer->priority_level_uid.clear();
+  }
   transfer->status = 0;
   transfer->status_known = false;
   transfer->streaming = false;
@@ -516,6 +539,9 @@ void Transport::finish(Transfer* transfer, int curl_code) {
     return;
   }
   bool server_busy = status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
+  if (status == 429) {
+    ++transfer->throttled;
+  }
   if (server_busy && can_retry &&
       (status == 429 || idempotent(request.method) || !transfer->retry_after.empty())) {
     Duration delay = options_.backoff_base * (1 << std::min(transfer->attempts - 1, 16));
@@ -537,7 +563,11 @@ void Transport::finish(Transfer* transfer, int curl_code) {
   response.retry_after = transfer->retry_after;
   response.http_version = version == CURL_HTTP_VERSION_2_0 ? 2 : 11;
   response.attempts = transfer->attempts;
+  response.throttled = transfer->throttled;
+  response.flow_schema_uid = std::move(transfer->flow_schema_uid);
+  response.priority_level_uid = std::move(transfer->priority_level_uid);
   response.intended = transfer->intended;
+  response.started = transfer->first_started;
   response.finished = now;
   complete(transfer, std::move(response));
 }

@@ -45,13 +45,26 @@ struct Request {
   bool rate_limited = true;  // false for the phase's own bookkeeping (metrics scrapes, cleanup)
 };
 
+// API Priority and Fairness names the flow schema and priority level a request was classified into, by UID,
+// in two headers on every response of a server with APF on (the names are not sent: the UIDs map to them
+// through the flowschemas and prioritylevelconfigurations resources).
+inline constexpr std::string_view kFlowSchemaHeader = "X-Kubernetes-PF-FlowSchema-UID";
+inline constexpr std::string_view kPriorityLevelHeader = "X-Kubernetes-PF-PriorityLevel-UID";
+
 struct Response {
   long status = 0;
   std::string body;  // empty for streamed 2xx bodies
   std::string retry_after;
   long http_version = 0;  // 2 or 11 (1.1)
   int attempts = 1;
+  // Attempts the server answered 429 (API Priority and Fairness or max-in-flight rejected them); each was
+  // retried after its Retry-After, and that wait is inside latency().
+  int throttled = 0;
+  // The APF headers of the last 429 (of the final answer when none was throttled); empty when not sent.
+  std::string flow_schema_uid;
+  std::string priority_level_uid;
   TimePoint intended;  // when the rate limiter let it start
+  TimePoint started;   // when its first attempt actually started (started - intended: the client's lateness)
   TimePoint finished;
   Duration latency() const { return finished - intended; }
 };

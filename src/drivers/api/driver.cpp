@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "drivers/api/api_phase.hpp"
+#include "drivers/api/permissions.hpp"
 #include "kube/kubeconfig.hpp"
 #include "lab/lab.hpp"
 
@@ -45,6 +46,11 @@ Result<Settings> settings_of(const config::Plan& plan, const config::PhasePlan& 
   return parse_settings(phase.settings, plan.source.string(), path);
 }
 
+// The kernel's schedule for the phase: capacity.api_qps x load (or the explicit rate), the stress ramp.
+Result<Shape> shape_of(const config::Plan& plan, const config::PhasePlan& phase, const Settings& settings) {
+  return shape_run(settings, plan.capacity, phase.load, phase.duration, plan.type, plan.source.string());
+}
+
 class ApiDriver final : public engine::Driver {
  public:
   explicit ApiDriver(DriverOptions options) : options_(std::move(options)) {}
@@ -56,7 +62,12 @@ class ApiDriver final : public engine::Driver {
     if (!settings) {
       return std::unexpected(settings.error());
     }
+    Result<Shape> shape = shape_of(context.plan, context.phase, *settings);
+    if (!shape) {
+      return std::unexpected(shape.error());
+    }
     settings_ = std::move(*settings);
+    shape_ = std::move(*shape);
     return {};
   }
 
@@ -65,13 +76,13 @@ class ApiDriver final : public engine::Driver {
     if (!config) {
       return std::unexpected(config.error());
     }
-    Shape shape = shape_run(settings_, context.plan.capacity, context.phase.load, context.phase.duration);
     engine::ProgressSink& sink = context.progress;
     phase_ = std::make_unique<ApiPhase>(
-        settings_, std::move(shape), context.phase.duration, context.clock,
+        settings_, shape_, context.phase.duration, context.clock,
         [&sink](std::string_view text) { sink.message(Phase::api, text); },
         options_.run_id.value_or(new_run_id()));
     phase_->set_live_sink(sink.live_sink());
+    phase_->set_criteria(context.criteria);
     for (const std::string& line : phase_->describe(*config)) {
       sink.message(Phase::api, line);
     }
@@ -99,6 +110,7 @@ class ApiDriver final : public engine::Driver {
 
   DriverOptions options_;
   Settings settings_;
+  Shape shape_;
   std::unique_ptr<ApiPhase> phase_;
 };
 
@@ -126,15 +138,31 @@ Result<std::vector<std::string>> describe_plan(const config::Plan& plan, const D
   if (!config) {
     return std::unexpected(config.error());
   }
-  Shape shape = shape_run(*settings, plan.capacity, api->load, api->duration);
-  std::vector<std::string> lines = shape.notes;
+  Result<Shape> shape = shape_of(plan, *api, *settings);
+  if (!shape) {
+    return std::unexpected(shape.error());
+  }
+  std::vector<std::string> lines = shape->notes;
   // Only describe() is called: the phase never connects.
   ApiPhase phase(
-      std::move(*settings), std::move(shape), api->duration, real_clock(), [](std::string_view) {},
+      std::move(*settings), std::move(*shape), api->duration, real_clock(), [](std::string_view) {},
       options.run_id.value_or(new_run_id()));
   std::vector<std::string> described = phase.describe(*config);
   lines.insert(lines.begin(), described.begin(), described.end());
   return lines;
+}
+
+Result<std::vector<kube::Permission>> plan_permissions(const config::Plan& plan) {
+  for (const config::PhasePlan& phase : plan.phases) {
+    if (phase.phase == Phase::api && phase.enabled) {
+      Result<Settings> settings = settings_of(plan, phase);
+      if (!settings) {
+        return std::unexpected(settings.error());
+      }
+      return required_permissions(*settings);
+    }
+  }
+  return required_permissions(Settings{});
 }
 
 engine::DriverFactory driver_factory(DriverOptions options) {

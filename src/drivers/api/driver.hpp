@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engine/driver.hpp"
+#include "kube/access_review.hpp"
 
 namespace kp::drivers::api {
 
@@ -30,6 +31,9 @@ engine::DriverFactory driver_factory(DriverOptions options);
 // the plan has no enabled api phase; the errors the phase itself would give otherwise (bad settings: input;
 // no cluster configured: unavailable).
 Result<std::vector<std::string>> describe_plan(const config::Plan& plan, const DriverOptions& options);
+// Every permission the plan's api phase needs (permissions.hpp), read from its settings; the built-in
+// workload's when the plan has no api phase. Errors: bad settings (input).
+Result<std::vector<kube::Permission>> plan_permissions(const config::Plan& plan);
 std::unique_ptr<engine::Driver> make_driver(const config::Plan& plan, DriverOptions options);
 
 }  // namespace kp::drivers::api

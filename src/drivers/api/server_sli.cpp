@@ -1,9 +1,12 @@
 #include "drivers/api/server_sli.hpp"
 
+#include <cmath>
 #include <map>
 #include <tuple>
 
 #include <fmt/format.h>
+
+#include "core/units.hpp"
 
 namespace kp::drivers::api {
 namespace {
@@ -33,6 +36,17 @@ std::map<SeriesKey, std::map<double, double>> buckets_by_series(const prom::Fami
 }
 
 }  // namespace
+
+std::string bucket_text(const ClassSli& sli) {
+  auto seconds = [](double value) { return format_quantity(Quantity::duration, value); };
+  if (std::isinf(sli.bucket_high)) {
+    return fmt::format("above {}", seconds(sli.bucket_low));
+  }
+  if (sli.bucket_low <= 0) {
+    return fmt::format("below {}", seconds(sli.bucket_high));
+  }
+  return fmt::format("between {} and {}", seconds(sli.bucket_low), seconds(sli.bucket_high));
+}
 
 Result<ServerSlis> compute_server_slis(const prom::Exposition& before, const prom::Exposition& after) {
   const prom::Family* after_family = after.find("apiserver_request_duration_seconds");
@@ -89,6 +103,16 @@ Result<ServerSlis> compute_server_slis(const prom::Exposition& before, const pro
     }
     if (!target->p99 || p99 > *target->p99) {
       target->p99 = p99;
+      // histogram_quantile's bucket: the first whose cumulative count reaches 99 % of the total.
+      double low = 0;
+      for (const prom::Bucket& bucket : delta) {
+        if (bucket.cumulative_count >= 0.99 * total) {
+          target->bucket_low = low;
+          target->bucket_high = bucket.upper_bound;
+          break;
+        }
+        low = bucket.upper_bound;
+      }
       target->worst =
           fmt::format("{} {}{} ({})", verb, resource, subresource.empty() ? "" : "/" + subresource, scope);
     }

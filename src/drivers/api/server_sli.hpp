@@ -23,7 +23,14 @@ struct ClassSli {
   std::optional<double> p99;  // seconds, worst series
   std::string worst;          // "POST configmaps (namespace)" for the report
   double count = 0;           // requests in the window
+  // The apiserver bucket the worst series' P99 was interpolated in: (low, high] seconds, so a reader knows
+  // how coarse it is ("between 3 s and 4 s"); high is +Inf when the P99 lies above the last bound.
+  double bucket_low = 0;
+  double bucket_high = 0;
 };
+
+// The text of a bucket for a note: "between 3s and 4s", "below 5ms", "above 60s".
+std::string bucket_text(const ClassSli& sli);
 
 struct ServerSlis {
   ClassSli mutating;

@@ -180,10 +180,27 @@ Result<Settings> parse_settings(const YAML::Node& node, std::string_view file, s
     return settings;
   }
   YamlField root(node, std::string(file), std::string(path));
-  Result<YamlMap> map = YamlMap::open(
-      root, {"kubeconfig", "context", "qps", "burst", "iterations", "configmaps", "secrets", "services",
-             "deployments", "pods", "pod_image", "pod_startup_timeout", "churn_percent", "churn_cycles",
-             "request_timeout", "cleanup_timeout", "server_metrics", "jobs"});
+  Result<YamlMap> map = YamlMap::open(root, {"kubeconfig",
+                                             "context",
+                                             "qps",
+                                             "rate",
+                                             "stress",
+                                             "burst",
+                                             "iterations",
+                                             "configmaps",
+                                             "secrets",
+                                             "services",
+                                             "deployments",
+                                             "pods",
+                                             "pod_image",
+                                             "pod_startup_timeout",
+                                             "churn_percent",
+                                             "churn_cycles",
+                                             "request_timeout",
+                                             "cleanup_timeout",
+                                             "serviceaccount_timeout",
+                                             "server_metrics",
+                                             "jobs"});
   if (!map) {
     return std::unexpected(map.error());
   }
@@ -220,12 +237,23 @@ Result<Settings> parse_settings(const YAML::Node& node, std::string_view file, s
       ok = set_string(settings.kubeconfig);
     } else if (key == "context") {
       ok = set_string(settings.context);
-    } else if (key == "qps") {
-      Result<double> value = read_qps(field);
+    } else if (key == "qps" || key == "rate") {
+      if (map->get("qps") && map->get("rate")) {
+        return field.fail_got("give the rate as qps or as rate, not both");
+      }
+      Result<load::RateSetting> value = load::read_rate_setting(field);
       ok = value ? Result<void>{} : std::unexpected(value.error());
       if (value) {
-        settings.qps = *value;
+        settings.rate = *value;
       }
+    } else if (key == "stress") {
+      Result<load::StressSettings> value = load::read_stress_settings(field);
+      ok = value ? Result<void>{} : std::unexpected(value.error());
+      if (value) {
+        settings.stress = *value;
+      }
+    } else if (key == "serviceaccount_timeout") {
+      ok = set_duration(settings.serviceaccount_timeout);
     } else if (key == "burst") {
       int burst = 0;
       ok = set_int(burst, 1, 100000);

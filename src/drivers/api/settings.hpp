@@ -4,7 +4,13 @@
 // are errors naming the key, bad values echo the value, with file:line (config/yaml_fields.hpp).
 //
 //   kubeconfig: ~/.kube/config   context: prod        # default: kubectl's rules; --kubeconfig/--context win
-//   qps: 50   burst: 50        # client-side limit (kube-burner's meaning); default capacity.api_qps x load
+//   qps: 50   burst: 1         # client-side limit (kube-burner's meaning): a rate, `max` (closed loop) or
+//                              # `capacity` (the default): capacity.api_qps x load (load/rate_setting.hpp);
+//                              # `rate:` is the same key under the kernel's name. burst: default 1, a
+//                              constant # rate; a burst's sends are due at once, and the later ones count as
+//                              late
+//   stress: {steps: [100%, 125%, 150%, 175%, 200%], bisect: 3}   # the QPS ramp of a stress test
+//   serviceaccount_timeout: 60s  # how long to wait for a new namespace's default ServiceAccount
 //   iterations: 20             # namespaces of the built-in workload; default sized from qps and duration
 //   configmaps: 5  secrets: 2  services: 1  deployments: 1  pods: 1     # per iteration (built-in workload)
 //   pod_image: registry.k8s.io/pause:3.9   # assumed cached on the nodes, as the 5 s SLO requires
@@ -26,6 +32,8 @@
 
 #include "core/error.hpp"
 #include "core/units.hpp"
+#include "load/rate_setting.hpp"
+#include "load/schedule.hpp"
 
 namespace kp::drivers::api {
 
@@ -51,7 +59,8 @@ struct JobSpec {
 struct Settings {
   std::optional<std::string> kubeconfig;
   std::optional<std::string> context;
-  std::optional<double> qps;
+  load::RateSetting rate;  // `qps:` (or `rate:`); default capacity x load
+  load::StressSettings stress;
   std::optional<int> burst;
   std::optional<int> iterations;
   int configmaps = 5;
@@ -65,6 +74,9 @@ struct Settings {
   int churn_cycles = 0;
   Duration request_timeout = std::chrono::seconds(30);
   Duration cleanup_timeout = std::chrono::minutes(2);
+  // Pods are created in a new namespace only once its default ServiceAccount exists (the ServiceAccount
+  // admission plugin rejects them with 403 until the controller-manager made it); bounded by this.
+  Duration serviceaccount_timeout = std::chrono::seconds(60);
   bool server_metrics = true;
   std::vector<JobSpec> jobs;  // empty: the built-in workload
 };

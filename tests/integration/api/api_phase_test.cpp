@@ -39,7 +39,7 @@ TEST(ApiPhase, BuiltinWorkloadAgainstTheFixture) {
   ASSERT_TRUE(config);
   Settings settings;
   settings.iterations = 3;
-  settings.qps = 100;
+  settings.rate = load::RateSetting::fixed_at(Rate{100});
   settings.burst = 20;
   settings.configmaps = 2;
   settings.secrets = 1;
@@ -48,7 +48,7 @@ TEST(ApiPhase, BuiltinWorkloadAgainstTheFixture) {
   settings.pods = 2;
   settings.pod_startup_timeout = seconds(20);
   settings.cleanup_timeout = seconds(20);
-  Shape shape = shape_run(settings, {}, 1.0, seconds(1));
+  Shape shape = *shape_run(settings, {}, 1.0, seconds(1));
   ApiPhase phase(settings, shape, seconds(1), real_clock(), progress(), "kp-test1");
   report::LiveMetrics live({"kp-test1", "it", "smoke", "local"});
   phase.set_live_sink(&live);
@@ -59,8 +59,11 @@ TEST(ApiPhase, BuiltinWorkloadAgainstTheFixture) {
   phase.teardown();
 
   json counters = server.counters();
+  // The permission preflight's SelfSubjectAccessReviews are creates too (as the real server counts them).
+  const int reviews = counters["by_resource"].value("create selfsubjectaccessreviews", 0);
+  EXPECT_EQ(reviews, 24);
   // 3 namespaces + 3 x (2 cm + 1 secret + 1 svc + 1 deploy + 2 pods) = 24 creates; 3 x 3 patches; 3 deletes.
-  EXPECT_EQ(counters["by_verb"].value("create", 0), 24);
+  EXPECT_EQ(counters["by_verb"].value("create", 0) - reviews, 24);
   EXPECT_EQ(counters["by_verb"].value("patch", 0), 9);
   EXPECT_GE(counters["by_verb"].value("get", 0), 21);
   EXPECT_EQ(counters["by_verb_ok"].value("delete", 0), 3);
@@ -78,7 +81,7 @@ TEST(ApiPhase, BuiltinWorkloadAgainstTheFixture) {
     // from the pod watch and the cleanup instead.
     const json& verbs = counters["by_verb_ok"];
     EXPECT_EQ(live_count("mutating", "ok"),
-              verbs.value("create", 0) + verbs.value("patch", 0) + verbs.value("delete", 0));
+              verbs.value("create", 0) - reviews + verbs.value("patch", 0) + verbs.value("delete", 0));
     EXPECT_EQ(live_count("readonly", "ok"), verbs.value("get", 0));
     EXPECT_GT(live_count("list", "ok"), 0);
     EXPECT_LE(live_count("list", "ok"), verbs.value("list", 0));
@@ -108,7 +111,7 @@ TEST(ApiPhase, BuiltinWorkloadAgainstTheFixture) {
   EXPECT_LE(startup->value, 1.5) << startup->note;
   EXPECT_NE(startup->note.find("6 pods, 6 Ready, 0 never started"), std::string::npos) << startup->note;
   EXPECT_NE(startup->note.find("scheduled P50"), std::string::npos) << startup->note;
-  EXPECT_TRUE(run->invalid_reasons.empty());
+  EXPECT_TRUE(run->invalid_reasons.empty()) << run->invalid_reasons.front();
 }
 
 TEST(ApiPhase, PodsThatNeverStartAreCountedNotDropped) {
@@ -117,7 +120,7 @@ TEST(ApiPhase, PodsThatNeverStartAreCountedNotDropped) {
   Result<kube::RestConfig> config = server.rest_config();
   ASSERT_TRUE(config);
   Settings settings;
-  settings.qps = 50;
+  settings.rate = load::RateSetting::fixed_at(Rate{50});
   settings.pod_startup_timeout = seconds(1);
   settings.cleanup_timeout = seconds(20);
   JobSpec create;
@@ -140,7 +143,7 @@ spec: {containers: [{name: c, image: pause}]}
   remove.name = "cleanup";
   remove.type = JobType::remove;
   settings.jobs = {create, remove};
-  ApiPhase phase(settings, shape_run(settings, {}, 1.0, seconds(1)), seconds(1), real_clock(), progress(),
+  ApiPhase phase(settings, *shape_run(settings, {}, 1.0, seconds(1)), seconds(1), real_clock(), progress(),
                  "kp-test2");
   ASSERT_TRUE(phase.prepare(*config));
   engine::CancellationToken cancel;
@@ -163,13 +166,181 @@ TEST(ApiPhase, UnreachableServerIsUnavailable) {
   config.insecure_skip_tls_verify = true;
   Settings settings;
   settings.request_timeout = seconds(2);
-  ApiPhase phase(settings, shape_run(settings, {}, 1.0, seconds(1)), seconds(1), real_clock(), progress(),
+  settings.rate = load::RateSetting::fixed_at(Rate{10});
+  ApiPhase phase(settings, *shape_run(settings, {}, 1.0, seconds(1)), seconds(1), real_clock(), progress(),
                  "kp-test3");
   Result<void> prepared = phase.prepare(config);
   ASSERT_FALSE(prepared);
   EXPECT_EQ(prepared.error().kind, ErrorKind::unavailable);
   EXPECT_TRUE(prepared.error().message.starts_with("API server https://127.0.0.1:1 (context \"dead\"): GET "))
       << prepared.error().message;
+}
+
+// Issue 14: a new namespace's default ServiceAccount comes a moment after the namespace; pods created before
+// it are refused with 403 by the ServiceAccount admission plugin. The phase waits for it: no 403 at 1000 QPS.
+TEST(ApiPhase, WaitsForTheDefaultServiceAccountBeforeCreatingPods) {
+  testing::FakeApiserver server("sa-delay", json{{"serviceaccount_delay_ms", 400}});
+  ASSERT_TRUE(server.ok()) << server.error();
+  Result<kube::RestConfig> config = server.rest_config();
+  ASSERT_TRUE(config);
+  Settings settings;
+  settings.rate = load::RateSetting::fixed_at(Rate{1000});
+  settings.iterations = 8;
+  settings.pods = 3;
+  settings.pod_startup_timeout = seconds(20);
+  settings.cleanup_timeout = seconds(20);
+  ApiPhase phase(settings, *shape_run(settings, {}, 1.0, seconds(2)), seconds(2), real_clock(), progress(),
+                 "kp-test4");
+  ASSERT_TRUE(phase.prepare(*config));
+  engine::CancellationToken cancel;
+  Result<engine::PhaseRun> run = phase.run(cancel);
+  ASSERT_TRUE(run) << run.error().message;
+  phase.teardown();
+  json counters = server.counters();
+  EXPECT_EQ(counters["by_status"].value("403", 0), 0) << counters.dump();
+  EXPECT_EQ(counters["by_resource"].value("create pods", 0), 24) << "every pod created once, none refused";
+  const Measurement* errors = find(*run, "api.error_rate");
+  ASSERT_NE(errors, nullptr);
+  EXPECT_EQ(errors->value, 0) << errors->note;
+  EXPECT_EQ(counters["objects"], 0);
+}
+
+// Issue 14: an overloaded API server (latency grows with the rate, 429 + Retry-After from APF) is the
+// server's FAIL with the reason, never INVALID; its 429s are counted apart with the flow schema.
+TEST(ApiPhase, AnOverloadedServerFailsAndIsNotInvalid) {
+  testing::FakeApiserver server(
+      "overload",
+      json{{"overload", {{"capacity_qps", 60}, {"base_ms", 40}, {"max_in_flight", 6}, {"retry_after", 1}}},
+           {"pod_delays_ms",
+            {{"scheduled", 10}, {"initialized", 10}, {"containers_ready", 10}, {"ready", 10}}}});
+  ASSERT_TRUE(server.ok()) << server.error();
+  Result<kube::RestConfig> config = server.rest_config();
+  ASSERT_TRUE(config);
+  Settings settings;
+  settings.rate = load::RateSetting::fixed_at(Rate{400});
+  settings.iterations = 6;
+  settings.deployments = 0;
+  settings.pods = 0;
+  settings.pod_startup_timeout = seconds(5);
+  settings.cleanup_timeout = seconds(30);
+  settings.server_metrics = false;
+  ApiPhase phase(settings, *shape_run(settings, {}, 1.0, seconds(2)), seconds(2), real_clock(), progress(),
+                 "kp-test5");
+  ASSERT_TRUE(phase.prepare(*config));
+  engine::CancellationToken cancel;
+  Result<engine::PhaseRun> run = phase.run(cancel);
+  ASSERT_TRUE(run) << run.error().message;
+  phase.teardown();
+  EXPECT_TRUE(run->invalid_reasons.empty()) << run->invalid_reasons.front();
+  const Measurement* qps = find(*run, "api.qps");
+  ASSERT_NE(qps, nullptr);
+  ASSERT_TRUE(qps->offered);
+  EXPECT_LT(qps->value, 0.99 * *qps->offered);
+  EXPECT_TRUE(qps->note.starts_with("the API server sustained ")) << qps->note;
+  EXPECT_NE(qps->note.find(" QPS; mutating P99 "), std::string::npos) << qps->note;
+  const Measurement* errors = find(*run, "api.error_rate");
+  ASSERT_NE(errors, nullptr);
+  EXPECT_NE(errors->note.find("429 answers (API Priority and Fairness)"), std::string::npos) << errors->note;
+  EXPECT_NE(errors->note.find("priority level 7b1f2c0e-0000-4000-8000-000000000004"), std::string::npos)
+      << errors->note;
+  EXPECT_GT(server.counters()["by_status"].value("429", 0), 0);
+  std::string notes;
+  for (const std::string& note : run->notes) {
+    notes += note + "\n";
+  }
+  EXPECT_NE(notes.find("own send lateness"), std::string::npos) << notes;
+  std::cerr << qps->note << "\n" << errors->note << "\n" << notes;
+}
+
+// Issue 14: before anything is created, every permission the run lacks is named in one message.
+TEST(ApiPhase, PreflightNamesEveryMissingPermissionBeforeCreatingAnything) {
+  testing::FakeApiserver server("preflight",
+                                json{{"denied", json::array({json{{"verb", "*"}, {"resource", "*"}}})}});
+  ASSERT_TRUE(server.ok()) << server.error();
+  Result<kube::RestConfig> config = server.rest_config();
+  ASSERT_TRUE(config);
+  Settings settings;
+  settings.rate = load::RateSetting::fixed_at(Rate{10});
+  ApiPhase phase(settings, *shape_run(settings, {}, 1.0, seconds(1)), seconds(1), real_clock(), progress(),
+                 "kp-test6");
+  // The probe list is refused too: allow just that one to reach the preflight.
+  server.control(
+      "POST", "/fixture/config",
+      json{{"denied", json::array({json{{"verb", "create"}}, json{{"verb", "get"}}, json{{"verb", "delete"}},
+                                   json{{"verb", "watch"}}, json{{"verb", "patch"}},
+                                   json{{"verb", "list"}, {"resource", "pods"}},
+                                   json{{"verb", "list"}, {"resource", "serviceaccounts"}},
+                                   json{{"verb", "list"}, {"resource", "configmaps"}},
+                                   json{{"verb", "list"}, {"resource", "secrets"}},
+                                   json{{"verb", "list"}, {"resource", "services"}},
+                                   json{{"verb", "list"}, {"resource", "deployments"}}})}});
+  Result<void> prepared = phase.prepare(*config);
+  ASSERT_FALSE(prepared);
+  EXPECT_EQ(prepared.error().kind, ErrorKind::input);
+  const std::string& message = prepared.error().message;
+  EXPECT_NE(message.find(
+                "lacks 23 of the 24 permissions kubeproof needs: create namespaces (the run's namespaces)"),
+            std::string::npos)
+      << message;
+  for (const char* needed :
+       {"delete namespaces", "watch pods in all namespaces", "list serviceaccounts in all namespaces",
+        "create deployments.apps in all namespaces", "patch secrets in all namespaces"}) {
+    EXPECT_NE(message.find(needed), std::string::npos) << needed << ": " << message;
+  }
+  EXPECT_EQ(message.find("list namespaces"), std::string::npos) << "granted: " << message;
+  EXPECT_EQ(server.counters()["by_resource"].value("create namespaces", 0), 0) << "nothing created";
+  EXPECT_EQ(server.counters()["objects"], 0) << "nothing created";
+}
+
+// Issue 13: stress ramps the QPS from capacity, each step a pass of the workload, bisects after the first
+// break, never runs a step above one that broke, and reports the breaking point with every step.
+TEST(ApiPhase, StressFindsTheBreakingPointWithoutLoadingAboveABrokenStep) {
+  testing::FakeApiserver server(
+      "stress",
+      json{{"overload", {{"capacity_qps", 30}, {"base_ms", 40}, {"max_in_flight", 4}, {"retry_after", 1}}}});
+  ASSERT_TRUE(server.ok()) << server.error();
+  Result<kube::RestConfig> config = server.rest_config();
+  ASSERT_TRUE(config);
+  Settings settings;  // rate: capacity x load
+  settings.stress = load::StressSettings{.steps = {1.0, 4.0}, .bisect = 1};
+  settings.iterations = 2;
+  settings.deployments = 0;
+  settings.pods = 0;
+  settings.cleanup_timeout = seconds(30);
+  settings.server_metrics = false;
+  config::Capacity capacity;
+  capacity.api_qps = Rate{20};
+  Result<Shape> shape = shape_run(settings, capacity, 1.5, seconds(6), config::TestType::stress);
+  ASSERT_TRUE(shape) << shape.error().message;
+  ApiPhase phase(settings, *shape, seconds(6), real_clock(), progress(), "kp-test7");
+  ASSERT_TRUE(phase.prepare(*config));
+  engine::CancellationToken cancel;
+  Result<engine::PhaseRun> run = phase.run(cancel);
+  ASSERT_TRUE(run) << run.error().message;
+  phase.teardown();
+  ASSERT_EQ(run->stress.size(), 1u);
+  const load::StressResult& stress = run->stress.front();
+  EXPECT_EQ(stress.metric, "api.breaking_qps");
+  ASSERT_GE(stress.steps.size(), 2u) << stress.note;
+  EXPECT_DOUBLE_EQ(stress.steps.front().level, 20);
+  std::optional<double> broken;
+  for (const load::StepRecord& step : stress.steps) {
+    if (broken) {
+      EXPECT_LT(step.level, *broken) << "a step above one that broke: " << stress.note;
+    }
+    if (!step.held() && !broken) {
+      broken = step.level;
+    }
+  }
+  ASSERT_TRUE(broken) << "80 QPS against a server that takes 30: " << stress.note;
+  ASSERT_TRUE(stress.breaking_level);
+  const Measurement* breaking = find(*run, "api.breaking_qps");
+  ASSERT_NE(breaking, nullptr);
+  EXPECT_DOUBLE_EQ(breaking->value, *stress.breaking_level);
+  EXPECT_TRUE(breaking->note.starts_with("broke at ")) << breaking->note;
+  EXPECT_TRUE(run->invalid_reasons.empty()) << run->invalid_reasons.front();
+  EXPECT_EQ(server.counters()["objects"], 0);
+  std::cerr << breaking->note << "\n";
 }
 
 }  // namespace

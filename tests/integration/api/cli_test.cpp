@@ -163,5 +163,30 @@ TEST(CliAgainstFixture, SmokeRunProducesApiRowsAndLeavesNothingBehind) {
   EXPECT_EQ(cluster.namespaces("kubeproof.io/run"), std::vector<std::string>{});
 }
 
+// Issue 14: `kubeproof preflight` alone, for a cluster administrator: every permission with its answer; exit
+// 2 and one message naming every missing permission.
+TEST(CliAgainstFixture, PreflightListsPermissionsAndExitsTwoWhenSomeAreMissing) {
+  testing::FakeApiserver server("cli-preflight");
+  ASSERT_TRUE(server.ok()) << server.error();
+  Sandbox sandbox;
+  Ran granted = sandbox.run({"preflight", "--kubeconfig", server.kubeconfig()});
+  EXPECT_EQ(granted.exit_code, 0) << granted.err;
+  EXPECT_NE(granted.out.find("granted  create namespaces (the run's namespaces)"), std::string::npos)
+      << granted.out;
+  EXPECT_NE(granted.out.find("all 24 permissions granted"), std::string::npos) << granted.out;
+
+  server.control("POST", "/fixture/config",
+                 json{{"denied", json::array({json{{"verb", "delete"}, {"resource", "namespaces"}},
+                                              json{{"verb", "watch"}, {"resource", "pods"}}})}});
+  Ran missing = sandbox.run({"preflight", "--kubeconfig", server.kubeconfig()});
+  EXPECT_EQ(missing.exit_code, 2) << missing.err;
+  EXPECT_NE(missing.out.find("MISSING  delete namespaces"), std::string::npos) << missing.out;
+  EXPECT_NE(missing.err.find("lacks 2 of the 24 permissions kubeproof needs: delete namespaces (the run's "
+                             "namespaces); watch pods in all namespaces (pod startup, from a watch)"),
+            std::string::npos)
+      << missing.err;
+  EXPECT_EQ(server.counters()["objects"], 0) << "a preflight creates nothing";
+}
+
 }  // namespace
 }  // namespace kp

@@ -65,9 +65,9 @@ TEST(Settings, StrictWithFileLineAndPath) {
     Result<Settings> settings = parse_settings(YAML::Load(yaml), "plans/x.yaml", "phases[1].settings");
     return settings ? std::string("parsed") : settings.error().message;
   };
-  EXPECT_EQ(error("qps: fast"),
-            "plans/x.yaml:1: phases[1].settings.qps: not a rate, got \"fast\" (use e.g. 10k, 1500/s, 2.5M, "
-            "100/m, 20 QPS)");
+  EXPECT_EQ(
+      error("qps: fast"),
+      "plans/x.yaml:1: phases[1].settings.qps: not a rate > 0 (or \"max\", \"capacity\"), got \"fast\"");
   EXPECT_EQ(error("pods: -1"), "plans/x.yaml:1: phases[1].settings.pods: must be within 0..1000, got \"-1\"");
   EXPECT_EQ(error("churn_percent: 150"),
             "plans/x.yaml:1: phases[1].settings.churn_percent: must be within 0..100, got \"150\"");
@@ -80,21 +80,92 @@ TEST(Settings, StrictWithFileLineAndPath) {
                                 "[{template: 'apiVersion: v1', replicas: 2}]\n"),
                      "plans/x.yaml", "phases[1].settings");
   ASSERT_TRUE(ok) << ok.error().message;
-  EXPECT_EQ(*ok->qps, 50);
+  EXPECT_EQ(ok->rate, load::RateSetting::fixed_at(Rate{50}));
   EXPECT_EQ(ok->jobs.front().objects.front().replicas, 2);
 }
 
-TEST(Shape, ScalesFromCapacity) {
+TEST(Shape, LoadMeansCapacityTimesLoad) {
+  // The same `load:` as every phase: capacity.api_qps x load, through the kernel's resolver.
   Settings settings;
   config::Capacity capacity;
   capacity.api_qps = Rate{1000};
-  Shape shape = shape_run(settings, capacity, 0.7, std::chrono::minutes(30));
-  EXPECT_DOUBLE_EQ(shape.qps, 700);
-  EXPECT_EQ(shape.burst, 700);
-  EXPECT_EQ(shape.iterations, 1000) << "capped";
-  Shape assumed = shape_run(settings, {}, 0.1, std::chrono::minutes(2));
-  EXPECT_DOUBLE_EQ(assumed.qps, 10);
-  EXPECT_EQ(assumed.notes.size(), 1u);
+  Result<Shape> shape = shape_run(settings, capacity, 0.7, std::chrono::minutes(30), config::TestType::load);
+  ASSERT_TRUE(shape) << shape.error().message;
+  EXPECT_DOUBLE_EQ(shape->qps, 700);
+  EXPECT_EQ(shape->burst, 1) << "a constant rate unless the plan sets a burst";
+  EXPECT_EQ(shape->iterations, 1000) << "capped";
+  ASSERT_EQ(shape->notes.size(), 1u);
+  EXPECT_EQ(shape->notes.front(), "rate 700 QPS = capacity.api_qps 1000 QPS x 70%");
+}
+
+TEST(Shape, ExplicitRateAndMax) {
+  Settings settings;
+  settings.rate = load::RateSetting::fixed_at(Rate{50});
+  Result<Shape> fixed = shape_run(settings, {}, 0.1, std::chrono::minutes(2));
+  ASSERT_TRUE(fixed) << fixed.error().message;
+  EXPECT_DOUBLE_EQ(fixed->qps, 50) << "an explicit rate needs no capacity and ignores load";
+  settings.rate = load::RateSetting::maximum();
+  Result<Shape> max = shape_run(settings, {}, 0.1, std::chrono::minutes(2));
+  ASSERT_TRUE(max) << max.error().message;
+  EXPECT_EQ(max->qps, 0) << "closed loop";
+}
+
+TEST(Shape, MissingOrZeroCapacityIsAnInputError) {
+  Settings settings;
+  Result<Shape> missing =
+      shape_run(settings, {}, 1.0, std::chrono::minutes(30), config::TestType::load, "plans/load.yaml");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().kind, ErrorKind::input);
+  EXPECT_EQ(missing.error().message,
+            "plans/load.yaml: capacity.api_qps: is required for the api phase's rate (capacity x load), got "
+            "nothing");
+  config::Capacity zero;
+  zero.api_qps = Rate{0};
+  Result<Shape> none =
+      shape_run(settings, zero, 1.0, std::chrono::minutes(30), config::TestType::load, "plans/load.yaml");
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().message, "plans/load.yaml: capacity.api_qps: must be > 0, got \"0 QPS\"");
+}
+
+TEST(Shape, StressRampsFromCapacity) {
+  Settings settings;
+  config::Capacity capacity;
+  capacity.api_qps = Rate{1000};
+  Result<Shape> shape =
+      shape_run(settings, capacity, 1.5, std::chrono::minutes(16), config::TestType::stress);
+  ASSERT_TRUE(shape) << shape.error().message;
+  ASSERT_TRUE(shape->schedule.stress());
+  std::vector<double> rates;
+  for (const load::Step& step : shape->schedule.steps) {
+    rates.push_back(step.rate->per_second);
+  }
+  EXPECT_EQ(rates, (std::vector<double>{1000, 1250, 1500, 1750, 2000}));
+  EXPECT_EQ(shape->schedule.bisect, 3);
+  EXPECT_DOUBLE_EQ(shape->qps, 1000) << "the first step";
+}
+
+TEST(Settings, RateAndStressKeys) {
+  auto parse = [](const char* text) {
+    return parse_settings(YAML::Load(text), "plans/x.yaml", "phases[1].settings");
+  };
+  Result<Settings> max = parse("qps: max");
+  ASSERT_TRUE(max) << max.error().message;
+  EXPECT_TRUE(max->rate.is_max());
+  Result<Settings> capacity = parse("rate: capacity\nstress: {steps: [100%, 150%], bisect: 2}");
+  ASSERT_TRUE(capacity) << capacity.error().message;
+  EXPECT_TRUE(capacity->rate.from_capacity_load());
+  EXPECT_EQ(capacity->stress.steps, (std::vector<double>{1.0, 1.5}));
+  EXPECT_EQ(capacity->stress.bisect, 2);
+  Result<Settings> bad = parse("stress: {steps: [150%, 125%]}");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(
+      bad.error().message.find("plans/x.yaml:1: phases[1].settings.stress.steps[1]: must be above the step "
+                               "before it (150%), got \"125%\""),
+      std::string::npos)
+      << bad.error().message;
+  Result<Settings> fast = parse("qps: fast");
+  ASSERT_FALSE(fast);
+  EXPECT_NE(fast.error().message.find("phases[1].settings.qps"), std::string::npos) << fast.error().message;
 }
 
 }  // namespace
