@@ -284,7 +284,7 @@ class NetDriver final : public engine::Driver {
       return;
     }
 
-    // The RR rate: the ramp over the explicit rate, or over the closed-loop rate measured above.
+    // The RR rate: the ramp over the explicit rate, or over half the closed-loop rate measured above.
     const bool measured_base = !settings_.rate.is_fixed();
     const std::optional<double> base =
         settings_.rate.is_fixed() ? std::optional<double>(settings_.rate.rate.per_second) : closed_loop_rate;
@@ -319,7 +319,8 @@ class NetDriver final : public engine::Driver {
       return ran;
     };
     load::StressResult rate =
-        search_rate(ramp, schedule->bisect, *base, p99_critical, rate_step, cancelled, progress("/s"));
+        search_rate(ramp, schedule->bisect, schedule->base.value_or(Rate{*base}).per_second, p99_critical,
+                    rate_step, cancelled, progress("/s"));
     if (rate.breaking_level) {
       run.measurements.push_back(breaking_point(rate, source));
       // Whether the step that broke was the client's doing or the server's: its own account says.

@@ -119,10 +119,15 @@ Result<NetPhasePlan> plan_phase(const Settings& settings, const config::Plan& pl
 
 Result<load::Schedule> rr_stress_schedule(const Settings& settings, const NetPhasePlan& plan, Rate base,
                                           bool measured) {
+  // One connection in open loop breaks below its closed-loop rate (that rate is back to back, with no slack
+  // left for arrival jitter), so a measured base starts the ramp at half of it: the ramp then spans the
+  // range where the break lies, and the bisection resolves it.
+  const double per_second = measured ? base.per_second * kMeasuredBaseShare : base.per_second;
   load::ScheduleInput input{
       .rate = load::RateSetting::from_capacity(),
-      .capacity = load::CapacityRef{.field = measured ? "the closed-loop TCP_RR rate" : "the TCP_RR rate",
-                                    .per_second = base.per_second},
+      .capacity =
+          load::CapacityRef{.field = measured ? "half the closed-loop TCP_RR rate" : "the TCP_RR rate",
+                            .per_second = per_second},
       .load = 1.0,
       .type = config::TestType::stress,
       .duration = plan.rr_series,

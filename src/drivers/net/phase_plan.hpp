@@ -11,7 +11,8 @@
 //     throughput the plan expects, stated in the notes and in the measurement's note.
 //   - TCP_RR's `rate` is an explicit rate or max (closed loop); the RR has no capacity field of its own.
 //   - stress: the streams ramp (settings.stress_streams, 1, 2, 4, 8, 16 by default) and the RR rate ramp
-//     (settings.stress.steps x the RR base rate: the explicit rate, or the closed-loop rate measured first);
+//     (settings.stress.steps x the RR base rate: the explicit rate, or half the closed-loop rate measured
+//     first);
 //     both bisect settings.stress.bisect times. The two latency rows are measured as in a load test.
 //
 // Durations: each series gets the phase's duration split evenly (three series in smoke/load: throughput and
@@ -65,13 +66,15 @@ inline constexpr Rate kProbeRate{1000};
 // A stream step breaks when its throughput grows less than this over the last step held: more streams no
 // longer find more capacity.
 inline constexpr double kMinStreamGrowth = 0.05;
+// The RR ramp's base when the plan sets no rate: this share of the measured closed-loop rate.
+inline constexpr double kMeasuredBaseShare = 0.5;
 
 // Errors (ErrorKind::input), naming the plan: a capacity.pod_network of 0.
 Result<NetPhasePlan> plan_phase(const Settings& settings, const config::Plan& plan,
                                 const config::PhasePlan& phase, const lab::NetnsLayout& layout);
 
-// The RR search's schedule: the ramp over `base` (the explicit rate, or the closed-loop rate measured).
-// `measured`: the base was measured closed loop rather than set.
+// The RR search's schedule: the ramp over `base` (the explicit rate), or over kMeasuredBaseShare of it when
+// `measured` (the closed-loop rate the first latency test measured).
 Result<load::Schedule> rr_stress_schedule(const Settings& settings, const NetPhasePlan& plan, Rate base,
                                           bool measured);
 

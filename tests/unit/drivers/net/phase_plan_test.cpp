@@ -116,11 +116,18 @@ TEST(NetPhasePlan, StressRampsStreamsAndSplitsTheTime) {
   EXPECT_DOUBLE_EQ(plan->probe.rate->per_second, kProbeRate.per_second);
 
   // The RR ramp: 100 %..200 % of the base rate.
-  Result<load::Schedule> schedule = rr_stress_schedule(input.settings, *plan, Rate{20000}, true);
+  Result<load::Schedule> schedule = rr_stress_schedule(input.settings, *plan, Rate{20000}, false);
   ASSERT_TRUE(schedule) << schedule.error().message;
   ASSERT_EQ(schedule->steps.size(), 5u);
   EXPECT_DOUBLE_EQ(schedule->steps.front().rate->per_second, 20000);
   EXPECT_DOUBLE_EQ(schedule->steps.back().rate->per_second, 40000);
+  // A measured closed-loop rate: the ramp spans half of it to all of it.
+  Result<load::Schedule> measured = rr_stress_schedule(input.settings, *plan, Rate{40000}, true);
+  ASSERT_TRUE(measured);
+  EXPECT_DOUBLE_EQ(measured->steps.front().rate->per_second, 20000);
+  EXPECT_DOUBLE_EQ(measured->steps.back().rate->per_second, 40000);
+  EXPECT_NE(measured->notes.front().find("half the closed-loop TCP_RR rate"), std::string::npos)
+      << measured->notes.front();
   EXPECT_EQ(schedule->bisect, 1);
   EXPECT_EQ(schedule->steps.front().duration, std::chrono::seconds(5));  // 30 s over 5 + 1
 }
