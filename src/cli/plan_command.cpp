@@ -50,7 +50,11 @@ Outcome validate_plan(const PlanValidateOptions& options) {
         checked = "settings valid";
       }
     }
-    phases += fmt::format("  {:<8} {:>6} at {:>4}% of capacity  ({})\n", to_string(phase.phase),
+    phases +=
+        plan->type == config::TestType::stress
+            ? fmt::format("  {:<8} {:>6} ramp to the breaking point  ({})\n", to_string(phase.phase),
+                          format_duration(phase.duration), checked)
+            : fmt::format("  {:<8} {:>6} at {:>4}% of capacity  ({})\n", to_string(phase.phase),
                           format_duration(phase.duration), fmt::format("{:g}", phase.load * 100), checked);
   }
   fmt::print("{}: valid {} plan \"{}\", target {}, criteria {}\n{}", options.file, to_string(plan->type),

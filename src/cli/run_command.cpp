@@ -96,9 +96,14 @@ Result<std::vector<std::string>> describe_run(const config::Plan& plan, const st
       continue;
     }
     api = api || phase.phase == Phase::api;
-    lines.push_back(fmt::format("{:<8} {} for {} at {:g}% of capacity", to_string(phase.phase),
-                                config::to_string(plan.type), format_duration(phase.duration),
-                                phase.load * 100));
+    // A stress phase does not hold `load`: it ramps to its breaking point (load/schedule.hpp).
+    lines.push_back(
+        plan.type == config::TestType::stress
+            ? fmt::format("{:<8} stress for {}: a ramp to the breaking point (settings.stress; by "
+                          "default 100%..200% of capacity)",
+                          to_string(phase.phase), format_duration(phase.duration))
+            : fmt::format("{:<8} {} for {} at {:g}% of capacity", to_string(phase.phase),
+                          config::to_string(plan.type), format_duration(phase.duration), phase.load * 100));
   }
   if (!api) {
     return lines;

@@ -424,4 +424,12 @@ std::filesystem::path default_plan_path(TestType type) {
   return find_data_file(fmt::format("plans/{}", name));
 }
 
+std::string settings_path(const PhasePlan& phase) {
+  return (phase.path.empty() ? std::string(to_string(phase.phase)) : phase.path) + ".settings";
+}
+
+YamlField settings_field(const Plan& plan, const PhasePlan& phase) {
+  return YamlField(phase.settings, plan.source.string(), settings_path(phase));
+}
+
 }  // namespace kp::config

@@ -12,6 +12,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config/criteria.hpp"
+#include "config/yaml_fields.hpp"
 #include "core/error.hpp"
 #include "core/phase.hpp"
 #include "core/units.hpp"
@@ -82,6 +83,12 @@ struct Plan {
 // phases (default: the whole flow). plans/smoke.yaml documents the shape.
 Result<Plan> load_plan(const std::filesystem::path& file);
 Result<Plan> parse_plan(std::string_view yaml_text, const std::filesystem::path& name_for_errors);
+
+// The one way from a plan to a phase's settings: "phases[2].settings" (or "<phase>.settings" when the plan
+// lists no phases), and the node with its file and path, so every driver's messages read
+// `plans/x.yaml:14: phases[2].settings.rate: ...`.
+std::string settings_path(const PhasePlan& phase);
+YamlField settings_field(const Plan& plan, const PhasePlan& phase);
 
 // Shortens every duration of the plan for a quick run (0 < scale <= 1); the plan records it.
 Result<void> apply_duration_scale(Plan& plan, double scale);

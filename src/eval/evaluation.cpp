@@ -1,98 +1,23 @@
 #include "eval/evaluation.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <map>
 #include <utility>
 
 #include <fmt/format.h>
 
-#include "config/metric_catalog.hpp"
-#include "core/units.hpp"
+#include "eval/eval_text.hpp"
 
 namespace kp::eval {
 namespace {
 
 using config::Comparison;
 using config::CriteriaRow;
-
-// The catalog knows every shipped id; a row or measurement with an id it does not know (the loaders reject
-// those, but evaluate() is also a library entry point) is placed by its prefix so it is never silently lost.
-std::optional<Phase> phase_of_metric(std::string_view id) {
-  if (const config::MetricInfo* info = config::find_metric(id); info != nullptr) {
-    return info->phase;
-  }
-  static constexpr std::pair<std::string_view, Phase> kPrefixes[] = {
-      {"etcd.", Phase::etcd}, {"api.", Phase::api},         {"net.", Phase::network},
-      {"dns.", Phase::dns},   {"storage.", Phase::storage}, {"ingress.", Phase::ingress}};
-  for (const auto& [prefix, phase] : kPrefixes) {
-    if (id.starts_with(prefix)) {
-      return phase;
-    }
-  }
-  return std::nullopt;
-}
-
-// Formats a base-unit value of `metric` in `display_unit` (the row's unit; empty: the catalog's).
-std::string format_value(std::string_view metric, double value, std::string_view display_unit) {
-  const config::MetricInfo* info = config::find_metric(metric);
-  if (info == nullptr) {
-    return display_unit.empty() ? fmt::format("{:g}", value) : fmt::format("{:g} {}", value, display_unit);
-  }
-  return format_quantity(info->quantity, value, display_unit.empty() ? info->display_unit : display_unit);
-}
-
-// Levels are round numbers from the criteria file: "500ms" reads better than the "500.00ms" that suits a
-// measured value, so the first number's trailing fractional zeros go.
-std::string trim_zeros(std::string text) {
-  const std::size_t start = text.find_first_of("0123456789");
-  if (start == std::string::npos) {
-    return text;
-  }
-  std::size_t end = text.find_first_not_of("0123456789", start);
-  if (end == std::string::npos || text[end] != '.') {
-    return text;
-  }
-  const std::size_t dot = end;
-  end = text.find_first_not_of("0123456789", dot + 1);
-  if (end == std::string::npos) {
-    end = text.size();
-  }
-  std::size_t keep = end;
-  while (keep > dot + 1 && text[keep - 1] == '0') {
-    --keep;
-  }
-  if (keep == dot + 1) {
-    keep = dot;
-  }
-  return text.erase(keep, end - keep);
-}
-
-// "< 500ms". Duration levels take the scale that suits each level, as the seed writes them ("< 500ms" and
-// "< 1s" in one row), rather than the row's display unit ("< 1000ms").
-std::string level_text(std::string_view metric, Comparison comparison, double level, std::string_view unit) {
-  const config::MetricInfo* info = config::find_metric(metric);
-  const std::string text = info != nullptr && info->quantity == Quantity::duration
-                               ? format_quantity(Quantity::duration, level)
-                               : format_value(metric, level, unit);
-  return fmt::format("{} {}", config::to_string(comparison), trim_zeros(text));
-}
-
-std::string level_text(const CriteriaRow& row, double level) {
-  return level_text(row.metric, row.comparison, level, row.unit);
-}
-
-std::string join(const std::vector<std::string>& parts, std::string_view separator) {
-  std::string out;
-  for (const std::string& part : parts) {
-    if (!out.empty()) {
-      out += separator;
-    }
-    out += part;
-  }
-  return out;
-}
+using detail::format_value;
+using detail::join;
+using detail::level_text;
+using detail::phase_of_metric;
 
 // "storage.randread_4k.iops 3.2k IOPS beyond critical > 10k IOPS": what a reader of a phase or run reason
 // needs to see of one row.
@@ -184,7 +109,14 @@ std::pair<Verdict, std::string> phase_verdict(const PhaseInput& input, const std
     return {Verdict::skipped, input.reason};
   }
   if (!input.invalid_reasons.empty()) {
-    return {Verdict::invalid, join(input.invalid_reasons, "; ")};
+    // One reason given by several generators reads once.
+    std::vector<std::string> reasons;
+    for (const std::string& reason : input.invalid_reasons) {
+      if (std::ranges::find(reasons, reason) == reasons.end()) {
+        reasons.push_back(reason);
+      }
+    }
+    return {Verdict::invalid, join(reasons, "; ")};
   }
 
   std::vector<std::string> failed;
@@ -338,147 +270,6 @@ std::pair<Verdict, std::string> overall_verdict(const std::vector<PhaseEvaluatio
   return {Verdict::pass, "every measured metric meets target"};
 }
 
-// ---- checklist ----
-
-constexpr auto kSoakForLeaderItem = std::chrono::hours(24);
-
-// What one metric contributes to a checklist item.
-struct Check {
-  enum class Kind { meets, misses, unknown };
-  Kind kind = Kind::unknown;
-  std::string evidence;
-  // The phase cannot vouch for a "met": it was INVALID (nothing it measured can be trusted, not even a miss)
-  // or it did not finish (a miss is still evidence).
-  bool untrusted = false;
-  bool unfinished = false;
-};
-
-// Every measured value of the run by metric id, with the phase that produced it.
-struct Fact {
-  double value = 0;
-  const PhaseEvaluation* phase = nullptr;
-};
-
-std::map<std::string, Fact, std::less<>> collect_facts(const std::vector<PhaseEvaluation>& phases) {
-  std::map<std::string, Fact, std::less<>> facts;
-  for (const PhaseEvaluation& phase : phases) {
-    for (const RowResult& result : phase.rows) {
-      if (result.measured.has_value()) {
-        facts.insert_or_assign(result.row.metric, Fact{*result.measured, &phase});
-      }
-    }
-    for (const Measurement& measurement : phase.informational) {
-      facts.insert_or_assign(measurement.metric, Fact{measurement.value, &phase});
-    }
-  }
-  return facts;
-}
-
-// Marks a check whose phase cannot vouch for it and says why in its evidence.
-void qualify(Check& check, const PhaseEvaluation& phase) {
-  if (phase.verdict == Verdict::invalid) {
-    check.untrusted = true;
-    check.evidence += fmt::format(" ({} phase INVALID: {})", to_string(phase.phase), phase.reason);
-  } else if (phase.status == PhaseStatus::cancelled || phase.status == PhaseStatus::error) {
-    check.unfinished = true;
-    check.evidence +=
-        fmt::format(" ({} phase did not finish: {})", to_string(phase.phase), to_string(phase.status));
-  }
-}
-
-// A check against a level written in the checklist item itself, e.g. etcd.write.p99 < 25ms.
-Check check_level(const std::map<std::string, Fact, std::less<>>& facts, std::string_view metric,
-                  Comparison comparison, double level) {
-  Check check;
-  const auto found = facts.find(metric);
-  const std::string level_str = level_text(metric, comparison, level, {});
-  if (found == facts.end()) {
-    check.evidence = fmt::format("{} not measured", metric);
-    return check;
-  }
-  const std::string value = format_value(metric, found->second.value, {});
-  if (config::satisfies(comparison, found->second.value, level)) {
-    check.kind = Check::Kind::meets;
-    check.evidence = fmt::format("{} = {} {}", metric, value, level_str);
-  } else {
-    check.kind = Check::Kind::misses;
-    check.evidence = fmt::format("{} = {}, not {}", metric, value, level_str);
-  }
-  qualify(check, *found->second.phase);
-  return check;
-}
-
-// Checks against the targets of the active criteria rows of `metric` (the selected tier's).
-std::vector<Check> check_rows(const std::vector<PhaseEvaluation>& phases, std::string_view metric) {
-  std::vector<Check> checks;
-  for (const PhaseEvaluation& phase : phases) {
-    for (const RowResult& result : phase.rows) {
-      if (result.row.metric != metric) {
-        continue;
-      }
-      Check check;
-      const CriteriaRow& row = result.row;
-      const std::string tier =
-          row.tier ? fmt::format(" ({} target)", row.tier->name) : std::string(" (target)");
-      if (!row.target.has_value()) {
-        check.evidence = fmt::format("{}: the criteria row has no target", metric);
-      } else if (!result.measured.has_value()) {
-        check.evidence = fmt::format("{} not measured", metric);
-      } else if (result.verdict == Verdict::not_measured) {
-        // Measured but not demonstrated (the run offered less than the target): neither met nor missed.
-        check.evidence = fmt::format("{} = {}, {}", metric, format_value(metric, *result.measured, row.unit),
-                                     result.reason);
-        qualify(check, phase);
-      } else {
-        const std::string value = format_value(metric, *result.measured, row.unit);
-        const std::string level = level_text(row, *row.target);
-        if (config::satisfies(row.comparison, *result.measured, *row.target)) {
-          check.kind = Check::Kind::meets;
-          check.evidence = fmt::format("{} = {} {}{}", metric, value, level, tier);
-        } else {
-          check.kind = Check::Kind::misses;
-          check.evidence = fmt::format("{} = {}, not {}{}", metric, value, level, tier);
-        }
-        qualify(check, phase);
-      }
-      checks.push_back(std::move(check));
-    }
-  }
-  if (checks.empty()) {
-    Check none;
-    none.evidence = fmt::format("no active criteria row for {}", metric);
-    checks.push_back(std::move(none));
-  }
-  return checks;
-}
-
-ChecklistItem combine(std::string text, std::vector<std::string> metrics, const std::vector<Check>& checks) {
-  ChecklistItem item;
-  item.text = std::move(text);
-  item.metrics = std::move(metrics);
-  bool missed = false;
-  bool doubtful = false;
-  std::vector<std::string> evidence;
-  for (const Check& check : checks) {
-    evidence.push_back(check.evidence);
-    if (check.kind == Check::Kind::misses && !check.untrusted) {
-      missed = true;
-    }
-    if (check.kind == Check::Kind::unknown || check.untrusted || check.unfinished) {
-      doubtful = true;
-    }
-  }
-  item.evidence = join(evidence, "; ");
-  if (missed) {
-    item.state = ChecklistState::not_met;
-  } else if (doubtful) {
-    item.state = ChecklistState::not_verified;
-  } else {
-    item.state = ChecklistState::met;
-  }
-  return item;
-}
-
 }  // namespace
 
 std::string_view to_string(PhaseStatus status) {
@@ -491,18 +282,6 @@ std::string_view to_string(PhaseStatus status) {
       return "cancelled";
     case PhaseStatus::error:
       return "error";
-  }
-  return "?";
-}
-
-std::string_view to_string(ChecklistState state) {
-  switch (state) {
-    case ChecklistState::met:
-      return "met";
-    case ChecklistState::not_met:
-      return "not met";
-    case ChecklistState::not_verified:
-      return "not verified";
   }
   return "?";
 }
@@ -565,7 +344,12 @@ PhaseEvaluation evaluate_phase(const PhaseInput& input, const std::vector<Criter
   out.ran_after_failure = input.ran_after_failure;
   Deduplicated measured = deduplicate(input.measurements);
   out.notes = std::move(measured.notes);
-  out.notes.insert(out.notes.end(), input.notes.begin(), input.notes.end());
+  // Several workers or series may state the same thing; a reader needs it once.
+  for (const std::string& note : input.notes) {
+    if (std::ranges::find(out.notes, note) == out.notes.end()) {
+      out.notes.push_back(note);
+    }
+  }
   out.stress = input.stress;
 
   for (const CriteriaRow& row : active_rows) {
@@ -642,87 +426,4 @@ Evaluation evaluate(const std::vector<PhaseInput>& inputs, const std::vector<Cri
   out.checklist = evaluate_checklist(out.phases, options);
   return out;
 }
-
-std::vector<ChecklistItem> evaluate_checklist(const std::vector<PhaseEvaluation>& phases,
-                                              const EvaluationOptions& options) {
-  const auto facts = collect_facts(phases);
-  std::vector<ChecklistItem> items;
-
-  // 1. Both kinds of API call, at the checklist's own 500ms; only a load or stress run is "expected load".
-  {
-    ChecklistItem item = combine("API Server P99 latency < 500ms under expected load",
-                                 {"api.mutating.p99", "api.readonly.p99"},
-                                 {check_level(facts, "api.mutating.p99", Comparison::less, 0.5),
-                                  check_level(facts, "api.readonly.p99", Comparison::less, 0.5)});
-    if (item.state == ChecklistState::met) {
-      if (!options.test_type.has_value()) {
-        item.evidence += "; load level unknown (imported values), judged on the values alone";
-      } else if (*options.test_type == config::TestType::smoke) {
-        item.state = ChecklistState::not_verified;
-        item.evidence += "; measured in a smoke run, not under expected load";
-      } else {
-        item.evidence += fmt::format("; {} run", config::to_string(*options.test_type));
-      }
-    }
-    items.push_back(std::move(item));
-  }
-
-  // 2.
-  items.push_back(combine("etcd write latency P99 < 25ms", {"etcd.write.p99"},
-                          {check_level(facts, "etcd.write.p99", Comparison::less, 0.025)}));
-
-  // 3. Zero leader changes proves the item only over a soak of 24h or more.
-  {
-    Check changes = check_level(facts, "etcd.leader_changes", Comparison::less_equal, 0);
-    if (const auto found = facts.find("etcd.leader_changes"); found != facts.end()) {
-      // "= 0" reads better than "= 0 <= 0"; qualify() again for the phase's caveat.
-      const std::string value = format_value("etcd.leader_changes", found->second.value, {});
-      changes.evidence = changes.kind == Check::Kind::meets
-                             ? fmt::format("etcd.leader_changes = {}", value)
-                             : fmt::format("etcd.leader_changes = {}, not 0", value);
-      changes.untrusted = false;
-      changes.unfinished = false;
-      qualify(changes, *found->second.phase);
-    }
-    ChecklistItem item =
-        combine("No etcd leader election during 24h test", {"etcd.leader_changes"}, {changes});
-    if (item.state == ChecklistState::met) {
-      if (options.soak_duration >= kSoakForLeaderItem) {
-        item.evidence += fmt::format(" during a {} run", format_duration(options.soak_duration));
-      } else {
-        item.state = ChecklistState::not_verified;
-        item.evidence += options.soak_duration.count() == 0
-                             ? std::string("; the run length is unknown; needs a soak of at least 24h")
-                             : fmt::format(" during a {} run; needs a soak of at least 24h",
-                                           format_duration(options.soak_duration));
-      }
-    }
-    items.push_back(std::move(item));
-  }
-
-  // 4.
-  items.push_back(combine("Pod startup time P99 < 5s (image cached)", {"api.pod_startup.p99"},
-                          {check_level(facts, "api.pod_startup.p99", Comparison::less, 5.0)}));
-  // 5.
-  items.push_back(combine("DNS query latency P99 < 10ms", {"dns.p99"},
-                          {check_level(facts, "dns.p99", Comparison::less, 0.010)}));
-
-  // 6-8: "requirements" are the targets of the selected tier's rows.
-  auto rows_item = [&](std::string text, std::vector<std::string> metrics) {
-    std::vector<Check> checks;
-    for (const std::string& metric : metrics) {
-      std::vector<Check> more = check_rows(phases, metric);
-      checks.insert(checks.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
-    }
-    return combine(std::move(text), std::move(metrics), checks);
-  };
-  items.push_back(rows_item("Storage IOPS meets workload requirements",
-                            {"storage.randread_4k.iops", "storage.randwrite_4k.iops"}));
-  items.push_back(
-      rows_item("Network throughput meets inter-zone requirements", {"net.pod_to_pod.throughput"}));
-  items.push_back(
-      rows_item("Ingress handles expected peak traffic", {"ingress.rps", "ingress.error_rate_5xx"}));
-  return items;
-}
-
 }  // namespace kp::eval

@@ -467,4 +467,20 @@ Result<std::map<std::string, std::string>> endpoints(const fs::path& state_dir, 
   return (*record)->endpoints;
 }
 
+Result<std::string> endpoint(const fs::path& state_dir, std::string_view service, std::string_view key) {
+  Result<std::map<std::string, std::string>> all = endpoints(state_dir, service);
+  if (!all) {
+    return std::unexpected(all.error());
+  }
+  const auto found = all->find(std::string(key));
+  if (found == all->end() || found->second.empty()) {
+    return fail(
+        ErrorKind::unavailable,
+        fmt::format("the local lab's {} records no \"{}\" endpoint (state dir \"{}\"); restart it with "
+                    "`kubeproof lab down && kubeproof lab up`",
+                    service, key, state_dir.string()));
+  }
+  return found->second;
+}
+
 }  // namespace kp::lab

@@ -87,6 +87,13 @@ std::vector<ServiceStatus> status(const std::filesystem::path& state_dir, Durati
 Result<std::map<std::string, std::string>> endpoints(const std::filesystem::path& state_dir,
                                                      std::string_view service);
 
+// One endpoint of a running service: the one way a driver looks up the lab. A service that is absent or not
+// running, or that records no such endpoint, is ErrorKind::unavailable with the reason, so the phase is
+// SKIPPED and says why: `the local lab's etcd records no "metrics" endpoint (state dir ".kubeproof/lab");
+// restart it with `kubeproof lab down && kubeproof lab up``.
+Result<std::string> endpoint(const std::filesystem::path& state_dir, std::string_view service,
+                             std::string_view key);
+
 // Reads <state_dir>/<service>/service.json; nullopt when absent.
 Result<std::optional<ServiceRecord>> read_record(const std::filesystem::path& state_dir,
                                                  std::string_view service);

@@ -6,7 +6,6 @@
 #include <fmt/format.h>
 
 namespace kp::load {
-namespace {
 
 std::string level_text(double level, std::string_view unit) {
   if (unit == "/s") {
@@ -21,6 +20,8 @@ std::string level_text(double level, std::string_view unit) {
   }
   return fmt::format("{:g} {}", level, unit);
 }
+
+namespace {
 
 std::string percent(double fraction) {
   return fmt::format("{:.1f} %", fraction * 100);

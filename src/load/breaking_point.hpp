@@ -51,6 +51,9 @@ struct BreakLimits {
   double min_achieved_share = 0.99;      // achieved/offered below this breaks (open loop only)
 };
 
+// A level as every report writes it: "17.5k QPS", "12.0k/s" (unit "/s"), "24 streams", "32 iodepth".
+std::string level_text(double level, std::string_view unit);
+
 // "" when the step held; otherwise every reason, comma-separated:
 //   "achieved 9.70k/s of 10.0k/s offered (97.0 %)", "P99 62.0ms > critical 50ms", "errors 2.10 % > critical 1
 //   %".

@@ -10,6 +10,7 @@
 #include "eval/verdict.hpp"
 #include "report/report_text.hpp"
 #include "report/run_report.hpp"
+#include "report/stress_text.hpp"
 
 namespace kp::report {
 namespace {
@@ -76,6 +77,37 @@ struct Line {
   std::array<std::string, 4> cells;  // metric, measured, target, critical
   std::string reason;
 };
+
+// A phase's stress searches: a title, one aligned line per step, then the breaking point. Steps have their
+// own columns (they are not criteria rows), aligned within the series.
+std::string stress_block(const load::StressResult& series, const Painter& painter) {
+  const std::vector<detail::StepCells> rows = detail::all_step_cells(series);
+  std::array<std::size_t, detail::kStepHeaders.size()> widths{};
+  for (std::size_t i = 0; i < widths.size(); ++i) {
+    widths[i] = detail::kStepHeaders[i].size();
+    for (const detail::StepCells& cells : rows) {
+      widths[i] = std::max(widths[i], detail::display_width(cells[i]));
+    }
+  }
+  auto line = [&](auto cell_at) {
+    std::string text = "  ";
+    for (std::size_t i = 0; i < widths.size(); ++i) {
+      text += "  " + pad(cell_at(i), i + 1 < widths.size() ? widths[i] : 0);
+    }
+    while (!text.empty() && text.back() == ' ') {
+      text.pop_back();
+    }
+    return text + "\n";
+  };
+  std::string out =
+      painter.paint("\x1b[1m", fmt::format("  stress: {}", detail::series_title(series))) + "\n";
+  out += line([](std::size_t i) { return std::string(detail::kStepHeaders[i]); });
+  for (const detail::StepCells& cells : rows) {
+    out += line([&cells](std::size_t i) { return cells[i]; });
+  }
+  out += fmt::format("  breaking point: {}\n", detail::breaking_point_text(series));
+  return out;
+}
 
 }  // namespace
 
@@ -176,6 +208,9 @@ std::string render_console(const RunReport& report, const ConsoleOptions& option
     for (const Measurement& measurement : phase.informational) {
       out += fmt::format("  {}  {}  (informational, no criterion)\n", pad(measurement.metric, widths[0]),
                          detail::format_value(measurement.metric, measurement.value));
+    }
+    for (const load::StressResult& series : phase.stress) {
+      out += stress_block(series, painter);
     }
   }
 

@@ -1,6 +1,7 @@
-// The JSON report, schema version 1 (docs/report-schema.md). Key order is fixed (ordered_json) so two reports
+// The JSON report, schema version 2 (docs/report-schema.md). Key order is fixed (ordered_json) so two reports
 // diff cleanly. Every value is given in the metric's base unit and, beside it, as text for people.
 
+#include <chrono>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -8,6 +9,7 @@
 #include "eval/verdict.hpp"
 #include "report/report_text.hpp"
 #include "report/run_report.hpp"
+#include "report/stress_text.hpp"
 
 namespace kp::report {
 namespace {
@@ -139,6 +141,44 @@ Json histogram_json(const Histogram& histogram) {
   return json;
 }
 
+// One stress search: every step as measured and the breaking point. Levels, offered and achieved are in the
+// series' unit per second (or a count for streams and iodepth); latencies in seconds.
+Json stress_json(const load::StressResult& series) {
+  Json steps = Json::array();
+  for (const load::StepRecord& step : series.steps) {
+    Json json = Json::object();
+    json["level"] = optional_number(step.level);
+    json["level_text"] = load::level_text(step.level, series.unit);
+    json["factor"] = optional_number(step.factor);
+    json["bisection"] = step.bisection;
+    // Closed loop offers no rate: null, not 0.
+    json["offered"] = step.offered > 0 ? optional_number(step.offered) : Json(nullptr);
+    json["achieved"] = optional_number(step.achieved);
+    json["p50"] = optional_number(step.p50);
+    json["p99"] = optional_number(step.p99);
+    json["completed"] = step.completed;
+    json["errors"] = step.errors;
+    json["duration"] = std::chrono::duration<double>(step.duration).count();
+    json["cancelled"] = step.cancelled;
+    json["broke"] = optional_text(step.broke);
+    steps.push_back(std::move(json));
+  }
+  Json json = Json::object();
+  json["series"] = series.series;
+  json["metric"] = series.metric;
+  json["unit"] = series.unit;
+  json["steps"] = steps;
+  json["breaking_level"] = optional_number(series.breaking_level);
+  json["breaking_level_text"] =
+      series.breaking_level ? Json(load::level_text(*series.breaking_level, series.unit)) : Json(nullptr);
+  json["last_held"] = optional_number(series.last_held);
+  json["last_held_text"] =
+      series.last_held ? Json(load::level_text(*series.last_held, series.unit)) : Json(nullptr);
+  json["breaking_point_text"] = detail::breaking_point_text(series);
+  json["note"] = optional_text(series.note);
+  return json;
+}
+
 Json phase_json(const RunReport& report, const eval::PhaseEvaluation& phase) {
   Json json = Json::object();
   json["phase"] = std::string(to_string(phase.phase));
@@ -187,6 +227,12 @@ Json phase_json(const RunReport& report, const eval::PhaseEvaluation& phase) {
   }
   json["informational"] = informational;
 
+  Json stress = Json::array();
+  for (const load::StressResult& series : phase.stress) {
+    stress.push_back(stress_json(series));
+  }
+  json["stress"] = stress;
+
   Json histograms = Json::object();
   for (const Measurement& measurement : detail::measurements_of(report, phase.phase)) {
     if (measurement.histogram && !histograms.contains(measurement.metric)) {
@@ -203,7 +249,7 @@ std::string render_json(const RunReport& report) {
   const eval::Evaluation& evaluation = report.evaluation;
   Json json = Json::object();
   json["schema"] = "kubeproof.report";
-  json["schema_version"] = 1;
+  json["schema_version"] = 2;
   json["meta"] = meta_json(report.meta);
   json["overall"] = Json{{"verdict", std::string(eval::to_string(evaluation.overall))},
                          {"reason", evaluation.overall_reason},

@@ -1,13 +1,17 @@
 // JUnit XML for CI systems: a testsuite per phase, a testcase per active criteria row, named by metric id and
 // the seed's table. FAIL is a <failure>; NOT MEASURED and SKIPPED are <skipped/>; CONDITIONAL PASS passes and
 // says so in <system-out>. A phase that was invalid, aborted or errored gets one more testcase carrying an
-// <error>, so a CI dashboard cannot show such a phase green.
+// <error>, so a CI dashboard cannot show such a phase green. A stress search is one more testcase, "<metric>
+// [breaking point]", whose <system-out> lists every step; it passes whether or not the breaking point was
+// reached (finding it is the point), and is <skipped/> when no step ran. The phase's notes (the generators'
+// statements) go into the suite's <system-out>.
 
 #include <fmt/format.h>
 
 #include "eval/verdict.hpp"
 #include "report/report_text.hpp"
 #include "report/run_report.hpp"
+#include "report/stress_text.hpp"
 
 namespace kp::report {
 namespace {
@@ -121,11 +125,37 @@ std::string testcase_xml(const eval::PhaseEvaluation& phase, const eval::RowResu
   return fmt::format("{}>\n{}    </testcase>\n", opening, out);
 }
 
+// The breaking point of one stress series as a testcase, its steps in <system-out>.
+std::string stress_testcase_xml(const eval::PhaseEvaluation& phase, const load::StressResult& series,
+                                Counts& counts) {
+  ++counts.tests;
+  std::string opening =
+      fmt::format("    <testcase name=\"{} [breaking point]\" classname=\"kubeproof.{}\" time=\"0\">\n",
+                  xml_escape(series.metric), xml_escape(to_string(phase.phase)));
+  const std::string point = detail::breaking_point_text(series);
+  if (series.steps.empty() || (!series.breaking_level && !series.last_held)) {
+    ++counts.skipped;
+    return fmt::format("{}      <skipped message=\"{}\"/>\n    </testcase>\n", opening, xml_escape(point));
+  }
+  std::string text = fmt::format("{}: breaking point {}\n", series.series, point);
+  for (const detail::StepCells& cells : detail::all_step_cells(series)) {
+    std::string line;
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+      line += fmt::format("{}{} {}", i == 0 ? "" : ", ", detail::kStepHeaders[i], cells[i]);
+    }
+    text += line + "\n";
+  }
+  return fmt::format("{}      <system-out>{}</system-out>\n    </testcase>\n", opening, xml_text(text));
+}
+
 std::string testsuite_xml(const RunReport& report, const eval::PhaseEvaluation& phase, Counts& totals) {
   Counts counts;
   std::string cases;
   for (const eval::RowResult& row : phase.rows) {
     cases += testcase_xml(phase, row, counts);
+  }
+  for (const load::StressResult& series : phase.stress) {
+    cases += stress_testcase_xml(phase, series, counts);
   }
   if (phase_is_broken(phase)) {
     ++counts.tests;
@@ -133,7 +163,10 @@ std::string testsuite_xml(const RunReport& report, const eval::PhaseEvaluation& 
     std::string reasons = phase.reason;
     if (const eval::PhaseInput* input = detail::input_of(report, phase.phase)) {
       for (const std::string& reason : input->invalid_reasons) {
-        reasons += reasons.empty() ? reason : "; " + reason;
+        // An INVALID phase's reason already lists its invalid reasons: say each once.
+        if (reasons.find(reason) == std::string::npos) {
+          reasons += reasons.empty() ? reason : "; " + reason;
+        }
       }
     }
     std::string message = fmt::format("{} ({}): {}", eval::to_string(phase.verdict),
@@ -178,8 +211,23 @@ std::string testsuite_xml(const RunReport& report, const eval::PhaseEvaluation& 
   if (std::string note = detail::duration_scale_note(report.meta); !note.empty()) {
     property("duration_scale_note", note);
   }
+  for (const load::StressResult& series : phase.stress) {
+    if (series.breaking_level) {
+      property(series.metric + ".breaking_level", fmt::format("{}", *series.breaking_level));
+    }
+    if (series.last_held) {
+      property(series.metric + ".last_held", fmt::format("{}", *series.last_held));
+    }
+  }
   out += "    </properties>\n";
   out += cases;
+  if (!phase.notes.empty()) {
+    std::string notes;
+    for (const std::string& note : phase.notes) {
+      notes += note + "\n";
+    }
+    out += fmt::format("    <system-out>{}</system-out>\n", xml_text(notes));
+  }
   out += "  </testsuite>\n";
 
   totals.tests += counts.tests;

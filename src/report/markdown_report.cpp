@@ -1,11 +1,13 @@
 // The Markdown summary: what a platform team pastes into a ticket or a pull request. A phase table, a row
-// table and the seed's pre-production checklist.
+// table, a table per stress series (every step and the breaking point) and the seed's pre-production
+// checklist.
 
 #include <fmt/format.h>
 
 #include "eval/verdict.hpp"
 #include "report/report_text.hpp"
 #include "report/run_report.hpp"
+#include "report/stress_text.hpp"
 
 namespace kp::report {
 namespace {
@@ -121,6 +123,35 @@ std::string render_markdown(const RunReport& report) {
         out += fmt::format("| {} | `{}` | {} | {} | {} |\n", to_string(phase.phase), cell(measurement.metric),
                            cell(detail::format_value(measurement.metric, measurement.value)),
                            cell(measurement.source), cell(measurement.note));
+      }
+    }
+  }
+
+  bool any_stress = false;
+  for (const eval::PhaseEvaluation& phase : evaluation.phases) {
+    any_stress = any_stress || !phase.stress.empty();
+  }
+  if (any_stress) {
+    out += "\n## Stress: steps and breaking points\n";
+    for (const eval::PhaseEvaluation& phase : evaluation.phases) {
+      for (const load::StressResult& series : phase.stress) {
+        out +=
+            fmt::format("\n### {}: {}\n\n**Breaking point** (`{}`): {}\n\n", display_name(phase.phase),
+                        cell(series.series), cell(series.metric), cell(detail::breaking_point_text(series)));
+        std::string header = "|";
+        std::string rule = "|";
+        for (std::string_view name : detail::kStepHeaders) {
+          header += fmt::format(" {} |", name);
+          rule += "---|";
+        }
+        out += header + "\n" + rule + "\n";
+        for (const detail::StepCells& cells : detail::all_step_cells(series)) {
+          std::string line = "|";
+          for (const std::string& text : cells) {
+            line += fmt::format(" {} |", cell(text));
+          }
+          out += line + "\n";
+        }
       }
     }
   }

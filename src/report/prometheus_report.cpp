@@ -34,6 +34,22 @@ std::string render_prometheus(const RunReport& report) {
     detail::measurement_samples(out, "kubeproof_metric_offered", input.phase, input.measurements, true, seen);
   }
 
+  // The breaking point itself is a measurement (kubeproof_metric{id="dns.breaking_rate"}); the level below it
+  // that held is only in the search, and is what a capacity plan can count on.
+  out.family(
+      "kubeproof_stress_last_held",
+      "Highest stress step that held, per breaking-point metric, in the series' unit (per second, or a "
+      "count of streams or iodepth).");
+  for (const eval::PhaseEvaluation& phase : evaluation.phases) {
+    for (const load::StressResult& series : phase.stress) {
+      if (series.last_held) {
+        out.sample("kubeproof_stress_last_held",
+                   {{"id", series.metric}, {"phase", to_string(phase.phase)}, {"series", series.series}},
+                   *series.last_held);
+      }
+    }
+  }
+
   out.family("kubeproof_criterion_target", "Target level of a criteria row, in the metric's base unit.");
   for (const eval::PhaseEvaluation& phase : evaluation.phases) {
     for (const eval::RowResult& result : phase.rows) {

@@ -42,7 +42,7 @@ struct RunReport {
 // file at `path` (and no temp file behind).
 Result<void> write_file_atomically(const std::filesystem::path& path, std::string_view contents);
 
-std::string render_json(const RunReport& report);   // schema version 1
+std::string render_json(const RunReport& report);   // schema version 2
 std::string render_junit(const RunReport& report);  // a testsuite per phase, a testcase per criteria row
 std::string render_markdown(const RunReport& report);
 struct ConsoleOptions {

@@ -155,7 +155,7 @@ TEST(Evaluate, JsonFormatPrintsTheReport) {
   Ran ran = evaluate(sandbox, all_at_target(), {"--format", "json"});
   ASSERT_EQ(ran.exit_code, 0) << ran.err;
   json report = json::parse(ran.out);
-  EXPECT_EQ(report.at("schema_version"), 1);
+  EXPECT_EQ(report.at("schema_version"), 2);
   EXPECT_EQ(report.at("overall").at("verdict"), "PASS");
 }
 
