@@ -72,8 +72,7 @@ class NetDriver final : public engine::Driver {
 
   Result<void> validate(const engine::PhaseContext& context) override {
     const std::string file = context.plan.source.string();
-    const std::string path =
-        (context.phase.path.empty() ? std::string("network") : context.phase.path) + ".settings";
+    const std::string path = config::settings_path(context.phase);  // the one way to a phase's settings
     Result<Settings> settings = parse_settings(context.phase.settings, file, path);
     if (!settings) {
       return std::unexpected(settings.error());
