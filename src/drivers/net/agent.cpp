@@ -5,6 +5,7 @@
 
 #include "core/flag_values.hpp"
 #include "drivers/net/socket.hpp"
+#include "load/rate_setting.hpp"
 
 namespace kp::drivers::net {
 namespace {
@@ -116,12 +117,17 @@ Result<ClientOptions> to_client_options(const ClientAgentOptions& options) {
     }
     f.target = *value;
   }
-  Result<std::optional<Rate>> rate = flag_rate_or_max("rate", options.rate);
+  // The same reader as a plan's `rate:` (load/rate_setting.hpp). An agent is handed its rate: it has no
+  // capacity to scale.
+  Result<load::RateSetting> rate = load::flag_rate_setting("rate", options.rate);
   if (!rate) {
     return std::unexpected(rate.error());
   }
-  if (*rate) {
-    spec.rate = **rate;
+  if (rate->from_capacity_load()) {
+    return flag_error("rate", "an agent has no capacity to scale: give a rate > 0 or max", options.rate);
+  }
+  if (rate->is_fixed()) {
+    spec.rate = rate->rate;
   }
   Result<Arrival> arrival = flag_arrival("arrival", options.arrival);
   if (!arrival) {

@@ -4,8 +4,13 @@
 
 #include <fmt/format.h>
 
+#include "drivers/net/phase_plan.hpp"
 #include "drivers/net/settings.hpp"
+#include "drivers/net/stress.hpp"
 #include "lab/netns.hpp"
+#include "load/criteria_view.hpp"
+#include "load/validity.hpp"
+#include "load/worker_pool.hpp"
 
 namespace kp::drivers::net {
 namespace {
@@ -13,18 +18,12 @@ namespace {
 constexpr Duration kServerReady = std::chrono::seconds(10);
 constexpr Duration kServerStopGrace = std::chrono::seconds(3);
 
-struct PlannedTest {
-  std::string metric;
-  std::string target;  // host:port the client connects to
-  std::string path;    // for people: "pod to pod", "pod to service (DNAT 10.237.1.10:80)"
-  TestSpec spec;
-};
-
 std::string us(const Histogram& histogram, double percentile) {
   return fmt::format("{:.1f} us", double(histogram.value_at_percentile(percentile)) / 1e3);
 }
 
-Measurement to_measurement(const PlannedTest& test, const ClientResult& r, const lab::NetnsRecord& lab) {
+Measurement to_measurement(const PlannedTest& test, const ClientResult& r, const lab::NetnsRecord& lab,
+                           std::optional<double> expected_bps) {
   Measurement m;
   m.metric = test.metric;
   m.source = fmt::format("kubeproof agent net-client in {} -> {} ({})", lab.layout.client_ns, test.target,
@@ -37,6 +36,11 @@ Measurement to_measurement(const PlannedTest& test, const ClientResult& r, const
     m.value = r.throughput_bps;
     m.note = fmt::format("{}: {} goodput; {} retransmits; {}; lab veth between network namespaces",
                          describe(r.spec), r.throughput_source, r.retransmits, cpu);
+    if (expected_bps && *expected_bps > 0) {
+      m.note += fmt::format("; {:.0f} % of the {} capacity.pod_network x load asks for",
+                            100 * r.throughput_bps / *expected_bps,
+                            format_quantity(Quantity::bandwidth, *expected_bps));
+    }
   } else {
     m.value = double(r.latency.corrected.value_at_percentile(99)) / 1e9;
     m.histogram = r.latency.corrected;
@@ -50,6 +54,15 @@ Measurement to_measurement(const PlannedTest& test, const ClientResult& r, const
   return m;
 }
 
+Measurement breaking_point(const load::StressResult& result, const std::string& source) {
+  Measurement m;
+  m.metric = result.metric;
+  m.value = result.breaking_level.value_or(0);
+  m.source = source;
+  m.note = result.note;
+  return m;
+}
+
 class NetDriver final : public engine::Driver {
  public:
   NetDriver(std::filesystem::path lab_dir, AgentCommand agent)
@@ -59,16 +72,27 @@ class NetDriver final : public engine::Driver {
 
   Result<void> validate(const engine::PhaseContext& context) override {
     const std::string file = context.plan.source.string();
-    const std::string path =
-        (context.phase.path.empty() ? std::string("network") : context.phase.path) + ".settings";
+    const std::string path = config::settings_path(context.phase);  // the one way to a phase's settings
     Result<Settings> settings = parse_settings(context.phase.settings, file, path);
     if (!settings) {
       return std::unexpected(settings.error());
     }
     settings_ = *settings;
+    Result<NetPhasePlan> plan = plan_phase(settings_, context.plan, context.phase, lab::NetnsLayout{});
+    if (!plan) {
+      return std::unexpected(plan.error());
+    }
     // The specs must pass the agent's own checks, or the error would only surface mid-run.
-    for (const PlannedTest& test : plan_tests(context.phase.duration, lab::NetnsLayout{})) {
-      if (Result<void> ok = net::validate(test.spec, FieldStyle::key); !ok) {
+    std::vector<TestSpec> specs;
+    for (const PlannedTest& test : plan->tests) {
+      specs.push_back(test.spec);
+    }
+    if (plan->stress()) {
+      specs.push_back(plan->stream);
+      specs.push_back(plan->probe);
+    }
+    for (const TestSpec& spec : specs) {
+      if (Result<void> ok = net::validate(spec, FieldStyle::key); !ok) {
         return fail(ErrorKind::input, fmt::format("{}: {}.{}", file, path, ok.error().message));
       }
     }
@@ -94,16 +118,19 @@ class NetDriver final : public engine::Driver {
       return std::unexpected(lab.error());
     }
     lab_ = *lab;
-    const std::string listen = fmt::format("0.0.0.0:{}", lab_->layout.server_port);
-    Result<LabServer> server = start_lab_server(agent_, lab_->layout.server_ns, listen, Duration::zero(),
-                                                settings_.server_cpu, context.clock, kServerReady);
+    Result<LabServer> server = start(context, lab_->layout.server_port, settings_.server_cpu);
     if (!server) {
       return std::unexpected(server.error());
     }
     server_.emplace(std::move(*server));
-    context.progress.message(Phase::network,
-                             fmt::format("net-server in {} listening on {} ({})", lab_->layout.server_ns,
-                                         lab_->layout.server_endpoint(), server_->listening));
+    if (context.plan.type == config::TestType::stress) {
+      // The TCP_RR beside each stream step needs a server of its own: a server serves one test at a time.
+      Result<LabServer> probe = start(context, probe_port(), std::nullopt);
+      if (!probe) {
+        return std::unexpected(probe.error());
+      }
+      probe_server_.emplace(std::move(*probe));
+    }
     return {};
   }
 
@@ -111,81 +138,202 @@ class NetDriver final : public engine::Driver {
     if (!lab_ || !server_) {
       return fail(ErrorKind::internal, "network driver: run() before a successful prepare()");
     }
+    Result<NetPhasePlan> plan = plan_phase(settings_, context.plan, context.phase, lab_->layout);
+    if (!plan) {
+      return std::unexpected(plan.error());
+    }
+    const load::CriteriaView criteria(context.criteria);
+    const std::optional<double> tightest = criteria.tightest_latency_target(Phase::network);
     engine::PhaseRun run;
-    for (const PlannedTest& test : plan_tests(context.phase.duration, lab_->layout)) {
+    run.notes = plan->notes;
+    std::optional<double> closed_loop_rate;
+    for (const PlannedTest& test : plan->tests) {
       if (context.cancel.requested()) {
         break;
       }
-      context.progress.message(Phase::network,
-                               fmt::format("{}: {} from {} to {}", test.metric, describe(test.spec),
-                                           lab_->layout.client_ns, test.target));
-      Result<ClientResult> result =
-          run_lab_client(agent_, lab_->layout.client_ns, test.target, test.spec, settings_.connect_timeout,
-                         settings_.client_cpu, context.clock, context.cancel);
+      Result<ClientResult> result = run_test(context, test, run);
       if (!result) {
-        // One test that could not run does not hide the others; the phase is INVALID, saying why.
-        run.invalid_reasons.push_back(
-            fmt::format("{}: not measured: {}", test.metric, result.error().message));
-        context.progress.message(Phase::network, run.invalid_reasons.back());
         continue;
       }
-      context.progress.message(Phase::network, fmt::format("{}: {}", test.metric, summary(*result)));
-      const bool measured =
-          result->measured > Duration::zero() &&
-          (is_stream(test.spec.scenario) ? result->throughput_bps > 0 : result->transactions > 0);
-      if (measured) {
-        run.measurements.push_back(to_measurement(test, *result, *lab_));
+      if (!is_stream(test.spec.scenario)) {
+        // The one validity rule: only the client's own lateness (not a wait for the server) can void it.
+        const load::Validity validity = load::judge_validity(account_of(*result), tightest);
+        run.notes.push_back(fmt::format("{}: {}", test.metric, validity.statement));
+        for (const std::string& reason : validity.invalid_reasons) {
+          run.invalid_reasons.push_back(fmt::format("{}: {}", test.metric, reason));
+        }
+        if (test.metric == "net.pod_to_pod.latency.p99" && !test.spec.rate && result->complete) {
+          closed_loop_rate = result->transaction_rate;
+        }
       }
-      if (!result->complete && !result->cancelled) {
-        run.invalid_reasons.push_back(fmt::format("{}: {}", test.metric, result->error));
+      if (measured(*result)) {
+        run.measurements.push_back(to_measurement(test, *result, *lab_, plan->expected_bps));
       }
-      if (result->pacer && result->pacer->late_fraction() > 0.01) {
-        run.invalid_reasons.push_back(
-            fmt::format("{}: the client fell behind its schedule ({:.1f} % of requests "
-                        "late by more than 1 ms)",
-                        test.metric, result->pacer->late_fraction() * 100));
-      }
+    }
+    if (plan->stress() && !context.cancel.requested()) {
+      run_stress(context, *plan, closed_loop_rate, criteria, run);
     }
     return run;
   }
 
   void teardown(engine::PhaseContext& context) noexcept override {
-    if (server_) {
-      const AgentExit exit = server_->process.stop(context.clock, kServerStopGrace);
-      if (exit.timed_out) {
-        context.progress.message(Phase::network, "net-server did not stop on SIGTERM; killed");
+    for (std::optional<LabServer>* server : {&server_, &probe_server_}) {
+      if (*server) {
+        const AgentExit exit = (*server)->process.stop(context.clock, kServerStopGrace);
+        if (exit.timed_out) {
+          context.progress.message(Phase::network, "net-server did not stop on SIGTERM; killed");
+        }
       }
+      server->reset();
     }
-    server_.reset();
   }
 
  private:
-  std::vector<PlannedTest> plan_tests(Duration phase_duration, const lab::NetnsLayout& layout) const {
-    const Duration duration = test_duration(settings_, phase_duration);
-    TestSpec stream;
-    stream.scenario = Scenario::tcp_stream;
-    stream.streams = settings_.streams;
-    stream.duration = duration;
-    stream.warmup = settings_.warmup;
-    stream.message_size = settings_.message_size;
-    stream.response_timeout = settings_.response_timeout;
-    TestSpec rr;
-    rr.scenario = Scenario::tcp_rr;
-    rr.streams = 1;
-    rr.duration = duration;
-    rr.warmup = settings_.warmup;
-    rr.request_size = settings_.request_size;
-    rr.response_size = settings_.response_size;
-    rr.rate = settings_.rate;
-    rr.arrival = settings_.arrival;
-    rr.response_timeout = settings_.response_timeout;
-    return {
-        {"net.pod_to_pod.throughput", layout.server_endpoint(), "pod to pod", stream},
-        {"net.pod_to_pod.latency.p99", layout.server_endpoint(), "pod to pod", rr},
-        {"net.pod_to_service.latency.p99", layout.service_endpoint(),
-         fmt::format("pod to service: DNAT {} -> {}", layout.service_endpoint(), layout.server_endpoint()),
-         rr},
+  std::uint16_t probe_port() const { return static_cast<std::uint16_t>(lab_->layout.server_port + 1); }
+  std::string probe_endpoint() const { return fmt::format("{}:{}", lab_->layout.server_ip, probe_port()); }
+
+  Result<LabServer> start(engine::PhaseContext& context, std::uint16_t port, std::optional<int> cpu) {
+    const std::string listen = fmt::format("0.0.0.0:{}", port);
+    Result<LabServer> server = start_lab_server(agent_, lab_->layout.server_ns, listen, Duration::zero(), cpu,
+                                                context.clock, kServerReady);
+    if (server) {
+      context.progress.message(Phase::network,
+                               fmt::format("net-server in {} listening on {}:{} ({})", lab_->layout.server_ns,
+                                           lab_->layout.server_ip, port, server->listening));
+    }
+    return server;
+  }
+
+  static bool measured(const ClientResult& r) {
+    return r.measured > Duration::zero() &&
+           (is_stream(r.spec.scenario) ? r.throughput_bps > 0 : r.transactions > 0);
+  }
+
+  // One steady test; its failure is an INVALID reason (one test that could not run does not hide the others).
+  Result<ClientResult> run_test(engine::PhaseContext& context, const PlannedTest& test,
+                                engine::PhaseRun& run) {
+    context.progress.message(Phase::network,
+                             fmt::format("{}: {} from {} to {}", test.metric, describe(test.spec),
+                                         lab_->layout.client_ns, test.target));
+    Result<ClientResult> result =
+        run_lab_client(agent_, lab_->layout.client_ns, test.target, test.spec, settings_.connect_timeout,
+                       settings_.client_cpu, context.clock, context.cancel);
+    if (!result) {
+      run.invalid_reasons.push_back(fmt::format("{}: not measured: {}", test.metric, result.error().message));
+      context.progress.message(Phase::network, run.invalid_reasons.back());
+      return result;
+    }
+    context.progress.message(Phase::network, fmt::format("{}: {}", test.metric, summary(*result)));
+    if (!result->complete && !result->cancelled) {
+      run.invalid_reasons.push_back(fmt::format("{}: {}", test.metric, result->error));
+    }
+    return result;
+  }
+
+  void run_stress(engine::PhaseContext& context, const NetPhasePlan& plan,
+                  std::optional<double> closed_loop_rate, const load::CriteriaView& criteria,
+                  engine::PhaseRun& run) {
+    const std::optional<double> p99_critical = criteria.critical("net.pod_to_pod.latency.p99");
+    const std::string source = fmt::format("kubeproof agent net-client in {} -> {} (pod to pod)",
+                                           lab_->layout.client_ns, lab_->layout.server_endpoint());
+    auto cancelled = [&] { return context.cancel.requested(); };
+    auto progress = [&](std::string_view unit) {
+      return [&context, unit](const load::StepRecord& step) {
+        context.progress.message(Phase::network, "stress: " + describe_step(step, unit));
+      };
     };
+
+    // Streams: TCP_STREAM and, beside it on the second server, the TCP_RR whose P99 can break the step.
+    RunStreamStep stream_step = [&](int streams, bool /*bisection*/) {
+      TestSpec stream = plan.stream;
+      stream.streams = streams;
+      const std::function<Result<ClientResult>(load::WorkerContext&)> body =
+          [&](load::WorkerContext& worker) -> Result<ClientResult> {
+        if (worker.index() == 0) {
+          return run_lab_client(agent_, lab_->layout.client_ns, lab_->layout.server_endpoint(), stream,
+                                settings_.connect_timeout, settings_.client_cpu, context.clock,
+                                context.cancel);
+        }
+        return run_lab_client(agent_, lab_->layout.client_ns, probe_endpoint(), plan.probe,
+                              settings_.connect_timeout, std::nullopt, context.clock, context.cancel);
+      };
+      load::PoolOptions pool;
+      pool.count = 2;
+      Result<std::pair<std::vector<Result<ClientResult>>, TimePoint>> ran =
+          load::run_workers<Result<ClientResult>>(pool, context.clock, body);
+      if (!ran) {
+        return StreamStepResult{std::unexpected(ran.error()), std::unexpected(ran.error())};
+      }
+      return StreamStepResult{std::move(ran->first[0]), std::move(ran->first[1])};
+    };
+    StreamSearch streams = search_streams(plan.stream_steps, plan.bisect, p99_critical, stream_step,
+                                          cancelled, progress("streams"));
+    if (streams.best) {
+      const PlannedTest test{"net.pod_to_pod.throughput", lab_->layout.server_endpoint(), "pod to pod",
+                             streams.best->spec};
+      Measurement m = to_measurement(test, *streams.best, *lab_, plan.expected_bps);
+      m.note = "stress: the most any stream step carried; " + m.note;
+      run.measurements.push_back(std::move(m));
+    }
+    if (streams.result.breaking_level) {
+      run.measurements.push_back(breaking_point(streams.result, source));
+    }
+    run.stress.push_back(streams.result);
+    if (context.cancel.requested()) {
+      return;
+    }
+
+    // The RR rate: the ramp over the explicit rate, or over half the closed-loop rate measured above.
+    const bool measured_base = !settings_.rate.is_fixed();
+    const std::optional<double> base =
+        settings_.rate.is_fixed() ? std::optional<double>(settings_.rate.rate.per_second) : closed_loop_rate;
+    if (!base || !(*base > 0)) {
+      run.notes.push_back(
+          "stress: no TCP_RR rate search: the closed-loop TCP_RR that gives its base rate did not complete");
+      return;
+    }
+    Result<load::Schedule> schedule = rr_stress_schedule(settings_, plan, Rate{*base}, measured_base);
+    if (!schedule) {
+      run.notes.push_back(fmt::format("stress: no TCP_RR rate search: {}", schedule.error().message));
+      return;
+    }
+    for (const std::string& note : schedule->notes) {
+      run.notes.push_back("TCP_RR " + note);
+    }
+    std::vector<double> ramp;
+    for (const load::Step& step : schedule->steps) {
+      ramp.push_back(step.rate ? step.rate->per_second : 0);
+    }
+    std::vector<std::pair<double, ClientResult>> results;
+    RunRateStep rate_step = [&](Rate rate, bool bisection) -> Result<ClientResult> {
+      TestSpec rr = plan.rr_step;
+      rr.rate = rate;
+      rr.duration = bisection ? schedule->bisect_step_duration : schedule->steps.front().duration;
+      Result<ClientResult> ran =
+          run_lab_client(agent_, lab_->layout.client_ns, lab_->layout.server_endpoint(), rr,
+                         settings_.connect_timeout, settings_.client_cpu, context.clock, context.cancel);
+      if (ran) {
+        results.emplace_back(rate.per_second, *ran);
+      }
+      return ran;
+    };
+    load::StressResult rate =
+        search_rate(ramp, schedule->bisect, schedule->base.value_or(Rate{*base}).per_second, p99_critical,
+                    rate_step, cancelled, progress("/s"));
+    if (rate.breaking_level) {
+      run.measurements.push_back(breaking_point(rate, source));
+      // Whether the step that broke was the client's doing or the server's: its own account says.
+      for (const auto& [level, result] : results) {
+        if (level == *rate.breaking_level) {
+          const load::Validity validity =
+              load::judge_validity(account_of(result), criteria.tightest_latency_target(Phase::network));
+          run.notes.push_back(
+              fmt::format("net.pod_to_pod.breaking_rate: the step that broke: {}{}", validity.statement,
+                          validity.valid() ? std::string() : "; " + validity.invalid_reasons.front()));
+        }
+      }
+    }
+    run.stress.push_back(std::move(rate));
   }
 
   std::filesystem::path lab_dir_;
@@ -193,6 +341,7 @@ class NetDriver final : public engine::Driver {
   Settings settings_;
   std::optional<lab::NetnsRecord> lab_;
   std::optional<LabServer> server_;
+  std::optional<LabServer> probe_server_;
 };
 
 }  // namespace

@@ -171,6 +171,14 @@ class Reader {
 
 }  // namespace
 
+void SendAccount::merge(const SendAccount& other) {
+  due += other.due;
+  sent += other.sent;
+  queued_for_server += other.queued_for_server;
+  unsent_for_server += other.unsent_for_server;
+  own_lateness.merge(other.own_lateness);
+}
+
 double CpuUse::utilization() const {
   return window > Duration::zero() ? seconds(total()) / seconds(window) : 0.0;
 }
@@ -220,6 +228,12 @@ std::string to_json_line(const ClientResult& r) {
                                    {"late_fraction", r.pacer->late_fraction()},
                                    {"max_lag_s", seconds(r.pacer->max_lag)}}
                             : json(nullptr)},
+      {"send_account", r.sends ? json{{"due", r.sends->due},
+                                      {"sent", r.sends->sent},
+                                      {"queued_for_server", r.sends->queued_for_server},
+                                      {"unsent_for_server", r.sends->unsent_for_server},
+                                      {"own_lateness", r.sends->own_lateness.to_json()}}
+                               : json(nullptr)},
       {"retransmits", r.retransmits},
       {"cpu",
        {{"client", cpu_json(r.client_cpu)},
@@ -312,6 +326,16 @@ Result<ClientResult> result_from_json_line(std::string_view text) {
       KP_READ(value, in.number("open_loop.max_lag_s"));
       stats.max_lag = from_seconds(value);
       r.pacer = std::move(stats);
+    }
+    // Absent in a result from an older agent: nothing is known about its own lateness.
+    if (root.contains("send_account") && !root["send_account"].is_null()) {
+      SendAccount account;
+      KP_READ(account.due, in.count("send_account.due"));
+      KP_READ(account.sent, in.count("send_account.sent"));
+      KP_READ(account.queued_for_server, in.count("send_account.queued_for_server"));
+      KP_READ(account.unsent_for_server, in.count("send_account.unsent_for_server"));
+      KP_READ(account.own_lateness, in.histogram("send_account.own_lateness"));
+      r.sends = std::move(account);
     }
     KP_READ(r.retransmits, in.count("retransmits"));
     KP_READ(r.client_cpu, in.cpu("cpu.client"));

@@ -34,6 +34,20 @@ struct CpuUse {
   friend bool operator==(const CpuUse&, const CpuUse&) = default;
 };
 
+// What an open-loop client owed and did in the window, as load::GeneratorAccount needs it (validity.hpp).
+struct SendAccount {
+  std::uint64_t due = 0;   // intended sends in the window
+  std::uint64_t sent = 0;  // of those, sent
+  // Due sends whose intended time found the connection still waiting for the previous response (sent or
+  // not): the server's latency, counted in the corrected latency, never the client's shortfall.
+  std::uint64_t queued_for_server = 0;
+  std::uint64_t unsent_for_server = 0;  // due, never sent, the connection still busy at the end
+  Histogram own_lateness;  // ns, actual - intended, of the sends that did not wait for the server
+
+  void merge(const SendAccount& other);
+  friend bool operator==(const SendAccount&, const SendAccount&) = default;
+};
+
 struct ClientResult {
   TestSpec spec;
   std::string server;       // as the client was told to reach it
@@ -63,7 +77,8 @@ struct ClientResult {
   std::uint64_t timeouts = 0;  // UDP_RR: requests whose response did not come within response_timeout
   LatencyRecorder latency;     // round trips in ns: corrected (from the intended send) and uncorrected
   std::vector<SecondSnapshot> latency_series;
-  std::optional<PacerStats> pacer;  // open loop only
+  std::optional<PacerStats> pacer;   // open loop only
+  std::optional<SendAccount> sends;  // open loop only
 
   std::uint64_t retransmits = 0;  // TCP segments retransmitted in the window, all data connections
   CpuUse client_cpu;

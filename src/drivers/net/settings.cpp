@@ -28,6 +28,29 @@ Result<std::uint64_t> read_whole(const YamlField& field, std::uint64_t minimum, 
   return value;
 }
 
+// Parallel streams for the stress ramp: whole numbers within 1..kMaxStreams, strictly ascending.
+Result<std::vector<int>> read_stream_steps(const YamlField& field) {
+  Result<std::vector<YamlField>> items = field.items();
+  if (!items) {
+    return std::unexpected(items.error());
+  }
+  if (items->empty()) {
+    return field.fail_got("must list at least one step");
+  }
+  std::vector<int> steps;
+  for (const YamlField& item : *items) {
+    Result<std::uint64_t> streams = read_whole(item, 1, kMaxStreams);
+    if (!streams) {
+      return std::unexpected(streams.error());
+    }
+    if (!steps.empty() && static_cast<int>(*streams) <= steps.back()) {
+      return item.fail_got(fmt::format("must be above the step before it ({})", steps.back()));
+    }
+    steps.push_back(static_cast<int>(*streams));
+  }
+  return steps;
+}
+
 Result<std::uint64_t> read_size(const YamlField& field, std::uint64_t maximum) {
   Result<ByteSize> size = field.is_scalar() ? parse_byte_size(field.text()) : fail(ErrorKind::input, "");
   if (!size) {
@@ -64,9 +87,10 @@ Result<Settings> parse_settings(const YAML::Node& node, std::string_view file, s
   if (!node.IsDefined() || root.is_null()) {
     return settings;
   }
-  Result<YamlMap> map = YamlMap::open(
-      root, {"duration", "warmup", "streams", "message_size", "request_size", "response_size", "rate",
-             "arrival", "client_cpu", "server_cpu", "response_timeout", "connect_timeout"});
+  Result<YamlMap> map =
+      YamlMap::open(root, {"duration", "warmup", "streams", "message_size", "request_size", "response_size",
+                           "rate", "arrival", "client_cpu", "server_cpu", "response_timeout",
+                           "connect_timeout", "stress", "stress_streams"});
   if (!map) {
     return std::unexpected(map.error());
   }
@@ -95,15 +119,17 @@ Result<Settings> parse_settings(const YAML::Node& node, std::string_view file, s
     } else if (key == "response_size") {
       take(settings.response_size, read_size(field, kMaxTcpMessage));
     } else if (key == "rate") {
-      if (field.is_scalar() && field.text() == "max") {
-        settings.rate.reset();
-      } else {
-        Result<Rate> rate = config::read_rate(field);
-        if (rate && !(rate->per_second > 0)) {
-          rate = field.fail_got("must be > 0 (or max)");
-        }
-        take(settings.rate, rate);
+      Result<load::RateSetting> rate = load::read_rate_setting(field);
+      if (rate && rate->from_capacity_load()) {
+        rate = field.fail_got(
+            "the request/response rate has no capacity field (capacity.pod_network is the streams' "
+            "bandwidth): give a rate > 0 or max");
       }
+      take(settings.rate, rate);
+    } else if (key == "stress") {
+      take(settings.stress, load::read_stress_settings(field));
+    } else if (key == "stress_streams") {
+      take(settings.stress_streams, read_stream_steps(field));
     } else if (key == "arrival") {
       Result<std::string> arrival = config::read_choice(field, {"constant", "poisson"});
       take(settings.arrival,

@@ -10,21 +10,30 @@
 //     message_size: 128KiB   # TCP_STREAM bytes per write
 //     request_size: 64B      # TCP_RR request (pod-to-pod and pod-to-service latency)
 //     response_size: 64B     # TCP_RR response
-//     rate: max              # TCP_RR transactions/s, open loop; max = closed loop (back to back)
+//     rate: max              # TCP_RR transactions/s, open loop (load/rate_setting.hpp); max = closed loop
+//                            # (back to back). The RR has no capacity field of its own: capacity.pod_network
+//                            # is the streams' bandwidth, so "capacity" is an error here.
 //     arrival: constant      # or poisson (open loop)
 //     client_cpu: 0          # pin the client agent to a CPU (the lab; unset: not pinned)
 //     server_cpu: 1          # pin the server agent
 //     response_timeout: 2s
 //     connect_timeout: 5s
+//     stress:                # stress plans (load/schedule.hpp): the RR rate ramp, as multiples of the RR
+//       steps: [100%, 150%]  # base rate (the explicit rate, or the closed-loop rate measured first), and
+//       bisect: 3            # the extra bisection steps of both searches
+//     stress_streams: [1, 2, 4, 8, 16]  # stress: the TCP_STREAM ramp of parallel streams (ascending)
 
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include <yaml-cpp/yaml.h>
 
 #include "core/error.hpp"
 #include "core/pacer.hpp"
 #include "core/units.hpp"
+#include "load/rate_setting.hpp"
+#include "load/schedule.hpp"
 
 namespace kp::drivers::net {
 
@@ -35,12 +44,14 @@ struct Settings {
   std::uint64_t message_size = 128 * 1024;
   std::uint64_t request_size = 64;
   std::uint64_t response_size = 64;
-  std::optional<Rate> rate;  // unset: closed loop
+  load::RateSetting rate = load::RateSetting::maximum();  // fixed or max (closed loop)
   Arrival arrival = Arrival::constant;
   std::optional<int> client_cpu;
   std::optional<int> server_cpu;
   Duration response_timeout = std::chrono::seconds(2);
   Duration connect_timeout = std::chrono::seconds(5);
+  load::StressSettings stress;
+  std::vector<int> stress_streams = {1, 2, 4, 8, 16};
 };
 
 // Null or absent -> defaults. `path` is e.g. "phases[2].settings": messages read

@@ -6,6 +6,7 @@
 
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -72,6 +73,11 @@ Result<SocketAddress> local_address(int fd);
 void set_nodelay(int fd);
 // SO_RCVTIMEO / SO_SNDTIMEO: a blocked recv/send returns EAGAIN after this long (0 leaves it unbounded).
 void set_timeouts(int fd, Duration receive, Duration send);
+
+// A socket call that failed only for now (a timeout set by set_timeouts, a signal): try again.
+inline bool transient(int error) {
+  return error == EAGAIN || error == EWOULDBLOCK || error == EINTR;
+}
 // Waits until `fd` is readable or `timeout` passes; true when readable (or on error/hangup, which a read
 // then reports).
 bool wait_readable(int fd, Duration timeout);

@@ -483,6 +483,63 @@ TEST_F(NetLab, ThePhaseMeasuresItsThreeRowsInTheLab) {
             fmt::format("cannot connect to {}: Connection refused", layout_.server_endpoint()));
 }
 
+TEST_F(NetLab, StressFindsBothBreakingPointsWithEveryStep) {
+  config::Plan plan;
+  plan.source = "plans/it.yaml";
+  plan.type = config::TestType::stress;
+  plan.capacity.pod_network = Bandwidth{5e9};
+  config::PhasePlan phase;
+  phase.phase = Phase::network;
+  phase.path = "phases[2]";
+  phase.duration = seconds(4);
+  phase.load = 1.5;
+  phase.settings = YAML::Load(
+      "duration: 1s\nwarmup: 200ms\nstress_streams: [1, 2]\nstress:\n  steps: [100%, 200%]\n  bisect: 1\n");
+  class Progress final : public engine::ProgressSink {
+   public:
+    void message(Phase, std::string_view text) override { lines.emplace_back(text); }
+    std::vector<std::string> lines;
+  } progress;
+  engine::CancellationToken cancel;
+  engine::PhaseContext context{plan, phase, real_clock(), cancel, progress};
+  std::unique_ptr<engine::Driver> driver = make_driver(plan, state_dir_, kAgent);
+  ASSERT_TRUE(driver->validate(context));
+  Result<void> prepared = driver->prepare(context);
+  ASSERT_TRUE(prepared) << prepared.error().message;
+  Result<engine::PhaseRun> run = driver->run(context);
+  driver->teardown(context);
+  ASSERT_TRUE(run) << run.error().message;
+  ASSERT_EQ(run->stress.size(), 2u);
+  const load::StressResult& streams = run->stress[0];
+  EXPECT_EQ(streams.metric, "net.pod_to_pod.breaking_streams");
+  ASSERT_FALSE(streams.steps.empty());
+  EXPECT_EQ(streams.steps[0].level, 1);
+  EXPECT_GT(streams.steps[0].achieved, 1e8);
+  ASSERT_TRUE(streams.steps[0].p99);  // the TCP_RR beside it was measured
+  EXPECT_FALSE(streams.note.empty());
+  const load::StressResult& rate = run->stress[1];
+  EXPECT_EQ(rate.metric, "net.pod_to_pod.breaking_rate");
+  ASSERT_FALSE(rate.steps.empty());
+  // The ramp starts at the closed-loop rate the first latency test measured, and every step says what it did.
+  EXPECT_GT(rate.steps[0].offered, 100);
+  EXPECT_GT(rate.steps[0].achieved, 0);
+  EXPECT_FALSE(rate.note.empty());
+  bool throughput = false;
+  for (const Measurement& m : run->measurements) {
+    throughput = throughput || m.metric == "net.pod_to_pod.throughput";
+    if (m.metric == "net.pod_to_pod.breaking_streams" || m.metric == "net.pod_to_pod.breaking_rate") {
+      EXPECT_GT(m.value, 0);
+    }
+  }
+  EXPECT_TRUE(throughput);
+  bool capacity_note = false;
+  for (const std::string& note : run->notes) {
+    capacity_note =
+        capacity_note || note.find("capacity.pod_network 5.00Gbps x load 150 %") != std::string::npos;
+  }
+  EXPECT_TRUE(capacity_note);
+}
+
 TEST_F(NetLab, LabUpRefusesClashesAndDownIsIdempotent) {
   const fs::path dir = fs::temp_directory_path() / fmt::format("kp-net-it-second-{}", ::getpid());
   fs::remove_all(dir);

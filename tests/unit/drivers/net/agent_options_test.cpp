@@ -73,7 +73,10 @@ TEST(ClientFlags, BadValuesGetOneLineNamingTheFlag) {
   ClientAgentOptions rate;
   rate.scenario = "TCP_RR";
   rate.rate = "fast";
-  EXPECT_EQ(client_error(rate), "--rate: not a rate > 0 (or \"max\"), got \"fast\"");
+  EXPECT_EQ(client_error(rate), "--rate: not a rate > 0 (or \"max\", \"capacity\"), got \"fast\"");
+  rate.rate = "capacity";
+  EXPECT_EQ(client_error(rate),
+            "--rate: an agent has no capacity to scale: give a rate > 0 or max, got \"capacity\"");
 
   ClientAgentOptions arrival;
   arrival.arrival = "bursty";

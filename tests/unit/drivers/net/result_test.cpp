@@ -30,6 +30,13 @@ ClientResult sample() {
   stats.late_sends = 1;
   stats.max_lag = std::chrono::milliseconds(3);
   r.pacer = stats;
+  SendAccount sends;
+  sends.due = 5;
+  sends.sent = 4;
+  sends.queued_for_server = 2;
+  sends.unsent_for_server = 1;
+  sends.own_lateness.record(12'000);
+  r.sends = sends;
   r.retransmits = 2;
   r.client_cpu =
       CpuUse{std::chrono::milliseconds(10), std::chrono::milliseconds(30), std::chrono::milliseconds(1200)};
@@ -56,6 +63,9 @@ TEST(ClientResultJson, OneLineThatReadsBack) {
   EXPECT_EQ(back->error, r.error);
   EXPECT_EQ(back->server_report, r.server_report);
   EXPECT_EQ(back->pacer->late_sends, 1u);
+  // The send account travels whole: the driver judges validity from the agent's line.
+  ASSERT_TRUE(back->sends);
+  EXPECT_EQ(*back->sends, *r.sends);
   EXPECT_EQ(back->server_cpu, r.server_cpu);
 
   const nlohmann::json parsed = nlohmann::json::parse(line);

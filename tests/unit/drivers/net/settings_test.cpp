@@ -19,7 +19,9 @@ TEST(NetSettings, NullGivesDefaults) {
   ASSERT_TRUE(settings);
   EXPECT_EQ(settings->streams, 1);
   EXPECT_EQ(settings->request_size, 64u);
-  EXPECT_FALSE(settings->rate);
+  EXPECT_TRUE(settings->rate.is_max());
+  EXPECT_EQ(settings->stress, load::StressSettings{});
+  EXPECT_EQ(settings->stress_streams, (std::vector<int>{1, 2, 4, 8, 16}));
   EXPECT_FALSE(settings->duration);
   EXPECT_EQ(test_duration(*settings, std::chrono::minutes(2)), std::chrono::seconds(40));
   EXPECT_EQ(test_duration(*settings, std::chrono::seconds(1)), std::chrono::seconds(1));
@@ -39,6 +41,10 @@ client_cpu: 0
 server_cpu: 1
 response_timeout: 1s
 connect_timeout: 3s
+stress:
+  steps: [50%, 100%]
+  bisect: 2
+stress_streams: [1, 3, 9]
 )");
   ASSERT_TRUE(settings) << settings.error().message;
   EXPECT_EQ(settings->duration, std::chrono::seconds(20));
@@ -47,7 +53,9 @@ connect_timeout: 3s
   EXPECT_EQ(settings->message_size, 65536u);
   EXPECT_EQ(settings->request_size, 1024u);
   EXPECT_EQ(settings->response_size, 2048u);
-  EXPECT_EQ(settings->rate->per_second, 5000);
+  EXPECT_EQ(settings->rate, load::RateSetting::fixed_at(Rate{5000}));
+  EXPECT_EQ(settings->stress, (load::StressSettings{{0.5, 1.0}, 2}));
+  EXPECT_EQ(settings->stress_streams, (std::vector<int>{1, 3, 9}));
   EXPECT_EQ(settings->arrival, Arrival::poisson);
   EXPECT_EQ(settings->client_cpu, 0);
   EXPECT_EQ(settings->server_cpu, 1);
@@ -56,7 +64,7 @@ connect_timeout: 3s
   EXPECT_EQ(test_duration(*settings, std::chrono::minutes(2)), std::chrono::seconds(20));
   Result<Settings> closed = parse("rate: max");
   ASSERT_TRUE(closed);
-  EXPECT_FALSE(closed->rate);
+  EXPECT_TRUE(closed->rate.is_max());
 }
 
 TEST(NetSettings, ErrorsNameFileLineFieldAndValue) {
@@ -64,7 +72,7 @@ TEST(NetSettings, ErrorsNameFileLineFieldAndValue) {
       parse_error("streams: 1\nbandwith: 5Gbps\n"),
       "plans/x.yaml:2: phases[2].settings: unknown key \"bandwith\" (expected one of: duration, warmup, "
       "streams, message_size, request_size, response_size, rate, arrival, client_cpu, server_cpu, "
-      "response_timeout, connect_timeout)");
+      "response_timeout, connect_timeout, stress, stress_streams)");
   EXPECT_EQ(parse_error("request_size: 0"),
             "plans/x.yaml:1: phases[2].settings.request_size: must be > 0, got \"0\"");
   EXPECT_EQ(parse_error("message_size: huge"),
@@ -74,7 +82,20 @@ TEST(NetSettings, ErrorsNameFileLineFieldAndValue) {
   EXPECT_EQ(parse_error("streams: two"),
             "plans/x.yaml:1: phases[2].settings.streams: must be a whole number, got \"two\"");
   EXPECT_EQ(parse_error("rate: 0"),
-            "plans/x.yaml:1: phases[2].settings.rate: must be > 0 (or max), got \"0\"");
+            "plans/x.yaml:1: phases[2].settings.rate: not a rate > 0 (or \"max\", \"capacity\"), got \"0\"");
+  EXPECT_EQ(parse_error("rate: capacity"),
+            "plans/x.yaml:1: phases[2].settings.rate: the request/response rate has no capacity field "
+            "(capacity.pod_network is the streams' bandwidth): give a rate > 0 or max, got \"capacity\"");
+  EXPECT_EQ(parse_error("stress:\n  steps: [150%, 125%]\n"),
+            "plans/x.yaml:2: phases[2].settings.stress.steps[1]: must be above the step before it (150%), "
+            "got \"125%\"");
+  EXPECT_EQ(parse_error("stress:\n  bisect: -1\n"),
+            "plans/x.yaml:2: phases[2].settings.stress.bisect: must be >= 0, got \"-1\"");
+  EXPECT_EQ(parse_error("stress_streams: [1, 4, 2]"),
+            "plans/x.yaml:1: phases[2].settings.stress_streams[2]: must be above the step before it (4), got "
+            "\"2\"");
+  EXPECT_EQ(parse_error("stress_streams: [0]"),
+            "plans/x.yaml:1: phases[2].settings.stress_streams[0]: must be within 1..256, got \"0\"");
   EXPECT_EQ(parse_error("arrival: bursty"),
             "plans/x.yaml:1: phases[2].settings.arrival: must be one of: constant, poisson, got \"bursty\"");
   EXPECT_EQ(parse_error("duration: 0s"),
