@@ -16,18 +16,14 @@ Result<kube::RestConfig> resolve_rest_config(const config::Plan& plan, const Dri
                                              const Settings& settings) {
   kube::LoadOptions load;
   if (plan.target == config::Target::local && !options.kubeconfig && !settings.kubeconfig) {
-    Result<std::map<std::string, std::string>> lab = lab::endpoints(options.lab_dir, "kube-apiserver");
-    if (!lab) {
+    Result<std::string> kubeconfig = lab::endpoint(options.lab_dir, "kube-apiserver", "kubeconfig");
+    if (!kubeconfig) {
+      // One reason, said once: the lab's own message already names the state dir and `kubeproof lab up`.
       return fail(ErrorKind::unavailable,
-                  fmt::format("no kube-apiserver in the lab ({}); `kubeproof lab up` starts one when "
-                              "KUBEBUILDER_ASSETS or PATH has kube-apiserver",
-                              lab.error().message));
+                  fmt::format("{} (it starts one when KUBEBUILDER_ASSETS or PATH has kube-apiserver)",
+                              kubeconfig.error().message));
     }
-    auto kubeconfig = lab->find("kubeconfig");
-    if (kubeconfig == lab->end()) {
-      return fail(ErrorKind::unavailable, "the lab's kube-apiserver records no kubeconfig endpoint");
-    }
-    load.kubeconfig = kubeconfig->second;
+    load.kubeconfig = *kubeconfig;
   } else if (options.kubeconfig) {
     load.kubeconfig = *options.kubeconfig;
   } else if (settings.kubeconfig) {
@@ -42,13 +38,13 @@ Result<kube::RestConfig> resolve_rest_config(const config::Plan& plan, const Dri
 }
 
 Result<Settings> settings_of(const config::Plan& plan, const config::PhasePlan& phase) {
-  std::string path = (phase.path.empty() ? std::string("api") : phase.path) + ".settings";
-  return parse_settings(phase.settings, plan.source.string(), path);
+  return parse_settings(phase.settings, plan.source.string(), config::settings_path(phase));
 }
 
 // The kernel's schedule for the phase: capacity.api_qps x load (or the explicit rate), the stress ramp.
 Result<Shape> shape_of(const config::Plan& plan, const config::PhasePlan& phase, const Settings& settings) {
-  return shape_run(settings, plan.capacity, phase.load, phase.duration, plan.type, plan.source.string());
+  return shape_run(settings, plan.capacity, phase.load, phase.duration, plan.type,
+                   config::phase_location(plan, phase));
 }
 
 class ApiDriver final : public engine::Driver {

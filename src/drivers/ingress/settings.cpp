@@ -183,7 +183,7 @@ Result<Schedules> resolve_schedules(const Settings& settings, const config::Plan
                                                       .type = plan.type,
                                                       .duration = duration,
                                                       .stress = settings.stress,
-                                                      .where = plan.source.string(),
+                                                      .where = config::phase_location(plan, phase),
                                                       .owner = "the ingress phase"});
   };
   Result<load::Schedule> requests =

@@ -28,7 +28,7 @@ Result<NetPhasePlan> plan_phase(const Settings& settings, const config::Plan& pl
       settings.duration ? *settings.duration : std::max<Duration>(phase.duration / series, kMinStepDuration);
 
   // TCP_STREAM against capacity.pod_network x load.
-  const std::string where = plan.source.string();
+  const std::string where = config::phase_location(plan, phase);
   if (plan.capacity.pod_network) {
     const double capacity = plan.capacity.pod_network->bits_per_second;
     if (!(capacity > 0) || !std::isfinite(capacity)) {

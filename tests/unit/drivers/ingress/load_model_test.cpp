@@ -89,7 +89,7 @@ TEST(IngressLoadModel, AZeroOrMissingCapacityIsAnInputError) {
   ASSERT_FALSE(schedules);
   EXPECT_EQ(schedules.error().kind, ErrorKind::input);
   EXPECT_EQ(schedules.error().message,
-            "plans/x.yaml: capacity.ingress_rps: is required for the ingress phase's rate (capacity x load), "
+            "plans/x.yaml:5: capacity.ingress_rps: is required for the ingress phase's rate (capacity x load), "
             "got nothing");
   // An explicit rate needs no capacity.
   Settings fixed;

@@ -151,7 +151,7 @@ TEST(IngressDriver, AMissingCapacityIsAnInputErrorBeforeAnythingRuns) {
   ASSERT_FALSE(valid);
   EXPECT_EQ(valid.error().kind, ErrorKind::input);
   EXPECT_EQ(valid.error().message,
-            "plans/x.yaml: capacity.ingress_connection_rate: is required for the ingress phase's rate "
+            "plans/x.yaml:5: capacity.ingress_connection_rate: is required for the ingress phase's rate "
             "(capacity x load), got nothing");
 }
 

@@ -139,7 +139,7 @@ TEST(StorageDriver, ARateFromAMissingCapacityIsAnInputError) {
   EXPECT_EQ(valid.error().kind, ErrorKind::input);
   EXPECT_EQ(
       valid.error().message,
-      "plans/x.yaml: capacity.storage_iops: is required for the storage phase's rate (capacity x load), got "
+      "plans/x.yaml:3: capacity.storage_iops: is required for the storage phase's rate (capacity x load), got "
       "nothing");
 }
 
