@@ -19,6 +19,7 @@
 #include "engine/cancellation.hpp"
 #include "eval/verdict.hpp"
 #include "load/breaking_point.hpp"
+#include "load/validity.hpp"
 
 namespace kp::engine {
 
@@ -58,6 +59,9 @@ struct PhaseRun {
   // What a reader must know that no measurement carries: each generator's statement (load/validity.hpp:
   // offered, sent, lateness), the schedule's notes.
   std::vector<std::string> notes;
+  // The lateness reasons among invalid_reasons, with their figures (load::Validity::lateness): the evaluation
+  // keeps one only if it could change a row's verdict.
+  std::vector<load::LatenessFinding> lateness;
 };
 
 class Driver {

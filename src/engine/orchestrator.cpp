@@ -154,6 +154,7 @@ Result<RunResult> Orchestrator::run(const config::Plan& plan, CancellationToken&
         input.invalid_reasons = std::move(ran->invalid_reasons);
         input.stress = std::move(ran->stress);
         input.notes = std::move(ran->notes);
+        input.lateness = std::move(ran->lateness);
         // A driver returns normally when cancelled, with what it measured so far.
         input.status = cancel.requested() ? eval::PhaseStatus::cancelled : eval::PhaseStatus::completed;
       } else if (ran.error().kind == ErrorKind::cancelled) {

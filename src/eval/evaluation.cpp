@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "config/metric_catalog.hpp"
 #include "eval/eval_text.hpp"
 
 namespace kp::eval {
@@ -337,6 +338,47 @@ RowResult evaluate_row(const CriteriaRow& row, std::optional<double> measured,
   return result;
 }
 
+namespace {
+
+// The validity rule's principle: INVALID only when the generator's own shortfall could change a verdict. Its
+// lateness sits inside every corrected latency it measured; if every measured latency row of the phase keeps
+// its verdict with the lateness P99 taken out, the lateness could not have changed one, and the reason
+// becomes a note. With no latency row measured nothing can be checked, and the reason stays.
+PhaseInput without_harmless_lateness(const PhaseInput& input, const std::vector<RowResult>& rows,
+                                     std::vector<std::string>& notes) {
+  PhaseInput judged = input;
+  for (const load::LatenessFinding& finding : input.lateness) {
+    bool measured = false;
+    bool could_change = false;
+    for (const RowResult& row : rows) {
+      const config::MetricInfo* info = config::find_metric(row.row.metric);
+      const bool latency =
+          info != nullptr && info->quantity == Quantity::duration &&
+          (row.row.comparison == Comparison::less || row.row.comparison == Comparison::less_equal);
+      if (!latency || !row.measured.has_value()) {
+        continue;
+      }
+      measured = true;
+      const double without = std::max(0.0, *row.measured - finding.p99);
+      if (evaluate_row(row.row, without).verdict != row.verdict) {
+        could_change = true;
+      }
+    }
+    if (!measured || could_change) {
+      continue;
+    }
+    std::erase(judged.invalid_reasons, finding.reason);
+    notes.push_back(
+        fmt::format("not INVALID: {}; but every measured latency row keeps its verdict with {} taken out, so "
+                    "it could not",
+                    finding.reason.substr(0, finding.reason.find(": it could change a verdict")),
+                    format_quantity(Quantity::duration, finding.p99)));
+  }
+  return judged;
+}
+
+}  // namespace
+
 PhaseEvaluation evaluate_phase(const PhaseInput& input, const std::vector<CriteriaRow>& active_rows) {
   PhaseEvaluation out;
   out.phase = input.phase;
@@ -373,7 +415,8 @@ PhaseEvaluation evaluate_phase(const PhaseInput& input, const std::vector<Criter
                     to_string(*input.ran_after_failure)));
   }
 
-  auto [verdict, reason] = phase_verdict(input, out.rows, !input.measurements.empty());
+  const PhaseInput judged = without_harmless_lateness(input, out.rows, out.notes);
+  auto [verdict, reason] = phase_verdict(judged, out.rows, !input.measurements.empty());
   out.verdict = verdict;
   out.reason = std::move(reason);
   return out;

@@ -14,6 +14,7 @@
 #include "core/phase.hpp"
 #include "eval/verdict.hpp"
 #include "load/breaking_point.hpp"
+#include "load/validity.hpp"
 
 namespace kp::eval {
 
@@ -95,6 +96,9 @@ struct PhaseInput {
   std::vector<std::string> invalid_reasons;  // e.g. "achieved 712/s of the intended 1000/s"
   std::vector<load::StressResult> stress;    // stress: every step and the breaking point, per ramped series
   std::vector<std::string> notes;            // the generators' statements and the schedule's notes
+  // Lateness reasons among invalid_reasons, with their figures: kept only if taking the lateness out of a
+  // measured latency row of the phase could change that row's verdict; otherwise a note.
+  std::vector<load::LatenessFinding> lateness;
   // Set by the engine when this phase ran only because of --continue-on-fail: the earlier phase that failed.
   std::optional<Phase> ran_after_failure;
 };

@@ -73,9 +73,9 @@ Validity judge_validity(const GeneratorAccount& account, std::optional<double> t
   if (limit && p99_seconds && *p99_seconds > *limit) {
     validity.invalid_reasons.push_back(
         fmt::format("the load generator's own send lateness P99 {} is above {} (10 % of the tightest latency "
-                    "target, {}): it "
-                    "could change a verdict",
+                    "target, {}): it could change a verdict",
                     seconds_text(*p99_seconds), seconds_text(*limit), seconds_text(*tightest_target)));
+    validity.lateness = LatenessFinding{.reason = validity.invalid_reasons.back(), .p99 = *p99_seconds};
   }
   return validity;
 }

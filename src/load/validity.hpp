@@ -51,8 +51,18 @@ struct GeneratorAccount {
   double own_share() const;
 };
 
+// A lateness reason, kept with its figure so the evaluation can test it against the measured rows: lateness
+// above the limit makes a phase INVALID only if taking it out of a measured latency could move that row to
+// another verdict (eval/evaluation.cpp). The reason is also in Validity::invalid_reasons, so a caller that
+// does not forward this stays on the safe side (INVALID).
+struct LatenessFinding {
+  std::string reason;  // exactly as in invalid_reasons
+  double p99 = 0;      // the generator's own send lateness P99, seconds
+};
+
 struct Validity {
   std::vector<std::string> invalid_reasons;  // empty: valid
+  std::optional<LatenessFinding> lateness;   // set when lateness is one of the invalid reasons
   // For every report: "queries: offered 10.0k/s, sent 9.99k/s (99.9 % of due); own send lateness P50 12us,
   // P99 80us, max 2.10ms (limit 1.00ms: 10 % of the 10ms target); 120 queued for a connection (the
   // server's)".

@@ -137,6 +137,9 @@ engine::PhaseRun measure(const MeasureInput& input) {
                            input.criteria.tightest_latency_target(Phase::api, kLatencyRows));
   result.notes.push_back(validity.statement);
   result.invalid_reasons = validity.invalid_reasons;
+  if (validity.lateness) {
+    result.lateness.push_back(*validity.lateness);
+  }
 
   const PodStartupResult& startup = input.startup;
   if (startup.pods > 0) {

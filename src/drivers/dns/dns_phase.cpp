@@ -339,6 +339,9 @@ engine::PhaseRun build_run(const LoadResult& load, const std::optional<CacheDelt
     for (std::string& reason : validity.invalid_reasons) {
       run.invalid_reasons.push_back(std::move(reason));
     }
+    if (validity.lateness) {
+      run.lateness.push_back(*validity.lateness);
+    }
   }
   if (c.sent == 0 && c.lookups_started == 0 && !load.cancelled) {
     run.invalid_reasons.push_back(fmt::format(

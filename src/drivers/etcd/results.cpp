@@ -309,6 +309,9 @@ engine::PhaseRun build_run(const RunRecord& record, const Settings& settings, co
     for (std::string& reason : validity.invalid_reasons) {
       run.invalid_reasons.push_back(std::move(reason));
     }
+    if (validity.lateness) {
+      run.lateness.push_back(*validity.lateness);
+    }
   }
   if (!record.stress.empty()) {
     // What the generator did over every step of the searches, stated: those steps judge no row.

@@ -197,6 +197,9 @@ class IngressDriver final : public engine::Driver {
     for (std::string& reason : validity.invalid_reasons) {
       run.invalid_reasons.push_back(std::move(reason));
     }
+    if (validity.lateness) {
+      run.lateness.push_back(*validity.lateness);
+    }
     return {};
   }
 
@@ -284,9 +287,14 @@ class IngressDriver final : public engine::Driver {
           run.measurements.push_back(std::move(m));
         }
         // The rows come from this step: its generator's shortfall could change their verdicts.
-        for (std::string& reason :
-             judge_run(result, series.what, series.rate_metric, criteria).invalid_reasons) {
+        const load::Validity validity = judge_run(result, series.what, series.rate_metric, criteria);
+        for (const std::string& reason : validity.invalid_reasons) {
           run.invalid_reasons.push_back(fmt::format("{} at {:g}/s: {}", series.what, level, reason));
+        }
+        if (validity.lateness) {
+          run.lateness.push_back(load::LatenessFinding{
+              .reason = fmt::format("{} at {:g}/s: {}", series.what, level, validity.lateness->reason),
+              .p99 = validity.lateness->p99});
         }
         break;
       }

@@ -162,6 +162,11 @@ class NetDriver final : public engine::Driver {
         for (const std::string& reason : validity.invalid_reasons) {
           run.invalid_reasons.push_back(fmt::format("{}: {}", test.metric, reason));
         }
+        if (validity.lateness) {
+          run.lateness.push_back(
+              load::LatenessFinding{.reason = fmt::format("{}: {}", test.metric, validity.lateness->reason),
+                                    .p99 = validity.lateness->p99});
+        }
         if (test.metric == "net.pod_to_pod.latency.p99" && !test.spec.rate && result->complete) {
           closed_loop_rate = result->transaction_rate;
         }

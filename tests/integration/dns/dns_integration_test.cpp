@@ -67,6 +67,7 @@ eval::PhaseEvaluation evaluate(const engine::PhaseRun& run) {
                          .invalid_reasons = run.invalid_reasons,
                          .stress = run.stress,
                          .notes = run.notes,
+                         .lateness = run.lateness,
                          .ran_after_failure = {}};
   return eval::evaluate_phase(input, default_rows());
 }
