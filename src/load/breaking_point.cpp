@@ -8,6 +8,9 @@
 namespace kp::load {
 
 std::string level_text(double level, std::string_view unit) {
+  if (unit == "bps") {
+    return format_quantity(Quantity::bandwidth, level);
+  }
   if (unit == "/s") {
     return format_quantity(Quantity::rate, level);
   }
@@ -156,7 +159,8 @@ StressResult summarize(const BreakingPointSearch& search, std::string series, st
                       .steps = search.steps(),
                       .breaking_level = search.first_broken(),
                       .last_held = search.last_held(),
-                      .note = {}};
+                      .note = {},
+                      .achieved_unit = {}};
   const StepRecord* held = search.last_held_step();
   const StepRecord* broken = search.first_broken_step();
   auto describe = [&](const StepRecord& step) {

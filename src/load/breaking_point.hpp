@@ -107,8 +107,10 @@ struct StressResult {
   std::vector<StepRecord> steps;
   std::optional<double> breaking_level;  // lowest level broken; unset: not reached
   std::optional<double> last_held;
-  std::string
-      note;  // "broke at 17.5k QPS (x1.75): P99 62ms > critical 50ms; last step held 16.9k QPS (x1.69)"
+  // "broke at 17.5k QPS (x1.75): P99 62ms > critical 50ms; last step held 16.9k QPS (x1.69)"
+  std::string note;
+  // How `achieved` is written when it is not a level: "bps" for streams, "IOPS" for queue depths; "": `unit`.
+  std::string achieved_unit;
 };
 
 // The result of a search; `series`, `metric`, `unit` as in StressResult.

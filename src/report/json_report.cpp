@@ -167,6 +167,8 @@ Json stress_json(const load::StressResult& series) {
   json["series"] = series.series;
   json["metric"] = series.metric;
   json["unit"] = series.unit;
+  // What `achieved` counts when it is not the level's unit: "bps" for streams, "IOPS" for queue depths.
+  json["achieved_unit"] = series.achieved_unit.empty() ? series.unit : series.achieved_unit;
   json["steps"] = steps;
   json["breaking_level"] = optional_number(series.breaking_level);
   json["breaking_level_text"] =

@@ -49,7 +49,7 @@ StepCells step_cells(const load::StressResult& series, const load::StepRecord& s
       load::level_text(step.level, series.unit),
       factor_text(step.factor),
       open_loop ? load::level_text(step.offered, series.unit) : std::string("-"),
-      load::level_text(step.achieved, series.unit),
+      load::level_text(step.achieved, series.achieved_unit.empty() ? series.unit : series.achieved_unit),
       latency_text(step.p50),
       latency_text(step.p99),
       errors_text(step),

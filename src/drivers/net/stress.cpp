@@ -122,6 +122,7 @@ StreamSearch search_streams(const std::vector<int>& steps, int bisect, std::opti
     }
   }
   out.result = load::summarize(search, "streams", "net.pod_to_pod.breaking_streams", "streams");
+  out.result.achieved_unit = "bps";
   return out;
 }
 

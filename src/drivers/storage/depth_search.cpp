@@ -89,7 +89,10 @@ std::string step_line(const load::StepRecord& step) {
 }
 
 load::StressResult finish_search(const load::BreakingPointSearch& search) {
-  return load::summarize(search, "random 4K I/Os", std::string(kBreakingIodepth), "iodepth");
+  load::StressResult result =
+      load::summarize(search, "random 4K I/Os", std::string(kBreakingIodepth), "iodepth");
+  result.achieved_unit = "IOPS";
+  return result;
 }
 
 std::optional<Measurement> breaking_measurement(const load::StressResult& result) {
