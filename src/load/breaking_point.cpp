@@ -57,6 +57,16 @@ std::string step_break_reason(const StepRecord& step, const BreakLimits& limits,
   return text;
 }
 
+bool own_lateness_explains_break(const StepRecord& step, const BreakLimits& limits,
+                                 const Histogram& own_lateness, std::string_view unit) {
+  if (step.held() || !step.p99 || own_lateness.count() == 0) {
+    return false;
+  }
+  StepRecord without = step;
+  without.p99 = std::max(0.0, *step.p99 - static_cast<double>(own_lateness.value_at_percentile(99)) / 1e9);
+  return step_break_reason(without, limits, unit).empty();
+}
+
 BreakingPointSearch::BreakingPointSearch(std::vector<double> ramp, int bisect, double capacity, bool integral)
     : ramp_(std::move(ramp)), bisect_left_(std::max(0, bisect)), capacity_(capacity), integral_(integral) {
   if (integral_) {

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "core/histogram.hpp"
 #include "load/schedule.hpp"
 
 namespace kp::load {
@@ -60,6 +61,12 @@ std::string level_text(double level, std::string_view unit);
 // `unit` is how levels are written ("/s", "QPS").
 std::string step_break_reason(const StepRecord& step, const BreakLimits& limits,
                               std::string_view unit = "/s");
+
+// A step that broke, but would hold with the generator's own send lateness P99 taken off its P99 (the
+// corrected latency of a send is its own lateness plus the server's time): the generator could explain the
+// break, so it is not the server's breaking point. The achieved rate needs no such correction.
+bool own_lateness_explains_break(const StepRecord& step, const BreakLimits& limits,
+                                 const Histogram& own_lateness, std::string_view unit = "/s");
 
 class BreakingPointSearch {
  public:

@@ -16,6 +16,22 @@ std::string ns_text(double ns) {
 
 }  // namespace
 
+void SendAccount::merge(const SendAccount& other) {
+  due += other.due;
+  sent += other.sent;
+  queued_for_server += other.queued_for_server;
+  unsent_for_server += other.unsent_for_server;
+  own_lateness.merge(other.own_lateness);
+}
+
+void GeneratorAccount::take(const SendAccount& sends) {
+  due = sends.due;
+  sent = sends.sent;
+  queued_for_server = sends.queued_for_server;
+  unsent_for_server = sends.unsent_for_server;
+  own_lateness = sends.own_lateness;
+}
+
 double GeneratorAccount::own_share() const {
   if (!open_loop || due == 0) {
     return 1.0;

@@ -29,6 +29,22 @@ namespace kp::load {
 inline constexpr double kMinOwnShare = 0.99;          // of the offered rate
 inline constexpr double kMaxLatenessOfTarget = 0.10;  // of the tightest latency target
 
+// What a worker counts of its open-loop sends, merged after the run: the parts of GeneratorAccount an engine
+// measures (the rest, offered, window and what is judged, the phase knows).
+struct SendAccount {
+  std::uint64_t due = 0;   // intended sends up to the end of the window
+  std::uint64_t sent = 0;  // a subset of due
+  // Due sends that waited because every connection or slot was busy with the server (sent or not): the
+  // server's.
+  std::uint64_t queued_for_server = 0;
+  // Due, never sent because every slot stayed busy to the end (a subset of queued_for_server).
+  std::uint64_t unsent_for_server = 0;
+  Histogram own_lateness;  // actual - intended (ns) of the sends that did not wait for the server
+
+  void merge(const SendAccount& other);
+  friend bool operator==(const SendAccount&, const SendAccount&) = default;
+};
+
 // What one load generator (one series of a phase) did against what it was asked.
 struct GeneratorAccount {
   std::string what = "requests";  // "queries", "writes", "connections": for the statement
@@ -49,6 +65,8 @@ struct GeneratorAccount {
 
   // Sends the generator owed and did not make for its own reasons, as a share of due: 1 when nothing was due.
   double own_share() const;
+  // Takes due, sent, queued, unsent and own lateness from what the workers counted.
+  void take(const SendAccount& sends);
 };
 
 // A lateness reason, kept with its figure so the evaluation can test it against the measured rows: lateness

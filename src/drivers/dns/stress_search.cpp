@@ -23,18 +23,6 @@ std::string invalid_text(const load::Validity& validity) {
   return text;
 }
 
-// Whether the step still breaks with the generator's own lateness P99 taken off its P99 (a rough bound of the
-// server's part: the corrected latency of a send is its own lateness plus the server's time). The achieved
-// rate needs no such correction: the step's offered rate is already what the generator sent.
-bool breaks_without_own_lateness(const load::StepRecord& record, const LoadResult& load,
-                                 const load::BreakLimits& limits) {
-  load::StepRecord server = record;
-  if (server.p99 && load.own_lateness.count() > 0) {
-    server.p99 = std::max(0.0, *server.p99 - double(load.own_lateness.value_at_percentile(99)) / 1e9);
-  }
-  return !load::step_break_reason(server, limits, "QPS").empty();
-}
-
 }  // namespace
 
 Result<StressOutcome> run_stress_search(const load::Schedule& schedule, const StepRunner& run_step,
@@ -74,7 +62,7 @@ Result<StressOutcome> run_stress_search(const load::Schedule& schedule, const St
         load::judge_validity(generator_account(*load, judging), judging.tightest_latency);
     std::string inconclusive;
     if (!record.held() && !record.cancelled && !validity.valid() && load->stopped_early.empty() &&
-        !breaks_without_own_lateness(record, *load, judging.limits)) {
+        load::own_lateness_explains_break(record, judging.limits, load->own_lateness, "QPS")) {
       // The step broke, but the generator's own lateness could explain it (it is inside the corrected P99):
       // that is not the server's breaking point. The search ends here, as if interrupted, so nothing above it
       // is tried and the last step held stands.

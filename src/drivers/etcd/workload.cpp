@@ -21,14 +21,6 @@ void OperationStats::merge(const OperationStats& other) {
   }
 }
 
-void SendAccount::merge(const SendAccount& other) {
-  due += other.due;
-  sent += other.sent;
-  queued_for_server += other.queued_for_server;
-  unsent_for_server += other.unsent_for_server;
-  own_lateness.merge(other.own_lateness);
-}
-
 double StageResult::error_fraction() const {
   std::uint64_t completed = put.completed() + range.completed();
   return completed == 0 ? 0.0 : double(put.errors + range.errors) / double(completed);

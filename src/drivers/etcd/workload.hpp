@@ -23,6 +23,7 @@
 #include "drivers/etcd/settings.hpp"
 #include "drivers/etcd/transport.hpp"
 #include "engine/cancellation.hpp"
+#include "load/validity.hpp"
 
 namespace kp::drivers::etcd {
 
@@ -37,17 +38,7 @@ struct OperationStats {
 };
 
 // What the generator owed and did, open loop (load/validity.hpp's GeneratorAccount, per stage).
-struct SendAccount {
-  std::uint64_t due = 0;  // intended sends up to the end of the window (the stage's end, or where it stopped)
-  std::uint64_t sent = 0;  // a subset of due
-  // Due sends that waited because every client slot was busy with the server (sent or not): the server's.
-  std::uint64_t queued_for_server = 0;
-  // Due, never sent because every slot stayed busy to the end (a subset of queued_for_server).
-  std::uint64_t unsent_for_server = 0;
-  Histogram own_lateness;  // actual - intended (ns) of the sends that did not wait for a slot
-
-  void merge(const SendAccount& other);
-};
+using SendAccount = load::SendAccount;
 
 struct StageResult {
   Stage stage;

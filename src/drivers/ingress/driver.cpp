@@ -241,7 +241,7 @@ class IngressDriver final : public engine::Driver {
       const load::Validity validity = judge_run(*result, series.what, series.rate_metric, criteria);
       std::string outcome = step.cancelled ? "cancelled" : step.held() ? "held" : "broke: " + step.broke;
       if (!step.held() && !step.cancelled && !validity.valid() &&
-          own_lateness_explains_break(step, *result, limits, series.unit)) {
+          load::own_lateness_explains_break(step, limits, result->own_lateness, series.unit)) {
         outcome = fmt::format(
             "broke ({}), but the generator fell behind on it, which could explain the break: "
             "not taken as the ingress's breaking point; the search stops here",

@@ -146,15 +146,4 @@ load::StepRecord step_record(const LoadResult& result, bool connections) {
   return step;
 }
 
-bool own_lateness_explains_break(const load::StepRecord& step, const LoadResult& result,
-                                 const load::BreakLimits& limits, std::string_view unit) {
-  if (!step.p99 || result.own_lateness.count() == 0) {
-    return false;
-  }
-  load::StepRecord without = step;
-  const double own_p99 = static_cast<double>(result.own_lateness.value_at_percentile(99)) / 1e9;
-  without.p99 = std::max(0.0, *step.p99 - own_p99);
-  return load::step_break_reason(without, limits, unit).empty();
-}
-
 }  // namespace kp::drivers::ingress

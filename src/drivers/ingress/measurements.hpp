@@ -38,10 +38,6 @@ load::Validity judge_run(const LoadResult& result, std::string_view what, std::s
 load::BreakLimits break_limits(const load::CriteriaView& criteria);
 // One stress step's record from its run: offered and achieved per second, P50/P99, completed and errors.
 load::StepRecord step_record(const LoadResult& result, bool connections);
-// A broken step would have held with the generator's own send lateness P99 taken off its P99 (a corrected
-// latency is the own lateness plus the server's time): its break could be the generator's, not the ingress's.
-bool own_lateness_explains_break(const load::StepRecord& step, const LoadResult& result,
-                                 const load::BreakLimits& limits, std::string_view unit);
 
 // One line: "P50 412us, P90 530us, P99 1.21ms, P99.9 3.4ms (uncorrected P99 0.98ms); 0 socket errors, 0
 // timeouts".

@@ -171,14 +171,6 @@ class Reader {
 
 }  // namespace
 
-void SendAccount::merge(const SendAccount& other) {
-  due += other.due;
-  sent += other.sent;
-  queued_for_server += other.queued_for_server;
-  unsent_for_server += other.unsent_for_server;
-  own_lateness.merge(other.own_lateness);
-}
-
 double CpuUse::utilization() const {
   return window > Duration::zero() ? seconds(total()) / seconds(window) : 0.0;
 }

@@ -17,6 +17,7 @@
 #include "core/units.hpp"
 #include "drivers/net/protocol.hpp"
 #include "drivers/net/test_spec.hpp"
+#include "load/validity.hpp"
 
 namespace kp::drivers::net {
 
@@ -35,18 +36,7 @@ struct CpuUse {
 };
 
 // What an open-loop client owed and did in the window, as load::GeneratorAccount needs it (validity.hpp).
-struct SendAccount {
-  std::uint64_t due = 0;   // intended sends in the window
-  std::uint64_t sent = 0;  // of those, sent
-  // Due sends whose intended time found the connection still waiting for the previous response (sent or
-  // not): the server's latency, counted in the corrected latency, never the client's shortfall.
-  std::uint64_t queued_for_server = 0;
-  std::uint64_t unsent_for_server = 0;  // due, never sent, the connection still busy at the end
-  Histogram own_lateness;  // ns, actual - intended, of the sends that did not wait for the server
-
-  void merge(const SendAccount& other);
-  friend bool operator==(const SendAccount&, const SendAccount&) = default;
-};
+using SendAccount = load::SendAccount;
 
 struct ClientResult {
   TestSpec spec;

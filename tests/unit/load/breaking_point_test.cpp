@@ -137,3 +137,25 @@ TEST(StepBreakReason, NothingCompletedBreaks) {
 
 }  // namespace
 }  // namespace kp::load
+
+namespace kp::load {
+namespace {
+
+TEST(OwnLatenessExplainsBreak, OnlyWhenTheStepHoldsWithTheLatenessTakenOut) {
+  const BreakLimits limits{.p99_critical = 0.050, .error_critical = std::nullopt, .min_achieved_share = 0.99};
+  Histogram late;
+  for (int i = 0; i < 100; ++i) {
+    late.record(std::int64_t{8'000'000});  // 8 ms late, every send
+  }
+  StepRecord step = record(100, 100, 0.055, 100);
+  step.broke = step_break_reason(step, limits);
+  ASSERT_FALSE(step.broke.empty());
+  EXPECT_TRUE(own_lateness_explains_break(step, limits, late));  // 47 ms of it the server's
+  step.p99 = 0.060;
+  EXPECT_FALSE(own_lateness_explains_break(step, limits, late));         // 52 ms: the server's break
+  EXPECT_FALSE(own_lateness_explains_break(step, limits, Histogram{}));  // nothing to explain it with
+  EXPECT_FALSE(own_lateness_explains_break(held_step(), limits, late));  // a held step needs no excuse
+}
+
+}  // namespace
+}  // namespace kp::load

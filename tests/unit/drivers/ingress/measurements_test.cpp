@@ -188,12 +188,12 @@ TEST(IngressStress, ABreakTheGeneratorsOwnLatenessExplainsIsNotTheServers) {
   step.p99 = 0.110;  // 110 ms: 95 ms of it the server's, under the 100 ms critical level
   step.broke = load::step_break_reason(step, limits, "RPS");
   ASSERT_FALSE(step.broke.empty());
-  EXPECT_TRUE(own_lateness_explains_break(step, result, limits, "RPS"));
+  EXPECT_TRUE(load::own_lateness_explains_break(step, limits, result.own_lateness, "RPS"));
   step.p99 = 0.130;  // 115 ms of it the server's: the ingress's break
-  EXPECT_FALSE(own_lateness_explains_break(step, result, limits, "RPS"));
+  EXPECT_FALSE(load::own_lateness_explains_break(step, limits, result.own_lateness, "RPS"));
   result.own_lateness = Histogram();  // nothing measured: nothing to explain it with
   step.p99 = 0.110;
-  EXPECT_FALSE(own_lateness_explains_break(step, result, limits, "RPS"));
+  EXPECT_FALSE(load::own_lateness_explains_break(step, limits, result.own_lateness, "RPS"));
 }
 
 }  // namespace
