@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 #include <cctype>
 
+#include "cli/cluster_config.hpp"
 #include "cli/command.hpp"
 #include "cli/confirm.hpp"
 #include "core/clock.hpp"
@@ -53,14 +54,7 @@ Outcome cleanup(const CleanupOptions& options) {
   if (!timeout) {
     return fail(ErrorKind::usage, "--timeout: " + timeout.error().message);
   }
-  kube::LoadOptions load;
-  if (!options.kubeconfig.empty()) {
-    load.kubeconfig = options.kubeconfig;
-  }
-  if (!options.context.empty()) {
-    load.context = options.context;
-  }
-  Result<kube::RestConfig> config = kube::load_rest_config(load);
+  Result<kube::RestConfig> config = rest_config_from_flags(options.kubeconfig, options.context);
   if (!config) {
     return std::unexpected(config.error());
   }

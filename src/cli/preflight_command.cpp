@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/cluster_config.hpp"
 #include "cli/command.hpp"
 #include "config/plan.hpp"
 #include "core/clock.hpp"
@@ -35,14 +36,7 @@ Outcome preflight(const PreflightOptions& options) {
   if (!needed) {
     return std::unexpected(needed.error());
   }
-  kube::LoadOptions load;
-  if (!options.kubeconfig.empty()) {
-    load.kubeconfig = options.kubeconfig;
-  }
-  if (!options.context.empty()) {
-    load.context = options.context;
-  }
-  Result<kube::RestConfig> config = kube::load_rest_config(load);
+  Result<kube::RestConfig> config = rest_config_from_flags(options.kubeconfig, options.context);
   if (!config) {
     return std::unexpected(config.error());
   }
