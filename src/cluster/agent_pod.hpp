@@ -1,0 +1,92 @@
+#pragma once
+
+// What an agent pod is: the kubeproof agent image running `kubeproof agent <args>`, placed, secured and
+// sized by the plan, as one Pod manifest. Pure functions (no I/O), so the manifest is unit-tested as JSON.
+//
+// Every pod the runner makes has the restricted Pod Security profile by default: runAsNonRoot, UID/GID
+// 65534, all capabilities dropped, no privilege escalation, read-only root filesystem, seccomp
+// RuntimeDefault; a writable emptyDir at /tmp (TMPDIR) for the agent's work files. restartPolicy Never: an
+// agent runs once and its exit code and one JSON line are its result.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "core/units.hpp"
+
+namespace kp::cluster {
+
+using nlohmann::json;
+
+// --agent-image and --image-pull-policy, checked. An image reference is [registry[:port]/]path[:tag][@digest]
+// with Docker's reference grammar (lowercase path components); "" or anything else is ErrorKind::usage naming
+// the flag and the value.
+struct AgentImage {
+  std::string reference;              // "registry.local/kubeproof-agent:0.1.0-1a2b3c4"
+  std::string pull_policy;            // "IfNotPresent" | "Always" | "Never"
+  static constexpr std::string_view kDefaultName = "kubeproof-agent";
+};
+// The default reference: kubeproof-agent:<version>-<git hash> (what scripts/build-agent-image.sh tags).
+std::string default_agent_image();
+Result<AgentImage> parse_agent_image(std::string_view reference, std::string_view pull_policy);
+
+// Plan settings every agent pod of a phase shares (`<phase>.settings.pods`, see read_pod_settings).
+struct PodSettings {
+  std::map<std::string, std::string> node_selector;
+  json tolerations = json::array();     // as the Pod API takes them
+  json resources = json::object();      // {"requests": {...}, "limits": {...}}
+  std::string priority_class;           // "" = none
+  Duration start_timeout = std::chrono::minutes(2);  // agent_start_timeout: Pending -> Running
+  bool restricted = true;               // the restricted security context above; false: the image's defaults
+};
+// Reads `pods: {node_selector, tolerations, resources, priority_class, agent_start_timeout, restricted}` from a
+// phase's settings node (absent = defaults). `file`/`path` name the place in errors (ErrorKind::input).
+Result<PodSettings> read_pod_settings(const json& settings, std::string_view file, std::string_view path);
+
+// Where a pod may go, relative to other agent pods of the run (selected by the label kubeproof.io/agent).
+struct Placement {
+  std::string node_name;                   // pinned to a node ("" = the scheduler decides)
+  std::optional<std::string> away_from;    // required anti-affinity to pods with kubeproof.io/agent=<value>
+  std::optional<std::string> next_to;      // required affinity to pods with kubeproof.io/agent=<value>
+  std::string topology_key = "kubernetes.io/hostname";  // or topology.kubernetes.io/zone
+};
+
+struct VolumeMount {
+  std::string name;
+  std::string mount_path;
+  std::string claim_name;  // a PersistentVolumeClaim; "" = emptyDir
+  bool memory = false;     // emptyDir medium Memory (only for a baseline that says it is not a disk)
+};
+
+struct AgentPodSpec {
+  std::string name;                          // DNS-1123 label
+  std::string agent;                         // value of the kubeproof.io/agent label ("net-server-0")
+  std::vector<std::string> args;             // after `kubeproof agent`: {"net-server", "--listen", ...}
+  std::map<std::string, std::string> labels;  // extra labels (the runner adds kubeproof.io/run and /agent)
+  std::vector<std::pair<std::string, int>> ports;  // {"tcp", 7410}, {"udp", 7410}
+  std::vector<VolumeMount> volumes;
+  Placement placement;
+  bool host_network = false;                 // a baseline: the node's network, no CNI
+  int fs_group = 65534;                      // so a PVC is writable by the non-root agent (not hostPath!)
+};
+
+// The Pod object for `spec` in `ns`, with the run's label. Env: POD_NAME, POD_NAMESPACE, POD_IP, NODE_NAME
+// (downward API), TMPDIR=/tmp; GOMAXPROCS-like sizing is the agent's own (it reads its cgroup's cpu.max).
+json agent_pod_manifest(const AgentPodSpec& spec, const AgentImage& image, const PodSettings& settings,
+                        std::string_view ns, std::string_view run_id);
+
+// A ClusterIP Service selecting exactly one agent pod (kubeproof.io/agent=<agent>): one Service per server
+// pod, because a Service in front of two servers splits one test's connections between them.
+json agent_service_manifest(std::string_view name, std::string_view agent,
+                            const std::vector<std::pair<std::string, int>>& ports, std::string_view run_id);
+
+// A PVC of `storage_class` ("" = the cluster's default class: the field is left out) and `size` bytes.
+json volume_claim_manifest(std::string_view name, std::string_view storage_class, std::uint64_t size,
+                           std::string_view run_id);
+
+}  // namespace kp::cluster
