@@ -67,6 +67,16 @@ bool own_lateness_explains_break(const StepRecord& step, const BreakLimits& limi
   return step_break_reason(without, limits, unit).empty();
 }
 
+std::string set_aside_break(StepRecord& step, std::string_view server) {
+  std::string outcome = fmt::format(
+      "broke ({}), but the generator fell behind on it, which could explain the break: not taken as the {}'s "
+      "breaking point; the search stops here",
+      step.broke, server);
+  step.broke.clear();
+  step.cancelled = true;
+  return outcome;
+}
+
 BreakingPointSearch::BreakingPointSearch(std::vector<double> ramp, int bisect, double capacity, bool integral)
     : ramp_(std::move(ramp)), bisect_left_(std::max(0, bisect)), capacity_(capacity), integral_(integral) {
   if (integral_) {

@@ -68,6 +68,12 @@ std::string step_break_reason(const StepRecord& step, const BreakLimits& limits,
 bool own_lateness_explains_break(const StepRecord& step, const BreakLimits& limits,
                                  const Histogram& own_lateness, std::string_view unit = "/s");
 
+// For a step own_lateness_explains_break found: records it as neither held nor broken (cancelled, so the
+// search ends there and the last step held stands) and returns the step's outcome for people: "broke (P99
+// 12 ms > 10 ms), but the generator fell behind on it, which could explain the break: not taken as the
+// <server>'s breaking point; the search stops here".
+std::string set_aside_break(StepRecord& step, std::string_view server);
+
 class BreakingPointSearch {
  public:
   // `ramp`: ascending levels (e.g. rates 10k, 12.5k, ..., 20k); `capacity`: what a factor divides by (0:

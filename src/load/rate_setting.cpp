@@ -44,6 +44,14 @@ Result<RateSetting> flag_rate_setting(std::string_view flag, std::string_view te
   return *setting;
 }
 
+Result<RateSetting> agent_rate_setting(std::string_view flag, std::string_view text) {
+  Result<RateSetting> setting = flag_rate_setting(flag, text);
+  if (setting && setting->from_capacity_load()) {
+    return flag_error(flag, "an agent has no plan, so no capacity to scale: give a rate > 0 or max", text);
+  }
+  return setting;
+}
+
 std::string to_string(const RateSetting& setting) {
   switch (setting.kind) {
     case RateSetting::Kind::capacity:

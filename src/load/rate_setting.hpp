@@ -46,6 +46,10 @@ Result<RateSetting> read_rate_setting(const config::YamlField& field);
 // An agent's `--rate` flag (ErrorKind::usage). `flag` is the name without dashes.
 Result<RateSetting> flag_rate_setting(std::string_view flag, std::string_view text);
 
+// An agent's `--rate`: flag_rate_setting, and "capacity" is refused with the one text every agent gives
+// (an agent is handed its resolved rate: it has no plan, so no capacity to scale).
+Result<RateSetting> agent_rate_setting(std::string_view flag, std::string_view text);
+
 // For people: "1500/s", "max", "capacity x load".
 std::string to_string(const RateSetting& setting);
 

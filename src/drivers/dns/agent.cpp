@@ -71,7 +71,7 @@ Result<AgentPlan> to_agent_plan(const AgentOptions& o) {
   s.ndots = o.ndots;
   s.cluster_domain = o.cluster_domain;
   // The same rate reader as every agent and plan (load/rate_setting.hpp).
-  Result<load::RateSetting> rate = load::flag_rate_setting("rate", o.rate);
+  Result<load::RateSetting> rate = load::agent_rate_setting("rate", o.rate);
   if (!rate) {
     return std::unexpected(rate.error());
   }
@@ -125,7 +125,6 @@ Result<AgentPlan> to_agent_plan(const AgentOptions& o) {
     // A bad query file stays an input error (it names the file and line); the rest are flag mistakes.
     return std::unexpected(valid.error());
   }
-  // An agent is told its rate: it has no plan, so no capacity ("--rate capacity" says so and exits 2).
   Result<RunShape> shape = shape_run(s, config::Capacity{}, 1.0, duration, config::TestType::load, "--rate");
   if (!shape) {
     return std::unexpected(shape.error());

@@ -66,12 +66,7 @@ Result<StressOutcome> run_stress_search(const load::Schedule& schedule, const St
       // The step broke, but the generator's own lateness could explain it (it is inside the corrected P99):
       // that is not the server's breaking point. The search ends here, as if interrupted, so nothing above it
       // is tried and the last step held stands.
-      inconclusive = fmt::format(
-          "broke ({}), but the generator fell behind on it, which could explain the "
-          "break: not taken as the server's breaking point; the search stops here",
-          record.broke);
-      record.broke.clear();
-      record.cancelled = true;
+      inconclusive = load::set_aside_break(record, "server");
     }
     if (!bisection && !record.cancelled) {
       ++ramp_index;

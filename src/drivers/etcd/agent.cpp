@@ -95,13 +95,9 @@ Result<AgentPlan> to_agent_plan(const AgentOptions& options) {
   }
   // "0" is etcd benchmark's spelling of "no rate limit". One flag reader for every agent (load/rate_setting).
   Result<load::RateSetting> rate =
-      load::flag_rate_setting("rate", options.rate == "0" ? "max" : options.rate);
+      load::agent_rate_setting("rate", options.rate == "0" ? "max" : options.rate);
   if (!rate) {
     return std::unexpected(rate.error());
-  }
-  if (rate->from_capacity_load()) {
-    // An agent is told its rate: it has no plan, so no capacity to scale.
-    return flag_error("rate", "the agent has no capacity to scale: give a rate > 0 or max", options.rate);
   }
   s.rate = *rate;
   Result<Arrival> arrival = flag_arrival("arrival", options.arrival);

@@ -242,12 +242,7 @@ class IngressDriver final : public engine::Driver {
       std::string outcome = step.cancelled ? "cancelled" : step.held() ? "held" : "broke: " + step.broke;
       if (!step.held() && !step.cancelled && !validity.valid() &&
           load::own_lateness_explains_break(step, limits, result->own_lateness, series.unit)) {
-        outcome = fmt::format(
-            "broke ({}), but the generator fell behind on it, which could explain the break: "
-            "not taken as the ingress's breaking point; the search stops here",
-            step.broke);
-        step.broke.clear();
-        step.cancelled = true;
+        outcome = load::set_aside_break(step, "ingress");
       }
       context.progress.message(Phase::ingress, fmt::format("{}: {}", label, outcome));
       std::string note = fmt::format("{}: {}; {}", label, outcome, validity.statement);

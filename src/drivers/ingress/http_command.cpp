@@ -135,12 +135,9 @@ Result<LoadSpec> to_load_spec(const HttpOptions& options) {
   }
   if (!options.rate.empty()) {
     // The one flag reader of the load kernel: a rate, or "max" (closed loop, as without --rate).
-    Result<load::RateSetting> rate = load::flag_rate_setting("rate", options.rate);
+    Result<load::RateSetting> rate = load::agent_rate_setting("rate", options.rate);
     if (!rate) {
       return std::unexpected(rate.error());
-    }
-    if (rate->from_capacity_load()) {
-      return usage("--rate", "needs a plan's capacity; give a rate or \"max\" here", options.rate);
     }
     if (rate->is_fixed()) {
       spec.rate = rate->rate;

@@ -117,14 +117,10 @@ Result<ClientOptions> to_client_options(const ClientAgentOptions& options) {
     }
     f.target = *value;
   }
-  // The same reader as a plan's `rate:` (load/rate_setting.hpp). An agent is handed its rate: it has no
-  // capacity to scale.
-  Result<load::RateSetting> rate = load::flag_rate_setting("rate", options.rate);
+  // The same reader as a plan's `rate:` (load/rate_setting.hpp).
+  Result<load::RateSetting> rate = load::agent_rate_setting("rate", options.rate);
   if (!rate) {
     return std::unexpected(rate.error());
-  }
-  if (rate->from_capacity_load()) {
-    return flag_error("rate", "an agent has no capacity to scale: give a rate > 0 or max", options.rate);
   }
   if (rate->is_fixed()) {
     spec.rate = rate->rate;

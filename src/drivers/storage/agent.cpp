@@ -105,11 +105,13 @@ Result<Settings> to_agent_settings(const AgentOptions& options) {
   }
   settings.direct = !options.buffered;
   if (settings.rate.from_capacity_load()) {
-    // capacity x load needs a plan's capacity.storage_iops and load; an agent is given the resolved rate.
-    return fail(ErrorKind::usage,
-                fmt::format("{}: --rate: must be IOPS or max (capacity x load is resolved from a plan), "
-                            "got \"{}\"",
-                            kAgentName, options.rate));
+    // The same words as every agent's --rate (load::agent_rate_setting); this agent reads its flags through
+    // the plan's setting readers, so it checks here.
+    return fail(
+        ErrorKind::usage,
+        fmt::format("{}: --rate: an agent has no plan, so no capacity to scale: give a rate > 0 or max, "
+                    "got \"{}\"",
+                    kAgentName, options.rate));
   }
   auto field_of = [&](std::string_view key) {
     for (const FlagSetting& flag : kFlags) {

@@ -352,8 +352,9 @@ TEST_F(EtcdIntegration, AgentJsonLine) {
   EXPECT_EQ(run_agent(options, real_clock(), cancel, nullptr).error().message,
             "--rate: not a rate > 0 (or \"max\", \"capacity\"), got \"fast\"");
   options.rate = "capacity";
-  EXPECT_EQ(run_agent(options, real_clock(), cancel, nullptr).error().message,
-            "--rate: the agent has no capacity to scale: give a rate > 0 or max, got \"capacity\"");
+  EXPECT_EQ(
+      run_agent(options, real_clock(), cancel, nullptr).error().message,
+      "--rate: an agent has no plan, so no capacity to scale: give a rate > 0 or max, got \"capacity\"");
 }
 
 TEST(EtcdIntegrationAlone, LocalTargetWithoutALabIsUnavailable) {

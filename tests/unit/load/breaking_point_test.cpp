@@ -157,5 +157,24 @@ TEST(OwnLatenessExplainsBreak, OnlyWhenTheStepHoldsWithTheLatenessTakenOut) {
   EXPECT_FALSE(own_lateness_explains_break(held_step(), limits, late));  // a held step needs no excuse
 }
 
+TEST(BreakingPoint, ABreakSetAsideEndsTheSearchWithTheLastStepHeld) {
+  BreakingPointSearch search({100, 200, 300}, 2);
+  search.record(held_step());
+  ASSERT_EQ(search.next_level(), 200);
+  StepRecord step = held_step();
+  step.broke = "P99 12 ms > 10 ms";
+  const std::string outcome = set_aside_break(step, "ingress");
+  EXPECT_EQ(
+      outcome,
+      "broke (P99 12 ms > 10 ms), but the generator fell behind on it, which could explain the break: not "
+      "taken as the ingress's breaking point; the search stops here");
+  EXPECT_FALSE(step.held());
+  EXPECT_TRUE(step.broke.empty());
+  search.record(step);
+  EXPECT_EQ(search.next_level(), std::nullopt);  // no bisection below a break that was not the server's
+  ASSERT_NE(search.last_held_step(), nullptr);
+  EXPECT_EQ(search.last_held_step()->level, 100);
+}
+
 }  // namespace
 }  // namespace kp::load

@@ -46,6 +46,19 @@ TEST(RateSetting, FlagErrorIsUsageAndNamesTheFlag) {
   EXPECT_DOUBLE_EQ(flag_rate_setting("rate", "250")->rate.per_second, 250);
 }
 
+TEST(RateSetting, AnAgentRefusesCapacityWithOneText) {
+  Result<RateSetting> capacity = agent_rate_setting("rate", "capacity");
+  ASSERT_FALSE(capacity.has_value());
+  EXPECT_EQ(capacity.error().kind, ErrorKind::usage);
+  EXPECT_EQ(
+      capacity.error().message,
+      "--rate: an agent has no plan, so no capacity to scale: give a rate > 0 or max, got \"capacity\"");
+  EXPECT_TRUE(agent_rate_setting("rate", "max")->is_max());
+  EXPECT_DOUBLE_EQ(agent_rate_setting("rate", "1k")->rate.per_second, 1000);
+  EXPECT_EQ(agent_rate_setting("rate", "0").error().message,
+            "--rate: not a rate > 0 (or \"max\", \"capacity\"), got \"0\"");
+}
+
 TEST(RateSetting, SaysWhatItIs) {
   EXPECT_EQ(to_string(RateSetting::maximum()), "max");
   EXPECT_EQ(to_string(RateSetting::from_capacity()), "capacity x load");

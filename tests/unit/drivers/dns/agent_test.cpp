@@ -32,8 +32,9 @@ TEST(DnsAgent, RateFlagIsTheKernelsRateSetting) {
   // An agent has no plan, so no capacity to scale.
   Result<AgentPlan> capacity = to_agent_plan(with_rate("capacity"));
   ASSERT_FALSE(capacity);
-  EXPECT_EQ(capacity.error().message,
-            "--rate: capacity.dns_qps: is required for the dns phase's rate (capacity x load), got nothing");
+  EXPECT_EQ(
+      capacity.error().message,
+      "--rate: an agent has no plan, so no capacity to scale: give a rate > 0 or max, got \"capacity\"");
 }
 
 }  // namespace

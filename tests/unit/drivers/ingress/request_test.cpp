@@ -56,8 +56,9 @@ TEST(HttpOptions, FlagErrorsNameTheFlagAndEchoTheValue) {
   EXPECT_EQ(to_load_spec(options).error().message,
             "--rate: not a rate > 0 (or \"max\", \"capacity\"), got \"fast\"");
   options.rate = "capacity";
-  EXPECT_EQ(to_load_spec(options).error().message,
-            "--rate: needs a plan's capacity; give a rate or \"max\" here, got \"capacity\"");
+  EXPECT_EQ(
+      to_load_spec(options).error().message,
+      "--rate: an agent has no plan, so no capacity to scale: give a rate > 0 or max, got \"capacity\"");
   options.rate = "max";
   ASSERT_TRUE(to_load_spec(options));
   EXPECT_FALSE(to_load_spec(options)->rate.has_value());  // closed loop, as without --rate

@@ -75,8 +75,9 @@ TEST(ClientFlags, BadValuesGetOneLineNamingTheFlag) {
   rate.rate = "fast";
   EXPECT_EQ(client_error(rate), "--rate: not a rate > 0 (or \"max\", \"capacity\"), got \"fast\"");
   rate.rate = "capacity";
-  EXPECT_EQ(client_error(rate),
-            "--rate: an agent has no capacity to scale: give a rate > 0 or max, got \"capacity\"");
+  EXPECT_EQ(
+      client_error(rate),
+      "--rate: an agent has no plan, so no capacity to scale: give a rate > 0 or max, got \"capacity\"");
 
   ClientAgentOptions arrival;
   arrival.arrival = "bursty";

@@ -58,10 +58,9 @@ TEST(StorageAgent, BadFlagsAreNamedAndEchoed) {
   EXPECT_EQ(settings_error(options),
             "kubeproof agent storage: --rate: not a rate > 0 (or \"max\", \"capacity\"), got \"fast\"");
   options.rate = "capacity";
-  EXPECT_EQ(
-      settings_error(options),
-      "kubeproof agent storage: --rate: must be IOPS or max (capacity x load is resolved from a plan), got "
-      "\"capacity\"");
+  EXPECT_EQ(settings_error(options),
+            "kubeproof agent storage: --rate: an agent has no plan, so no capacity to scale: give a rate > 0 "
+            "or max, got \"capacity\"");
   options.rate = "5k";
   {
     Result<Settings> settings = to_agent_settings(options);
