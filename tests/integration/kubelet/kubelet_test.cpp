@@ -1,0 +1,358 @@
+// The API fixture's process kubelet (tests/fixtures/kube-apiserver): agent pods really run as the kubeproof
+// binary under test, in their own network namespaces, and the API shows what a real cluster shows. Needs root
+// (network namespaces, nftables, setpriv); skipped with the reason otherwise.
+
+#include <sys/stat.h>
+
+#include <csignal>
+#include <filesystem>
+
+#include "kubelet_harness.hpp"
+
+namespace kp::testing {
+namespace {
+
+class Kubelet : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) {
+      GTEST_SKIP() << "the process kubelet needs root (network namespaces, nftables, setpriv)";
+    }
+  }
+  // One harness per test (a test's own fixture, so its names and leftovers are its own).
+  std::unique_ptr<KubeletHarness> start(const std::string& name, json config = kubelet_config()) {
+    auto harness = std::make_unique<KubeletHarness>(name, std::move(config));
+    EXPECT_TRUE(harness->fixture.ok()) << harness->fixture.error();
+    return harness;
+  }
+};
+
+bool terminal(const json& pod) {
+  std::string phase = pod["status"].value("phase", "");
+  return phase == "Succeeded" || phase == "Failed";
+}
+
+json terminated_state(const json& pod) {
+  return pod["status"]["containerStatuses"][0]["state"].value("terminated", json());
+}
+
+TEST_F(Kubelet, NetAgentsOnTwoNodesMeasurePodToPodAndThroughAClusterIpService) {
+  auto k = start("net");
+  ASSERT_TRUE(k->fixture.ok());
+  k->make_namespace("net");
+  json server = KubeletHarness::agent_pod("server", {"net-server", "--listen", "0.0.0.0:7410"});
+  // Ready only once the port accepts on the pod IP: the EndpointSlice follows readiness.
+  server["spec"]["containers"][0]["readinessProbe"] = {{"tcpSocket", {{"port", 7410}}}, {"periodSeconds", 1}};
+  server["spec"]["containers"][0]["ports"] = {{{"containerPort", 7410}, {"protocol", "TCP"}},
+                                              {{"containerPort", 7410}, {"protocol", "UDP"}}};
+  ASSERT_TRUE(k->create_pod("net", server));
+  json running = k->wait_pod("net", "server", [](const json& p) {
+    return p["status"].value("podIP", "") != "" && KubeletHarness::ready(p);
+  });
+  ASSERT_FALSE(running.is_null()) << k->pod("net", "server").dump();
+  std::string server_ip = running["status"]["podIP"];
+  EXPECT_EQ(running["status"]["phase"], "Running");
+  EXPECT_TRUE(running["status"]["containerStatuses"][0]["state"].contains("running"));
+
+  // Pod to pod, on the other node (required anti-affinity on kubernetes.io/hostname).
+  json client =
+      KubeletHarness::agent_pod("client", {"net-client", "--server", server_ip + ":7410", "--scenario",
+                                           "TCP_STREAM", "--duration", "1s", "--warmup", "200ms"});
+  client["spec"]["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] = {
+      {{"labelSelector", {{"matchLabels", {{"kubeproof.io/agent", "server"}}}}},
+       {"topologyKey", "kubernetes.io/hostname"}}};
+  ASSERT_TRUE(k->create_pod("net", client));
+  json done = k->wait_pod("net", "client", terminal);
+  ASSERT_FALSE(done.is_null());
+  EXPECT_EQ(done["status"]["phase"], "Succeeded") << k->log("net", "client").second;
+  EXPECT_NE(done["spec"]["nodeName"], running["spec"]["nodeName"]);
+  EXPECT_EQ(terminated_state(done).value("exitCode", -1), 0);
+  json result = KubeletHarness::result_line(k->log("net", "client").second, "kubeproof.agent.net-client");
+  ASSERT_TRUE(result.is_object()) << k->log("net", "client").second;
+  EXPECT_TRUE(result.value("complete", false)) << result.dump();
+  EXPECT_EQ(result.value("error", "x"), "");
+
+  // Through a ClusterIP Service, TCP and UDP on the same port, once its EndpointSlice lists a ready endpoint.
+  json service = {{"metadata", {{"name", "server"}}},
+                  {"spec",
+                   {{"selector", {{"kubeproof.io/agent", "server"}}},
+                    {"ports",
+                     {{{"name", "tcp"}, {"port", 7410}, {"protocol", "TCP"}},
+                      {{"name", "udp"}, {"port", 7410}, {"protocol", "UDP"}}}}}}};
+  auto created = k->api->create(core("services", "Service"), "net", service);
+  ASSERT_TRUE(created) << created.error().error.message;
+  std::string cluster_ip = (*created)["spec"].value("clusterIP", "");
+  ASSERT_FALSE(cluster_ip.empty());
+  ASSERT_TRUE(KubeletHarness::wait_for([&] {
+    kube::ListOptions options;
+    options.label_selector = "kubernetes.io/service-name=server";
+    auto slices = k->api->list(
+        kube::Resource{"discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", true}, "net", options);
+    return slices && slices->items.size() == 1 && !slices->items[0]["endpoints"].empty() &&
+           slices->items[0]["endpoints"][0]["conditions"].value("ready", false) &&
+           slices->items[0]["endpoints"][0]["addresses"][0] == server_ip;
+  }));
+  for (std::string scenario : {"TCP_RR", "UDP_RR"}) {
+    std::string name = scenario == "TCP_RR" ? "svc-tcp" : "svc-udp";
+    ASSERT_TRUE(k->create_pod(
+        "net", KubeletHarness::agent_pod(name, {"net-client", "--server", cluster_ip + ":7410", "--scenario",
+                                                scenario, "--duration", "1s", "--warmup", "200ms"})));
+    json finished = k->wait_pod("net", name, terminal);
+    ASSERT_FALSE(finished.is_null());
+    std::string log = k->log("net", name).second;
+    EXPECT_EQ(finished["status"]["phase"], "Succeeded") << log;
+    json line = KubeletHarness::result_line(log, "kubeproof.agent.net-client");
+    ASSERT_TRUE(line.is_object()) << log;
+    EXPECT_TRUE(line.value("complete", false)) << scenario << ": " << line.dump().substr(0, 400);
+    EXPECT_GT(line["latency"]["uncorrected"].value("count", 0), 100) << scenario;
+  }
+}
+
+TEST_F(Kubelet, ExitCodesGiveSucceededAndFailedAndTheLogHoldsTheOutput) {
+  auto k = start("exit");
+  ASSERT_TRUE(k->fixture.ok());
+  k->make_namespace("exit");
+  ASSERT_TRUE(k->create_pod("exit", KubeletHarness::agent_pod("ok", {"net-server", "--help"})));
+  ASSERT_TRUE(k->create_pod("exit", KubeletHarness::agent_pod("bad", {"net-client", "--server", "nowhere"})));
+  json ok = k->wait_pod("exit", "ok", terminal);
+  json bad = k->wait_pod("exit", "bad", terminal);
+  ASSERT_FALSE(ok.is_null());
+  ASSERT_FALSE(bad.is_null());
+  EXPECT_EQ(ok["status"]["phase"], "Succeeded");
+  EXPECT_EQ(terminated_state(ok).value("reason", ""), "Completed");
+  EXPECT_EQ(bad["status"]["phase"], "Failed");
+  EXPECT_EQ(terminated_state(bad).value("exitCode", 0), 2);  // usage error
+  EXPECT_EQ(terminated_state(bad).value("reason", ""), "Error");
+  auto [code, text] = k->log("exit", "bad");
+  EXPECT_EQ(code, 200);
+  EXPECT_NE(text.find("nowhere"), std::string::npos) << text;  // stderr is in the log too
+  auto [tail_code, tail] = k->log("exit", "ok", "?tailLines=1");
+  EXPECT_EQ(tail_code, 200);
+  EXPECT_EQ(std::count(tail.begin(), tail.end(), '\n'), 1) << tail;
+
+  // restartPolicy Always: the kubelet restarts a failing container, with CrashLoopBackOff in between.
+  json crash = KubeletHarness::agent_pod("crash", {"net-client", "--server", "nowhere"});
+  crash["spec"]["restartPolicy"] = "Always";
+  ASSERT_TRUE(k->create_pod("exit", crash));
+  json looping = k->wait_pod("exit", "crash", [](const json& p) {
+    return KubeletHarness::waiting_reason(p) == "CrashLoopBackOff" &&
+           p["status"]["containerStatuses"][0].value("restartCount", 0) >= 1;
+  });
+  ASSERT_FALSE(looping.is_null()) << k->pod("exit", "crash").dump();
+  EXPECT_EQ(looping["status"]["containerStatuses"][0]["lastState"]["terminated"].value("exitCode", 0), 2);
+}
+
+TEST_F(Kubelet, ImagesThatCannotRunReportTheKubeletsReasonAndEvents) {
+  auto k = start("image");
+  ASSERT_TRUE(k->fixture.ok());
+  k->make_namespace("img");
+  json never = KubeletHarness::agent_pod("never", {"net-server"}, "registry.example.com/other-image:1.0");
+  never["spec"]["containers"][0]["imagePullPolicy"] = "Never";
+  ASSERT_TRUE(k->create_pod("img", never));
+  std::string invalid_image = "registry.kubeproof.invalid/kubeproof-agent:0.1";
+  ASSERT_TRUE(k->create_pod("img", KubeletHarness::agent_pod("pull", {"net-server"}, invalid_image)));
+
+  json never_pod = k->wait_pod(
+      "img", "never", [](const json& p) { return KubeletHarness::waiting_reason(p) == "ErrImageNeverPull"; });
+  ASSERT_FALSE(never_pod.is_null()) << k->pod("img", "never").dump();
+  EXPECT_EQ(never_pod["status"]["phase"], "Pending");
+  EXPECT_TRUE(k->has_event("img", "never", "ErrImageNeverPull", "is not present with pull policy of Never"));
+  auto [code, body] = k->log("img", "never");
+  EXPECT_EQ(code, 400);
+  EXPECT_NE(body.find("container \\\"agent\\\" in pod \\\"never\\\" is waiting to start"), std::string::npos)
+      << body;
+
+  json backoff = k->wait_pod(
+      "img", "pull", [](const json& p) { return KubeletHarness::waiting_reason(p) == "ImagePullBackOff"; });
+  ASSERT_FALSE(backoff.is_null()) << k->pod("img", "pull").dump();
+  EXPECT_NE(
+      backoff["status"]["containerStatuses"][0]["state"]["waiting"].value("message", "").find(invalid_image),
+      std::string::npos);
+  EXPECT_TRUE(k->has_event("img", "pull", "Failed", "Failed to pull image \"" + invalid_image + "\""));
+  EXPECT_TRUE(k->has_event("img", "pull", "BackOff", "Back-off pulling image \"" + invalid_image + "\""));
+}
+
+TEST_F(Kubelet, AnUnschedulablePodGetsItsConditionAndAFailedSchedulingEvent) {
+  auto k = start("sched");
+  ASSERT_TRUE(k->fixture.ok());
+  k->make_namespace("sched");
+  json pod = KubeletHarness::agent_pod("nowhere", {"net-server"});
+  pod["spec"]["nodeSelector"] = {{"disktype", "nvme"}};
+  ASSERT_TRUE(k->create_pod("sched", pod));
+  json pending = k->wait_pod("sched", "nowhere", [](const json& p) {
+    for (const json& c : p["status"].value("conditions", json::array())) {
+      if (c.value("type", "") == "PodScheduled" && c.value("status", "") == "False") {
+        return c.value("reason", "") == "Unschedulable";
+      }
+    }
+    return false;
+  });
+  ASSERT_FALSE(pending.is_null()) << k->pod("sched", "nowhere").dump();
+  EXPECT_EQ(pending["status"]["phase"], "Pending");
+  EXPECT_FALSE(pending["spec"].contains("nodeName"));
+  EXPECT_TRUE(k->has_event("sched", "nowhere", "FailedScheduling", "0/2 nodes are available"));
+  EXPECT_TRUE(
+      k->has_event("sched", "nowhere", "FailedScheduling", "didn't match Pod's node affinity/selector"));
+}
+
+TEST_F(Kubelet, AVolumeClaimBindsToADirectoryANonRootPodWritesIntoWithFsGroup) {
+  auto k = start("pvc");
+  ASSERT_TRUE(k->fixture.ok());
+  k->make_namespace("pvc");
+  kube::Resource claims = core("persistentvolumeclaims", "PersistentVolumeClaim");
+  json claim = {
+      {"metadata", {{"name", "data"}}},
+      {"spec", {{"accessModes", {"ReadWriteOnce"}}, {"resources", {{"requests", {{"storage", "64Mi"}}}}}}}};
+  ASSERT_TRUE(k->api->create(claims, "pvc", claim));
+  ASSERT_TRUE(KubeletHarness::wait_for([&] {
+    auto got = k->api->get(claims, "pvc", "data");
+    return got && (*got)["status"].value("phase", "") == "Bound";
+  }));
+  json bound = *k->api->get(claims, "pvc", "data");
+  EXPECT_EQ(bound["spec"].value("storageClassName", ""), "standard");  // the default class
+  auto volume = k->api->get(core("persistentvolumes", "PersistentVolume", false), "",
+                            bound["spec"].value("volumeName", ""));
+  ASSERT_TRUE(volume);
+  std::string path = (*volume)["spec"]["csi"]["volumeAttributes"].value("path", "");
+  ASSERT_TRUE(std::filesystem::is_directory(path)) << path;
+
+  auto storage_pod = [](const std::string& name, bool fs_group) {
+    json pod = KubeletHarness::agent_pod(
+        name, {"storage", "--dir", "/data", "--workloads", "seqwrite", "--size", "1MiB", "--runtime", "1s",
+               "--ramp-time", "0s", "--ioengine", "psync"});
+    if (!fs_group) {
+      pod["spec"]["securityContext"].erase("fsGroup");
+    }
+    pod["spec"]["volumes"] = {{{"name", "data"}, {"persistentVolumeClaim", {{"claimName", "data"}}}}};
+    pod["spec"]["containers"][0]["volumeMounts"] = {{{"name", "data"}, {"mountPath", "/data"}}};
+    return pod;
+  };
+  // Without fsGroup, uid 65534 cannot write into the root-owned volume (as on a real cluster).
+  ASSERT_TRUE(k->create_pod("pvc", storage_pod("denied", false)));
+  json denied = k->wait_pod("pvc", "denied", terminal);
+  ASSERT_FALSE(denied.is_null());
+  EXPECT_EQ(denied["status"]["phase"], "Failed") << k->log("pvc", "denied").second;
+
+  ASSERT_TRUE(k->create_pod("pvc", storage_pod("writer", true)));
+  json done = k->wait_pod("pvc", "writer", terminal, std::chrono::seconds(60));
+  ASSERT_FALSE(done.is_null());
+  std::string log = k->log("pvc", "writer").second;
+  EXPECT_EQ(done["status"]["phase"], "Succeeded") << log;
+  json result = KubeletHarness::result_line(log, "kubeproof.agent.storage");
+  ASSERT_TRUE(result.is_object()) << log;
+  ASSERT_FALSE(result["jobs"].empty());
+  EXPECT_GT(result["jobs"][0].value("ios", 0), 0);
+  struct stat info {};
+  ASSERT_EQ(stat(path.c_str(), &info), 0);
+  EXPECT_EQ(info.st_gid, 65534u);       // fsGroup made the volume group-owned
+  EXPECT_TRUE(info.st_mode & S_ISGID);  // and new files inherit the group
+}
+
+TEST_F(Kubelet, AClaimOfAnUnknownStorageClassStaysPendingWithProvisioningFailed) {
+  auto k = start("class");
+  ASSERT_TRUE(k->fixture.ok());
+  k->make_namespace("cls");
+  kube::Resource claims = core("persistentvolumeclaims", "PersistentVolumeClaim");
+  json claim = {{"metadata", {{"name", "lost"}}},
+                {"spec",
+                 {{"storageClassName", "no-such-class"},
+                  {"accessModes", {"ReadWriteOnce"}},
+                  {"resources", {{"requests", {{"storage", "1Gi"}}}}}}}};
+  ASSERT_TRUE(k->api->create(claims, "cls", claim));
+  ASSERT_TRUE(KubeletHarness::wait_for(
+      [&] { return k->has_event("cls", "lost", "ProvisioningFailed", "\"no-such-class\" not found"); }));
+  EXPECT_EQ((*k->api->get(claims, "cls", "lost"))["status"].value("phase", ""), "Pending");
+}
+
+TEST_F(Kubelet, PodDeleteSendsSigtermAndTheLogIsReadableWhileItTerminates) {
+  auto k = start("delete");
+  ASSERT_TRUE(k->fixture.ok());
+  k->make_namespace("del");
+  ASSERT_TRUE(
+      k->create_pod("del", KubeletHarness::agent_pod("server", {"net-server", "--listen", "0.0.0.0:7412"})));
+  ASSERT_FALSE(k->wait_phase("del", "server", {"Running"}).is_null());
+  ASSERT_TRUE(KubeletHarness::wait_for(
+      [&] { return k->log("del", "server").second.find("listening") != std::string::npos; }));
+  kube::Request request;
+  request.method = "DELETE";
+  request.path = "/api/v1/namespaces/del/pods/server";
+  request.body = R"({"gracePeriodSeconds": 20})";
+  request.content_type = "application/json";
+  request.rate_limited = false;
+  auto response = k->transport->call(request);
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+  // The object stays, marked, until its process has ended; the process got SIGTERM (not the 20 s SIGKILL).
+  json ended = k->wait_pod(
+      "del", "server",
+      [](const json& p) {
+        return p["metadata"].contains("deletionTimestamp") && terminated_state(p).is_object();
+      },
+      std::chrono::seconds(10));
+  ASSERT_FALSE(ended.is_null()) << k->pod("del", "server").dump();
+  auto [code, log] = k->log("del", "server");
+  EXPECT_EQ(code, 200);
+  EXPECT_NE(log.find("interrupted"), std::string::npos) << log;  // the agent's SIGTERM handler ran
+  EXPECT_TRUE(KubeletHarness::wait_for([&] { return k->pod("del", "server").is_null(); }));
+  EXPECT_EQ(processes_with("0.0.0.0:7412"), 0);
+}
+
+TEST_F(Kubelet, NamespaceDeleteAndFixtureExitLeaveNoProcessNetnsOrNetworkBehind) {
+  auto k = start("cleanup");
+  ASSERT_TRUE(k->fixture.ok());
+  std::string network = k->network_name();
+  ASSERT_FALSE(network.empty());
+  k->make_namespace("gone");
+  ASSERT_TRUE(
+      k->create_pod("gone", KubeletHarness::agent_pod("a", {"net-server", "--listen", "0.0.0.0:7413"})));
+  ASSERT_TRUE(
+      k->create_pod("gone", KubeletHarness::agent_pod("b", {"net-server", "--listen", "0.0.0.0:7413"})));
+  ASSERT_FALSE(k->wait_phase("gone", "a", {"Running"}).is_null());
+  ASSERT_FALSE(k->wait_phase("gone", "b", {"Running"}).is_null());
+  ASSERT_TRUE(KubeletHarness::wait_for([] { return processes_with("0.0.0.0:7413") == 2; }));
+  EXPECT_EQ(netns_of(network).size(), 2u);
+  ASSERT_TRUE(k->api->remove(core("namespaces", "Namespace", false), "", "gone"));
+  ASSERT_TRUE(KubeletHarness::wait_for(
+      [&] { return !k->api->get(core("namespaces", "Namespace", false), "", "gone").has_value(); }));
+  EXPECT_EQ(processes_with("0.0.0.0:7413"), 0);
+  EXPECT_TRUE(netns_of(network).empty());
+
+  // A pod still running when the fixture exits (SIGTERM) goes too, with the bridge and the nft table.
+  k->make_namespace("left");
+  ASSERT_TRUE(
+      k->create_pod("left", KubeletHarness::agent_pod("c", {"net-server", "--listen", "0.0.0.0:7414"})));
+  ASSERT_FALSE(k->wait_phase("left", "c", {"Running"}).is_null());
+  k.reset();
+  EXPECT_EQ(processes_with("0.0.0.0:7414"), 0);
+  EXPECT_TRUE(netns_of(network).empty());
+  EXPECT_EQ(run_text("ip -br link show " + network + " 2>/dev/null"), "");
+  EXPECT_EQ(run_text("nft list table ip " + network + " 2>/dev/null"), "");
+}
+
+TEST_F(Kubelet, ACrashedFixturesNetworkIsRemovedByTheNextOne) {
+  std::string network;
+  {
+    auto crashed = start("crashed");
+    ASSERT_TRUE(crashed->fixture.ok());
+    network = crashed->network_name();
+    crashed->make_namespace("c");
+    ASSERT_TRUE(
+        crashed->create_pod("c", KubeletHarness::agent_pod("s", {"net-server", "--listen", "0.0.0.0:7415"})));
+    ASSERT_FALSE(crashed->wait_phase("c", "s", {"Running"}).is_null());
+    kill(crashed->fixture.pid(), SIGKILL);  // no cleanup runs: bridge, netns, table and the agent stay
+  }                                         // (the helper reaps the killed fixture)
+  ASSERT_FALSE(netns_of(network).empty());
+  ASSERT_EQ(processes_with("0.0.0.0:7415"), 1);
+  auto next = start("next");
+  ASSERT_TRUE(next->fixture.ok());
+  // The next fixture removed the dead one's instance (and may have taken its free name for itself).
+  EXPECT_TRUE(netns_of(network).empty());
+  EXPECT_EQ(processes_with("0.0.0.0:7415"), 0);
+  if (next->network_name() != network) {
+    EXPECT_EQ(run_text("ip -br link show " + network + " 2>/dev/null"), "");
+    EXPECT_EQ(run_text("nft list table ip " + network + " 2>/dev/null"), "");
+  }
+}
+
+}  // namespace
+}  // namespace kp::testing
