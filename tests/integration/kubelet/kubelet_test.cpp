@@ -248,20 +248,82 @@ TEST_F(Kubelet, AVolumeClaimBindsToADirectoryANonRootPodWritesIntoWithFsGroup) {
   EXPECT_TRUE(info.st_mode & S_ISGID);  // and new files inherit the group
 }
 
-TEST_F(Kubelet, AClaimOfAnUnknownStorageClassStaysPendingWithProvisioningFailed) {
-  auto k = start("class");
+TEST_F(Kubelet, ClaimsBindByTheirClassesModeAndAnUnknownClassStaysPending) {
+  json config = kubelet_config({{"storage_classes",
+                                 {{{"name", "standard"}, {"default", true}},
+                                  {{"name", "local"}, {"volumeBindingMode", "WaitForFirstConsumer"}}}}});
+  auto k = start("class", config);
   ASSERT_TRUE(k->fixture.ok());
   k->make_namespace("cls");
   kube::Resource claims = core("persistentvolumeclaims", "PersistentVolumeClaim");
-  json claim = {{"metadata", {{"name", "lost"}}},
+  auto claim = [](const std::string& name, const std::string& storage_class) {
+    return json{{"metadata", {{"name", name}}},
                 {"spec",
-                 {{"storageClassName", "no-such-class"},
+                 {{"storageClassName", storage_class},
                   {"accessModes", {"ReadWriteOnce"}},
                   {"resources", {{"requests", {{"storage", "1Gi"}}}}}}}};
-  ASSERT_TRUE(k->api->create(claims, "cls", claim));
+  };
+  auto phase = [&](const std::string& name) {
+    auto got = k->api->get(claims, "cls", name);
+    return got ? (*got)["status"].value("phase", "") : std::string("(gone)");
+  };
+  ASSERT_TRUE(k->api->create(claims, "cls", claim("lost", "no-such-class")));
+  ASSERT_TRUE(k->api->create(claims, "cls", claim("late", "local")));
   ASSERT_TRUE(KubeletHarness::wait_for(
       [&] { return k->has_event("cls", "lost", "ProvisioningFailed", "\"no-such-class\" not found"); }));
-  EXPECT_EQ((*k->api->get(claims, "cls", "lost"))["status"].value("phase", ""), "Pending");
+  EXPECT_EQ(phase("lost"), "Pending");
+  ASSERT_TRUE(KubeletHarness::wait_for(
+      [&] { return k->has_event("cls", "late", "WaitForFirstConsumer", "waiting for first consumer"); }));
+  EXPECT_EQ(phase("late"), "Pending");
+
+  // The first consumer is scheduled: the claim binds, on that pod's node.
+  json consumer = KubeletHarness::agent_pod("consumer", {"net-server", "--help"});
+  consumer["spec"]["volumes"] = {{{"name", "v"}, {"persistentVolumeClaim", {{"claimName", "late"}}}}};
+  consumer["spec"]["containers"][0]["volumeMounts"] = {{{"name", "v"}, {"mountPath", "/tmp"}}};
+  ASSERT_TRUE(k->create_pod("cls", consumer));
+  ASSERT_TRUE(KubeletHarness::wait_for([&] { return phase("late") == "Bound"; }));
+  json done = k->wait_pod("cls", "consumer", terminal);
+  ASSERT_FALSE(done.is_null());
+  EXPECT_EQ(done["status"]["phase"], "Succeeded") << k->log("cls", "consumer").second;
+  json bound = *k->api->get(claims, "cls", "late");
+  EXPECT_EQ(bound["metadata"]["annotations"].value("volume.kubernetes.io/selected-node", ""),
+            done["spec"].value("nodeName", "?"));
+
+  // Deleting the namespace deletes the claims' volumes and their directories.
+  auto volume = k->api->get(core("persistentvolumes", "PersistentVolume", false), "",
+                            bound["spec"].value("volumeName", ""));
+  ASSERT_TRUE(volume);
+  std::string path = (*volume)["spec"]["csi"]["volumeAttributes"].value("path", "");
+  ASSERT_TRUE(std::filesystem::is_directory(path));
+  ASSERT_TRUE(k->api->remove(core("namespaces", "Namespace", false), "", "cls"));
+  EXPECT_TRUE(KubeletHarness::wait_for([&] {
+    auto volumes = k->api->list(core("persistentvolumes", "PersistentVolume", false), "");
+    return volumes && volumes->items.empty() && !std::filesystem::exists(path);
+  }));
+}
+
+TEST_F(Kubelet, PodIpsMayArriveLateAndHostNetworkPodsHaveTheNodesAddress) {
+  auto k = start("late", kubelet_config({{"kubelet", {{"pod_ip_delay_ms", 3000}}}}));
+  ASSERT_TRUE(k->fixture.ok());
+  k->make_namespace("late");
+  ASSERT_TRUE(
+      k->create_pod("late", KubeletHarness::agent_pod("server", {"net-server", "--listen", "0.0.0.0:7416"})));
+  // Running is seen before the pod has its IP (the API allows it; a client must wait for status.podIP).
+  json running = k->wait_phase("late", "server", {"Running"});
+  ASSERT_FALSE(running.is_null());
+  EXPECT_EQ(running["status"].value("podIP", ""), "") << running["status"].dump();
+  json addressed =
+      k->wait_pod("late", "server", [](const json& p) { return p["status"].value("podIP", "") != ""; });
+  ASSERT_FALSE(addressed.is_null());
+  EXPECT_TRUE(addressed["status"]["podIP"].get<std::string>().starts_with("10.238."));
+
+  json host = KubeletHarness::agent_pod("host", {"net-server", "--help"});
+  host["spec"]["hostNetwork"] = true;
+  ASSERT_TRUE(k->create_pod("late", host));
+  json on_host =
+      k->wait_pod("late", "host", [](const json& p) { return p["status"].value("podIP", "") != ""; });
+  ASSERT_FALSE(on_host.is_null());
+  EXPECT_EQ(on_host["status"]["podIP"], on_host["status"]["hostIP"]);
 }
 
 TEST_F(Kubelet, PodDeleteSendsSigtermAndTheLogIsReadableWhileItTerminates) {
