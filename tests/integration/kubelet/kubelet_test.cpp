@@ -6,6 +6,7 @@
 
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 
 #include "kubelet_harness.hpp"
 
@@ -324,6 +325,55 @@ TEST_F(Kubelet, PodIpsMayArriveLateAndHostNetworkPodsHaveTheNodesAddress) {
       k->wait_pod("late", "host", [](const json& p) { return p["status"].value("podIP", "") != ""; });
   ASSERT_FALSE(on_host.is_null());
   EXPECT_EQ(on_host["status"]["podIP"], on_host["status"]["hostIP"]);
+}
+
+// The cgroup of the process whose command line holds `marker`, for `controller` ("cpu", or "" for v2).
+std::string cgroup_of(const std::string& marker, const std::string& controller) {
+  std::string pid = run_text("pgrep -f -- '" + marker + "' | head -1");
+  pid.erase(pid.find_last_not_of("\n") + 1);
+  std::ifstream file("/proc/" + pid + "/cgroup");
+  std::string line;
+  while (std::getline(file, line)) {
+    std::string rest = line.substr(line.find(':') + 1);
+    std::string controllers = rest.substr(0, rest.find(':'));
+    if (controllers == controller || controllers.find(controller + ",") == 0) {
+      return rest.substr(rest.find(':') + 1);
+    }
+  }
+  return "";
+}
+
+TEST_F(Kubelet, ResourceLimitsBecomeACgroupQuotaAndAnOomKillIsOOMKilled) {
+  auto k = start("limits");
+  ASSERT_TRUE(k->fixture.ok());
+  k->make_namespace("lim");
+  json limited = KubeletHarness::agent_pod("limited", {"net-server", "--listen", "0.0.0.0:7417"});
+  limited["spec"]["containers"][0]["resources"] = {{"limits", {{"cpu", "500m"}, {"memory", "64Mi"}}}};
+  ASSERT_TRUE(k->create_pod("lim", limited));
+  ASSERT_FALSE(k->wait_phase("lim", "limited", {"Running"}).is_null());
+  ASSERT_TRUE(KubeletHarness::wait_for([] { return processes_with("0.0.0.0:7417") == 1; }));
+  std::string v1 = cgroup_of("0.0.0.0:7417", "cpu");
+  std::string v2 = cgroup_of("0.0.0.0:7417", "");
+  std::string quota;
+  if (v1.find("/kpf") != std::string::npos) {
+    quota = run_text("cat /sys/fs/cgroup/cpu" + v1 + "/cpu.cfs_quota_us");
+    EXPECT_EQ(quota, "50000\n");
+  } else if (v2.find("/kpf") != std::string::npos) {
+    quota = run_text("cat /sys/fs/cgroup" + v2 + "/cpu.max");
+    EXPECT_EQ(quota, "50000 100000\n");
+  } else {
+    GTEST_SKIP() << "this host does not let the fixture make cgroups with cpu and memory (" << v1 << ", "
+                 << v2 << ")";
+  }
+
+  json small = KubeletHarness::agent_pod("small", {"net-server", "--listen", "0.0.0.0:7418"});
+  small["spec"]["containers"][0]["resources"] = {{"limits", {{"memory", "2Mi"}}}};
+  ASSERT_TRUE(k->create_pod("lim", small));
+  json killed = k->wait_pod("lim", "small", terminal);
+  ASSERT_FALSE(killed.is_null());
+  EXPECT_EQ(killed["status"]["phase"], "Failed");
+  EXPECT_EQ(terminated_state(killed).value("reason", ""), "OOMKilled") << killed["status"].dump();
+  EXPECT_EQ(terminated_state(killed).value("exitCode", 0), 137);
 }
 
 TEST_F(Kubelet, PodDeleteSendsSigtermAndTheLogIsReadableWhileItTerminates) {
