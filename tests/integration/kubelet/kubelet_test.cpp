@@ -196,6 +196,53 @@ TEST_F(Kubelet, AnUnschedulablePodGetsItsConditionAndAFailedSchedulingEvent) {
       k->has_event("sched", "nowhere", "FailedScheduling", "didn't match Pod's node affinity/selector"));
 }
 
+TEST_F(Kubelet, TheSchedulerHonoursTaintsTolerationsCordonsAndAntiAffinity) {
+  json nodes = {
+      {{"name", "plain"}},
+      {{"name", "tainted"}, {"taints", {{{"key", "dedicated"}, {"value", "db"}, {"effect", "NoSchedule"}}}}},
+      {{"name", "cordoned"}, {"unschedulable", true}}};
+  auto k = start("sched2", kubelet_config({{"nodes", nodes}}));
+  ASSERT_TRUE(k->fixture.ok());
+  k->make_namespace("s");
+  // Pods of an image the kubelet does not run (synthetic lifecycle): scheduling alone is under test.
+  auto spread = [](const std::string& name, bool tolerate) {
+    json pod = KubeletHarness::agent_pod(name, {}, "registry.example.com/pause:3.9");
+    pod["metadata"]["labels"] = {{"group", "spread"}};
+    pod["spec"]["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] = {
+        {{"labelSelector", {{"matchLabels", {{"group", "spread"}}}}},
+         {"topologyKey", "kubernetes.io/hostname"}}};
+    if (tolerate) {
+      pod["spec"]["tolerations"] = {
+          {{"key", "dedicated"}, {"operator", "Equal"}, {"value", "db"}, {"effect", "NoSchedule"}}};
+    }
+    return pod;
+  };
+  auto node_of = [&](const std::string& name) {
+    json p = k->wait_pod("s", name, [](const json& pod) { return pod["spec"].contains("nodeName"); });
+    return p.is_null() ? std::string("(unscheduled)") : p["spec"].value("nodeName", "");
+  };
+  ASSERT_TRUE(k->create_pod("s", spread("first", false)));
+  EXPECT_EQ(node_of("first"), "plain");
+  ASSERT_TRUE(k->create_pod("s", spread("second", false)));
+  ASSERT_TRUE(KubeletHarness::wait_for([&] {
+    return k->has_event(
+        "s", "second", "FailedScheduling",
+        "0/3 nodes are available: 1 node(s) didn't match pod anti-affinity rules, 1 node(s) had "
+        "untolerated taint {dedicated: db}, 1 node(s) were unschedulable.");
+  })) << (k->events("s", "second").empty() ? "no events" : k->events("s", "second").back().dump());
+  ASSERT_TRUE(k->create_pod("s", spread("third", true)));
+  EXPECT_EQ(node_of("third"), "tainted");
+
+  json unknown_priority = KubeletHarness::agent_pod("prio", {}, "registry.example.com/pause:3.9");
+  unknown_priority["spec"]["priorityClassName"] = "no-such-priority";
+  auto refused = k->create_pod("s", unknown_priority);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, 403);
+  EXPECT_NE(refused.error().error.message.find("no PriorityClass with name no-such-priority was found"),
+            std::string::npos)
+      << refused.error().error.message;
+}
+
 TEST_F(Kubelet, AVolumeClaimBindsToADirectoryANonRootPodWritesIntoWithFsGroup) {
   auto k = start("pvc");
   ASSERT_TRUE(k->fixture.ok());
