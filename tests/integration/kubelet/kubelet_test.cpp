@@ -93,6 +93,21 @@ TEST_F(Kubelet, NetAgentsOnTwoNodesMeasurePodToPodAndThroughAClusterIpService) {
            slices->items[0]["endpoints"][0]["conditions"].value("ready", false) &&
            slices->items[0]["endpoints"][0]["addresses"][0] == server_ip;
   }));
+  // A Service without a ready endpoint refuses (kube-proxy's REJECT), from pods and from the host.
+  json lonely = {{"metadata", {{"name", "lonely"}}},
+                 {"spec", {{"selector", {{"kubeproof.io/agent", "nobody"}}}, {"ports", {{{"port", 7410}}}}}}};
+  auto unserved = k->api->create(core("services", "Service"), "net", lonely);
+  ASSERT_TRUE(unserved);
+  std::string unserved_ip = (*unserved)["spec"].value("clusterIP", "");
+  ASSERT_TRUE(k->create_pod(
+      "net", KubeletHarness::agent_pod(
+                 "refused", {"net-client", "--server", unserved_ip + ":7410", "--duration", "1s"})));
+  json refused = k->wait_pod("net", "refused", terminal);
+  ASSERT_FALSE(refused.is_null());
+  EXPECT_EQ(refused["status"]["phase"], "Failed");
+  EXPECT_NE(k->log("net", "refused").second.find("Connection refused"), std::string::npos)
+      << k->log("net", "refused").second;
+
   for (std::string scenario : {"TCP_RR", "UDP_RR"}) {
     std::string name = scenario == "TCP_RR" ? "svc-tcp" : "svc-udp";
     ASSERT_TRUE(k->create_pod(
