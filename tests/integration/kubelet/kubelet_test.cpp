@@ -428,6 +428,11 @@ TEST_F(Kubelet, ResourceLimitsBecomeACgroupQuotaAndAnOomKillIsOOMKilled) {
                  << v2 << ")";
   }
 
+  // The container sees the cgroup trees (an agent sizes its threads from its quota).
+  std::string pid = run_text("pgrep -f -- '0.0.0.0:7417' | head -1");
+  pid.erase(pid.find_last_not_of("\n") + 1);
+  EXPECT_NE(run_text("cat /proc/" + pid + "/mountinfo").find(" - cgroup"), std::string::npos);
+
   json small = KubeletHarness::agent_pod("small", {"net-server", "--listen", "0.0.0.0:7418"});
   small["spec"]["containers"][0]["resources"] = {{"limits", {{"memory", "2Mi"}}}};
   ASSERT_TRUE(k->create_pod("lim", small));
