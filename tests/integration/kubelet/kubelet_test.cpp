@@ -178,6 +178,22 @@ TEST_F(Kubelet, ImagesThatCannotRunReportTheKubeletsReasonAndEvents) {
   EXPECT_NE(body.find("container \\\"agent\\\" in pod \\\"never\\\" is waiting to start"), std::string::npos)
       << body;
 
+  // A reference the runtime cannot parse, and a non-root policy the container breaks: the kubelet's reasons.
+  ASSERT_TRUE(k->create_pod("img", KubeletHarness::agent_pod("upper", {"net-server"}, "Kubeproof-Agent:1")));
+  json root = KubeletHarness::agent_pod("root", {"net-server"});
+  root["spec"]["securityContext"] = {{"runAsNonRoot", true}, {"runAsUser", 0}};
+  ASSERT_TRUE(k->create_pod("img", root));
+  json upper = k->wait_pod(
+      "img", "upper", [](const json& p) { return KubeletHarness::waiting_reason(p) == "InvalidImageName"; });
+  EXPECT_FALSE(upper.is_null()) << k->pod("img", "upper").dump();
+  json refused = k->wait_pod("img", "root", [](const json& p) {
+    return KubeletHarness::waiting_reason(p) == "CreateContainerConfigError";
+  });
+  ASSERT_FALSE(refused.is_null()) << k->pod("img", "root").dump();
+  EXPECT_NE(
+      refused["status"]["containerStatuses"][0]["state"]["waiting"].value("message", "").find("non-root"),
+      std::string::npos);
+
   json backoff = k->wait_pod(
       "img", "pull", [](const json& p) { return KubeletHarness::waiting_reason(p) == "ImagePullBackOff"; });
   ASSERT_FALSE(backoff.is_null()) << k->pod("img", "pull").dump();
