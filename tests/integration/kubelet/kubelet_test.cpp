@@ -526,23 +526,30 @@ TEST_F(Kubelet, NamespaceDeleteAndFixtureExitLeaveNoProcessNetnsOrNetworkBehind)
 
 TEST_F(Kubelet, ACrashedFixturesNetworkIsRemovedByTheNextOne) {
   std::string network;
+  std::string mount_point = fmt::format("/kp-fixture-test-mount-{}", getpid());
   {
     auto crashed = start("crashed");
     ASSERT_TRUE(crashed->fixture.ok());
     network = crashed->network_name();
     crashed->make_namespace("c");
-    ASSERT_TRUE(
-        crashed->create_pod("c", KubeletHarness::agent_pod("s", {"net-server", "--listen", "0.0.0.0:7415"})));
+    json pod = KubeletHarness::agent_pod("s", {"net-server", "--listen", "0.0.0.0:7415"});
+    // A mountPath missing on the host: the fixture makes it for the pod (and must remove it, even after a
+    // crash).
+    pod["spec"]["volumes"] = {{{"name", "scratch"}, {"emptyDir", json::object()}}};
+    pod["spec"]["containers"][0]["volumeMounts"] = {{{"name", "scratch"}, {"mountPath", mount_point}}};
+    ASSERT_TRUE(crashed->create_pod("c", pod));
     ASSERT_FALSE(crashed->wait_phase("c", "s", {"Running"}).is_null());
     kill(crashed->fixture.pid(), SIGKILL);  // no cleanup runs: bridge, netns, table and the agent stay
   }                                         // (the helper reaps the killed fixture)
   ASSERT_FALSE(netns_of(network).empty());
   ASSERT_EQ(processes_with("0.0.0.0:7415"), 1);
+  ASSERT_TRUE(std::filesystem::is_directory(mount_point));
   auto next = start("next");
   ASSERT_TRUE(next->fixture.ok());
   // The next fixture removed the dead one's instance (and may have taken its free name for itself).
   EXPECT_TRUE(netns_of(network).empty());
   EXPECT_EQ(processes_with("0.0.0.0:7415"), 0);
+  EXPECT_FALSE(std::filesystem::exists(mount_point));
   if (next->network_name() != network) {
     EXPECT_EQ(run_text("ip -br link show " + network + " 2>/dev/null"), "");
     EXPECT_EQ(run_text("nft list table ip " + network + " 2>/dev/null"), "");
