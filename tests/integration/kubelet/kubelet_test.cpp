@@ -430,6 +430,7 @@ TEST_F(Kubelet, ResourceLimitsBecomeACgroupQuotaAndAnOomKillIsOOMKilled) {
   ASSERT_TRUE(k->create_pod("lim", limited));
   ASSERT_FALSE(k->wait_phase("lim", "limited", {"Running"}).is_null());
   ASSERT_TRUE(KubeletHarness::wait_for([] { return processes_with("0.0.0.0:7417") == 1; }));
+  EXPECT_EQ(k->pod("lim", "limited")["status"].value("qosClass", ""), "Guaranteed");  // limits = requests
   std::string v1 = cgroup_of("0.0.0.0:7417", "cpu");
   std::string v2 = cgroup_of("0.0.0.0:7417", "");
   std::string quota;
@@ -457,6 +458,7 @@ TEST_F(Kubelet, ResourceLimitsBecomeACgroupQuotaAndAnOomKillIsOOMKilled) {
   EXPECT_EQ(killed["status"]["phase"], "Failed");
   EXPECT_EQ(terminated_state(killed).value("reason", ""), "OOMKilled") << killed["status"].dump();
   EXPECT_EQ(terminated_state(killed).value("exitCode", 0), 137);
+  EXPECT_EQ(killed["status"].value("qosClass", ""), "Burstable");
 }
 
 TEST_F(Kubelet, PodDeleteSendsSigtermAndTheLogIsReadableWhileItTerminates) {
