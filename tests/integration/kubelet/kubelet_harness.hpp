@@ -236,12 +236,12 @@ inline std::vector<std::string> netns_of(const std::string& network) {
   }
   return found;
 }
-// Processes whose command line contains `marker` (a test-unique argument).
-inline int processes_with(const std::string& marker) {
-  int count = 0;
+// The kubeproof processes whose command line contains `marker` (a test-unique argument), by pid.
+inline std::vector<std::string> pids_with(const std::string& marker) {
+  std::vector<std::string> pids;
   DIR* proc = opendir("/proc");
   if (proc == nullptr) {
-    return -1;
+    return pids;
   }
   while (dirent* entry = readdir(proc)) {
     std::string pid = entry->d_name;
@@ -254,11 +254,14 @@ inline int processes_with(const std::string& marker) {
       c = c == '\0' ? ' ' : c;
     }
     if (cmdline.find(marker) != std::string::npos && cmdline.find("kubeproof") != std::string::npos) {
-      ++count;
+      pids.push_back(pid);
     }
   }
   closedir(proc);
-  return count;
+  return pids;
+}
+inline int processes_with(const std::string& marker) {
+  return static_cast<int>(pids_with(marker).size());
 }
 
 }  // namespace kp::testing

@@ -407,8 +407,8 @@ TEST_F(Kubelet, PodIpsMayArriveLateAndHostNetworkPodsHaveTheNodesAddress) {
 
 // The cgroup of the process whose command line holds `marker`, for `controller` ("cpu", or "" for v2).
 std::string cgroup_of(const std::string& marker, const std::string& controller) {
-  std::string pid = run_text("pgrep -f -- '" + marker + "' | head -1");
-  pid.erase(pid.find_last_not_of("\n") + 1);
+  std::vector<std::string> pids = pids_with(marker);
+  std::string pid = pids.empty() ? "none" : pids.front();
   std::ifstream file("/proc/" + pid + "/cgroup");
   std::string line;
   while (std::getline(file, line)) {
@@ -446,8 +446,7 @@ TEST_F(Kubelet, ResourceLimitsBecomeACgroupQuotaAndAnOomKillIsOOMKilled) {
   }
 
   // The container sees the cgroup trees (an agent sizes its threads from its quota).
-  std::string pid = run_text("pgrep -f -- '0.0.0.0:7417' | head -1");
-  pid.erase(pid.find_last_not_of("\n") + 1);
+  std::string pid = pids_with("0.0.0.0:7417").front();
   EXPECT_NE(run_text("cat /proc/" + pid + "/mountinfo").find(" - cgroup"), std::string::npos);
 
   json small = KubeletHarness::agent_pod("small", {"net-server", "--listen", "0.0.0.0:7418"});
