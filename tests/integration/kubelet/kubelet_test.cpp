@@ -124,6 +124,54 @@ TEST_F(Kubelet, NetAgentsOnTwoNodesMeasurePodToPodAndThroughAClusterIpService) {
   }
 }
 
+// Issue 15's finding: a Service in front of two servers splits one test's connections between them, unless
+// sessionAffinity ClientIP keeps a client on one endpoint.
+TEST_F(Kubelet, ClientIpAffinityKeepsAMultiStreamTestOnOneOfTwoEndpoints) {
+  auto k = start("affinity");
+  ASSERT_TRUE(k->fixture.ok());
+  k->make_namespace("aff");
+  for (std::string name : {"pair-a", "pair-b"}) {
+    json server = KubeletHarness::agent_pod(name, {"net-server"});
+    server["metadata"]["labels"]["group"] = "pair";
+    server["spec"]["containers"][0]["readinessProbe"] = {{"tcpSocket", {{"port", 7410}}}};
+    ASSERT_TRUE(k->create_pod("aff", server));
+  }
+  json service = {{"metadata", {{"name", "pair"}}},
+                  {"spec",
+                   {{"selector", {{"group", "pair"}}},
+                    {"sessionAffinity", "ClientIP"},
+                    {"ports", {{{"name", "tcp"}, {"port", 7410}, {"protocol", "TCP"}}}}}}};
+  auto created = k->api->create(core("services", "Service"), "aff", service);
+  ASSERT_TRUE(created);
+  std::string cluster_ip = (*created)["spec"].value("clusterIP", "");
+  ASSERT_TRUE(KubeletHarness::wait_for([&] {
+    kube::ListOptions options;
+    options.label_selector = "kubernetes.io/service-name=pair";
+    auto slices = k->api->list(
+        kube::Resource{"discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", true}, "aff", options);
+    if (!slices || slices->items.size() != 1 || slices->items[0]["endpoints"].size() != 2) {
+      return false;
+    }
+    for (const json& endpoint : slices->items[0]["endpoints"]) {
+      if (!endpoint["conditions"].value("ready", false)) {
+        return false;
+      }
+    }
+    return true;
+  }));
+  // Control and four data connections: without affinity, all five land on one server 1 time in 16.
+  ASSERT_TRUE(k->create_pod(
+      "aff", KubeletHarness::agent_pod("client", {"net-client", "--server", cluster_ip + ":7410", "--streams",
+                                                  "4", "--duration", "1s", "--warmup", "200ms"})));
+  json done = k->wait_pod("aff", "client", terminal);
+  ASSERT_FALSE(done.is_null());
+  std::string log = k->log("aff", "client").second;
+  EXPECT_EQ(done["status"]["phase"], "Succeeded") << log;
+  json result = KubeletHarness::result_line(log, "kubeproof.agent.net-client");
+  ASSERT_TRUE(result.is_object()) << log;
+  EXPECT_TRUE(result.value("complete", false)) << result.dump().substr(0, 400);
+}
+
 TEST_F(Kubelet, ExitCodesGiveSucceededAndFailedAndTheLogHoldsTheOutput) {
   auto k = start("exit");
   ASSERT_TRUE(k->fixture.ok());
