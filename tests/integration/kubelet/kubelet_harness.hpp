@@ -264,4 +264,29 @@ inline int processes_with(const std::string& marker) {
   return static_cast<int>(pids_with(marker).size());
 }
 
+// The test fixture of every kubelet test: skipped without root; start() gives a test its own API fixture.
+class Kubelet : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) {
+      GTEST_SKIP() << "the process kubelet needs root (network namespaces, nftables, setpriv)";
+    }
+  }
+  // One harness per test (a test's own fixture, so its names and leftovers are its own).
+  std::unique_ptr<KubeletHarness> start(const std::string& name, json config = kubelet_config()) {
+    auto harness = std::make_unique<KubeletHarness>(name, std::move(config));
+    EXPECT_TRUE(harness->fixture.ok()) << harness->fixture.error();
+    return harness;
+  }
+};
+
+inline bool terminal(const json& pod) {
+  std::string phase = pod["status"].value("phase", "");
+  return phase == "Succeeded" || phase == "Failed";
+}
+
+inline json terminated_state(const json& pod) {
+  return pod["status"]["containerStatuses"][0]["state"].value("terminated", json());
+}
+
 }  // namespace kp::testing
