@@ -433,7 +433,13 @@ TEST_F(NetLab, BadParametersGetOneLineErrors) {
     const AgentExit exit = client->wait(real_clock(), real_clock().now() + seconds(10));
     EXPECT_EQ(exit.exit_code, c.exit_code) << c.message << ": " << exit.err;
     EXPECT_EQ(exit.err, "kubeproof: " + c.message + "\n");
-    EXPECT_EQ(exit.out, "");
+    // And one JSON line on stdout with the same error (what the pod runner reads from a pod's log).
+    ASSERT_FALSE(exit.out.empty()) << c.message;
+    EXPECT_EQ(exit.out.find('\n'), exit.out.size() - 1) << exit.out;
+    const nlohmann::json line = nlohmann::json::parse(exit.out, nullptr, false);
+    ASSERT_TRUE(line.is_object()) << exit.out;
+    EXPECT_EQ(line.value("kind", ""), "kubeproof.agent.net-client");
+    EXPECT_EQ(line.value("error", ""), c.message);
   }
   server.process.stop(real_clock(), seconds(3));
 }
