@@ -24,18 +24,37 @@ constexpr std::array kFatalWaiting = {
 constexpr std::array kNormalWaiting = {std::string_view("ContainerCreating"),
                                        std::string_view("PodInitializing")};
 
+std::string text_of(const json& object, std::string_view key) {
+  if (!object.is_object()) {
+    return {};
+  }
+  auto found = object.find(key);
+  return found != object.end() && found->is_string() ? found->get<std::string>() : std::string();
+}
+
+// The member `key` of `object` when it is an object, else an empty object (json::value() would copy it, and
+// a pointer into the copy would dangle).
+const json& member(const json& object, std::string_view key) {
+  static const json empty = json::object();
+  if (!object.is_object()) {
+    return empty;
+  }
+  auto found = object.find(key);
+  return found != object.end() && found->is_object() ? *found : empty;
+}
+
 bool is_one_of(std::string_view reason, const auto& reasons) {
   return std::find(reasons.begin(), reasons.end(), reason) != reasons.end();
 }
 
 const json* agent_status(const json& pod) {
-  const json& status = pod.value("status", json::object());
+  const json& status = member(pod, "status");
   auto statuses = status.find("containerStatuses");
   if (statuses == status.end() || !statuses->is_array() || statuses->empty()) {
     return nullptr;
   }
   for (const json& container : *statuses) {
-    if (container.value("name", "") == kAgentContainer) {
+    if (text_of(container, "name") == kAgentContainer) {
       return &container;
     }
   }
@@ -43,13 +62,13 @@ const json* agent_status(const json& pod) {
 }
 
 const json* condition(const json& pod, std::string_view type) {
-  const json& status = pod.value("status", json::object());
+  const json& status = member(pod, "status");
   auto conditions = status.find("conditions");
   if (conditions == status.end() || !conditions->is_array()) {
     return nullptr;
   }
   for (const json& item : *conditions) {
-    if (item.value("type", "") == type) {
+    if (text_of(item, "type") == type) {
       return &item;
     }
   }
@@ -60,27 +79,19 @@ std::string event_time(const json& event) {
   // Core v1 events fill lastTimestamp; events.k8s.io-written ones fill eventTime (and series) instead.
   std::string best;
   for (const std::string& candidate :
-       {event.value("lastTimestamp", std::string()), event.value("eventTime", std::string()),
-        event.contains("series") && event["series"].is_object()
-            ? event["series"].value("lastObservedTime", std::string())
-            : std::string(),
-        event.value("firstTimestamp", std::string()),
-        event.value("metadata", json::object()).value("creationTimestamp", std::string())}) {
+       {text_of(event, "lastTimestamp"), text_of(event, "eventTime"),
+        text_of(member(event, "series"), "lastObservedTime"), text_of(event, "firstTimestamp"),
+        text_of(member(event, "metadata"), "creationTimestamp")}) {
     // RFC 3339 in UTC compares as text; a null field reads as "".
     best = std::max(best, candidate);
   }
   return best;
 }
 
-std::string text_of(const json& object, std::string_view key) {
-  auto found = object.find(key);
-  return found != object.end() && found->is_string() ? found->get<std::string>() : std::string();
-}
-
 }  // namespace
 
 StartState start_state(const json& pod) {
-  const json& status = pod.value("status", json::object());
+  const json& status = member(pod, "status");
   const std::string phase = text_of(status, "phase");
   if (phase == "Succeeded" || phase == "Failed") {
     std::optional<ContainerEnd> end = container_end(pod);
@@ -94,12 +105,12 @@ StartState start_state(const json& pod) {
                       text_of(*scheduled, "message")};
   }
   if (const json* container = agent_status(pod)) {
-    const json& state = container->value("state", json::object());
+    const json& state = member(*container, "state");
     if (state.contains("waiting") && state["waiting"].is_object()) {
       const std::string reason = text_of(state["waiting"], "reason");
       std::string message = text_of(state["waiting"], "message");
       // A crash loop's cause is the last run's end (OOMKilled, Error), not the back-off.
-      const json& last = container->value("lastState", json::object());
+      const json& last = member(*container, "lastState");
       if (last.contains("terminated") && last["terminated"].is_object()) {
         const json& ended = last["terminated"];
         std::string cause = fmt::format("last run ended {} (exit code {})", text_of(ended, "reason"),
@@ -136,7 +147,7 @@ std::optional<ContainerEnd> container_end(const json& pod) {
   if (container == nullptr) {
     return std::nullopt;
   }
-  const json& state = container->value("state", json::object());
+  const json& state = member(*container, "state");
   if (!state.contains("terminated") || !state["terminated"].is_object()) {
     return std::nullopt;
   }
@@ -181,7 +192,7 @@ bool has_ready_endpoint(const json& endpoint_slice) {
     return false;
   }
   for (const json& endpoint : *endpoints) {
-    const json& conditions = endpoint.value("conditions", json::object());
+    const json& conditions = member(endpoint, "conditions");
     auto ready = conditions.find("ready");
     auto terminating = conditions.find("terminating");
     const bool is_ready =
@@ -196,7 +207,7 @@ bool has_ready_endpoint(const json& endpoint_slice) {
 }
 
 std::string claim_phase(const json& claim) {
-  std::string phase = text_of(claim.value("status", json::object()), "phase");
+  std::string phase = text_of(member(claim, "status"), "phase");
   return phase.empty() ? "Pending" : phase;
 }
 
