@@ -99,7 +99,8 @@ struct AgentPodSpec {
   std::string agent;                          // value of the kubeproof.io/agent label ("net-server-0")
   std::vector<std::string> args;              // after `kubeproof agent`: {"net-server", "--listen", ...}
   std::map<std::string, std::string> labels;  // extra labels (the runner adds kubeproof.io/run and /agent)
-  std::vector<std::pair<std::string, int>> ports;  // {"tcp", 7410}, {"udp", 7410}
+  std::vector<std::pair<std::string, int>> ports;  // {"tcp", 7410}, {"udp", 7410}; the first TCP port gets a
+                                                   // readinessProbe (tcpSocket): ready = accepting
   std::vector<VolumeMount> volumes;
   Placement placement;
   bool host_network = false;  // a baseline: the node's network, no CNI

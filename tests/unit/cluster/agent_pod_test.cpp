@@ -52,6 +52,11 @@ TEST(AgentPod, RestrictedByDefault) {
   EXPECT_EQ(spec["volumes"][0], json::parse(R"({"name": "tmp", "emptyDir": {}})"));
   EXPECT_FALSE(spec.contains("affinity"));
   EXPECT_FALSE(spec.contains("hostNetwork"));
+  AgentPodSpec client = server();
+  client.ports.clear();
+  EXPECT_FALSE(
+      agent_pod_manifest(client, image(), PodSettings{}, "ns", "kp-1")["spec"]["containers"][0].contains(
+          "readinessProbe"));
 }
 
 TEST(AgentPod, PortsEnvAndResources) {
@@ -63,6 +68,8 @@ TEST(AgentPod, PortsEnvAndResources) {
   EXPECT_EQ(container["ports"], json::parse(R"([
       {"name": "tcp-7410", "containerPort": 7410, "protocol": "TCP"},
       {"name": "udp-7410", "containerPort": 7410, "protocol": "UDP"}])"));
+  EXPECT_EQ(container["readinessProbe"], json::parse(R"({"tcpSocket": {"port": 7410}, "periodSeconds": 1})"))
+      << "a server is ready when it accepts";
   EXPECT_EQ(container["resources"], settings.resources);
   EXPECT_EQ(pod["spec"]["priorityClassName"], "kubeproof-high");
   std::map<std::string, json> env;
