@@ -227,6 +227,18 @@ TEST(AgentImage, Flags) {
   EXPECT_TRUE(storage.error().message.starts_with("--storage-agent-image: ")) << storage.error().message;
 }
 
+TEST(AgentImage, StorageVariant) {
+  EXPECT_EQ(storage_variant("kubeproof-agent:1"), "kubeproof-agent-storage:1");
+  EXPECT_EQ(storage_variant("reg.local:5000/team/kubeproof-agent:0.1.0-1a2b3c4"),
+            "reg.local:5000/team/kubeproof-agent-storage:0.1.0-1a2b3c4");
+  EXPECT_EQ(
+      storage_variant("reg.local/kubeproof-agent:1@sha256:0123456789abcdef0123456789abcdef0123456789abcdef"
+                      "0123456789abcdef"),
+      "reg.local/kubeproof-agent-storage:1")
+      << "a digest names one image only";
+  EXPECT_EQ(storage_variant("Not An Image"), "Not An Image");
+}
+
 TEST(AgentImage, DefaultsAreVersionAndHash) {
   const std::string tag = std::string(KP_VERSION) + "-";
   EXPECT_TRUE(default_agent_image().starts_with("kubeproof-agent:" + tag)) << default_agent_image();
