@@ -361,5 +361,33 @@ TEST_F(PodRunnerTest, KubeproofCleanupRemovesTheRunnersNamespace) {
   pods->close();
 }
 
+// The API does not promise the pod IP together with phase Running: a fixture whose kubelet sets it 1.5 s
+// late shows that wait_running returns only once the IP is there.
+TEST(PodRunnerLateIp, WaitRunningReturnsOnlyWithAnIp) {
+  if (geteuid() != 0) {
+    GTEST_SKIP() << "the process kubelet needs root (network namespaces, nftables, setpriv)";
+  }
+  json config = fixture_config();
+  config["kubelet"]["pod_ip_delay_ms"] = 1500;
+  kp::testing::FakeApiserver fixture("cluster-late-ip", config);
+  ASSERT_TRUE(fixture.ok()) << fixture.error();
+  Result<kube::RestConfig> rest = fixture.rest_config();
+  ASSERT_TRUE(rest) << rest.error().message;
+  RunnerOptions runner;
+  runner.run_id = new_run_id();
+  runner.phase = "network";
+  runner.image = AgentImage{"localhost/kubeproof-agent:0.1.0-test", "IfNotPresent", ""};
+  runner.pods.start_timeout = std::chrono::seconds(10);
+  engine::CancellationToken cancel;
+  Result<std::unique_ptr<PodRunner>> pods = PodRunner::open(*rest, runner, real_clock(), cancel);
+  ASSERT_TRUE(pods) << pods.error().message;
+  // No ports, so no readiness probe: Running comes before the IP, and only the IP is waited for.
+  AgentPodSpec client = agent("late", {"net-server", "--listen", "0.0.0.0:7420"});
+  ASSERT_TRUE((*pods)->create_pod(client));
+  Result<PodInfo> running = (*pods)->wait_running("late");
+  ASSERT_TRUE(running) << running.error().message;
+  EXPECT_FALSE(running->ip.empty()) << "phase " << running->phase;
+}
+
 }  // namespace
 }  // namespace kp::cluster
