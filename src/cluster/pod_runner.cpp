@@ -171,7 +171,7 @@ Result<std::unique_ptr<PodRunner>> PodRunner::open(const kube::RestConfig& confi
     return std::unexpected(detail::api_error(
         created.error(), fmt::format("create serviceaccount {}/{}", s.ns, kAgentServiceAccount)));
   }
-  ServiceAccountWaiter waiter(*s.transport, clock, s.ns, std::string(kAgentServiceAccount));
+  ServiceAccountWaiter waiter(*s.transport, clock, s.ns, std::string(kAgentServiceAccount), s.ns);
   waiter.start();
   std::vector<std::string> missing =
       waiter.wait({s.ns}, clock.now() + s.options.serviceaccount_timeout, cancel);

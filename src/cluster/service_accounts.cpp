@@ -5,11 +5,11 @@
 namespace kp::cluster {
 
 ServiceAccountWaiter::ServiceAccountWaiter(kube::Transport& transport, Clock& clock, std::string prefix,
-                                           std::string account)
+                                           std::string account, std::string ns)
     : clock_(clock),
       prefix_(std::move(prefix)),
       account_(std::move(account)),
-      reflector_(transport, clock, *kube::builtin_resource("v1", "ServiceAccount"), "", "",
+      reflector_(transport, clock, *kube::builtin_resource("v1", "ServiceAccount"), std::move(ns), "",
                  [this](const kube::WatchEvent& event) { observe(event); }) {}
 
 ServiceAccountWaiter::~ServiceAccountWaiter() {

@@ -24,9 +24,10 @@ namespace kp::cluster {
 
 class ServiceAccountWaiter {
  public:
-  // Watches ServiceAccounts named `account` in namespaces whose name starts with `prefix` (the run id).
+  // Watches ServiceAccounts named `account` in namespaces whose name starts with `prefix` (the run id); in
+  // namespace `ns` only when given (the pod runner's one namespace: no cluster-wide list of every account).
   ServiceAccountWaiter(kube::Transport& transport, Clock& clock, std::string prefix,
-                       std::string account = "default");
+                       std::string account = "default", std::string ns = "");
   ~ServiceAccountWaiter();
   void start();
   void stop();
