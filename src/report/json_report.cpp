@@ -253,9 +253,15 @@ std::string render_json(const RunReport& report) {
   json["schema"] = "kubeproof.report";
   json["schema_version"] = 2;
   json["meta"] = meta_json(report.meta);
+  Json not_judged = Json::array();
+  for (const std::string& metric : evaluation.not_judged) {
+    not_judged.push_back(metric);
+  }
   json["overall"] = Json{{"verdict", std::string(eval::to_string(evaluation.overall))},
+                         {"verdict_text", eval::verdict_text(evaluation)},
                          {"reason", evaluation.overall_reason},
-                         {"exit_code", eval::exit_code_for(evaluation.overall)}};
+                         {"exit_code", eval::exit_code_for(evaluation.overall)},
+                         {"not_judged", not_judged}};
   Json phases = Json::array();
   for (const eval::PhaseEvaluation& phase : evaluation.phases) {
     phases.push_back(phase_json(report, phase));
