@@ -136,8 +136,8 @@ TEST(Evaluate, WritesTheFiveReportsAndNothingElse) {
   ASSERT_EQ(folders.size(), 1U);
   EXPECT_TRUE(folders[0].ends_with("Z-imported")) << folders[0];
   std::filesystem::path folder = sandbox.work() / "out" / folders[0];
-  EXPECT_EQ(folder_entries(folder),
-            (std::vector<std::string>{"junit.xml", "metrics.prom", "report.html", "report.json", "summary.md"}));
+  EXPECT_EQ(folder_entries(folder), (std::vector<std::string>{"junit.xml", "metrics.prom", "report.html",
+                                                              "report.json", "summary.md"}));
   EXPECT_NE(ran.err.find(folders[0]), std::string::npos) << "stderr names the folder: " << ran.err;
 
   json report = json::parse(testing::read_file(folder / "report.json"));

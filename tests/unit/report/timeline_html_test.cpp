@@ -166,3 +166,45 @@ TEST_F(ReportFile, MalformedOrForeignJsonIsAnInputError) {
 
 }  // namespace
 }  // namespace kp::report
+
+namespace kp::report {
+namespace {
+
+// Issue 17 item 6: a smoke run's capacity row reads "not judged in a smoke test" in report.json, with what
+// was offered and achieved, and the verdict line says capacity was not judged.
+TEST(JsonReport, ASmokeRunsCapacityRowIsNotJudged) {
+  RunReport report = testing::fixture_report();
+  for (eval::PhaseEvaluation& phase : report.evaluation.phases) {
+    for (eval::RowResult& row : phase.rows) {
+      if (row.row.metric == "dns.qps") {
+        row.verdict = eval::Verdict::not_judged;
+        row.reason = std::string(eval::kNotJudgedInSmoke);
+        row.measured = 998;
+        row.offered = 1000;
+      }
+    }
+  }
+  report.evaluation.not_judged = {"dns.qps"};
+  report.evaluation.overall = eval::Verdict::pass;
+  const nlohmann::json parsed = nlohmann::json::parse(render_json(report));
+  EXPECT_EQ(parsed.at("overall").at("verdict_text"), "PASS (smoke: capacity not judged)");
+  EXPECT_EQ(parsed.at("overall").at("not_judged"), nlohmann::json::array({"dns.qps"}));
+  bool found = false;
+  for (const nlohmann::json& phase : parsed.at("phases")) {
+    for (const nlohmann::json& row : phase.at("rows")) {
+      if (row.at("metric") == "dns.qps") {
+        found = true;
+        EXPECT_EQ(row.at("verdict"), "NOT JUDGED");
+        EXPECT_EQ(row.at("reason"), "not judged in a smoke test");
+        EXPECT_EQ(row.at("measured"), 998.0);
+        EXPECT_EQ(row.at("offered"), 1000.0);
+      }
+    }
+  }
+  EXPECT_TRUE(found) << "the fixture has a dns.qps row";
+  EXPECT_NE(render_console(report, {}).find("Overall: PASS (smoke: capacity not judged) (exit 0)"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace kp::report
