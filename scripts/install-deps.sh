@@ -28,12 +28,15 @@ BUILD_PACKAGES=(
   libprotobuf-dev
   protobuf-compiler
   protobuf-compiler-grpc
+  libjs-chart.js
 )
 
 # Tools the tests run (xmllint validates the JUnit report; python3 runs the Kubernetes API server fixture;
-# openssl makes the lab's and the fixture's throw-away certificates).
+# openssl makes the lab's and the fixture's throw-away certificates; chromium opens report.html headless).
+# libjs-chart.js (above) is read at build time only: report.html inlines it.
 TEST_PACKAGES=(
   libxml2-utils
+  chromium
   python3
   openssl
   # The agent image: built without a daemon (mmdebstrap, umoci) and checked in a private containerd with runc.

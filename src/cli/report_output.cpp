@@ -34,7 +34,7 @@ Outcome deliver_report(const report::RunReport& report, const OutputOptions& opt
   if (!folder) {
     return std::unexpected(folder.error());
   }
-  fmt::print(stderr, "reports: {}/ (report.json, junit.xml, summary.md, metrics.prom)\n", folder->string());
+  fmt::print(stderr, "reports: {}/ (report.json, report.html, junit.xml, summary.md, metrics.prom)\n", folder->string());
   return eval::exit_code_for(report.evaluation.overall);
 }
 

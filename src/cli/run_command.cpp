@@ -328,8 +328,11 @@ Outcome run_plan(const RunOptions& options) {
     metrics_server = std::move(*started_server);
     fmt::print(stderr, "[kubeproof] live metrics at {}\n", metrics_server->url());
   }
-  engine::ProgressSink& progress =
+  engine::ProgressSink& forwarded =
       metrics_server ? static_cast<engine::ProgressSink&>(live_progress) : people;
+  // Every run records its per-second series for report.json and report.html (issue 17).
+  report::Timeline timeline(real_clock());
+  report::TimelineProgress progress(forwarded, timeline);
   engine::Orchestrator orchestrator(driver_registry(registry), *rows, orchestrator_options, real_clock(),
                                     progress);
 
@@ -373,6 +376,7 @@ Outcome run_plan(const RunOptions& options) {
   report.inputs = std::move(result.inputs);
   report.timings = std::move(result.timings);
   report.evaluation = std::move(result.evaluation);
+  report.timelines = timeline.series();
   Outcome delivered = deliver_report(report, options.output);
   if (metrics_server && linger > Duration::zero() && !cancel.requested()) {
     // The verdict reached the endpoint a moment ago: give Prometheus one more scrape before it goes.

@@ -1,5 +1,6 @@
 #include "config/metric_catalog.hpp"
 
+#include <algorithm>
 #include <array>
 
 namespace kp::config {
@@ -82,6 +83,12 @@ const MetricInfo* find_metric(std::string_view id) {
     }
   }
   return nullptr;
+}
+
+bool is_capacity_metric(std::string_view id) {
+  constexpr std::array<std::string_view, 4> kCapacity = {"api.qps", "dns.qps", "ingress.rps",
+                                                         "ingress.connection_rate"};
+  return std::ranges::find(kCapacity, id) != kCapacity.end();
 }
 
 }  // namespace kp::config

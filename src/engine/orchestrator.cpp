@@ -168,7 +168,7 @@ Result<RunResult> Orchestrator::run(const config::Plan& plan, CancellationToken&
     driver.teardown(context);
     timing.finished = clock_.wall_now();
 
-    const eval::PhaseEvaluation evaluated = eval::evaluate_phase(input, active_rows_);
+    const eval::PhaseEvaluation evaluated = eval::evaluate_phase(input, active_rows_, plan.type);
     progress_.phase_finished(phase, input.measurements, evaluated.verdict, timing.finished);
     progress_.message(phase,
                       fmt::format("finished in {}: {} ({})", format_duration(clock_.now() - phase_start),

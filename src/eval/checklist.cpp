@@ -102,8 +102,9 @@ std::vector<Check> check_rows(const std::vector<PhaseEvaluation>& phases, std::s
         check.evidence = fmt::format("{}: the criteria row has no target", metric);
       } else if (!result.measured.has_value()) {
         check.evidence = fmt::format("{} not measured", metric);
-      } else if (result.verdict == Verdict::not_measured) {
-        // Measured but not demonstrated (the run offered less than the target): neither met nor missed.
+      } else if (result.verdict == Verdict::not_measured || result.verdict == Verdict::not_judged) {
+        // Measured but not demonstrated (the run offered less than the target), or a smoke run's capacity
+        // row: neither met nor missed.
         check.evidence = fmt::format("{} = {}, {}", metric, format_value(metric, *result.measured, row.unit),
                                      result.reason);
         qualify(check, phase);

@@ -103,6 +103,16 @@ std::optional<std::string> not_demonstrated(const CriteriaRow& row, double value
       offered_text, what);
 }
 
+RowResult not_judged_in_smoke(const CriteriaRow& row, double measured, std::optional<double> offered) {
+  RowResult result;
+  result.row = row;
+  result.measured = std::isnan(measured) ? std::nullopt : std::optional<double>(measured);
+  result.offered = offered;
+  result.verdict = Verdict::not_judged;
+  result.reason = std::string(kNotJudgedInSmoke);
+  return result;
+}
+
 // Verdict and reason of a phase from its evaluated rows; the order of the checks is the header's rule.
 std::pair<Verdict, std::string> phase_verdict(const PhaseInput& input, const std::vector<RowResult>& rows,
                                               bool has_measurements) {
@@ -126,6 +136,7 @@ std::pair<Verdict, std::string> phase_verdict(const PhaseInput& input, const std
   // NOT MEASURED although a value was measured (not demonstrated at the load the run offered): described with
   // the value so the phase reason says why.
   std::vector<std::string> undemonstrated;
+  std::vector<std::string> not_judged;  // capacity rows of a smoke run: neither judged nor missing
   for (const RowResult& result : rows) {
     switch (result.verdict) {
       case Verdict::fail:
@@ -136,6 +147,9 @@ std::pair<Verdict, std::string> phase_verdict(const PhaseInput& input, const std
         break;
       case Verdict::pass:
         break;
+      case Verdict::not_judged:
+        not_judged.push_back(result.row.metric);
+        break;
       default:
         if (result.measured.has_value()) {
           undemonstrated.push_back(describe(result));
@@ -145,8 +159,10 @@ std::pair<Verdict, std::string> phase_verdict(const PhaseInput& input, const std
         break;
     }
   }
+  // The rows this phase is judged on: all but a smoke run's capacity rows.
+  const std::size_t considered = rows.size() - not_judged.size();
   // Rows with a value, judged or not (what "measured before it stopped" counts).
-  const std::size_t measured = rows.size() - unmeasured.size();
+  const std::size_t measured = considered - unmeasured.size();
   const std::size_t judged = measured - undemonstrated.size();
   // Why the phase stopped early, appended to whatever the rows say.
   std::string stopped;
@@ -167,30 +183,45 @@ std::pair<Verdict, std::string> phase_verdict(const PhaseInput& input, const std
   if (input.status == PhaseStatus::cancelled || input.status == PhaseStatus::error) {
     const Verdict verdict = input.status == PhaseStatus::cancelled ? Verdict::aborted : Verdict::incomplete;
     return {verdict,
-            fmt::format("{}; {} of {} metrics measured before it stopped", stopped, measured, rows.size())};
+            fmt::format("{}; {} of {} metrics measured before it stopped", stopped, measured, considered)};
   }
   if (rows.empty()) {
     return {Verdict::not_measured, "no active criteria row for this phase"};
   }
+  const std::string not_judged_text =
+      not_judged.empty() ? std::string() : fmt::format("{}: {}", kNotJudgedInSmoke, join(not_judged, ", "));
+  if (considered == 0) {
+    return {Verdict::not_judged, not_judged_text};
+  }
+  // A smoke run's reason names its capacity rows after what it judged, so no reader takes them for passed.
+  auto with_not_judged = [&](std::string reason) {
+    return not_judged.empty() ? reason : fmt::format("{}; {}", reason, not_judged_text);
+  };
   if (measured == 0) {
-    return {Verdict::not_measured, rows.size() == 1
-                                       ? std::string("its metric was not measured")
-                                       : fmt::format("none of the {} metrics was measured", rows.size())};
+    return {
+        Verdict::not_measured,
+        with_not_judged(considered == 1 ? std::string("its metric was not measured")
+                                        : fmt::format("none of the {} metrics was measured", considered))};
   }
   if (!undemonstrated.empty()) {
-    std::vector<std::string> parts{fmt::format("{} of {} metrics judged", judged, rows.size())};
+    std::vector<std::string> parts{fmt::format("{} of {} metrics judged", judged, considered)};
     if (!unmeasured.empty()) {
       parts.push_back(fmt::format("not measured: {}", join(unmeasured, ", ")));
     }
     parts.insert(parts.end(), undemonstrated.begin(), undemonstrated.end());
-    return {judged == 0 ? Verdict::not_measured : Verdict::incomplete, join(parts, "; ")};
+    return {judged == 0 ? Verdict::not_measured : Verdict::incomplete, with_not_judged(join(parts, "; "))};
   }
   if (!unmeasured.empty()) {
-    return {Verdict::incomplete, fmt::format("{} of {} metrics measured; not measured: {}", measured,
-                                             rows.size(), join(unmeasured, ", "))};
+    return {Verdict::incomplete, with_not_judged(fmt::format("{} of {} metrics measured; not measured: {}",
+                                                             measured, considered, join(unmeasured, ", ")))};
   }
   if (!conditional.empty()) {
-    return {Verdict::conditional_pass, join(conditional, "; ")};
+    return {Verdict::conditional_pass, with_not_judged(join(conditional, "; "))};
+  }
+  if (!not_judged.empty()) {
+    return {Verdict::pass,
+            with_not_judged(considered == 1 ? std::string("its judged metric meets target")
+                                            : fmt::format("all {} judged metrics meet target", considered))};
   }
   return {Verdict::pass, rows.size() == 1 ? std::string("its metric meets target")
                                           : fmt::format("all {} metrics meet target", rows.size())};
@@ -233,7 +264,9 @@ std::pair<Verdict, std::string> overall_verdict(const std::vector<PhaseEvaluatio
     return std::ranges::count_if(phases, [&](const PhaseEvaluation& p) { return p.verdict == verdict; });
   };
   for (const PhaseEvaluation& phase : phases) {
-    if (phase.verdict != Verdict::skipped) {
+    // A phase whose every row is a smoke run's capacity row has nothing judged: like a skipped one, it
+    // neither passes nor fails the run.
+    if (phase.verdict != Verdict::skipped && phase.verdict != Verdict::not_judged) {
       ++in_scope;
     }
   }
@@ -272,6 +305,14 @@ std::pair<Verdict, std::string> overall_verdict(const std::vector<PhaseEvaluatio
 }
 
 }  // namespace
+
+std::string verdict_text(const Evaluation& evaluation) {
+  const std::string verdict(to_string(evaluation.overall));
+  if (evaluation.not_judged.empty()) {
+    return verdict;
+  }
+  return fmt::format("{} (smoke: capacity not judged)", verdict);
+}
 
 std::string_view to_string(PhaseStatus status) {
   switch (status) {
@@ -379,7 +420,8 @@ PhaseInput without_harmless_lateness(const PhaseInput& input, const std::vector<
 
 }  // namespace
 
-PhaseEvaluation evaluate_phase(const PhaseInput& input, const std::vector<CriteriaRow>& active_rows) {
+PhaseEvaluation evaluate_phase(const PhaseInput& input, const std::vector<CriteriaRow>& active_rows,
+                               std::optional<config::TestType> test_type) {
   PhaseEvaluation out;
   out.phase = input.phase;
   out.status = input.status;
@@ -399,6 +441,11 @@ PhaseEvaluation evaluate_phase(const PhaseInput& input, const std::vector<Criter
       continue;
     }
     const Measurement* measurement = find_measurement(measured.measurements, row.metric);
+    if (measurement != nullptr && test_type == config::TestType::smoke &&
+        config::is_capacity_metric(row.metric)) {
+      out.rows.push_back(not_judged_in_smoke(row, measurement->value, measurement->offered));
+      continue;
+    }
     out.rows.push_back(measurement != nullptr ? evaluate_row(row, measurement->value, measurement->offered)
                                               : evaluate_row(row, std::nullopt));
   }
@@ -438,7 +485,8 @@ Evaluation evaluate(const std::vector<PhaseInput>& inputs, const std::vector<Cri
     absent.phase = phase;
     absent.status = PhaseStatus::skipped;
     absent.reason = "no data for this phase";
-    PhaseEvaluation evaluated = evaluate_phase(chosen != nullptr ? *chosen : absent, active_rows);
+    PhaseEvaluation evaluated =
+        evaluate_phase(chosen != nullptr ? *chosen : absent, active_rows, options.test_type);
     if (times > 1) {
       evaluated.notes.push_back(
           fmt::format("the {} phase was given {} times; the last is used (a bug in the producer)",
@@ -449,8 +497,9 @@ Evaluation evaluate(const std::vector<PhaseInput>& inputs, const std::vector<Cri
 
   auto [verdict, detail] = overall_verdict(out.phases, options.aborted);
   out.overall = verdict;
-  const auto in_scope = std::ranges::count_if(
-      out.phases, [](const PhaseEvaluation& p) { return p.verdict != Verdict::skipped; });
+  const auto in_scope = std::ranges::count_if(out.phases, [](const PhaseEvaluation& p) {
+    return p.verdict != Verdict::skipped && p.verdict != Verdict::not_judged;
+  });
   std::vector<std::string> parts{fmt::format("{} of {} phases evaluated", in_scope, out.phases.size()),
                                  std::move(detail)};
   std::vector<std::string> continued;
@@ -464,6 +513,16 @@ Evaluation evaluate(const std::vector<PhaseInput>& inputs, const std::vector<Cri
   }
   if (std::string skipped = skipped_summary(out.phases); !skipped.empty()) {
     parts.push_back(std::move(skipped));
+  }
+  for (const PhaseEvaluation& phase : out.phases) {
+    for (const RowResult& row : phase.rows) {
+      if (row.verdict == Verdict::not_judged) {
+        out.not_judged.push_back(row.row.metric);
+      }
+    }
+  }
+  if (!out.not_judged.empty()) {
+    parts.push_back(fmt::format("{}: {}", kNotJudgedInSmoke, join(out.not_judged, ", ")));
   }
   out.overall_reason = join(parts, "; ");
   out.checklist = evaluate_checklist(out.phases, options);

@@ -85,7 +85,16 @@ struct Evaluation {
   Verdict overall = Verdict::not_measured;
   std::string overall_reason;
   std::vector<ChecklistItem> checklist;  // the seed's eight items, in its order
+  // A smoke run's capacity rows that were measured and left not judged (Verdict::not_judged), in flow order.
+  std::vector<std::string> not_judged;
 };
+
+// The reason of a row (and the start of a phase's remark) for a smoke run's capacity row.
+inline constexpr std::string_view kNotJudgedInSmoke = "not judged in a smoke test";
+
+// The verdict as a verdict line shows it: "PASS", or "PASS (smoke: capacity not judged)" when a smoke run
+// left capacity rows not judged, so a PASS is never read as a capacity shown.
+std::string verdict_text(const Evaluation& evaluation);
 
 // Input to evaluate(): per phase, what the engine (or an imported file) produced.
 struct PhaseInput {
@@ -126,7 +135,13 @@ struct EvaluationOptions {
 // reason names them with their value. Measurements are matched to rows by metric id; several rows may share
 // one (a seed threshold and a Kubernetes SLO) and each is judged, with the measurement's `offered`. A metric
 // reported twice is a producer bug: the last value is used and a note says so.
-PhaseEvaluation evaluate_phase(const PhaseInput& input, const std::vector<config::CriteriaRow>& active_rows);
+//
+// `test_type` smoke: a measured capacity row (config::is_capacity_metric) is NOT JUDGED, with its value and
+// offered rate, and left out of the rule above (a phase with only such rows is NOT JUDGED, and like a SKIPPED
+// one it is out of the overall's scope). An unmeasured capacity row stays NOT MEASURED: it should have been
+// measured. Load, stress and imported values (nullopt) judge capacity rows as any other.
+PhaseEvaluation evaluate_phase(const PhaseInput& input, const std::vector<config::CriteriaRow>& active_rows,
+                               std::optional<config::TestType> test_type = std::nullopt);
 
 // Overall, over the phases that are in scope (verdict not SKIPPED; SKIPPED phases are reported in the reason
 // but never make a run fail or pass): FAIL if any FAIL; then ABORTED (options.aborted or a phase ABORTED);

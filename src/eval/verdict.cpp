@@ -8,6 +8,8 @@ std::string_view to_string(Verdict verdict) {
       return "PASS";
     case Verdict::conditional_pass:
       return "CONDITIONAL PASS";
+    case Verdict::not_judged:
+      return "NOT JUDGED";
     case Verdict::not_measured:
       return "NOT MEASURED";
     case Verdict::incomplete:

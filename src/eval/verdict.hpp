@@ -8,6 +8,7 @@ namespace kp::eval {
 enum class Verdict {
   pass,              // every metric meets its Target
   conditional_pass,  // every metric within Critical, some not meeting Target
+  not_judged,        // a smoke run's capacity row (see below): shown, neither judged nor missing
   not_measured,      // a metric (or every metric of a phase) had no value: never a pass
   incomplete,        // a phase or run with some metrics not measured and none failed: it cannot be signed
   skipped,           // the phase did not run (service absent, gated by a failed foundation, --only)
@@ -16,7 +17,11 @@ enum class Verdict {
   fail,              // some metric beyond its Critical level
 };
 
-std::string_view to_string(Verdict verdict);  // "PASS", "CONDITIONAL PASS", "FAIL", "NOT MEASURED", ...
+std::string_view to_string(Verdict verdict);  // "PASS", "CONDITIONAL PASS", "FAIL", "NOT JUDGED", ...
+
+// NOT JUDGED: a capacity row (config::is_capacity_metric) in a smoke run. A smoke test validates configuration
+// at a fraction of capacity, so its rate is shown with what was offered and never judged; it is evidence
+// neither for nor against the cluster and does not count toward INCOMPLETE.
 
 // Exit code of a whole run: 0 PASS, 1 FAIL, 3 CONDITIONAL PASS, 4 invalid, incomplete or aborted.
 int exit_code_for(Verdict overall);

@@ -29,6 +29,7 @@ std::string_view colour_of(eval::Verdict verdict) {
     case eval::Verdict::aborted:
     case eval::Verdict::incomplete:
       return "\x1b[35m";  // magenta
+    case eval::Verdict::not_judged:
     case eval::Verdict::not_measured:
     case eval::Verdict::skipped:
       return "\x1b[2m";  // dim
@@ -138,6 +139,11 @@ std::string render_console(const RunReport& report, const ConsoleOptions& option
       if (result.verdict != eval::Verdict::pass && result.reason != "not measured") {
         line.reason = result.reason;
       }
+      // A capacity row a smoke run does not judge: what was offered beside what was achieved (the value).
+      if (result.verdict == eval::Verdict::not_judged && result.offered) {
+        line.reason += fmt::format(
+            " (offered {})", detail::format_value(row.metric, *result.offered, detail::display_unit_of(row)));
+      }
       for (std::size_t i = 0; i < widths.size(); ++i) {
         widths[i] = std::max(widths[i], detail::display_width(line.cells[i]));
       }
@@ -229,7 +235,7 @@ std::string render_console(const RunReport& report, const ConsoleOptions& option
 
   out += "\n";
   out += painter.paint("\x1b[1m", "Overall: ") +
-         painter.paint(colour_of(evaluation.overall), eval::to_string(evaluation.overall)) +
+         painter.paint(colour_of(evaluation.overall), eval::verdict_text(evaluation)) +
          fmt::format(" (exit {})", eval::exit_code_for(evaluation.overall));
   if (!evaluation.overall_reason.empty()) {
     out += fmt::format(": {}", evaluation.overall_reason);

@@ -1,4 +1,4 @@
-// The JSON report, schema version 2 (docs/report-schema.md). Key order is fixed (ordered_json) so two reports
+// The JSON report, schema version 3 (docs/report-schema.md). Key order is fixed (ordered_json) so two reports
 // diff cleanly. Every value is given in the metric's base unit and, beside it, as text for people.
 
 #include <chrono>
@@ -181,6 +181,41 @@ Json stress_json(const load::StressResult& series) {
   return json;
 }
 
+// The per-second series of a phase's load generators (report/timeline.hpp), and the rate its steady schedule
+// offered: that of the phase's first measurement with an offered rate (its capacity metric). A stress ramp has
+// no one offered rate (null): each step's is in "stress".
+Json timeseries_json(const RunReport& report, const eval::PhaseEvaluation& evaluated) {
+  const Phase phase = evaluated.phase;
+  Json offered = nullptr;
+  Json offered_metric = nullptr;
+  for (const Measurement& measurement : detail::measurements_of(report, phase)) {
+    if (evaluated.stress.empty() && measurement.offered.has_value() && std::isfinite(*measurement.offered)) {
+      offered = *measurement.offered;
+      offered_metric = measurement.metric;
+      break;
+    }
+  }
+  Json series = Json::array();
+  if (auto found = report.timelines.find(phase); found != report.timelines.end()) {
+    for (const SeriesTimeline& timeline : found->second) {
+      Json points = Json::array();
+      for (const TimelinePoint& point : timeline.points) {
+        points.push_back(Json{{"second", point.second},
+                              {"achieved", point.achieved},
+                              {"errors", point.errors},
+                              {"p50", optional_number(point.p50)},
+                              {"p99", optional_number(point.p99)}});
+      }
+      series.push_back(Json{{"series", timeline.series}, {"points", points}});
+    }
+  }
+  Json json = Json::object();
+  json["offered"] = offered;
+  json["offered_metric"] = offered_metric;
+  json["series"] = series;
+  return json;
+}
+
 Json phase_json(const RunReport& report, const eval::PhaseEvaluation& phase) {
   Json json = Json::object();
   json["phase"] = std::string(to_string(phase.phase));
@@ -242,6 +277,7 @@ Json phase_json(const RunReport& report, const eval::PhaseEvaluation& phase) {
     }
   }
   json["histograms"] = histograms;
+  json["timeseries"] = timeseries_json(report, phase);
   return json;
 }
 
@@ -251,11 +287,17 @@ std::string render_json(const RunReport& report) {
   const eval::Evaluation& evaluation = report.evaluation;
   Json json = Json::object();
   json["schema"] = "kubeproof.report";
-  json["schema_version"] = 2;
+  json["schema_version"] = kReportSchemaVersion;
   json["meta"] = meta_json(report.meta);
+  Json not_judged = Json::array();
+  for (const std::string& metric : evaluation.not_judged) {
+    not_judged.push_back(metric);
+  }
   json["overall"] = Json{{"verdict", std::string(eval::to_string(evaluation.overall))},
+                         {"verdict_text", eval::verdict_text(evaluation)},
                          {"reason", evaluation.overall_reason},
-                         {"exit_code", eval::exit_code_for(evaluation.overall)}};
+                         {"exit_code", eval::exit_code_for(evaluation.overall)},
+                         {"not_judged", not_judged}};
   Json phases = Json::array();
   for (const eval::PhaseEvaluation& phase : evaluation.phases) {
     phases.push_back(phase_json(report, phase));

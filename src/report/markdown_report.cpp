@@ -47,8 +47,8 @@ std::string render_markdown(const RunReport& report) {
   const RunMeta& meta = report.meta;
   const eval::Evaluation& evaluation = report.evaluation;
   std::string out;
-  out += fmt::format("# kubeproof: {}\n\n", eval::to_string(evaluation.overall));
-  out += fmt::format("**{}** (exit code {}): {}\n\n", eval::to_string(evaluation.overall),
+  out += fmt::format("# kubeproof: {}\n\n", eval::verdict_text(evaluation));
+  out += fmt::format("**{}** (exit code {}): {}\n\n", eval::verdict_text(evaluation),
                      eval::exit_code_for(evaluation.overall), cell(evaluation.overall_reason));
   if (std::string note = detail::duration_scale_note(meta); !note.empty()) {
     out += fmt::format("> **WARNING: {}**\n\n", note);

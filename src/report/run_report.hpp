@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -13,8 +14,12 @@
 #include "core/clock.hpp"
 #include "engine/orchestrator.hpp"
 #include "eval/evaluation.hpp"
+#include "report/timeline.hpp"
 
 namespace kp::report {
+
+// report.json's schema version (docs/report-schema.md); `kubeproof report` reads only this one.
+inline constexpr int kReportSchemaVersion = 3;
 
 struct RunMeta {
   std::string tool_version;  // KP_VERSION
@@ -36,15 +41,22 @@ struct RunReport {
   std::vector<eval::PhaseInput> inputs;  // what each phase produced (all measurements, with histograms)
   std::map<Phase, engine::PhaseTiming> timings;
   eval::Evaluation evaluation;
+  // Per phase, the per-second series of its load generators (report/timeline.hpp); empty for `evaluate`.
+  std::map<Phase, std::vector<SeriesTimeline>> timelines;
 };
 
 // Writes `contents` to `path` atomically: a temp file in the same folder, fsync, rename. A failure leaves no
 // file at `path` (and no temp file behind).
 Result<void> write_file_atomically(const std::filesystem::path& path, std::string_view contents);
 
-std::string render_json(const RunReport& report);   // schema version 2
+std::string render_json(const RunReport& report);   // schema version kReportSchemaVersion
 std::string render_junit(const RunReport& report);  // a testsuite per phase, a testcase per criteria row
 std::string render_markdown(const RunReport& report);
+// report.html (self-contained, Chart.js inlined) from report.json's document, or from a run via render_json.
+std::string render_html(const nlohmann::ordered_json& report_json);
+std::string render_html(const RunReport& report);
+// Text for HTML element content and attribute values.
+std::string html_escape(std::string_view text);
 struct ConsoleOptions {
   bool color = false;
 };
@@ -54,7 +66,7 @@ std::string render_console(const RunReport& report, const ConsoleOptions& option
 std::string render_prometheus(const RunReport& report);
 
 // Creates results_root/<UTC timestamp of meta.started>-<profile>/ (with "-2", "-3", ... appended when that
-// folder exists) and writes report.json, junit.xml, summary.md and metrics.prom into it, each atomically.
+// folder exists) and writes report.json, report.html, junit.xml, summary.md and metrics.prom into it, each atomically.
 // Returns the folder.
 Result<std::filesystem::path> write_reports(const RunReport& report,
                                             const std::filesystem::path& results_root);

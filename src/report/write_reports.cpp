@@ -61,8 +61,10 @@ Result<std::filesystem::path> write_reports(const RunReport& report,
     std::string_view name;
     std::string contents;
   };
+  const std::string json = render_json(report);
   const Output outputs[] = {
-      {"report.json", render_json(report)},
+      {"report.json", json},
+      {"report.html", render_html(nlohmann::ordered_json::parse(json))},
       {"junit.xml", render_junit(report)},
       {"summary.md", render_markdown(report)},
       {"metrics.prom", render_prometheus(report)},

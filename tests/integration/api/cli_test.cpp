@@ -150,10 +150,11 @@ TEST(CliAgainstFixture, SmokeRunProducesApiRowsAndLeavesNothingBehind) {
   Sandbox sandbox;
   Ran ran = sandbox.run({"run", "--only", "api", "--kubeconfig", server.kubeconfig(), "--type", "smoke",
                          "--duration-scale", "0.1", "--target", "cluster"});
-  // A smoke run offers too little to demonstrate api.qps, so the verdict is INCOMPLETE (4): what matters is
-  // a complete run that measured, judged and cleaned up.
-  EXPECT_EQ(ran.exit_code, 4) << ran.err;
-  EXPECT_NE(ran.err.find("api.qps"), std::string::npos) << ran.err;
+  // Issue 17: a smoke run does not judge capacity (api.qps is NOT JUDGED, shown with what it offered), so a
+  // clean smoke run whose judged rows meet target passes with exit 0; the phase line says so too.
+  EXPECT_EQ(ran.exit_code, 0) << ran.out << ran.err;
+  EXPECT_NE(ran.out.find("PASS (smoke: capacity not judged) (exit 0)"), std::string::npos) << ran.out;
+  EXPECT_NE(ran.err.find("not judged in a smoke test: api.qps"), std::string::npos) << ran.err;
   EXPECT_NE(ran.err.find("cleanup of run kp-"), std::string::npos) << ran.err;
   EXPECT_NE(ran.out.find("api.mutating.p99"), std::string::npos) << ran.out << ran.err;
   EXPECT_NE(ran.out.find("api.readonly.p99"), std::string::npos) << ran.out;

@@ -125,7 +125,7 @@ TEST(Evaluate, PhasesAbsentFromTheFileAreSkippedNotFailed) {
   EXPECT_NE(ran.out.find("Ingress: SKIPPED"), std::string::npos) << ran.out;
 }
 
-TEST(Evaluate, WritesTheFourReportsAndNothingElse) {
+TEST(Evaluate, WritesTheFiveReportsAndNothingElse) {
   Sandbox sandbox;
   std::map<std::string, json> values = all_at_target();
   values["etcd.write.p99"] = "30ms";
@@ -136,8 +136,8 @@ TEST(Evaluate, WritesTheFourReportsAndNothingElse) {
   ASSERT_EQ(folders.size(), 1U);
   EXPECT_TRUE(folders[0].ends_with("Z-imported")) << folders[0];
   std::filesystem::path folder = sandbox.work() / "out" / folders[0];
-  EXPECT_EQ(folder_entries(folder),
-            (std::vector<std::string>{"junit.xml", "metrics.prom", "report.json", "summary.md"}));
+  EXPECT_EQ(folder_entries(folder), (std::vector<std::string>{"junit.xml", "metrics.prom", "report.html",
+                                                              "report.json", "summary.md"}));
   EXPECT_NE(ran.err.find(folders[0]), std::string::npos) << "stderr names the folder: " << ran.err;
 
   json report = json::parse(testing::read_file(folder / "report.json"));
@@ -155,7 +155,7 @@ TEST(Evaluate, JsonFormatPrintsTheReport) {
   Ran ran = evaluate(sandbox, all_at_target(), {"--format", "json"});
   ASSERT_EQ(ran.exit_code, 0) << ran.err;
   json report = json::parse(ran.out);
-  EXPECT_EQ(report.at("schema_version"), 2);
+  EXPECT_EQ(report.at("schema_version"), 3);
   EXPECT_EQ(report.at("overall").at("verdict"), "PASS");
 }
 
@@ -237,6 +237,45 @@ TEST(Evaluate, UnwritableResultsFolderIsReported) {
   Ran ran = sandbox.run({"evaluate", "--measurements", "m.json", "--results", "plain-file/results"});
   EXPECT_EQ(ran.exit_code, 4) << ran.err;
   EXPECT_NE(ran.err.find("plain-file"), std::string::npos) << ran.err;
+}
+
+}  // namespace
+}  // namespace kp::cli
+
+namespace kp::cli {
+namespace {
+
+// `kubeproof report DIR --format html` (issue 17): regenerates report.html from the folder's report.json; a
+// folder without one, or a report of another schema version, is one line naming the file, exit 2.
+TEST(Report, RegeneratesReportHtmlFromReportJson) {
+  Sandbox sandbox;
+  ASSERT_EQ(evaluate(sandbox, all_at_target()).exit_code, 0);
+  std::vector<std::string> folders = folder_entries(sandbox.work() / "out");
+  ASSERT_EQ(folders.size(), 1U);
+  const std::filesystem::path folder = sandbox.work() / "out" / folders[0];
+  std::filesystem::remove(folder / "report.html");
+  Ran ran = sandbox.run({"report", (std::filesystem::path("out") / folders[0]).string(), "--format", "html"});
+  EXPECT_EQ(ran.exit_code, 0) << ran.err;
+  const std::string html = testing::read_file(folder / "report.html");
+  EXPECT_NE(html.find("<h1 id=\"verdict\" data-verdict=\"PASS\">PASS</h1>"), std::string::npos);
+}
+
+TEST(Report, BadInputIsOneLineAndExitTwo) {
+  Sandbox sandbox;
+  std::filesystem::create_directories(sandbox.work() / "empty");
+  std::filesystem::create_directories(sandbox.work() / "old");
+  Ran none = sandbox.run({"report", "empty"});
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_EQ(none.err, "kubeproof: empty: no report.json in this folder\n");
+
+  sandbox.write("old/report.json", R"({"schema": "kubeproof.report", "schema_version": 2})");
+  Ran old = sandbox.run({"report", "old"});
+  EXPECT_EQ(old.exit_code, 2);
+  EXPECT_EQ(old.err, "kubeproof: old/report.json: schema_version: this kubeproof reads version 3, got 2\n");
+
+  Ran format = sandbox.run({"report", "old", "--format", "pdf"});
+  EXPECT_EQ(format.exit_code, 2);
+  EXPECT_NE(format.err.find("pdf"), std::string::npos) << format.err;
 }
 
 }  // namespace

@@ -37,7 +37,7 @@ TEST(AtomicWrite, FailureLeavesNeitherTargetNorTemporaryFile) {
   EXPECT_EQ(testing::read_file(not_a_folder), "x");
 }
 
-TEST(WriteReports, CreatesTimestampedFolderWithTheFourFilesOnly) {
+TEST(WriteReports, CreatesTimestampedFolderWithTheFiveFilesOnly) {
   TempDir dir;
   std::filesystem::path root = dir.path() / "results";  // created on demand
   Result<std::filesystem::path> folder = write_reports(testing::fixture_report(), root);
@@ -45,7 +45,7 @@ TEST(WriteReports, CreatesTimestampedFolderWithTheFourFilesOnly) {
   EXPECT_EQ(folder->parent_path(), root);
   EXPECT_EQ(folder->filename(), "20261127T230512Z-smoke");
   EXPECT_EQ(folder_entries(*folder),
-            (std::vector<std::string>{"junit.xml", "metrics.prom", "report.json", "summary.md"}));
+            (std::vector<std::string>{"junit.xml", "metrics.prom", "report.html", "report.json", "summary.md"}));
   EXPECT_EQ(testing::read_file(*folder / "report.json"), render_json(testing::fixture_report()));
   EXPECT_EQ(testing::read_file(*folder / "junit.xml"), render_junit(testing::fixture_report()));
   EXPECT_EQ(testing::read_file(*folder / "summary.md"), render_markdown(testing::fixture_report()));
@@ -60,7 +60,7 @@ TEST(WriteReports, ExistingFolderGetsASuffix) {
   EXPECT_EQ(first->filename(), "20261127T230512Z-smoke");
   EXPECT_EQ(second->filename(), "20261127T230512Z-smoke-2");
   EXPECT_EQ(third->filename(), "20261127T230512Z-smoke-3");
-  EXPECT_EQ(folder_entries(*first).size(), 4U);
+  EXPECT_EQ(folder_entries(*first).size(), 5U);
 }
 
 TEST(WriteReports, UnwritableRootIsAnIoErrorNamingIt) {

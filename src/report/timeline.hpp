@@ -1,0 +1,103 @@
+#pragma once
+
+// The per-second time series of a run for report.json and report.html: per phase and per load series (what
+// one completion is: "put", "query", "request", ...), the achieved rate, errors, and P50/P99 of every second.
+//
+// Source: the same hand-overs live metrics get (core/live.hpp). Every load-generating worker thread hands its
+// counts to a LiveSink at most once per second of its clock, so the run pays nothing per request for this.
+// Two consequences a reader of the series must know, stated in docs/report-schema.md:
+// - a hand-over lands in the second it arrives in (the counts of about the second before it), so a single
+//   second can be off by one; sums over the run are exact;
+// - P50/P99 per second are interpolated within the live histogram's fixed buckets (100 µs .. 60 s, as
+//   Prometheus' histogram_quantile does): fine for a chart, never used for a verdict (the phase's exact
+//   histograms are, and report.json carries them).
+// The offered rate of a steady schedule is the phase's (Measurement::offered); a stress ramp's per step is in
+// its steps.
+//
+// Thread-safe: workers add() from their threads, the orchestrator's thread calls phase_started().
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/live.hpp"
+#include "core/phase.hpp"
+#include "engine/driver.hpp"
+
+namespace kp::report {
+
+struct TimelinePoint {
+  std::int64_t second = 0;    // since the phase started
+  double achieved = 0;        // completions per second (successful ones)
+  std::uint64_t errors = 0;   // failed completions in that second
+  std::optional<double> p50;  // seconds; absent when the second had no successful completion
+  std::optional<double> p99;
+};
+
+struct SeriesTimeline {
+  std::string series;
+  std::vector<TimelinePoint> points;  // every second from 0 to the last with data (empty seconds are zeros)
+};
+
+// P-th percentile (0..100) of live bucket counts, seconds, interpolated linearly within the bucket holding
+// the rank (the first bucket from 0; the +Inf bucket answers its lower bound). nullopt for no counts.
+std::optional<double> live_percentile(const std::array<std::uint64_t, kLiveBuckets>& buckets,
+                                      double percentile);
+
+class Timeline final : public LiveSink {
+ public:
+  explicit Timeline(const Clock& clock) : clock_(clock) {}
+
+  // Seconds of `phase` count from now. Hand-overs for a phase that has not started count from the first one.
+  void phase_started(Phase phase);
+  void add(const LiveDelta& delta) override;
+
+  // Per phase, its series by name.
+  std::map<Phase, std::vector<SeriesTimeline>> series() const;
+
+ private:
+  struct Second {
+    std::uint64_t ok = 0;
+    std::uint64_t errors = 0;
+    std::array<std::uint64_t, kLiveBuckets> buckets{};
+  };
+  const Clock& clock_;
+  mutable std::mutex mutex_;
+  std::map<Phase, TimePoint> started_;
+  std::map<std::pair<Phase, std::string>, std::map<std::int64_t, Second>> seconds_;
+};
+
+// Forwards everything to `inner` (people's progress, and live metrics when they are on) and also records the
+// load generators' hand-overs into `timeline`. Both must outlive this object.
+class TimelineProgress final : public engine::ProgressSink, public LiveSink {
+ public:
+  TimelineProgress(engine::ProgressSink& inner, Timeline& timeline) : inner_(inner), timeline_(timeline) {}
+  void message(Phase phase, std::string_view text) override { inner_.message(phase, text); }
+  void phase_started(Phase phase, WallTime at) override {
+    timeline_.phase_started(phase);
+    inner_.phase_started(phase, at);
+  }
+  void phase_finished(Phase phase, const std::vector<Measurement>& measurements, eval::Verdict verdict,
+                      WallTime at) override {
+    inner_.phase_finished(phase, measurements, verdict, at);
+  }
+  void add(const LiveDelta& delta) override {
+    timeline_.add(delta);
+    if (LiveSink* live = inner_.live_sink(); live != nullptr) {
+      live->add(delta);
+    }
+  }
+  LiveSink* live_sink() override { return this; }
+
+ private:
+  engine::ProgressSink& inner_;
+  Timeline& timeline_;
+};
+
+}  // namespace kp::report

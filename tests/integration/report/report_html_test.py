@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""report.html in headless Chromium (issue 17).
+
+usage: report_html_test.py KUBEPROOF FIXTURE.report.json.gz OUT_DIR
+
+For the fixture (a real run's report.json) and for a copy with hostile strings in the plan name, a note and an
+INVALID reason: `kubeproof report DIR --format html`, then chromium --dump-dom with console logging, and:
+- no console message at all (the page logs nothing when it works; an exception is a console error);
+- the page ran to its end (body data-rendered="true");
+- every chart drew exactly the data points its model holds, and more than 0; the expected charts are there
+  (per phase with data: rate over time, latency percentiles, one per stress series);
+- the hostile strings appear as text, never as elements;
+and a screenshot beside each report. Exit 0 on success; each failure is printed.
+"""
+import gzip
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+HOSTILE = '</script><img src=x onerror="document.title=\'pwned\'">'
+CHROMIUM = ["chromium", "--headless", "--disable-gpu", "--no-sandbox", "--no-first-run",
+            "--user-data-dir={profile}", "--enable-logging=stderr", "--v=0"]
+
+failures = []
+
+
+def check(condition, message):
+    if not condition:
+        failures.append(message)
+
+
+def chromium(profile, *args):
+    command = [a.format(profile=profile) for a in CHROMIUM] + list(args)
+    return subprocess.run(command, capture_output=True, text=True, timeout=60)
+
+
+def open_report(kubeproof, folder, report, label):
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "report.json"), "w") as out:
+        json.dump(report, out)
+    ran = subprocess.run([kubeproof, "report", folder, "--format", "html"], capture_output=True, text=True,
+                         timeout=60)
+    check(ran.returncode == 0, f"{label}: kubeproof report exited {ran.returncode}: {ran.stderr.strip()}")
+    page = "file://" + os.path.abspath(os.path.join(folder, "report.html"))
+    profile = os.path.join(folder, "chromium-profile")
+    dom = chromium(profile, "--dump-dom", page)
+    check(dom.returncode == 0, f"{label}: chromium --dump-dom exited {dom.returncode}")
+    console = [line for line in dom.stderr.splitlines() if "CONSOLE" in line]
+    check(not console, f"{label}: console messages: {console}")
+    shot = chromium(profile, "--screenshot=" + os.path.join(folder, "report.png"), "--window-size=1280,2400",
+                    "--hide-scrollbars", page)
+    check(shot.returncode == 0 and os.path.getsize(os.path.join(folder, "report.png")) > 10000,
+          f"{label}: no screenshot ({shot.returncode})")
+    shutil.rmtree(profile, ignore_errors=True)
+    return dom.stdout
+
+
+def charts(dom):
+    found = {}
+    for canvas in re.findall(r"<canvas\b[^>]*>", dom):
+        ident = re.search(r'\bid="([^"]*)"', canvas)
+        expected = re.search(r'data-expected-points="(\d+)"', canvas)
+        drawn = re.search(r'data-points="(\d+)"', canvas)
+        found[ident.group(1) if ident else "?"] = (int(expected.group(1)) if expected else -1,
+                                                   int(drawn.group(1)) if drawn else -1)
+    return found
+
+
+def expected_charts(report):
+    names = []
+    for phase in report["phases"]:
+        if phase["timeseries"]["series"]:
+            names.append("rate-" + phase["phase"])
+        if phase["histograms"]:
+            names.append("latency-" + phase["phase"])
+        names += [f"stress-{phase['phase']}-{n}" for n in range(len(phase["stress"]))]
+    return names
+
+
+def main():
+    kubeproof, fixture, out = sys.argv[1:4]
+    shutil.rmtree(out, ignore_errors=True)
+    with gzip.open(fixture, "rt") as f:
+        report = json.load(f)
+
+    dom = open_report(kubeproof, os.path.join(out, "run"), report, "real run")
+    check('data-rendered="true"' in dom, "real run: the page's script did not run to its end")
+    drawn = charts(dom)
+    wanted = expected_charts(report)
+    check(len(wanted) >= 6, f"the fixture should have rate, latency and stress charts, has {wanted}")
+    check(sorted(drawn) == sorted(wanted), f"charts: wanted {sorted(wanted)}, page has {sorted(drawn)}")
+    for name, (expected, points) in drawn.items():
+        check(expected > 0 and points == expected, f"chart {name}: {points} points drawn of {expected}")
+    check(report["overall"]["verdict_text"] in dom and "breaking point:" in dom,
+          "the overall verdict or the breaking point is missing")
+
+    hostile = json.loads(json.dumps(report))
+    hostile["meta"]["plan"] = HOSTILE
+    hostile["overall"]["reason"] = HOSTILE
+    dns = next(p for p in hostile["phases"] if p["phase"] == "dns")
+    dns["notes"].append(HOSTILE)
+    dns["invalid_reasons"].append(HOSTILE)
+    dom = open_report(kubeproof, os.path.join(out, "hostile"), hostile, "hostile strings")
+    check('data-rendered="true"' in dom, "hostile strings: the page's script did not run to its end")
+    check(re.search(r"<img\b", dom) is None, "hostile strings: an <img> element was created")
+    check("<title>pwned</title>" not in dom, "hostile strings: the handler ran")
+    check(dom.count("&lt;/script&gt;&lt;img src=x onerror=") >= 4,
+          "hostile strings: not shown as text in the header, meta table, notes and INVALID reasons")
+
+    for failure in failures:
+        print("FAIL:", failure)
+    print(f"report_html_test: {len(failures)} failure(s); screenshots in {out}/*/report.png")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,210 @@
+// Issue 17: the per-second series in report.json, report.html from it, and `kubeproof report`'s reading of a
+// results folder.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/clock.hpp"
+#include "report/report_file.hpp"
+#include "report/run_report.hpp"
+#include "report/timeline.hpp"
+#include "report_fixture.hpp"
+
+namespace kp::report {
+namespace {
+
+using nlohmann::json;
+using testing::fixture_report;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+LiveDelta delta(Phase phase, std::string_view series, std::uint64_t ok, std::uint64_t errors,
+                std::size_t bucket) {
+  LiveDelta d;
+  d.phase = phase;
+  d.series = series;
+  d.ok = ok;
+  d.errors = errors;
+  d.buckets[bucket] = ok;
+  return d;
+}
+
+TEST(LivePercentile, InterpolatesWithinTheBucketHoldingTheRank) {
+  std::array<std::uint64_t, kLiveBuckets> buckets{};
+  EXPECT_FALSE(live_percentile(buckets, 50).has_value());
+  buckets[3] = 100;  // (0.5 ms, 1 ms]
+  EXPECT_NEAR(*live_percentile(buckets, 50), 0.00075, 1e-12);
+  EXPECT_NEAR(*live_percentile(buckets, 99), 0.000995, 1e-12);
+  buckets[kLiveBuckets - 1] = 100;  // +Inf: its lower bound, 60 s
+  EXPECT_DOUBLE_EQ(*live_percentile(buckets, 99), 60.0);
+}
+
+TEST(Timeline, CountsEachHandOverInTheSecondOfThePhaseItArrives) {
+  FakeClock clock;
+  Timeline timeline(clock);
+  timeline.phase_started(Phase::dns);
+  timeline.add(delta(Phase::dns, "query", 900, 2, 3));
+  clock.advance(std::chrono::milliseconds(2500));
+  timeline.add(delta(Phase::dns, "query", 1000, 0, 4));
+  const auto series = timeline.series();
+  ASSERT_EQ(series.count(Phase::dns), 1u);
+  const SeriesTimeline& query = series.at(Phase::dns).at(0);
+  EXPECT_EQ(query.series, "query");
+  ASSERT_EQ(query.points.size(), 3u);  // seconds 0, 1 (nothing) and 2
+  EXPECT_DOUBLE_EQ(query.points[0].achieved, 900);
+  EXPECT_EQ(query.points[0].errors, 2u);
+  EXPECT_DOUBLE_EQ(query.points[1].achieved, 0);
+  EXPECT_FALSE(query.points[1].p99.has_value());
+  EXPECT_DOUBLE_EQ(query.points[2].achieved, 1000);
+  EXPECT_GT(*query.points[2].p50, 0.001);  // bucket (1 ms, 2.5 ms]
+}
+
+TEST(Timeline, ProgressForwardsToPeopleAndRecords) {
+  struct Quiet final : engine::ProgressSink {
+    int messages = 0;
+    void message(Phase, std::string_view) override { ++messages; }
+  } quiet;
+  FakeClock clock;
+  Timeline timeline(clock);
+  TimelineProgress progress(quiet, timeline);
+  progress.message(Phase::etcd, "hello");
+  ASSERT_NE(progress.live_sink(), nullptr);  // live counts are recorded even without --metrics-listen
+  progress.live_sink()->add(delta(Phase::etcd, "put", 5, 0, 2));
+  EXPECT_EQ(quiet.messages, 1);
+  EXPECT_EQ(timeline.series().at(Phase::etcd).at(0).points.at(0).achieved, 5);
+}
+
+TEST(JsonReport, CarriesTheTimeSeriesPerPhaseAndSeries) {
+  RunReport report = fixture_report();
+  SeriesTimeline query{"query", {TimelinePoint{0, 950, 1, 0.002, 0.004}, TimelinePoint{1, 1000, 0, {}, {}}}};
+  report.timelines[Phase::dns] = {query};
+  const json parsed = json::parse(render_json(report));
+  for (const json& phase : parsed.at("phases")) {
+    ASSERT_TRUE(phase.contains("timeseries")) << phase.at("phase");
+    if (phase.at("phase") != "dns") {
+      EXPECT_TRUE(phase.at("timeseries").at("series").empty());
+      continue;
+    }
+    const json& series = phase.at("timeseries").at("series");
+    ASSERT_EQ(series.size(), 1u);
+    EXPECT_EQ(series[0].at("series"), "query");
+    EXPECT_EQ(series[0].at("points")[0],
+              json::parse(R"({"second":0,"achieved":950.0,"errors":1,"p50":0.002,"p99":0.004})"));
+    EXPECT_TRUE(series[0].at("points")[1].at("p99").is_null());
+  }
+}
+
+TEST(HtmlReport, EscapesHostileStringsAndInlinesChartJs) {
+  RunReport report = fixture_report();
+  const std::string hostile = "</script><img src=x onerror=alert(1)>";
+  report.meta.plan_name = hostile;
+  report.evaluation.overall_reason = hostile;
+  const std::string html = render_html(report);
+  EXPECT_THAT(html, Not(HasSubstr("<img")));
+  EXPECT_THAT(html, HasSubstr("&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"));  // title and header
+  EXPECT_THAT(html, HasSubstr("\\u003c/script\\u003e\\u003cimg"));                    // the data model
+  EXPECT_THAT(html, HasSubstr("Chart.js v3"));                                        // inlined, no URL
+  EXPECT_THAT(html, Not(HasSubstr("src=\"http")));
+  // Exactly our three scripts end: the data, Chart.js and the page's.
+  std::size_t ends = 0;
+  for (std::size_t at = html.find("</script>"); at != std::string::npos;
+       at = html.find("</script>", at + 1)) {
+    ++ends;
+  }
+  EXPECT_EQ(ends, 3u);
+}
+
+class ReportFile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    folder_ = std::filesystem::temp_directory_path() /
+              ("kp-report-file-" + std::to_string(::getpid()) + "-" +
+               ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(folder_);
+    std::filesystem::create_directories(folder_);
+  }
+  void TearDown() override { std::filesystem::remove_all(folder_); }
+  std::filesystem::path folder_;
+};
+
+TEST_F(ReportFile, ReadsTheReportOfItsOwnSchemaVersion) {
+  testing::write_file(folder_ / "report.json", render_json(fixture_report()));
+  Result<nlohmann::ordered_json> read = load_report_json(folder_);
+  ASSERT_TRUE(read) << read.error().message;
+  EXPECT_EQ(read->at("schema_version"), kReportSchemaVersion);
+  EXPECT_TRUE(load_report_json(folder_ / "report.json"));
+}
+
+TEST_F(ReportFile, AFolderWithoutReportJsonIsAnInputError) {
+  Result<nlohmann::ordered_json> read = load_report_json(folder_);
+  ASSERT_FALSE(read);
+  EXPECT_EQ(read.error().kind, ErrorKind::input);
+  EXPECT_EQ(read.error().message, folder_.string() + ": no report.json in this folder");
+}
+
+TEST_F(ReportFile, AnotherSchemaVersionIsNamedWithItsValue) {
+  json old = json::parse(render_json(fixture_report()));
+  old["schema_version"] = 2;
+  testing::write_file(folder_ / "report.json", old.dump());
+  Result<nlohmann::ordered_json> read = load_report_json(folder_);
+  ASSERT_FALSE(read);
+  EXPECT_EQ(read.error().kind, ErrorKind::input);
+  EXPECT_EQ(read.error().message,
+            (folder_ / "report.json").string() + ": schema_version: this kubeproof reads version 3, got 2");
+}
+
+TEST_F(ReportFile, MalformedOrForeignJsonIsAnInputError) {
+  testing::write_file(folder_ / "report.json", "{\"schema\": ");
+  EXPECT_EQ(load_report_json(folder_).error().message,
+            (folder_ / "report.json").string() + ": not valid JSON");
+  testing::write_file(folder_ / "report.json", R"({"schema": "other"})");
+  EXPECT_EQ(load_report_json(folder_).error().message,
+            (folder_ / "report.json").string() + ": schema: must be \"kubeproof.report\", got \"other\"");
+}
+
+}  // namespace
+}  // namespace kp::report
+
+namespace kp::report {
+namespace {
+
+// Issue 17 item 6: a smoke run's capacity row reads "not judged in a smoke test" in report.json, with what
+// was offered and achieved, and the verdict line says capacity was not judged.
+TEST(JsonReport, ASmokeRunsCapacityRowIsNotJudged) {
+  RunReport report = testing::fixture_report();
+  for (eval::PhaseEvaluation& phase : report.evaluation.phases) {
+    for (eval::RowResult& row : phase.rows) {
+      if (row.row.metric == "dns.qps") {
+        row.verdict = eval::Verdict::not_judged;
+        row.reason = std::string(eval::kNotJudgedInSmoke);
+        row.measured = 998;
+        row.offered = 1000;
+      }
+    }
+  }
+  report.evaluation.not_judged = {"dns.qps"};
+  report.evaluation.overall = eval::Verdict::pass;
+  const nlohmann::json parsed = nlohmann::json::parse(render_json(report));
+  EXPECT_EQ(parsed.at("overall").at("verdict_text"), "PASS (smoke: capacity not judged)");
+  EXPECT_EQ(parsed.at("overall").at("not_judged"), nlohmann::json::array({"dns.qps"}));
+  bool found = false;
+  for (const nlohmann::json& phase : parsed.at("phases")) {
+    for (const nlohmann::json& row : phase.at("rows")) {
+      if (row.at("metric") == "dns.qps") {
+        found = true;
+        EXPECT_EQ(row.at("verdict"), "NOT JUDGED");
+        EXPECT_EQ(row.at("reason"), "not judged in a smoke test");
+        EXPECT_EQ(row.at("measured"), 998.0);
+        EXPECT_EQ(row.at("offered"), 1000.0);
+      }
+    }
+  }
+  EXPECT_TRUE(found) << "the fixture has a dns.qps row";
+  EXPECT_NE(render_console(report, {}).find("Overall: PASS (smoke: capacity not judged) (exit 0)"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace kp::report
