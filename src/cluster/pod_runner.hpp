@@ -3,20 +3,29 @@
 // The pod runner: how a phase runs its agents as pods on `--target cluster`.
 //
 // One namespace per phase of a run, "<run id>-<phase>", labelled kubeproof.io/run=<run id> and
-// kubeproof.io/phase=<phase> (so `kubeproof cleanup --run ID` finds it), with a ServiceAccount "kubeproof-agent"
-// that has no API permissions and automountServiceAccountToken: false. open() waits (bounded) for the
-// namespace's ServiceAccounts before any pod is created: a pod created too early gets 403 "serviceaccount not
-// found" on a real cluster.
+// kubeproof.io/phase=<phase> (so `kubeproof cleanup --run ID` finds it), with a ServiceAccount
+// "kubeproof-agent" that has no API permissions and automountServiceAccountToken: false. open() first asks
+// the API server (SelfSubjectAccessReview) for runner_permissions(), then creates the namespace and the
+// ServiceAccount and waits (bounded) for it to be visible before any pod is created: a pod created too early
+// gets 403 "serviceaccount not found" on a real cluster.
 //
 // Relies only on what the Kubernetes API promises: pod IPs may arrive after phase Running is first seen;
 // a waiting container's reason (ErrImagePull, ImagePullBackOff, ErrImageNeverPull, CrashLoopBackOff,
 // CreateContainerConfigError), a terminated one's (OOMKilled, Error) and the pod's PodScheduled=False
-// (Unschedulable) condition are read from status; the last Event of the pod gives the message.
+// (Unschedulable) condition are read from status (cluster/pod_status.hpp); the pod's last Event gives the
+// message.
+//
+// Errors: a pod that cannot start, a claim that does not bind, a Service without a ready endpoint are
+// ErrorKind::timeout (the phase fails: it is the cluster's fault, exit 4, not a SKIP); a 403 is
+// ErrorKind::input naming the permission (the user's kubeconfig lacks it, exit 2); an unreachable cluster is
+// ErrorKind::unavailable (open() only) or network; cancellation is ErrorKind::cancelled.
 //
 // Threads: one PodRunner is used from one thread (the phase's). Waits use watches with deadlines on the
 // injected clock and stop early when `cancel` is requested. close() never throws and runs on every exit path
-// (the driver's teardown).
+// (the driver's teardown; the destructor too).
 
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,27 +43,30 @@
 namespace kp::cluster {
 
 struct RunnerOptions {
-  std::string run_id;        // "kp-1a2b3c4d"
-  std::string phase;         // "network", "storage": the namespace's suffix
+  std::string run_id;  // "kp-1a2b3c4d"
+  std::string phase;   // "network", "storage": the namespace's suffix
   AgentImage image;
   PodSettings pods;
   Duration serviceaccount_timeout = std::chrono::seconds(60);
   Duration cleanup_timeout = std::chrono::minutes(2);  // close(): wait until the namespace is gone
+  bool preflight = true;  // open() checks runner_permissions() before it creates anything
 };
 
 struct Node {
   std::string name;
   std::map<std::string, std::string> labels;
-  std::string zone;          // topology.kubernetes.io/zone, "" when absent
+  std::string zone;  // topology.kubernetes.io/zone, "" when absent
   std::string internal_ip;
 };
 
 struct PodInfo {
   std::string name;
-  std::string phase;         // Pending, Running, Succeeded, Failed
-  std::string ip;            // status.podIP ("" until assigned)
-  std::string node;          // spec.nodeName
+  std::string phase;             // Pending, Running, Succeeded, Failed
+  std::string ip;                // status.podIP ("" until assigned)
+  std::string node;              // spec.nodeName
   std::optional<int> exit_code;  // the agent container's, once terminated
+  std::string reason;            // the terminated container's reason (Completed, Error, OOMKilled), else ""
+  std::string host_ip;           // status.hostIP
 };
 
 struct ServiceInfo {
@@ -62,40 +74,50 @@ struct ServiceInfo {
   std::string cluster_ip;
 };
 
-// The permissions a runner needs (for the preflight, kube/access_review.hpp): namespaces create/delete/get,
-// serviceaccounts create/get/list/watch, pods create/get/list/watch/delete, pods/log get, services create/get,
-// endpointslices list/watch, persistentvolumeclaims create/get/watch/delete, events list, nodes list,
-// storageclasses get/list.
+// The permissions a runner needs (for the preflight, kube/access_review.hpp): namespaces create/get/delete,
+// serviceaccounts create/get/list/watch, pods create/get/list/watch/delete, pods/log get, services
+// create/get, endpointslices list/watch, persistentvolumeclaims create/get/list/watch/delete, events list,
+// nodes list, storageclasses get/list. `why` goes into each ("the network phase's agent pods").
 std::vector<kube::Permission> runner_permissions(std::string_view why);
 
 class PodRunner {
  public:
-  // Connects, creates the namespace and the ServiceAccount, and waits for it. ErrorKind::unavailable when the
-  // cluster cannot be reached; ErrorKind::input for 403 (the user lacks a permission: the message names it).
+  // Connects, checks permissions (RunnerOptions::preflight), creates the namespace and the ServiceAccount,
+  // and waits for it. ErrorKind::unavailable when the cluster cannot be reached; ErrorKind::input for a
+  // missing permission or a 403 (the message names it). Whatever open() created is deleted when it fails.
   static Result<std::unique_ptr<PodRunner>> open(const kube::RestConfig& config, RunnerOptions options,
                                                  Clock& clock, engine::CancellationToken& cancel);
   ~PodRunner();  // close()
+  PodRunner(const PodRunner&) = delete;
+  PodRunner& operator=(const PodRunner&) = delete;
 
   const std::string& ns() const;
   kube::Api& api();
+  const RunnerOptions& options() const;
 
-  // Schedulable nodes (not cordoned, no NoSchedule taint the plan does not tolerate), sorted by name.
+  // Schedulable nodes (not cordoned, matching the settings' node_selector, no NoSchedule/NoExecute taint the
+  // settings do not tolerate), sorted by name.
   Result<std::vector<Node>> schedulable_nodes();
 
-  // Creates the pod; returns at once.
+  // Creates the pod; returns at once. 403 -> ErrorKind::input; 409 (the name is taken) -> ErrorKind::input.
   Result<void> create_pod(const AgentPodSpec& spec);
   // Waits until the pod is Running with an IP (bounded by the settings' start_timeout). A pod that cannot
   // start fails within that time with one line naming the pod, its reason and the last event's message:
   //   `pod kp-1a2b-network/net-server-0 did not start within 2m: ImagePullBackOff: Back-off pulling image
-  //   "x"` (ErrorKind::unavailable). A pod that already ended (an agent that failed at once) is returned as is.
+  //   "x"` (ErrorKind::timeout). Reasons that cannot clear up without a person (ErrImageNeverPull,
+  //   InvalidImageName, CreateContainerConfigError, CrashLoopBackOff) fail at once: `pod ... cannot start:
+  //   ...`. A pod that already ended (an agent that failed at once) is returned as is: see exit_code, reason
+  //   and its result line.
   Result<PodInfo> wait_running(const std::string& pod);
-  // Waits until the pod has Succeeded or Failed, by `deadline`. On cancel it returns the pod as it is; the
-  // caller then deletes it (the agent gets SIGTERM, ends its window early and prints its result) and reads
-  // the log while the pod terminates.
+  // Waits until the pod has Succeeded or Failed, by `deadline` (ErrorKind::timeout after it). On cancel it
+  // returns the pod as it is; the caller then deletes it (the agent gets SIGTERM, ends its window early and
+  // prints its result) and reads the log while the pod terminates.
   Result<PodInfo> wait_finished(const std::string& pod, TimePoint deadline);
+  // The pod as it is now.
+  Result<PodInfo> pod(const std::string& pod);
   // The pod's log (stdout and stderr mixed, as pods/log gives them).
   Result<std::string> logs(const std::string& pod);
-  // The last line of the log that is a JSON object whose "kind" is `kind` ("net-result", "storage-result"...).
+  // The last line of the log that is a JSON object whose "kind" is `kind` (e.g. "kubeproof.agent.storage").
   // ErrorKind::network naming the pod, with the log's last line, when there is none.
   Result<json> result_line(const std::string& pod, std::string_view kind);
   Result<void> delete_pod(const std::string& pod);
@@ -104,21 +126,26 @@ class PodRunner {
   // rules follow that), bounded by start_timeout.
   Result<ServiceInfo> create_service(const std::string& name, const std::string& agent,
                                      const std::vector<std::pair<std::string, int>>& ports);
-  // Creates a PVC. Unknown storage class (checked first, by GET storageclasses) -> ErrorKind::input naming it.
+  // The class a claim of `storage_class` gets: the name itself when the cluster has it, the default class
+  // (annotation storageclass.kubernetes.io/is-default-class=true) for "". ErrorKind::input naming the class
+  // when it does not exist (with the classes that do), or when "" and the cluster has no default class.
+  Result<std::string> resolve_storage_class(const std::string& storage_class);
+  // Creates a PVC (resolve_storage_class first: the same errors).
   Result<void> create_volume_claim(const std::string& name, const std::string& storage_class,
                                    std::uint64_t size);
   // Waits until the claim is Bound (call after creating its pod: a WaitForFirstConsumer class binds only
-  // then). Pending past `deadline` -> ErrorKind::unavailable with the claim's last event ("no persistent
-  // volumes available", "waiting for first consumer").
+  // then). Pending past `deadline` -> ErrorKind::timeout with the claim's last event ("no persistent volumes
+  // available", "waiting for first consumer").
   Result<void> wait_bound(const std::string& claim, TimePoint deadline);
 
   // Deletes the namespace (and with it every object) and waits for it to go, bounded by cleanup_timeout.
   // Idempotent, never throws; a failure is reported on stderr with the `kubeproof cleanup --run` command.
   void close() noexcept;
 
- private:
-  PodRunner() = default;
   struct State;
+
+ private:
+  explicit PodRunner(std::unique_ptr<State> state);
   std::unique_ptr<State> state_;
 };
 

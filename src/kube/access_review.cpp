@@ -50,6 +50,11 @@ ApiResult<std::vector<AccessAnswer>> review_access(Transport& transport,
   for (const Permission& permission : needed) {
     json attributes = {
         {"verb", permission.verb}, {"group", permission.group}, {"resource", permission.resource}};
+    // "pods/log": RBAC's spelling of a subresource; the review takes it as its own attribute.
+    if (std::size_t slash = permission.resource.find('/'); slash != std::string::npos) {
+      attributes["resource"] = permission.resource.substr(0, slash);
+      attributes["subresource"] = permission.resource.substr(slash + 1);
+    }
     if (!permission.ns.empty()) {
       attributes["namespace"] = permission.ns;
     }

@@ -18,7 +18,7 @@ namespace kp::kube {
 struct Permission {
   std::string verb;      // "create", "list", "watch", "get", "patch", "delete"
   std::string group;     // "" core, "apps"
-  std::string resource;  // "namespaces", "deployments"
+  std::string resource;  // "namespaces", "deployments", "pods/log" (a subresource, as RBAC writes it)
   std::string ns;        // "" = cluster-scoped resource, or every namespace
   std::string why;       // for the message: "the api phase's namespaces"
   friend bool operator==(const Permission&, const Permission&) = default;

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster/run.hpp"
 #include "config/criteria.hpp"
 #include "config/plan.hpp"
 #include "core/clock.hpp"
@@ -31,8 +32,9 @@
 
 namespace kp::drivers::api {
 
-// A new run id: "kp-" + 8 hex digits; namespaces are "<run id>-<iteration>".
-std::string new_run_id();
+// The run id and cleanup live below the phases (cluster/run.hpp): the pod runner's namespaces share them.
+using cluster::cleanup;
+using cluster::new_run_id;
 
 class ApiPhase {
  public:
@@ -71,10 +73,5 @@ class ApiPhase {
   std::unique_ptr<kube::Transport> transport_;
   std::string server_;
 };
-
-// Deletes namespaces labelled kubeproof.io/run=<run_id> (every run's when run_id is empty) and waits until
-// they are gone or `timeout` passed. Returns the names deleted; an error when some remain.
-Result<std::vector<std::string>> cleanup(kube::Transport& transport, const std::string& run_id,
-                                         Duration timeout, Clock& clock);
 
 }  // namespace kp::drivers::api

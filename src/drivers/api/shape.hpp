@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster/run.hpp"
 #include "config/plan.hpp"
 #include "core/error.hpp"
 #include "drivers/api/settings.hpp"
@@ -15,7 +16,7 @@
 
 namespace kp::drivers::api {
 
-inline constexpr std::string_view kRunLabel = "kubeproof.io/run";
+using cluster::kRunLabel;
 inline constexpr std::string_view kCapacityField = "capacity.api_qps";
 
 struct Shape {

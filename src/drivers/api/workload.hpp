@@ -17,16 +17,18 @@
 #include <string_view>
 #include <vector>
 
+#include "cluster/service_accounts.hpp"
 #include "core/clock.hpp"
 #include "core/live.hpp"
 #include "drivers/api/load_runner.hpp"
 #include "drivers/api/pod_startup.hpp"
-#include "drivers/api/service_accounts.hpp"
 #include "drivers/api/settings.hpp"
 #include "drivers/api/shape.hpp"
 #include "engine/cancellation.hpp"
 
 namespace kp::drivers::api {
+
+using cluster::ServiceAccountWaiter;
 
 struct WorkloadContext {
   kube::Transport& transport;

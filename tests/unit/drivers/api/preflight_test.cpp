@@ -2,8 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "cluster/service_accounts.hpp"
 #include "drivers/api/permissions.hpp"
-#include "drivers/api/service_accounts.hpp"
 #include "kube/access_review.hpp"
 
 namespace kp::drivers::api {
@@ -90,7 +90,8 @@ TEST(ServiceAccountWaiter, WaitsForEachNamespacesDefaultAccountBounded) {
   options.warn = [](std::string_view) {};
   Result<std::unique_ptr<kube::Transport>> transport = kube::Transport::create(config, options, clock);
   ASSERT_TRUE(transport) << transport.error().message;
-  ServiceAccountWaiter waiter(**transport, clock, "kp-1234-");  // never started: events are fed by hand
+  cluster::ServiceAccountWaiter waiter(**transport, clock,
+                                       "kp-1234-");  // never started: events are fed by hand
   waiter.observe(account_event("kp-1234-0", "default", kube::WatchEvent::Type::added));
   waiter.observe(account_event("kp-1234-1", "builder", kube::WatchEvent::Type::added));
   waiter.observe(account_event("other-2", "default", kube::WatchEvent::Type::added));

@@ -1,12 +1,14 @@
-#include "drivers/api/service_accounts.hpp"
+#include "cluster/service_accounts.hpp"
 
 #include <algorithm>
 
-namespace kp::drivers::api {
+namespace kp::cluster {
 
-ServiceAccountWaiter::ServiceAccountWaiter(kube::Transport& transport, Clock& clock, std::string prefix)
+ServiceAccountWaiter::ServiceAccountWaiter(kube::Transport& transport, Clock& clock, std::string prefix,
+                                           std::string account)
     : clock_(clock),
       prefix_(std::move(prefix)),
+      account_(std::move(account)),
       reflector_(transport, clock, *kube::builtin_resource("v1", "ServiceAccount"), "", "",
                  [this](const kube::WatchEvent& event) { observe(event); }) {}
 
@@ -28,7 +30,7 @@ void ServiceAccountWaiter::observe(const kube::WatchEvent& event) {
   }
   const kube::json& metadata = event.object.value("metadata", kube::json::object());
   const std::string ns = metadata.value("namespace", "");
-  if (metadata.value("name", "") != "default" || !ns.starts_with(prefix_)) {
+  if (metadata.value("name", "") != account_ || !ns.starts_with(prefix_)) {
     return;
   }
   std::lock_guard lock(mutex_);
@@ -63,4 +65,4 @@ std::vector<std::string> ServiceAccountWaiter::wait(const std::vector<std::strin
   return left;
 }
 
-}  // namespace kp::drivers::api
+}  // namespace kp::cluster

@@ -1,0 +1,406 @@
+// The pod runner: the namespace and its ServiceAccount, nodes, pods, their start-up and their logs.
+// Services, claims and the watch helper are in runner_objects.cpp.
+
+#include "cluster/pod_runner.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <regex>
+
+#include <fmt/format.h>
+
+#include "cluster/pod_status.hpp"
+#include "cluster/run.hpp"
+#include "cluster/runner_state.hpp"
+#include "cluster/service_accounts.hpp"
+
+namespace kp::cluster {
+namespace {
+
+PodInfo to_info(const json& pod) {
+  PodInfo info;
+  const json& metadata = pod.value("metadata", json::object());
+  const json& status = pod.value("status", json::object());
+  info.name = metadata.value("name", "");
+  info.phase = status.value("phase", "");
+  info.ip = status.value("podIP", "");
+  info.host_ip = status.value("hostIP", "");
+  info.node = pod.value("spec", json::object()).value("nodeName", "");
+  if (std::optional<ContainerEnd> end = container_end(pod)) {
+    info.exit_code = end->exit_code;
+    info.reason = end->reason;
+  }
+  return info;
+}
+
+// Does `toleration` (as the Pod API takes it) tolerate `taint` (as a Node carries it)? The scheduler's rule:
+// the effect matches (or the toleration names none); an empty key with Exists matches every key; Exists
+// matches any value, Equal (the default) the same value.
+bool tolerates(const json& toleration, const json& taint) {
+  const std::string effect = toleration.value("effect", "");
+  if (!effect.empty() && effect != taint.value("effect", "")) {
+    return false;
+  }
+  const std::string key = toleration.value("key", "");
+  const std::string op = toleration.value("operator", "Equal");
+  if (key.empty()) {
+    return op == "Exists";
+  }
+  if (key != taint.value("key", "")) {
+    return false;
+  }
+  return op == "Exists" || toleration.value("value", "") == taint.value("value", "");
+}
+
+std::string joined_reason(const StartState& state, const std::string& event) {
+  const std::string& detail = event.empty() ? state.message : event;
+  return detail.empty() ? state.reason : fmt::format("{}: {}", state.reason, detail);
+}
+
+}  // namespace
+
+std::vector<kube::Permission> runner_permissions(std::string_view why_text) {
+  const std::string why(why_text);
+  std::vector<kube::Permission> needed;
+  auto add = [&](std::initializer_list<std::string_view> verbs, std::string group, std::string resource) {
+    for (std::string_view verb : verbs) {
+      needed.push_back({std::string(verb), group, resource, "", why});
+    }
+  };
+  add({"create", "get", "delete"}, "", "namespaces");
+  add({"create", "get", "list", "watch"}, "", "serviceaccounts");
+  add({"create", "get", "list", "watch", "delete"}, "", "pods");
+  add({"get"}, "", "pods/log");
+  add({"create", "get"}, "", "services");
+  add({"list", "watch"}, "discovery.k8s.io", "endpointslices");
+  add({"create", "get", "list", "watch", "delete"}, "", "persistentvolumeclaims");
+  add({"list"}, "", "events");
+  add({"list"}, "", "nodes");
+  add({"get", "list"}, "storage.k8s.io", "storageclasses");
+  return needed;
+}
+
+PodRunner::PodRunner(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+PodRunner::~PodRunner() {
+  close();
+}
+
+const std::string& PodRunner::ns() const {
+  return state_->ns;
+}
+
+kube::Api& PodRunner::api() {
+  return *state_->api;
+}
+
+const RunnerOptions& PodRunner::options() const {
+  return state_->options;
+}
+
+Result<std::unique_ptr<PodRunner>> PodRunner::open(const kube::RestConfig& config, RunnerOptions options,
+                                                   Clock& clock, engine::CancellationToken& cancel) {
+  const std::string ns = fmt::format("{}-{}", options.run_id, options.phase);
+  static const std::regex label(R"(^[a-z0-9]([-a-z0-9]*[a-z0-9])?$)");
+  if (options.run_id.empty() || options.phase.empty() || ns.size() > 63 || !std::regex_match(ns, label)) {
+    return fail(ErrorKind::internal, fmt::format("pod runner: \"{}\" is not a namespace name (run id \"{}\", "
+                                                 "phase \"{}\")",
+                                                 ns, options.run_id, options.phase));
+  }
+  auto state = std::make_unique<State>(std::move(options), clock, cancel);
+  state->ns = ns;
+  state->who = fmt::format("context \"{}\" ({})", config.context, config.server);
+  kube::ClientOptions client;
+  client.request_timeout = std::chrono::seconds(30);
+  client.connect_timeout = std::chrono::seconds(10);
+  Result<std::unique_ptr<kube::Transport>> transport = kube::Transport::create(config, client, clock);
+  if (!transport) {
+    return std::unexpected(transport.error());
+  }
+  state->transport = std::move(*transport);
+  state->api = std::make_unique<kube::Api>(*state->transport);
+  std::unique_ptr<PodRunner> runner(new PodRunner(std::move(state)));
+  State& s = *runner->state_;
+
+  // Reachable, and allowed everything the runner will do, before anything is created.
+  if (s.options.preflight) {
+    const std::string why = fmt::format("the {} phase's agent pods", s.options.phase);
+    kube::ApiResult<std::vector<kube::AccessAnswer>> answers =
+        kube::review_access(*s.transport, runner_permissions(why));
+    if (!answers) {
+      Error error = answers.error().error;
+      if (answers.error().code == 0) {
+        error.kind = ErrorKind::unavailable;
+      } else if (answers.error().code == 401 || answers.error().code == 403) {
+        error.kind = ErrorKind::input;
+      }
+      return std::unexpected(with_context(error, fmt::format("{}: ", s.who)));
+    }
+    if (Result<void> judged = kube::judge_access(*answers, s.who); !judged) {
+      return std::unexpected(judged.error());
+    }
+  } else if (kube::ApiResult<std::string> version = s.api->get_text("/version"); !version) {
+    Error error = version.error().error;
+    error.kind = version.error().code == 0 ? ErrorKind::unavailable : error.kind;
+    return std::unexpected(with_context(error, fmt::format("{}: ", s.who)));
+  }
+
+  const json run_labels = {{std::string(kRunLabel), s.options.run_id},
+                           {std::string(kPhaseLabel), s.options.phase}};
+  json namespace_object = {
+      {"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", s.ns}, {"labels", run_labels}}}};
+  if (kube::ApiResult<json> created = s.api->create(kube::namespaces_resource(), "", namespace_object);
+      !created) {
+    if (created.error().code == 409) {
+      return fail(ErrorKind::input,
+                  fmt::format("namespace {} already exists on {}: run id {} was used before "
+                              "(`kubeproof cleanup --run {}` removes it)",
+                              s.ns, s.who, s.options.run_id, s.options.run_id));
+    }
+    return std::unexpected(detail::api_error(created.error(), fmt::format("create namespace {}", s.ns)));
+  }
+  s.created = true;
+  // From here on, a failure deletes the namespace (the runner's destructor closes it).
+  json account = {{"apiVersion", "v1"},
+                  {"kind", "ServiceAccount"},
+                  {"metadata", {{"name", std::string(kAgentServiceAccount)}, {"labels", run_labels}}},
+                  {"automountServiceAccountToken", false}};
+  if (kube::ApiResult<json> created =
+          s.api->create(*kube::builtin_resource("v1", "ServiceAccount"), s.ns, account);
+      !created) {
+    return std::unexpected(detail::api_error(
+        created.error(), fmt::format("create serviceaccount {}/{}", s.ns, kAgentServiceAccount)));
+  }
+  ServiceAccountWaiter waiter(*s.transport, clock, s.ns, std::string(kAgentServiceAccount));
+  waiter.start();
+  std::vector<std::string> missing =
+      waiter.wait({s.ns}, clock.now() + s.options.serviceaccount_timeout, cancel);
+  waiter.stop();
+  if (cancel.requested()) {
+    return fail(ErrorKind::cancelled,
+                fmt::format("cancelled while waiting for serviceaccount {}/{}", s.ns, kAgentServiceAccount));
+  }
+  if (!missing.empty()) {
+    return fail(ErrorKind::timeout,
+                fmt::format("serviceaccount {}/{} not visible within {} on {}", s.ns, kAgentServiceAccount,
+                            format_duration(s.options.serviceaccount_timeout), s.who));
+  }
+  return runner;
+}
+
+Result<std::vector<Node>> PodRunner::schedulable_nodes() {
+  State& s = *state_;
+  kube::ApiResult<kube::ListResult> listed = s.api->list(*kube::builtin_resource("v1", "Node"), "");
+  if (!listed) {
+    return std::unexpected(detail::api_error(listed.error(), "list nodes"));
+  }
+  std::vector<Node> nodes;
+  for (const json& item : listed->items) {
+    const json& spec = item.value("spec", json::object());
+    if (spec.value("unschedulable", false)) {
+      continue;  // cordoned
+    }
+    const json& labels = item.value("metadata", json::object()).value("labels", json::object());
+    bool selected = true;
+    for (const auto& [key, value] : s.options.pods.node_selector) {
+      selected = selected && labels.contains(key) && labels[key].is_string() && labels[key] == value;
+    }
+    bool tolerated = true;
+    for (const json& taint : spec.value("taints", json::array())) {
+      const std::string effect = taint.value("effect", "");
+      if (effect != "NoSchedule" && effect != "NoExecute") {
+        continue;  // PreferNoSchedule only steers
+      }
+      const json& tolerations = s.options.pods.tolerations;
+      tolerated =
+          tolerated && std::any_of(tolerations.begin(), tolerations.end(),
+                                   [&](const json& toleration) { return tolerates(toleration, taint); });
+    }
+    if (!selected || !tolerated) {
+      continue;
+    }
+    Node node;
+    node.name = item["metadata"].value("name", "");
+    for (const auto& [key, value] : labels.items()) {
+      if (value.is_string()) {
+        node.labels[key] = value.get<std::string>();
+      }
+    }
+    node.zone =
+        node.labels.contains("topology.kubernetes.io/zone") ? node.labels["topology.kubernetes.io/zone"] : "";
+    for (const json& address : item.value("status", json::object()).value("addresses", json::array())) {
+      if (address.value("type", "") == "InternalIP" && node.internal_ip.empty()) {
+        node.internal_ip = address.value("address", "");
+      }
+    }
+    nodes.push_back(std::move(node));
+  }
+  std::sort(nodes.begin(), nodes.end(), [](const Node& a, const Node& b) { return a.name < b.name; });
+  return nodes;
+}
+
+Result<void> PodRunner::create_pod(const AgentPodSpec& spec) {
+  State& s = *state_;
+  const json manifest = agent_pod_manifest(spec, s.options.image, s.options.pods, s.ns, s.options.run_id);
+  if (kube::ApiResult<json> created = s.api->create(kube::pods_resource(), s.ns, manifest); !created) {
+    Error error = detail::api_error(created.error(), fmt::format("create pod {}/{}", s.ns, spec.name));
+    if (created.error().code == 409) {
+      error.kind = ErrorKind::input;
+    }
+    return std::unexpected(error);
+  }
+  return {};
+}
+
+Result<PodInfo> PodRunner::wait_running(const std::string& pod) {
+  State& s = *state_;
+  const Duration timeout = s.options.pods.start_timeout;
+  StartState last{StartState::Stage::starting, "Pending", ""};
+  json last_pod;
+  bool deleted = false;
+  Result<detail::WaitEnd> end =
+      detail::watch_object(s, kube::pods_resource(), pod, s.clock.now() + timeout, [&](const json& object) {
+        if (object.is_null()) {
+          deleted = true;
+          return true;
+        }
+        last_pod = object;
+        last = start_state(object);
+        return last.stage == StartState::Stage::running || last.stage == StartState::Stage::ended ||
+               last.stage == StartState::Stage::failed;
+      });
+  if (!end) {
+    return std::unexpected(end.error());
+  }
+  if (*end == detail::WaitEnd::cancelled) {
+    return fail(ErrorKind::cancelled, fmt::format("cancelled while pod {}/{} was starting", s.ns, pod));
+  }
+  if (deleted) {
+    return fail(ErrorKind::network, fmt::format("pod {}/{} was deleted before it started", s.ns, pod));
+  }
+  if (*end == detail::WaitEnd::decided &&
+      (last.stage == StartState::Stage::running || last.stage == StartState::Stage::ended)) {
+    return to_info(last_pod);
+  }
+  const std::string event = detail::last_event(s, "Pod", pod);
+  if (*end == detail::WaitEnd::decided) {
+    return fail(ErrorKind::timeout,
+                fmt::format("pod {}/{} cannot start: {}", s.ns, pod, joined_reason(last, event)));
+  }
+  return fail(ErrorKind::timeout, fmt::format("pod {}/{} did not start within {}: {}", s.ns, pod,
+                                              format_duration(timeout), joined_reason(last, event)));
+}
+
+Result<PodInfo> PodRunner::wait_finished(const std::string& pod, TimePoint deadline) {
+  State& s = *state_;
+  json last_pod;
+  Result<detail::WaitEnd> end =
+      detail::watch_object(s, kube::pods_resource(), pod, deadline, [&](const json& object) {
+        if (object.is_null()) {
+          return true;
+        }
+        last_pod = object;
+        const std::string phase = object.value("status", json::object()).value("phase", "");
+        return phase == "Succeeded" || phase == "Failed";
+      });
+  if (!end) {
+    return std::unexpected(end.error());
+  }
+  if (*end == detail::WaitEnd::cancelled) {
+    return this->pod(pod);
+  }
+  if (last_pod.is_null()) {
+    return fail(ErrorKind::network, fmt::format("pod {}/{} is gone", s.ns, pod));
+  }
+  if (*end == detail::WaitEnd::deadline) {
+    return fail(ErrorKind::timeout, fmt::format("pod {}/{} still {} at its deadline", s.ns, pod,
+                                                last_pod["status"].value("phase", "Pending")));
+  }
+  return to_info(last_pod);
+}
+
+Result<PodInfo> PodRunner::pod(const std::string& pod) {
+  State& s = *state_;
+  kube::ApiResult<json> got = s.api->get(kube::pods_resource(), s.ns, pod);
+  if (!got) {
+    return std::unexpected(detail::api_error(got.error(), fmt::format("get pod {}/{}", s.ns, pod)));
+  }
+  return to_info(*got);
+}
+
+Result<std::string> PodRunner::logs(const std::string& pod) {
+  State& s = *state_;
+  const std::string path = fmt::format(
+      "{}/log?container={}", kube::resource_path(kube::pods_resource(), s.ns, pod), kAgentContainer);
+  kube::ApiResult<std::string> log = s.api->get_text(path, std::chrono::seconds(60));
+  if (!log) {
+    return std::unexpected(detail::api_error(log.error(), fmt::format("log of pod {}/{}", s.ns, pod)));
+  }
+  return std::move(*log);
+}
+
+Result<json> PodRunner::result_line(const std::string& pod, std::string_view kind) {
+  Result<std::string> log = logs(pod);
+  if (!log) {
+    return std::unexpected(log.error());
+  }
+  if (std::optional<json> line = find_result_line(*log, kind)) {
+    return std::move(*line);
+  }
+  const std::string last = last_log_line(*log);
+  return fail(
+      ErrorKind::network,
+      fmt::format("pod {}/{} printed no {} result line ({})", state_->ns, pod, kind,
+                  last.empty() ? std::string("its log is empty") : fmt::format("log ends \"{}\"", last)));
+}
+
+Result<void> PodRunner::delete_pod(const std::string& pod) {
+  State& s = *state_;
+  kube::ApiResult<json> removed = s.api->remove(kube::pods_resource(), s.ns, pod);
+  if (!removed && removed.error().code != 404) {
+    return std::unexpected(detail::api_error(removed.error(), fmt::format("delete pod {}/{}", s.ns, pod)));
+  }
+  return {};
+}
+
+void PodRunner::close() noexcept {
+  if (!state_ || state_->closed || !state_->created) {
+    return;
+  }
+  State& s = *state_;
+  s.closed = true;
+  try {
+    kube::ApiResult<json> removed = s.api->remove(kube::namespaces_resource(), "", s.ns);
+    std::string problem;
+    if (!removed && removed.error().code != 404) {
+      problem = removed.error().error.message;
+    } else {
+      // Polling the namespace until it is gone (its finalizers delete every object in it first).
+      const TimePoint deadline = s.clock.now() + s.options.cleanup_timeout;
+      while (true) {
+        kube::ApiResult<json> left = s.api->get(kube::namespaces_resource(), "", s.ns);
+        if (!left && left.error().code == 404) {
+          break;
+        }
+        if (s.clock.now() >= deadline) {
+          problem = fmt::format("still terminating after {}", format_duration(s.options.cleanup_timeout));
+          break;
+        }
+        s.clock.sleep_until(std::min(deadline, s.clock.now() + std::chrono::milliseconds(200)));
+      }
+    }
+    if (!problem.empty()) {
+      std::string line =
+          fmt::format("kubeproof: namespace {}: {}; `kubeproof cleanup --run {}` removes what is left\n",
+                      s.ns, problem, s.options.run_id);
+      std::fputs(line.c_str(), stderr);
+    }
+  } catch (...) {
+    std::string line = fmt::format(
+        "kubeproof: deleting namespace {} failed; `kubeproof cleanup --run {}` removes what is left\n", s.ns,
+        s.options.run_id);
+    std::fputs(line.c_str(), stderr);
+  }
+}
+
+}  // namespace kp::cluster

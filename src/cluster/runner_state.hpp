@@ -1,0 +1,53 @@
+#pragma once
+
+// The pod runner's private state and the helpers its two source files share (not part of the interface).
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "cluster/pod_runner.hpp"
+#include "kube/watch.hpp"
+
+namespace kp::cluster {
+
+struct PodRunner::State {
+  State(RunnerOptions runner_options, Clock& runner_clock, engine::CancellationToken& token)
+      : options(std::move(runner_options)), clock(runner_clock), cancel(token) {}
+  RunnerOptions options;
+  Clock& clock;
+  engine::CancellationToken& cancel;
+  std::unique_ptr<kube::Transport> transport;
+  std::unique_ptr<kube::Api> api;
+  std::string ns;
+  std::string who;       // "context \"x\" (https://...)", for messages
+  bool created = false;  // the namespace exists (close() deletes it)
+  bool closed = false;
+};
+
+namespace detail {
+
+kube::Resource events_resource();
+kube::Resource endpoint_slices_resource();
+kube::Resource storage_classes_resource();
+kube::Resource claims_resource();
+kube::Resource services_resource();
+
+// An API failure as one line: `what: message`. 403 -> ErrorKind::input (the user lacks a permission; the
+// message says which), no answer -> ErrorKind::network, anything else keeps the transport's kind.
+Error api_error(const kube::ApiError& error, std::string_view what);
+
+// The message of the last Event about `name` (kind Pod, PersistentVolumeClaim, ...) in the namespace, with
+// its reason when `reason` is given; "" when there is none or events cannot be listed.
+std::string last_event(PodRunner::State& state, std::string_view kind, const std::string& name,
+                       std::string* reason = nullptr);
+
+// Watches one object (fieldSelector metadata.name) and hands every state of it to `decide` (the current one
+// first) until `decide` returns true, `deadline` passes or the run is cancelled. A broken or ended watch is
+// opened again; an object that is deleted is handed over as null.
+enum class WaitEnd { decided, deadline, cancelled };
+Result<WaitEnd> watch_object(PodRunner::State& state, const kube::Resource& resource, const std::string& name,
+                             TimePoint deadline, const std::function<bool(const json&)>& decide);
+
+}  // namespace detail
+}  // namespace kp::cluster
