@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 
 #include "cluster/pod_runner.hpp"
-#include "cluster/yaml_json.hpp"
 #include "drivers/net/cluster_runner.hpp"
 #include "drivers/net/phase_flow.hpp"
 #include "drivers/net/phase_plan.hpp"
@@ -65,7 +64,7 @@ class NetDriver final : public engine::Driver {
     }
     if (context.plan.target == config::Target::cluster) {
       Result<cluster::PodSettings> pods =
-          cluster::read_pod_settings(cluster::yaml_to_json(settings_.pods), file, path + ".pods");
+          cluster::read_pod_settings(config::YamlField(settings_.pods, file, path + ".pods"));
       if (!pods) {
         return std::unexpected(pods.error());
       }

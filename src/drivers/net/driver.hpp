@@ -28,8 +28,8 @@ struct ClusterOptions {
   std::optional<std::filesystem::path> kubeconfig;  // --kubeconfig; unset: kubectl's rules
   std::optional<std::string> context;               // --context
   std::string run_id;                               // the run's id: the namespace is "<run id>-network"
-  cluster::AgentImage image{cluster::default_agent_image(),
-                            "IfNotPresent"};  // --agent-image, --image-pull-policy
+  // --agent-image and --image-pull-policy.
+  cluster::AgentImage image{cluster::default_agent_image(), "IfNotPresent", ""};
 };
 
 // `lab_dir`: where --target local finds the lab (lab::default_state_dir() unless the CLI says otherwise).

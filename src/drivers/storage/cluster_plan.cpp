@@ -72,8 +72,8 @@ Result<ClusterSettings> parse_cluster_settings(const config::YamlField& field) {
       }
       out.bind_timeout = *timeout;
     } else if (key == "image") {
-      if (!value.is_scalar() || value.text().empty()) {
-        return value.fail_got("must be an image reference");
+      if (!value.is_scalar() || !cluster::parse_image_reference(value.text(), "image")) {
+        return value.fail_got("must be an image reference ([registry/]path[:tag][@digest])");
       }
       out.image = value.text();
     } else if (key == "pods") {
@@ -99,6 +99,13 @@ std::string storage_image(std::string_view reference) {
     end = reference.size();
   }
   return fmt::format("{}-storage{}", reference.substr(0, end), reference.substr(end));
+}
+
+std::string storage_image_of(const cluster::AgentImage& image, const ClusterSettings& cluster) {
+  if (!cluster.image.empty()) {
+    return cluster.image;
+  }
+  return image.storage_reference.empty() ? storage_image(image.reference) : image.storage_reference;
 }
 
 std::uint64_t default_volume_size(const JobSet& jobs) {

@@ -12,8 +12,9 @@
 //                              # the agent's --compare-to, so the report gives volume/local ratios
 //     agents: 1                # agent pods, each with a claim of its own, run together and merged
 //     bind_timeout: 2m         # a claim still Pending after this (after its pod was created) fails the phase
-//     image: ""                # the storage agent image; default: --agent-image with "-storage" appended to
-//                              # its repository name (kubeproof-agent:1.2 -> kubeproof-agent-storage:1.2)
+//     image: ""                # the storage agent image; default: --storage-agent-image, else --agent-image
+//                              # with "-storage" appended to its repository name (kubeproof-agent:1.2 ->
+//                              # kubeproof-agent-storage:1.2)
 //     pods: {...}              # cluster/agent_pod.hpp read_pod_settings
 //
 // Each agent pod runs `kubeproof agent storage --dir /volume [--compare-to /baseline] <the job set's flags>`
@@ -61,6 +62,10 @@ Result<ClusterSettings> parse_cluster_settings(const config::YamlField& field);
 // and digest kept: "registry:5000/x/kubeproof-agent:0.1.0-abc" ->
 // "registry:5000/x/kubeproof-agent-storage:0.1.0-abc".
 std::string storage_image(std::string_view reference);
+
+// The image the storage agents run: the plan's `image`, else --storage-agent-image, else storage_image() of
+// --agent-image (the fio variant beside the small image).
+std::string storage_image_of(const cluster::AgentImage& image, const ClusterSettings& cluster);
 
 // Room for the job set's test files: 1.25 x, rounded up to a whole GiB.
 std::uint64_t default_volume_size(const JobSet& jobs);

@@ -61,7 +61,8 @@ Result<void> ClusterVolume::create_claims() {
 Result<engine::PhaseRun> ClusterVolume::run(engine::PhaseContext& context) {
   std::vector<std::string> pods;
   for (int agent = 0; agent < cluster_.agents; ++agent) {
-    const cluster::AgentPodSpec spec = agent_pod(settings_, jobs_, cluster_, agent);
+    cluster::AgentPodSpec spec = agent_pod(settings_, jobs_, cluster_, agent);
+    spec.image = runner_->options().image.storage();  // the variant with fio
     if (Result<void> created = runner_->create_pod(spec); !created) {
       return std::unexpected(created.error());
     }

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include "cluster/pod_runner.hpp"
-#include "cluster/yaml_json.hpp"
 #include "drivers/storage/cluster_volume.hpp"
 #include "drivers/storage/depth_search.hpp"
 #include "drivers/storage/jobs.hpp"
@@ -57,7 +56,7 @@ class StorageDriver final : public engine::Driver {
         return std::unexpected(cluster.error());
       }
       Result<cluster::PodSettings> pods =
-          cluster::read_pod_settings(cluster::yaml_to_json(cluster->pods), field.file(), path + ".pods");
+          cluster::read_pod_settings(config::YamlField(cluster->pods, field.file(), path + ".pods"));
       if (!pods) {
         return std::unexpected(pods.error());
       }
@@ -161,8 +160,7 @@ class StorageDriver final : public engine::Driver {
     runner_options.run_id = options_.run_id;
     runner_options.phase = "storage";
     runner_options.image = options_.image;
-    runner_options.image.reference =
-        cluster_settings_.image.empty() ? storage_image(options_.image.reference) : cluster_settings_.image;
+    runner_options.image.storage_reference = storage_image_of(options_.image, cluster_settings_);
     runner_options.pods = pod_settings_;
     JobSet jobs = plan_jobs(settings_, context.plan.type, context.phase.duration,
                             JobPlanOptions{.random_rate = random_rate_, .search_slots = 0});

@@ -29,7 +29,8 @@ struct DriverOptions {
   std::optional<std::string> context;               // --context
   std::string run_id;                               // the namespace is "<run id>-storage"
   // --agent-image and --image-pull-policy; the storage phase runs its storage variant (cluster_plan.hpp).
-  cluster::AgentImage image{cluster::default_agent_image(), "IfNotPresent"};
+  cluster::AgentImage image{cluster::default_agent_image(), "IfNotPresent",
+                            cluster::default_storage_agent_image()};
 };
 engine::DriverFactory driver_factory(DriverOptions options);
 
