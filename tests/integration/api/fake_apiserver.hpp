@@ -1,7 +1,13 @@
 #pragma once
 
 // Starts tests/fixtures/kube-apiserver/fake_apiserver.py (Python 3 standard library) on a free port with a
-// fresh certificate dir, waits for its "ready" line (bounded; no sleeps) and stops it at the end.
+// fresh certificate dir, waits for its "ready" line (bounded; no sleeps) and stops it at the end (SIGTERM:
+// the fixture then kills its pods' processes and removes their network namespaces, bridge, nft table and
+// volumes).
+//
+// The process kubelet is the config key "kubelet" (see the fixture's docstring), e.g.
+//   FakeApiserver fixture("net", {{"kubelet", {{"binary", KP_BINARY}, {"images", {"kubeproof-agent"}}}}});
+// It needs root; tests/integration/kubelet/kubelet_harness.hpp has the helpers its own tests use.
 
 #include <fcntl.h>
 #include <poll.h>
@@ -92,6 +98,7 @@ class FakeApiserver {
   FakeApiserver& operator=(const FakeApiserver&) = delete;
 
   bool ok() const { return port_ > 0; }
+  pid_t pid() const { return pid_; }  // the fixture's process (a test may SIGKILL it to simulate a crash)
   const std::string& error() const { return error_; }
   int port() const { return port_; }
   const std::filesystem::path& dir() const { return dir_; }
