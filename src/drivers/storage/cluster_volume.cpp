@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "config/metric_catalog.hpp"
+
 namespace kp::drivers::storage {
 namespace {
 
@@ -12,7 +14,10 @@ constexpr Duration kAgentSlack = std::chrono::minutes(1);
 std::string agent_summary(const std::string& pod, const std::string& node, const AgentResult& result) {
   std::string figures;
   for (const Measurement& m : result.measurements) {
-    figures += fmt::format("{}{} {:g}", figures.empty() ? "" : ", ", m.metric, m.value);
+    const config::MetricInfo* info = config::find_metric(m.metric);
+    figures += fmt::format("{}{} {}", figures.empty() ? "" : ", ", m.metric,
+                           info == nullptr ? fmt::format("{:g}", m.value)
+                                           : format_quantity(info->quantity, m.value, info->display_unit));
   }
   return fmt::format("agent {} on {} ({}): {}{}", pod, node.empty() ? "?" : node,
                      result.fio_version.empty() ? "fio" : result.fio_version, figures,

@@ -184,7 +184,7 @@ class StorageDriver final : public engine::Driver {
     context.progress.message(
         Phase::storage,
         fmt::format("namespace {}: image {} ({}); {} claim{} of {} each", cluster_->ns(),
-                    runner_options.image.reference, runner_options.image.pull_policy,
+                    runner_options.image.storage(), runner_options.image.pull_policy,
                     cluster_settings_.agents, cluster_settings_.agents == 1 ? "" : "s",
                     format_quantity(Quantity::size, static_cast<double>(cluster_->volume_size()))));
     return cluster_->create_claims();

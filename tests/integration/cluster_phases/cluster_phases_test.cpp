@@ -25,8 +25,6 @@ using cli::testing::Ran;
 using cli::testing::Sandbox;
 using nlohmann::json;
 
-constexpr const char* kImage = "kubeproof-agent:it";
-
 std::string skip_reason() {
   if (::geteuid() != 0) {
     return "needs root (the fixture's kubelet makes network namespaces and nft tables)";
@@ -41,7 +39,15 @@ std::string skip_reason() {
   return "";
 }
 
+// The fixture's directory must not be under /tmp: every agent pod mounts an emptyDir at /tmp, which in the
+// fixture's mount namespace would hide a claim's directory under /tmp before it is bound (a fixture
+// limitation, not a cluster's).
+void fixture_outside_tmp() {
+  ::setenv("TMPDIR", "/var/tmp", 1);
+}
+
 json kubelet_config(json extra = json::object()) {
+  fixture_outside_tmp();
   json config = {
       {"kubelet", {{"binary", KP_BINARY}, {"images", {"kubeproof-agent", "kubeproof-agent-storage"}}}}};
   config.update(extra);
@@ -84,7 +90,7 @@ phases:
   - phase: network
     duration: 1m
     load: 10%
-    settings: {{duration: 1s, warmup: 200ms{}}}
+    settings: {{warmup: 200ms, {}}}
   - phase: storage
     duration: 1m
     load: 10%
@@ -94,9 +100,9 @@ phases:
 }
 
 std::vector<std::string> base_args(const testing::FakeApiserver& server, const std::filesystem::path& plan) {
-  return {"run",    "--plan",          plan.string(),   "--kubeconfig", server.kubeconfig(),
-          "--only", "network,storage", "--agent-image", kImage,         "--image-pull-policy",
-          "Never",  "--format",        "json"};
+  // args[6] is --only's value.
+  return {"run",    "--plan",          plan.string(), "--kubeconfig", server.kubeconfig(),
+          "--only", "network,storage", "--format",    "json"};
 }
 
 std::map<std::string, json> measurements_of(const json& report, const std::string& phase) {
@@ -127,7 +133,8 @@ TEST(ClusterPhases, EveryNetworkAndStorageRowIsMeasuredByAgentPods) {
   testing::FakeApiserver server("cluster-phases", kubelet_config());
   ASSERT_TRUE(server.ok()) << server.error();
   Sandbox sandbox;
-  const std::filesystem::path plan = sandbox.write("plan.yaml", plan_text("", ", emptydir_baseline: true"));
+  const std::filesystem::path plan =
+      sandbox.write("plan.yaml", plan_text("duration: 1s", ", emptydir_baseline: true"));
   Ran ran = sandbox.run(base_args(server, plan));
   const json report = json::parse(ran.out, nullptr, false);
   ASSERT_FALSE(report.is_discarded()) << ran.out << ran.err;
@@ -176,7 +183,8 @@ TEST(ClusterPhases, AClaimThatNeverBindsFailsInBoundedTimeAndLeavesNothing) {
   ASSERT_TRUE(server.ok()) << server.error();
   Sandbox sandbox;
   const std::filesystem::path plan = sandbox.write(
-      "plan.yaml", plan_text("", ", bind_timeout: 3s, pods: {node_selector: {kubeproof.io/none: \"true\"}}"));
+      "plan.yaml",
+      plan_text("duration: 1s", ", bind_timeout: 3s, pods: {node_selector: {kubeproof.io/none: \"true\"}}"));
   std::vector<std::string> args = base_args(server, plan);
   args[6] = "storage";  // --only storage
   const TimePoint start = real_clock().now();
@@ -195,11 +203,11 @@ TEST(ClusterPhases, CtrlCMidPhaseLeavesNoNamespace) {
   testing::FakeApiserver server("cluster-sigint", kubelet_config());
   ASSERT_TRUE(server.ok()) << server.error();
   Sandbox sandbox;
-  const std::filesystem::path plan = sandbox.write("plan.yaml", plan_text("", ""));
+  const std::filesystem::path plan = sandbox.write("plan.yaml", plan_text("duration: 1s", ""));
   std::vector<std::string> args = base_args(server, plan);
   args[6] = "network";
   // Long tests, so the signal lands while a client pod runs.
-  const std::filesystem::path long_plan = sandbox.write("long.yaml", plan_text(", duration: 20s", ""));
+  const std::filesystem::path long_plan = sandbox.write("long.yaml", plan_text("duration: 20s", ""));
   args[2] = long_plan.string();
   args.insert(args.begin(), KP_BINARY);
   const std::filesystem::path err_file = sandbox.work() / "stderr";
@@ -221,16 +229,22 @@ TEST(ClusterPhases, CtrlCMidPhaseLeavesNoNamespace) {
   // Wait (bounded) until a client pod's test is under way: its progress line is on stderr.
   const TimePoint deadline = real_clock().now() + std::chrono::seconds(60);
   bool running = false;
-  while (!running && real_clock().now() < deadline) {
+  int status = 0;
+  bool exited = false;
+  while (!running && !exited && real_clock().now() < deadline) {
+    exited = ::waitpid(child, &status, WNOHANG) == child;
     running = cli::testing::read_file(err_file).find("from pod (") != std::string::npos;
     if (!running) {
       pollfd none{-1, 0, 0};
       ::poll(&none, 0, 100);  // the file has no change notification; re-read it
     }
   }
+  if (!running && !exited) {
+    ::kill(child, SIGKILL);
+    ::waitpid(child, &status, 0);
+  }
   ASSERT_TRUE(running) << cli::testing::read_file(err_file);
   ::kill(child, SIGINT);
-  int status = 0;
   ASSERT_EQ(::waitpid(child, &status, 0), child);
   ASSERT_TRUE(WIFEXITED(status));
   const std::string err = cli::testing::read_file(err_file);
