@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "cluster/agent_pod.hpp"
 #include "core/phase.hpp"
 #include "engine/driver.hpp"
 
@@ -21,6 +22,10 @@ struct RegistryOptions {
   std::optional<std::string> context;               // --context
   std::optional<std::string> run_id;                // the API phase's run id; unset: a new one
   std::optional<std::filesystem::path> compare_to;  // --compare-to (storage)
+  // --agent-image, --storage-agent-image and --image-pull-policy, checked: the images the network and storage
+  // phases run as pods on --target cluster.
+  cluster::AgentImage agent_image{cluster::default_agent_image(), "IfNotPresent",
+                                  cluster::default_storage_agent_image()};
 };
 
 std::map<Phase, engine::DriverFactory> driver_registry(const RegistryOptions& options);

@@ -1,11 +1,14 @@
 // `kubeproof preflight`: the permission check a run makes before it creates anything, on its own, for a
-// cluster administrator to run first. One SelfSubjectAccessReview per permission the plan's api phase
-// needs; every permission printed with its answer; exit 0 when all are granted, else one message naming
-// every missing permission and exit 2 (as a run would stop).
+// cluster administrator to run first. One SelfSubjectAccessReview per permission a --target cluster run of
+// the plan needs: its api phase's, and the pod runner's for its network and storage phases (without --plan:
+// the built-in api workload and both pod phases, as the shipped plans run them); every permission printed
+// with its answer; exit 0 when all are granted, else one message naming every missing permission and exit 2
+// (as a run would stop).
 
 #include <fmt/format.h>
 
 #include "cli/cluster_config.hpp"
+#include "cli/cluster_preflight.hpp"
 #include "cli/command.hpp"
 #include "config/plan.hpp"
 #include "core/clock.hpp"
@@ -36,6 +39,12 @@ Outcome preflight(const PreflightOptions& options) {
   if (!needed) {
     return std::unexpected(needed.error());
   }
+  const std::vector<Phase> pods =
+      options.plan.empty() ? std::vector<Phase>{Phase::network, Phase::storage} : pod_phases(plan);
+  for (kube::Permission& permission : pod_phase_permissions(pods)) {
+    needed->push_back(std::move(permission));
+  }
+  *needed = kube::unique_permissions(std::move(*needed));
   Result<kube::RestConfig> config = rest_config_from_flags(options.kubeconfig, options.context);
   if (!config) {
     return std::unexpected(config.error());
@@ -52,8 +61,12 @@ Outcome preflight(const PreflightOptions& options) {
     return std::unexpected(
         with_context(answers.error().error, fmt::format("{}: SelfSubjectAccessReview failed: ", who)));
   }
-  fmt::print("preflight for {}: {} permissions the api phase needs{}\n", who, answers->size(),
-             options.plan.empty() ? " (built-in workload)" : fmt::format(" ({})", options.plan));
+  std::string parts = "the api phase";
+  for (Phase phase : pods) {
+    parts += fmt::format(", the {} phase's agent pods", to_string(phase));
+  }
+  fmt::print("preflight for {}: {} permissions a cluster run needs ({}{})\n", who, answers->size(), parts,
+             options.plan.empty() ? ", built-in workload" : fmt::format(", {}", options.plan));
   for (const kube::AccessAnswer& answer : *answers) {
     fmt::print("  {:8} {} ({})\n", answer.allowed ? "granted" : "MISSING", kube::to_string(answer.permission),
                answer.permission.why);
@@ -74,7 +87,9 @@ Command add_preflight_command(CLI::App& parent) {
       "preflight",
       "Check with SelfSubjectAccessReview that the current user may do everything a run needs (exit 2 and "
       "every missing permission if not)");
-  command.app->add_option("--plan", options->plan, "The plan whose api phase settings (jobs) to check")
+  command.app
+      ->add_option("--plan", options->plan,
+                   "The plan whose phases to check (api jobs, network and storage pods)")
       ->check(existing_file());
   command.app
       ->add_option("--kubeconfig", options->kubeconfig,

@@ -2,6 +2,7 @@
 #include <charconv>
 #include <set>
 
+#include "cli/cluster_preflight.hpp"
 #include "cli/command.hpp"
 #include "cli/confirm.hpp"
 #include "cli/driver_registry.hpp"
@@ -38,10 +39,32 @@ struct RunOptions {
   bool dry_run = false;
   std::string metrics_listen;  // empty: no live metrics endpoint
   std::string metrics_linger = "10s";
+  std::optional<std::string> agent_image;          // unset: cluster::default_agent_image(); "" is an error
+  std::optional<std::string> storage_agent_image;  // unset: --agent-image when given, else the default
+  std::string image_pull_policy = "IfNotPresent";
 };
 
-RegistryOptions registry_options(const RunOptions& options) {
+// The agent images: the defaults are the two images scripts/build-agent-image.sh tags; one --agent-image
+// alone runs every agent (give it the storage variant, which has fio, when the storage phase runs).
+Result<cluster::AgentImage> agent_image_of(const RunOptions& options) {
+  const std::string reference = options.agent_image.value_or(cluster::default_agent_image());
+  if (options.storage_agent_image && options.storage_agent_image->empty()) {
+    // parse_agent_image reads "" as "the same image": an explicit empty flag is a mistake to name.
+    return std::unexpected(cluster::parse_image_reference("", "--storage-agent-image").error());
+  }
+  const std::string storage = options.storage_agent_image ? *options.storage_agent_image
+                              : options.agent_image       ? std::string()
+                                                          : cluster::default_storage_agent_image();
+  return cluster::parse_agent_image(reference, options.image_pull_policy, storage);
+}
+
+Result<RegistryOptions> registry_options(const RunOptions& options) {
   RegistryOptions registry;
+  Result<cluster::AgentImage> image = agent_image_of(options);
+  if (!image) {
+    return std::unexpected(image.error());
+  }
+  registry.agent_image = std::move(*image);
   registry.lab_dir =
       options.lab_dir.empty() ? lab::default_state_dir() : std::filesystem::path(options.lab_dir);
   if (!options.kubeconfig.empty()) {
@@ -202,6 +225,12 @@ std::filesystem::path criteria_file_for(const RunOptions& options, const config:
 
 Outcome run_plan(const RunOptions& options) {
   WallTime started = real_clock().wall_now();
+  // The flags first: a bad --agent-image is the command line's fault whatever the plan says.
+  Result<RegistryOptions> registry_or = registry_options(options);
+  if (!registry_or) {
+    return std::unexpected(registry_or.error());
+  }
+  const RegistryOptions& registry = *registry_or;
   std::filesystem::path plan_file = options.plan_file.empty()
                                         ? config::default_plan_path(test_type_of(options.type))
                                         : std::filesystem::path(options.plan_file);
@@ -236,7 +265,6 @@ Outcome run_plan(const RunOptions& options) {
   for (const std::string& name : options.only) {
     orchestrator_options.only.insert(*parse_phase(name));
   }
-  const RegistryOptions registry = registry_options(options);
   Duration linger{0};
   if (!options.metrics_listen.empty()) {
     // Before the dry run and the confirmation prompt: a run that would refuse to start must say so first.
@@ -279,6 +307,11 @@ Outcome run_plan(const RunOptions& options) {
         !confirmed) {
       return std::unexpected(confirmed.error());
     }
+  }
+  // The pod phases' permissions, before the first phase creates anything (the api phase checks its own).
+  if (Result<void> allowed = check_pod_phase_permissions(plan, orchestrator_options.only, registry);
+      !allowed) {
+    return std::unexpected(allowed.error());
   }
   StderrProgress people;
   report::LiveMetrics live({registry.run_id.value_or(""), plan.name,
@@ -407,6 +440,19 @@ Command add_run_command(CLI::App& parent) {
       "--metrics-linger", options->metrics_linger,
       "With --metrics-listen: after the reports, serve until one more scrape, at most this long "
       "(default 10s; 0 ends at once)");
+  // Not checked by CLI11: an empty or malformed value gets the one-line message of
+  // cluster::parse_agent_image.
+  command.app->add_option("--agent-image", options->agent_image,
+                          fmt::format("Agent image for the network (and storage) pods on --target cluster "
+                                      "(default: {})",
+                                      cluster::default_agent_image()));
+  command.app->add_option(
+      "--storage-agent-image", options->storage_agent_image,
+      fmt::format("Agent image with fio for the storage pods (default: --agent-image when "
+                  "given, else {})",
+                  cluster::default_storage_agent_image()));
+  command.app->add_option("--image-pull-policy", options->image_pull_policy,
+                          "imagePullPolicy of the agent pods: IfNotPresent (default), Always or Never");
   options->tiers.add_to(*command.app);
   add_output_options(*command.app, options->output);
   command.run = [options]() { return run_plan(*options); };

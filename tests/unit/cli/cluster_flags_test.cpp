@@ -88,5 +88,30 @@ TEST(ClusterFlags, DryRunDescribesEverySelectedPhaseAndStops) {
       << "storage must not prepare";
 }
 
+// Issue 15: the agent image flags, checked before anything else; a bad value is one line naming the flag.
+TEST(ClusterFlags, AgentImageAndPullPolicyNameTheFlagAndValue) {
+  Sandbox sandbox;
+  expect_usage_error(sandbox.run({"run", "--agent-image", ""}),
+                     "--agent-image: must name an image ([registry[:port]/]path[:tag][@digest]), got \"\"");
+  expect_usage_error(
+      sandbox.run({"run", "--agent-image", "Kubeproof Agent"}),
+      "--agent-image: \"Kubeproof Agent\" is not a path component (lowercase letters, digits, '.', "
+      "'_', '-') ([registry[:port]/]path[:tag][@digest]), got \"Kubeproof Agent\"");
+  expect_usage_error(sandbox.run({"run", "--agent-image", "kubeproof-agent:"}),
+                     "--agent-image: not a tag after ':' ([registry[:port]/]path[:tag][@digest]), got "
+                     "\"kubeproof-agent:\"");
+  expect_usage_error(sandbox.run({"run", "--storage-agent-image", ""}),
+                     "--storage-agent-image: must name an image");
+  expect_usage_error(sandbox.run({"run", "--image-pull-policy", "sometimes"}),
+                     "--image-pull-policy: must be one of: IfNotPresent, Always, Never, got \"sometimes\"");
+  expect_usage_error(sandbox.run({"run", "--image-pull-policy", "never"}), "got \"never\"");
+  // Good values pass (the dry run of the local lab reads them and starts nothing).
+  std::filesystem::create_directories(sandbox.work() / "empty-lab");
+  Ran ran =
+      sandbox.run({"run", "--type", "smoke", "--dry-run", "--lab-dir", "empty-lab", "--agent-image",
+                   "registry.local:5000/team/kubeproof-agent:0.1.0-1a2b3c4", "--image-pull-policy", "Never"});
+  EXPECT_EQ(ran.exit_code, 0) << ran.err;
+}
+
 }  // namespace
 }  // namespace kp::cli

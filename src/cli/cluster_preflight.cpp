@@ -1,0 +1,62 @@
+#include "cli/cluster_preflight.hpp"
+
+#include <fmt/format.h>
+
+#include "cluster/pod_runner.hpp"
+#include "core/clock.hpp"
+#include "kube/kubeconfig.hpp"
+#include "kube/transport.hpp"
+
+namespace kp::cli {
+
+std::vector<Phase> pod_phases(const config::Plan& plan, const std::set<Phase>& only) {
+  std::vector<Phase> phases;
+  for (const config::PhasePlan& phase : plan.phases) {
+    if ((phase.phase == Phase::network || phase.phase == Phase::storage) && phase.enabled &&
+        (only.empty() || only.contains(phase.phase))) {
+      phases.push_back(phase.phase);
+    }
+  }
+  return phases;
+}
+
+std::vector<kube::Permission> pod_phase_permissions(const std::vector<Phase>& phases) {
+  std::vector<kube::Permission> needed;
+  for (Phase phase : phases) {
+    for (kube::Permission& permission :
+         cluster::runner_permissions(fmt::format("the {} phase's agent pods", to_string(phase)))) {
+      needed.push_back(std::move(permission));
+    }
+  }
+  return kube::unique_permissions(std::move(needed));
+}
+
+Result<void> check_pod_phase_permissions(const config::Plan& plan, const std::set<Phase>& only,
+                                         const RegistryOptions& registry) {
+  const std::vector<Phase> phases = pod_phases(plan, only);
+  if (plan.target != config::Target::cluster || phases.empty()) {
+    return {};
+  }
+  kube::LoadOptions load;
+  load.kubeconfig = registry.kubeconfig;
+  load.context = registry.context;
+  Result<kube::RestConfig> config = kube::load_rest_config(load);
+  if (!config) {
+    return {};  // each phase reports it (a kubeconfig problem is not the preflight's to judge twice)
+  }
+  kube::ClientOptions client;
+  client.request_timeout = std::chrono::seconds(30);
+  client.warn = [](std::string_view) {};  // the phases warn about an insecure kubeconfig themselves
+  Result<std::unique_ptr<kube::Transport>> transport = kube::Transport::create(*config, client, real_clock());
+  if (!transport) {
+    return {};
+  }
+  kube::ApiResult<std::vector<kube::AccessAnswer>> answers =
+      kube::review_access(**transport, pod_phase_permissions(phases));
+  if (!answers) {
+    return {};  // unreachable or no review API: the phases find out and say so
+  }
+  return kube::judge_access(*answers, fmt::format("context \"{}\" ({})", config->context, config->server));
+}
+
+}  // namespace kp::cli
