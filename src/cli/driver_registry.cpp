@@ -29,7 +29,7 @@ std::map<Phase, engine::DriverFactory> driver_registry(const RegistryOptions& op
   net_cluster.kubeconfig = options.kubeconfig;
   net_cluster.context = options.context;
   net_cluster.run_id = run_id;
-  // net_cluster.image = options.agent_image;  (wt/runner: --agent-image)
+  net_cluster.image = options.agent_image;
   drivers[Phase::network] =
       drivers::net::driver_factory(lab_dir, drivers::net::AgentCommand::self(), net_cluster);
   drivers[Phase::dns] = drivers::dns::driver_factory(lab_dir);
@@ -39,7 +39,7 @@ std::map<Phase, engine::DriverFactory> driver_registry(const RegistryOptions& op
   storage_options.kubeconfig = options.kubeconfig;
   storage_options.context = options.context;
   storage_options.run_id = run_id;
-  // storage_options.image = options.agent_image;  (wt/runner: --agent-image)
+  storage_options.image = options.agent_image;
   drivers[Phase::storage] = drivers::storage::driver_factory(storage_options);
   drivers[Phase::ingress] = drivers::ingress::driver_factory(lab_dir);
   return drivers;

@@ -283,7 +283,8 @@ engine::DriverFactory driver_factory(std::filesystem::path lab_dir, AgentCommand
   };
 }
 
-Result<std::vector<std::string>> describe_cluster_plan(const config::Plan& plan) {
+Result<std::vector<std::string>> describe_cluster_plan(const config::Plan& plan,
+                                                       const cluster::AgentImage& image) {
   for (const config::PhasePlan& phase : plan.phases) {
     if (phase.phase != Phase::network || !phase.enabled) {
       continue;
@@ -293,7 +294,9 @@ Result<std::vector<std::string>> describe_cluster_plan(const config::Plan& plan)
     if (!settings) {
       return std::unexpected(settings.error());
     }
-    return describe_cluster(*settings, plan.type == config::TestType::stress);
+    std::vector<std::string> lines = describe_cluster(*settings, plan.type == config::TestType::stress);
+    lines.push_back(fmt::format("image {} ({})", image.reference, image.pull_policy));
+    return lines;
   }
   return std::vector<std::string>{};
 }

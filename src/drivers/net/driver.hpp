@@ -43,6 +43,7 @@ std::unique_ptr<engine::Driver> make_driver(const config::Plan& plan, std::files
 
 // For --dry-run on --target cluster: what the network phase will create (empty without an enabled network
 // phase). Errors: bad settings (input).
-Result<std::vector<std::string>> describe_cluster_plan(const config::Plan& plan);
+Result<std::vector<std::string>> describe_cluster_plan(const config::Plan& plan,
+                                                       const cluster::AgentImage& image);
 
 }  // namespace kp::drivers::net
