@@ -334,6 +334,15 @@ Outcome run_plan(const RunOptions& options) {
       !allowed) {
     return std::unexpected(allowed.error());
   }
+  if (orchestrator_options.only.empty() || orchestrator_options.only.contains(Phase::storage)) {
+    // A StorageClass the cluster does not have is the plan's mistake: said before anything is created.
+    drivers::storage::DriverOptions storage_options;
+    storage_options.kubeconfig = registry.kubeconfig;
+    storage_options.context = registry.context;
+    if (Result<void> inputs = drivers::storage::check_cluster_inputs(plan, storage_options); !inputs) {
+      return std::unexpected(inputs.error());
+    }
+  }
   StderrProgress people;
   report::LiveMetrics live({registry.run_id.value_or(""), plan.name,
                             std::string(config::to_string(plan.type)),

@@ -9,7 +9,9 @@
 #include "drivers/storage/random_rate.hpp"
 #include "drivers/storage/settings.hpp"
 #include "drivers/storage/storage_phase.hpp"
+#include "kube/api.hpp"
 #include "kube/kubeconfig.hpp"
+#include "kube/transport.hpp"
 #include "load/criteria_view.hpp"
 
 namespace kp::drivers::storage {
@@ -211,6 +213,49 @@ class StorageDriver final : public engine::Driver {
 };
 
 }  // namespace
+
+Result<void> check_cluster_inputs(const config::Plan& plan, const DriverOptions& options) {
+  if (plan.target != config::Target::cluster) {
+    return {};
+  }
+  for (const config::PhasePlan& phase : plan.phases) {
+    if (phase.phase != Phase::storage || !phase.enabled) {
+      continue;
+    }
+    const config::YamlField field = config::settings_field(plan, phase);
+    Result<ClusterSettings> cluster = parse_cluster_settings(field);
+    if (!cluster || cluster->storage_class.empty()) {
+      return {};  // bad settings are validate()'s to report; the default class is the runner's to find
+    }
+    kube::LoadOptions load;
+    load.kubeconfig = options.kubeconfig;
+    load.context = options.context;
+    Result<kube::RestConfig> config = kube::load_rest_config(load);
+    if (!config) {
+      return {};
+    }
+    const std::string who = fmt::format("context \"{}\" ({})", config->context, config->server);
+    Result<std::unique_ptr<kube::Transport>> transport =
+        kube::Transport::create(*config, kube::ClientOptions{}, real_clock());
+    if (!transport) {
+      return {};
+    }
+    kube::Api api(**transport);
+    const kube::Resource classes{.group = "storage.k8s.io",
+                                 .version = "v1",
+                                 .name = "storageclasses",
+                                 .kind = "StorageClass",
+                                 .namespaced = false};
+    kube::ApiResult<nlohmann::json> found = api.get(classes, "", cluster->storage_class);
+    if (!found && found.error().code == 404) {
+      Result<config::YamlMap> map = config::YamlMap::open_any(field);
+      const config::YamlField at = map ? map->get("storage_class").value_or(field) : field;
+      return at.fail_got(fmt::format("no such StorageClass on {}", who));
+    }
+    return {};
+  }
+  return {};
+}
 
 Result<std::vector<std::string>> describe_cluster_plan(const config::Plan& plan,
                                                        const DriverOptions& options) {

@@ -44,6 +44,11 @@ std::unique_ptr<engine::Driver> make_driver(const config::Plan& plan, std::files
 Result<std::vector<std::string>> describe_cluster_plan(const config::Plan& plan,
                                                        const DriverOptions& options);
 
+// Before a --target cluster run starts anything: the plan's storage_class must exist on the cluster (an
+// ErrorKind::input naming the plan's field and the class, exit 2). {} without an enabled storage phase, with
+// the default class, on --target local, or when the cluster cannot be asked (the phase then says why).
+Result<void> check_cluster_inputs(const config::Plan& plan, const DriverOptions& options);
+
 // The lab's stand-in for a persistent volume: a directory on local disk.
 std::filesystem::path lab_volume_dir(const std::filesystem::path& lab_dir);
 

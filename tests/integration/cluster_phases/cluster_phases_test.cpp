@@ -195,6 +195,64 @@ TEST(ClusterPhases, AClaimThatNeverBindsFailsInBoundedTimeAndLeavesNothing) {
   EXPECT_EQ(run_namespaces(server), std::vector<std::string>{});
 }
 
+// With one schedulable node the cross-node rows are SKIPPED (not measured, with that reason) and same-node
+// runs and gives the judged rows.
+TEST(ClusterPhases, OneNodeSkipsCrossNodeAndMeasuresSameNode) {
+  if (const std::string reason = skip_reason(); !reason.empty()) {
+    GTEST_SKIP() << reason;
+  }
+  testing::FakeApiserver server(
+      "cluster-one-node",
+      kubelet_config(
+          {{"nodes", {{{"name", "only-node"}, {"labels", {{"kubernetes.io/hostname", "only-node"}}}}}}}));
+  ASSERT_TRUE(server.ok()) << server.error();
+  Sandbox sandbox;
+  const std::filesystem::path plan = sandbox.write("plan.yaml", plan_text("duration: 1s", ""));
+  std::vector<std::string> args = base_args(server, plan);
+  args[6] = "network";
+  Ran ran = sandbox.run(args);
+  const json report = json::parse(ran.out, nullptr, false);
+  ASSERT_FALSE(report.is_discarded()) << ran.out << ran.err;
+  const std::map<std::string, json> net = measurements_of(report, "network");
+  EXPECT_TRUE(net.contains("net.same_node.throughput")) << ran.err;
+  EXPECT_TRUE(net.contains("net.pod_to_pod.throughput")) << ran.err;
+  EXPECT_FALSE(net.contains("net.cross_node.throughput"));
+  EXPECT_NE(net.at("net.pod_to_pod.throughput").value("note", "").find("judged row is from the same_node"),
+            std::string::npos);
+  bool skipped = false;
+  for (const json& phase : report["phases"]) {
+    for (const json& note : phase.value("notes", json::array())) {
+      skipped = skipped || note.get<std::string>() ==
+                               "cross-node: SKIPPED, not measured: only one schedulable node (only-node): "
+                               "cross-node needs two";
+    }
+  }
+  EXPECT_TRUE(skipped) << report.dump();
+  EXPECT_EQ(run_namespaces(server), std::vector<std::string>{});
+}
+
+// A StorageClass the cluster does not have: one line naming the plan's field and the class, exit 2, before
+// anything is created.
+TEST(ClusterPhases, UnknownStorageClassIsTheInputsFault) {
+  if (const std::string reason = skip_reason(); !reason.empty()) {
+    GTEST_SKIP() << reason;
+  }
+  testing::FakeApiserver server("cluster-no-class", kubelet_config());
+  ASSERT_TRUE(server.ok()) << server.error();
+  Sandbox sandbox;
+  const std::filesystem::path plan =
+      sandbox.write("plan.yaml", plan_text("duration: 1s", ", storage_class: nope"));
+  std::vector<std::string> args = base_args(server, plan);
+  args[6] = "storage";
+  Ran ran = sandbox.run(args);
+  EXPECT_EQ(ran.exit_code, 2) << ran.err;
+  EXPECT_NE(ran.err.find("phases[1].settings.storage_class: no such StorageClass on context"),
+            std::string::npos)
+      << ran.err;
+  EXPECT_NE(ran.err.find("got \"nope\""), std::string::npos) << ran.err;
+  EXPECT_EQ(run_namespaces(server), std::vector<std::string>{});
+}
+
 // Ctrl-C while the network agents run: kubeproof stops, deletes the run's namespace, exits 4.
 TEST(ClusterPhases, CtrlCMidPhaseLeavesNoNamespace) {
   if (const std::string reason = skip_reason(); !reason.empty()) {
