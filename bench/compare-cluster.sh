@@ -6,6 +6,8 @@
 #          bridge) and `--only storage` (a PVC of the fixture's default class), read from report.json
 #   local: `kubeproof agent net-server|net-client` in two network namespaces joined by a veth pair (the lab's
 #          layout), and `kubeproof agent storage --dir` on a directory of the same disk
+#   bridge: the same two agents in two namespaces on a Linux bridge, as the fixture wires its pods (a veth
+#          each to a bridge): what the pod path costs beyond the bridge hop is pods/bridge
 # The same tests with the same flags: TCP_STREAM (1 stream, 128 KiB writes), TCP_RR, UDP_RR and TCP_CRR
 # (64 B/64 B, closed loop), DURATION s each after a 0.4 s warm-up; fio randread 4K and seqread 1M on a
 # 64 MiB file, FIO_RUNTIME s each. Figures: throughput, P50 round trip, IOPS, MB/s. Nothing is pinned (pods
@@ -25,9 +27,14 @@ FIO_RUNTIME=${FIO_RUNTIME:-3}
 RESULTS=${RESULTS:-$here/RESULTS.md}
 ns_a="kpc$$a"
 ns_b="kpc$$b"
+ns_c="kpc$$c"
+ns_d="kpc$$d"
+bridge="kpc$$br"
 ip_a=10.236.0.1
 ip_b=10.236.0.2
-work=$(mktemp -d /tmp/kp-bench-cluster.XXXXXX)
+# Not under /tmp: every agent pod mounts an emptyDir at /tmp, which in the fixture's mount namespace would hide
+# the claims' directories under it.
+work=$(mktemp -d /var/tmp/kp-bench-cluster.XXXXXX)
 pids=()
 
 log() { printf '[bench] %s\n' "$*" >&2; }
@@ -38,6 +45,9 @@ cleanup() {
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   ip netns del "$ns_a" 2>/dev/null || true
   ip netns del "$ns_b" 2>/dev/null || true
+  ip netns del "$ns_c" 2>/dev/null || true
+  ip netns del "$ns_d" 2>/dev/null || true
+  ip link del "$bridge" 2>/dev/null || true
   rm -rf -- "$work"
 }
 trap cleanup EXIT INT TERM
@@ -92,18 +102,35 @@ ip -n "$ns_b" link set "kpc$$vb" up
 ip netns exec "$ns_a" "$kubeproof_bin" agent net-server --listen "0.0.0.0:7410" >"$work/server.out" 2>/dev/null &
 pids+=($!)
 for _ in $(seq 100); do [[ -s $work/server.out ]] && break; sleep 0.1; done  # its listening line, bounded
+# --- the bridge side: two namespaces, a veth each to a bridge in the host namespace -----------------------------
+ip link add "$bridge" type bridge
+ip link set "$bridge" up
+i=1
+for ns in "$ns_c" "$ns_d"; do
+  ip netns add "$ns"
+  ip link add "${ns}h" type veth peer name "${ns}p" netns "$ns"
+  ip link set "${ns}h" master "$bridge" up
+  ip -n "$ns" addr add "10.236.1.$i/24" dev "${ns}p"
+  ip -n "$ns" link set "${ns}p" up
+  ip -n "$ns" link set lo up
+  i=$((i + 1))
+done
+ip netns exec "$ns_c" "$kubeproof_bin" agent net-server --listen "0.0.0.0:7410" >"$work/server-br.out" 2>/dev/null &
+pids+=($!)
+for _ in $(seq 100); do [[ -s $work/server-br.out ]] && break; sleep 0.1; done  # its listening line, bounded
 mkdir -p "$work/volume"
 
 out="$work/figures.txt"
 : >"$out"
-local_net() {  # scenario round
-  ip netns exec "$ns_b" timeout 60 "$kubeproof_bin" agent net-client --server "$ip_a:7410" --scenario "$1" \
+local_net() {  # scenario round [side client-namespace server-ip]
+  local side=${3:-local} client_ns=${4:-$ns_b} server_ip=${5:-$ip_a}
+  ip netns exec "$client_ns" timeout 60 "$kubeproof_bin" agent net-client --server "$server_ip:7410" --scenario "$1" \
     --streams 1 --duration "${DURATION}s" --warmup 400ms --message-size 131072 --request-size 64 \
     --response-size 64 --rate max 2>/dev/null | tail -1 >"$work/local.json"
   if [[ $1 == TCP_STREAM ]]; then
-    echo "$1 local $2 $(jq -r '.throughput.bits_per_second' "$work/local.json")" >>"$out"
+    echo "$1 $side $2 $(jq -r '.throughput.bits_per_second' "$work/local.json")" >>"$out"
   else
-    echo "$1 local $2 $(jq -r '.latency.p50_s * 1e6' "$work/local.json")" >>"$out"
+    echo "$1 $side $2 $(jq -r '.latency.p50_s * 1e6' "$work/local.json")" >>"$out"
   fi
 }
 local_storage() {  # round
@@ -134,8 +161,10 @@ for round in $(seq "$ROUNDS"); do
   if ((round % 2)); then
     pods "$round"
     for s in TCP_STREAM TCP_RR UDP_RR TCP_CRR; do local_net "$s" "$round"; done
+    for s in TCP_STREAM TCP_RR UDP_RR TCP_CRR; do local_net "$s" "$round" bridge "$ns_d" 10.236.1.1; done
     local_storage "$round"
   else
+    for s in TCP_STREAM TCP_RR UDP_RR TCP_CRR; do local_net "$s" "$round" bridge "$ns_d" 10.236.1.1; done
     for s in TCP_STREAM TCP_RR UDP_RR TCP_CRR; do local_net "$s" "$round"; done
     local_storage "$round"
     pods "$round"
@@ -144,26 +173,26 @@ done
 
 mean() { awk -v t="$1" -v s="$2" '$1==t && $2==s && $4!="" && $4!="nan" {x+=$4; n++} END {if (n) printf "%.6g", x/n; else print "nan"}' "$out"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a=="nan" || b=="nan" || b==0) print "nan"; else printf "%.3f", a/b}'; }
-table="| figure | pods | local | pods/local |
-|---|---|---|---|"
+table="| figure | pods | local (veth pair) | bridge | pods/local | pods/bridge |
+|---|---|---|---|---|---|"
 line=""
 for t in TCP_STREAM TCP_RR UDP_RR TCP_CRR randread seqread; do
-  p=$(mean "$t" pods); l=$(mean "$t" local); r=$(ratio "$p" "$l")
+  p=$(mean "$t" pods); l=$(mean "$t" local); b=$(mean "$t" bridge); r=$(ratio "$p" "$l"); rb=$(ratio "$p" "$b")
   case $t in
     TCP_STREAM) unit="bit/s goodput";; TCP_RR|UDP_RR|TCP_CRR) unit="us P50 round trip";;
     randread) unit="IOPS";; seqread) unit="bit/s";;
   esac
-  table+=$'\n'"| $t ($unit) | $p | $l | $r |"
-  line+="$t=$r "
+  table+=$'\n'"| $t ($unit) | $p | $l | $b | $r | $rb |"
+  line+="$t=$r (bridge $rb) "
 done
 printf '%s\n' "$table"
-echo "ratios pods/local: $line"
+echo "ratios pods/local (pods/bridge): $line"
 if [[ $RESULTS != - ]]; then
   {
     printf '\n## Agents as pods on the fixture vs the same agents locally (bench/compare-cluster.sh, %s)\n\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
     printf 'Machine: `nproc` %s, load average %s at the end. %s rounds, alternating; network tests %ss each, fio jobs %ss.\n\n' \
       "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" "$ROUNDS" "$DURATION" "$FIO_RUNTIME"
-    printf '%s\n\nratios pods/local: %s\n\nRaw figures (test side round value):\n```\n%s\n```\n' "$table" "$line" "$(cat "$out")"
+    printf '%s\n\nratios pods/local (pods/bridge): %s\n\nRaw figures (test side round value):\n```\n%s\n```\n' "$table" "$line" "$(cat "$out")"
   } >>"$RESULTS"
   log "appended to $RESULTS"
 fi
