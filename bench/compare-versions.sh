@@ -26,6 +26,8 @@ work=$(mktemp -d /tmp/kp-bench-versions.XXXXXX)
 export KUBEPROOF_LAB_DIR="$work/lab"
 server_pid=""
 
+# --quiet (no progress lines) is newer than some builds compared: pass it only to a binary that has it.
+quiet_flag() { "$1" agent etcd --help 2>/dev/null | grep -q -- '--quiet' && echo --quiet || true; }
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 cleanup() {
@@ -40,7 +42,7 @@ trap cleanup EXIT INT TERM
 command -v jq >/dev/null || die "jq not found"
 
 log "starting the lab (etcd, unbound, nginx) on cpu $SERVER_CPU"
-taskset -c "$SERVER_CPU" "$NEW" lab up --service etcd --service unbound --service nginx >"$work/lab.log" 2>&1 || die "lab up failed: $(tail -3 "$work/lab.log")"
+taskset -c "$SERVER_CPU" "$NEW" lab up --service etcd --service unbound-zone --service unbound --service nginx >"$work/lab.log" 2>&1 || die "lab up failed: $(tail -3 "$work/lab.log")"
 endpoint_of() { jq -r ".endpoints.\"$2\"" "$KUBEPROOF_LAB_DIR/$1/service.json"; }
 etcd=$(endpoint_of etcd client)
 dns=$(endpoint_of unbound dns)
@@ -77,7 +79,7 @@ run_one() { # $1 = generator, $2 = binary
       cpu=$(timed "$out" "$2" http -t1 -c10 -d"${DURATION}s" "$url")
       rate=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$out"); ops=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$out") ;;
     etcd)
-      cpu=$(timed "$out" "$2" agent etcd --quiet --endpoints "$etcd" --metrics-url none --workload put --rate max \
+      cpu=$(timed "$out" "$2" agent etcd $(quiet_flag "$2") --endpoints "$etcd" --metrics-url none --workload put --rate max \
         --total 40000 --duration "${DURATION}s" --conns 10 --clients 100 --key-size 8 --val-size 256 \
         --sequential-keys --key-prefix k --key-space 1000000)
       rate=$(jq -r '.stages[0].put.rate' "$out"); ops=$(jq -r '.stages[0].put.ok' "$out")
@@ -108,8 +110,8 @@ done
 
 summary="new/old over $ROUNDS rounds of ${DURATION}s:"
 for gen in dns http etcd tcp_stream; do
-  r=$(awk -v n="${sum_rate[$gen.new]}" -v o="${sum_rate[$gen.old]}" 'BEGIN { printf "%.3f", o > 0 ? n / o : 0 }')
-  c=$(awk -v n="${sum_cpu[$gen.new]}" -v o="${sum_cpu[$gen.old]}" 'BEGIN { printf "%.3f", o > 0 ? n / o : 0 }')
+  r=$(awk -v n="${sum_rate[$gen.new]}" -v o="${sum_rate[$gen.old]}" 'BEGIN { printf "%.3f", (o > 0 ? n / o : 0) }')
+  c=$(awk -v n="${sum_cpu[$gen.new]}" -v o="${sum_cpu[$gen.old]}" 'BEGIN { printf "%.3f", (o > 0 ? n / o : 0) }')
   summary+=" $gen rate x$r cpu/op x$c;"
 done
 echo "$summary"

@@ -229,8 +229,34 @@ Result<ImportedMeasurements> parse_measurements(std::string_view json_text,
                                                 const std::filesystem::path& name) {
   Context context{name.string()};
   json document;
+  // The object keys down to where the parser is: nlohmann's number overflow ("1e309") names the number, not
+  // where it is, and the field is what a person needs to fix.
+  std::vector<std::string> keys;
+  const json::parser_callback_t track_key = [&keys](int depth, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::key && depth >= 1) {
+      keys.resize(static_cast<std::size_t>(depth));
+      keys.back() = parsed.get<std::string>();
+    }
+    return true;
+  };
   try {
-    document = json::parse(json_text);
+    document = json::parse(json_text, track_key);
+  } catch (const json::out_of_range& error) {
+    // 406 "number overflow parsing '1e309'": a number beyond a double's range, the one out_of_range the
+    // parser throws.
+    const std::string what = error.what();
+    const std::size_t open = what.find('\'');
+    const std::size_t close = what.rfind('\'');
+    const std::string number =
+        open != std::string::npos && close > open ? what.substr(open + 1, close - open - 1) : what;
+    std::string path;
+    for (const std::string& key : keys) {
+      const bool quote = key.find('.') != std::string::npos;
+      path += fmt::format("{}{}", path.empty() ? "" : ".", quote ? "\"" + key + "\"" : key);
+    }
+    return fail(ErrorKind::input,
+                fmt::format("{}: {}{}must be a finite number, got {} (beyond a double's range)", context.file,
+                            path, path.empty() ? "" : ": ", number));
   } catch (const json::parse_error& error) {
     // nlohmann's text starts with "[json.exception.parse_error.101] "; the rest is the useful part.
     std::string what = error.what();

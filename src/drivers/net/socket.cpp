@@ -68,13 +68,6 @@ Result<SocketAddress> resolve_with(std::string_view host_port, bool passive) {
 
 }  // namespace
 
-void Fd::reset() {
-  if (fd_ >= 0) {
-    ::close(fd_);
-    fd_ = -1;
-  }
-}
-
 std::uint16_t SocketAddress::port() const {
   if (family() == AF_INET) {
     return ntohs(reinterpret_cast<const sockaddr_in*>(&storage)->sin_port);

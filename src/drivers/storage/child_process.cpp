@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "core/fd.hpp"
+
 extern char** environ;
 
 namespace kp::drivers::storage {
@@ -25,24 +27,6 @@ constexpr Duration kPollInterval = std::chrono::milliseconds(50);
 struct StartFailure {
   int stage = 0;  // 1: chdir, 2: exec
   int error = 0;
-};
-
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-  int get() const { return fd_; }
-  void reset() {
-    if (fd_ >= 0) {
-      ::close(fd_);
-    }
-    fd_ = -1;
-  }
-
- private:
-  int fd_;
 };
 
 // Runs in the forked child: only async-signal-safe calls until exec.

@@ -114,6 +114,12 @@ TEST(MeasurementsFile, MessagesNameFileKeyAndValue) {
   std::string bad_unit = error_of(R"({"measurements": {"etcd.write.p99": "fast"}})");
   EXPECT_TRUE(bad_unit.starts_with("m.json: measurements.\"etcd.write.p99\": ")) << bad_unit;
   EXPECT_NE(bad_unit.find("\"fast\""), std::string::npos) << bad_unit;
+  EXPECT_EQ(error_of(R"({"measurements": {"dns.qps": 5, "etcd.write.p99": 1e309}})"),
+            "m.json: measurements.\"etcd.write.p99\": must be a finite number, got 1e309 (beyond a double's "
+            "range)");
+  EXPECT_EQ(error_of(R"({"measurements": {"dns.qps": {"value": -1e400}}})"),
+            "m.json: measurements.\"dns.qps\".value: must be a finite number, got -1e400 (beyond a double's "
+            "range)");
   std::string malformed = error_of("{\"measurements\": ");
   EXPECT_TRUE(malformed.starts_with("m.json: not valid JSON: parse error at line 1")) << malformed;
   EXPECT_EQ(malformed.find("json.exception"), std::string::npos) << malformed;

@@ -93,6 +93,21 @@ TEST(PlanValidate, ShippedPlansAreValid) {
   }
 }
 
+TEST(PlanValidate, ExamplePlansAreValid) {
+  Sandbox sandbox;
+  int plans = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(KP_SOURCE_DIR) + "/examples")) {
+    if (entry.path().extension() != ".yaml") {
+      continue;
+    }
+    ++plans;
+    Ran ran = sandbox.run({"plan", "validate", entry.path().string()});
+    EXPECT_EQ(ran.exit_code, 0) << entry.path() << ": " << ran.err;
+    EXPECT_NE(ran.out.find("(settings valid)"), std::string::npos) << ran.out;
+  }
+  EXPECT_GE(plans, 1);
+}
+
 TEST(PlanValidate, InvalidPlanNamesFileLineAndField) {
   Sandbox sandbox;
   sandbox.write("bad.yaml",
