@@ -46,8 +46,8 @@ struct RunOptions {
   std::string image_pull_policy = "IfNotPresent";
 };
 
-// The agent images: the defaults are the two images scripts/build-agent-image.sh tags; one --agent-image
-// alone runs every agent (give it the storage variant, which has fio, when the storage phase runs).
+// The agent images: the defaults are the two images scripts/build-agent-image.sh tags; with --agent-image
+// alone, the storage agent runs its storage variant (the same name with "-storage", as both are pushed).
 Result<cluster::AgentImage> agent_image_of(const RunOptions& options) {
   const std::string reference = options.agent_image.value_or(cluster::default_agent_image());
   if (options.storage_agent_image && options.storage_agent_image->empty()) {
@@ -55,7 +55,7 @@ Result<cluster::AgentImage> agent_image_of(const RunOptions& options) {
     return std::unexpected(cluster::parse_image_reference("", "--storage-agent-image").error());
   }
   const std::string storage = options.storage_agent_image ? *options.storage_agent_image
-                              : options.agent_image       ? std::string()
+                              : options.agent_image       ? cluster::storage_variant(*options.agent_image)
                                                           : cluster::default_storage_agent_image();
   return cluster::parse_agent_image(reference, options.image_pull_policy, storage);
 }
@@ -478,8 +478,8 @@ Command add_run_command(CLI::App& parent) {
                                       cluster::default_agent_image()));
   command.app->add_option(
       "--storage-agent-image", options->storage_agent_image,
-      fmt::format("Agent image with fio for the storage pods (default: --agent-image when "
-                  "given, else {})",
+      fmt::format("Agent image with fio for the storage pods (default: the -storage variant of "
+                  "--agent-image when given, else {})",
                   cluster::default_storage_agent_image()));
   command.app->add_option("--image-pull-policy", options->image_pull_policy,
                           "imagePullPolicy of the agent pods: IfNotPresent (default), Always or Never");

@@ -89,6 +89,14 @@ json agent_pod_manifest(const AgentPodSpec& spec, const AgentImage& image, const
           {"name", port_name(protocol, port)}, {"containerPort", port}, {"protocol", protocol_of(protocol)}});
     }
     container["ports"] = std::move(ports);
+    // A server is ready once it accepts: its EndpointSlice (and so a Service's rules) and wait_running
+    // follow readiness, so no client connects before the agent listens.
+    for (const auto& [protocol, port] : spec.ports) {
+      if (protocol_of(protocol) == "TCP") {
+        container["readinessProbe"] = {{"tcpSocket", {{"port", port}}}, {"periodSeconds", 1}};
+        break;
+      }
+    }
   }
   if (!settings.resources.empty()) {
     container["resources"] = settings.resources;

@@ -58,6 +58,11 @@ struct AgentImage {
 // hash> (what scripts/build-agent-image.sh tags; the storage image adds fio to the small one).
 std::string default_agent_image();
 std::string default_storage_agent_image();
+// The storage variant of an image reference, as the two images are named and tagged together: "-storage"
+// appended to the last path component, registry and tag kept, a digest dropped (it names one image only):
+// "reg:5000/team/kubeproof-agent:1@sha256:..." -> "reg:5000/team/kubeproof-agent-storage:1". The reference
+// as given when it does not parse (parse_agent_image reports it).
+std::string storage_variant(std::string_view reference);
 // "" or an unparsable reference, or a policy other than the three: ErrorKind::usage naming the flag and the
 // value. An empty `storage_reference` stays empty (the storage agent then runs `reference`).
 Result<AgentImage> parse_agent_image(std::string_view reference, std::string_view pull_policy,
@@ -78,6 +83,9 @@ struct PodSettings {
 //   `plans/x.yaml:12: network.settings.pods.tolerations[0].operator: must be one of: Exists, Equal, got
 //   "In"`.
 Result<PodSettings> read_pod_settings(const config::YamlField& pods);
+// The same from JSON (the `pods` node converted), naming `file` and `path` in errors but no line: prefer the
+// YamlField form, which has the plan's line numbers.
+Result<PodSettings> read_pod_settings(const json& settings, std::string_view file, std::string_view path);
 
 // Where a pod may go, relative to other agent pods of the run (selected by the label kubeproof.io/agent).
 struct Placement {
@@ -99,7 +107,8 @@ struct AgentPodSpec {
   std::string agent;                          // value of the kubeproof.io/agent label ("net-server-0")
   std::vector<std::string> args;              // after `kubeproof agent`: {"net-server", "--listen", ...}
   std::map<std::string, std::string> labels;  // extra labels (the runner adds kubeproof.io/run and /agent)
-  std::vector<std::pair<std::string, int>> ports;  // {"tcp", 7410}, {"udp", 7410}
+  std::vector<std::pair<std::string, int>> ports;  // {"tcp", 7410}, {"udp", 7410}; the first TCP port gets a
+                                                   // readinessProbe (tcpSocket): ready = accepting
   std::vector<VolumeMount> volumes;
   Placement placement;
   bool host_network = false;  // a baseline: the node's network, no CNI

@@ -115,6 +115,19 @@ std::string default_storage_agent_image() {
   return fmt::format("{}:{}", AgentImage::kDefaultStorageName, default_tag());
 }
 
+std::string storage_variant(std::string_view reference) {
+  Result<ImageReference> parsed = parse_image_reference(reference, "image");
+  if (!parsed) {
+    return std::string(reference);
+  }
+  std::string variant = parsed->registry.empty() ? std::string() : parsed->registry + "/";
+  variant += parsed->repository + "-storage";
+  if (!parsed->tag.empty()) {
+    variant += ":" + parsed->tag;
+  }
+  return variant;
+}
+
 Result<AgentImage> parse_agent_image(std::string_view reference, std::string_view pull_policy,
                                      std::string_view storage_reference) {
   if (Result<ImageReference> parsed = parse_image_reference(reference, "--agent-image"); !parsed) {

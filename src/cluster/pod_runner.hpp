@@ -101,7 +101,8 @@ class PodRunner {
 
   // Creates the pod; returns at once. 403 -> ErrorKind::input; 409 (the name is taken) -> ErrorKind::input.
   Result<void> create_pod(const AgentPodSpec& spec);
-  // Waits until the pod is Running with an IP (bounded by the settings' start_timeout). A pod that cannot
+  // Waits until the pod is Running with an IP, and Ready when it has a readiness probe (a server pod: see
+  // agent_pod_manifest), bounded by the settings' start_timeout. A pod that cannot
   // start fails within that time with one line naming the pod, its reason and the last event's message:
   //   `pod kp-1a2b-network/net-server-0 did not start within 2m: ImagePullBackOff: Back-off pulling image
   //   "x"` (ErrorKind::timeout). Reasons that cannot clear up without a person (ErrImageNeverPull,

@@ -142,7 +142,33 @@ Result<json> read_resources(const config::YamlField& field) {
   return resources;
 }
 
+// A YAML node built from JSON (no marks: errors then name the file and field without a line).
+YAML::Node yaml_of(const json& value) {
+  if (value.is_object()) {
+    YAML::Node map(YAML::NodeType::Map);
+    for (const auto& [key, item] : value.items()) {
+      map[key] = yaml_of(item);
+    }
+    return map;
+  }
+  if (value.is_array()) {
+    YAML::Node list(YAML::NodeType::Sequence);
+    for (const json& item : value) {
+      list.push_back(yaml_of(item));
+    }
+    return list;
+  }
+  if (value.is_null()) {
+    return YAML::Node(YAML::NodeType::Null);
+  }
+  return YAML::Node(value.is_string() ? value.get<std::string>() : value.dump());
+}
+
 }  // namespace
+
+Result<PodSettings> read_pod_settings(const json& settings, std::string_view file, std::string_view path) {
+  return read_pod_settings(config::YamlField(yaml_of(settings), std::string(file), std::string(path)));
+}
 
 Result<PodSettings> read_pod_settings(const config::YamlField& pods) {
   PodSettings settings;

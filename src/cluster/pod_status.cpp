@@ -88,6 +88,19 @@ std::string event_time(const json& event) {
   return best;
 }
 
+bool has_readiness_probe(const json& pod) {
+  auto containers = member(pod, "spec").find("containers");
+  if (containers == member(pod, "spec").end() || !containers->is_array()) {
+    return false;
+  }
+  for (const json& container : *containers) {
+    if (text_of(container, "name") == kAgentContainer) {
+      return container.contains("readinessProbe");
+    }
+  }
+  return !containers->empty() && containers->front().contains("readinessProbe");
+}
+
 }  // namespace
 
 StartState start_state(const json& pod) {
@@ -135,6 +148,13 @@ StartState start_state(const json& pod) {
         // The API does not promise the IP together with Running: wait for it.
         return StartState{StartState::Stage::starting, "NoPodIP", "running, no pod IP assigned yet"};
       }
+      if (has_readiness_probe(pod)) {
+        const json* ready = condition(pod, "Ready");
+        if (ready == nullptr || text_of(*ready, "status") != "True") {
+          return StartState{StartState::Stage::starting, "NotReady",
+                            "running, its readiness probe has not passed yet"};
+        }
+      }
       return StartState{StartState::Stage::running, "Running", ""};
     }
   }
@@ -161,6 +181,12 @@ std::string last_event_message(const std::vector<json>& events, std::string* rea
   bool best_warning = false;
   for (const json& event : events) {
     if (!event.is_object()) {
+      continue;
+    }
+    // The kubelet follows each informative warning ("Failed to pull image \"x\": ...", "Back-off pulling
+    // image \"x\"") with "Error: <waiting reason>", which only repeats the reason: never the one to show.
+    const std::string message = text_of(event, "message");
+    if (message.starts_with("Error: ") && message.find(' ', 7) == std::string::npos) {
       continue;
     }
     const bool warning = text_of(event, "type") == "Warning";

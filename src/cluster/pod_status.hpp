@@ -19,7 +19,7 @@ using nlohmann::json;
 struct StartState {
   enum class Stage {
     starting,  // Pending (scheduling, pulling, creating) or Running without an IP yet: keep waiting
-    running,   // phase Running, the agent container running, status.podIP set
+    running,   // phase Running, the agent container running, status.podIP set, Ready when it has a probe
     ended,     // phase Succeeded or Failed: the agent already exited (read its exit code and log)
     stuck,     // a reason the pod reports for not starting that may still clear (ErrImagePull, Unschedulable)
     failed,    // a reason that will not clear without a person (ErrImageNeverPull, InvalidImageName, ...)
@@ -40,8 +40,8 @@ std::optional<ContainerEnd> container_end(const json& pod);
 
 // The message of the most recent Event in an EventList's items (by lastTimestamp, eventTime,
 // series.lastObservedTime, firstTimestamp or creationTimestamp, whichever the event has), preferring Warning
-// events: "Back-off pulling image \"x\"". "" for no events. `reason_out`, when given, gets the event's
-// reason.
+// events and skipping the kubelet's bare "Error: <reason>" echoes: "Back-off pulling image \"x\"". "" for no
+// events. `reason_out`, when given, gets the event's reason.
 std::string last_event_message(const std::vector<json>& events, std::string* reason_out = nullptr);
 
 // True when an EndpointSlice lists an endpoint that is ready: conditions.ready true, or unset ("a nil value

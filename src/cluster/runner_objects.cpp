@@ -197,6 +197,7 @@ Result<std::string> PodRunner::resolve_storage_class(const std::string& storage_
       default_created = created;
     }
   }
+  std::sort(names.begin(), names.end());
   const std::string known = names.empty() ? std::string("none") : fmt::format("{}", fmt::join(names, ", "));
   if (!storage_class.empty()) {
     return fail(ErrorKind::input,

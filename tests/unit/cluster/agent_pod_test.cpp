@@ -52,6 +52,11 @@ TEST(AgentPod, RestrictedByDefault) {
   EXPECT_EQ(spec["volumes"][0], json::parse(R"({"name": "tmp", "emptyDir": {}})"));
   EXPECT_FALSE(spec.contains("affinity"));
   EXPECT_FALSE(spec.contains("hostNetwork"));
+  AgentPodSpec client = server();
+  client.ports.clear();
+  EXPECT_FALSE(
+      agent_pod_manifest(client, image(), PodSettings{}, "ns", "kp-1")["spec"]["containers"][0].contains(
+          "readinessProbe"));
 }
 
 TEST(AgentPod, PortsEnvAndResources) {
@@ -63,6 +68,8 @@ TEST(AgentPod, PortsEnvAndResources) {
   EXPECT_EQ(container["ports"], json::parse(R"([
       {"name": "tcp-7410", "containerPort": 7410, "protocol": "TCP"},
       {"name": "udp-7410", "containerPort": 7410, "protocol": "UDP"}])"));
+  EXPECT_EQ(container["readinessProbe"], json::parse(R"({"tcpSocket": {"port": 7410}, "periodSeconds": 1})"))
+      << "a server is ready when it accepts";
   EXPECT_EQ(container["resources"], settings.resources);
   EXPECT_EQ(pod["spec"]["priorityClassName"], "kubeproof-high");
   std::map<std::string, json> env;
@@ -218,6 +225,18 @@ TEST(AgentImage, Flags) {
   Result<AgentImage> storage = parse_agent_image("kubeproof-agent:1", "Always", "Bad");
   ASSERT_FALSE(storage);
   EXPECT_TRUE(storage.error().message.starts_with("--storage-agent-image: ")) << storage.error().message;
+}
+
+TEST(AgentImage, StorageVariant) {
+  EXPECT_EQ(storage_variant("kubeproof-agent:1"), "kubeproof-agent-storage:1");
+  EXPECT_EQ(storage_variant("reg.local:5000/team/kubeproof-agent:0.1.0-1a2b3c4"),
+            "reg.local:5000/team/kubeproof-agent-storage:0.1.0-1a2b3c4");
+  EXPECT_EQ(
+      storage_variant("reg.local/kubeproof-agent:1@sha256:0123456789abcdef0123456789abcdef0123456789abcdef"
+                      "0123456789abcdef"),
+      "reg.local/kubeproof-agent-storage:1")
+      << "a digest names one image only";
+  EXPECT_EQ(storage_variant("Not An Image"), "Not An Image");
 }
 
 TEST(AgentImage, DefaultsAreVersionAndHash) {

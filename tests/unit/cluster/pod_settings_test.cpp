@@ -87,5 +87,20 @@ TEST(PodSettings, ErrorsNameFileLineFieldAndValue) {
       "digits, '-', '_', '.'), got \"has space\"");
 }
 
+TEST(PodSettings, FromJsonNamesTheFileAndFieldWithoutALine) {
+  Result<PodSettings> ok = read_pod_settings(json::parse(R"({"tolerations": [{"operator": "Exists"}],
+      "agent_start_timeout": "30s", "restricted": false})"),
+                                             "plans/x.yaml", "storage.settings.pods");
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->start_timeout, std::chrono::seconds(30));
+  EXPECT_FALSE(ok->restricted);
+  Result<PodSettings> bad = read_pod_settings(json::parse(R"({"agent_start_timeout": "soon"})"),
+                                              "plans/x.yaml", "storage.settings.pods");
+  ASSERT_FALSE(bad);
+  EXPECT_TRUE(bad.error().message.starts_with("plans/x.yaml: storage.settings.pods.agent_start_timeout: "))
+      << bad.error().message;
+  EXPECT_TRUE(read_pod_settings(json(), "plans/x.yaml", "storage.settings.pods")) << "absent: the defaults";
+}
+
 }  // namespace
 }  // namespace kp::cluster

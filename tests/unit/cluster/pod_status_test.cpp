@@ -100,6 +100,16 @@ TEST(StartState, RunningNeedsAnIp) {
   with_ip["status"]["podIP"] = "10.244.0.7";
   with_ip["status"]["podIPs"] = json::array({json{{"ip", "10.244.0.7"}}});
   EXPECT_EQ(start_state(with_ip).stage, StartState::Stage::running);
+  // With a readiness probe (a server), Running is not enough: Ready=True is.
+  json probed = with_ip;
+  probed["spec"] =
+      json::parse(R"({"containers": [{"name": "agent", "readinessProbe": {"tcpSocket": {"port": 7410}}}]})");
+  probed["status"]["conditions"] =
+      json::parse(R"([{"type": "Ready", "status": "False", "reason": "ContainersNotReady"}])");
+  EXPECT_EQ(start_state(probed).stage, StartState::Stage::starting);
+  EXPECT_EQ(start_state(probed).reason, "NotReady");
+  probed["status"]["conditions"][0]["status"] = "True";
+  EXPECT_EQ(start_state(probed).stage, StartState::Stage::running);
 }
 
 TEST(StartState, ContainerCreatingIsNormal) {
@@ -134,7 +144,7 @@ TEST(StartState, AnAgentThatEndedAtOnce) {
   EXPECT_FALSE(container_end(evicted).has_value());
 }
 
-TEST(LastEvent, TheLatestWarningWins) {
+TEST(LastEvent, TheLatestInformativeWarningWins) {
   // Events as `kubectl get events -o json` lists them (hystax/optscale#701: Failed and ErrImageNeverPull).
   std::vector<json> events = {
       json::parse(
@@ -147,6 +157,8 @@ TEST(LastEvent, TheLatestWarningWins) {
                       "firstTimestamp": "2025-07-01T10:00:01Z", "lastTimestamp": "2025-07-01T10:03:00Z", "count": 230})"),
       json::parse(R"({"type": "Normal", "reason": "Pulled", "message": "later, but not a warning",
                       "lastTimestamp": "2025-07-01T10:04:00Z"})"),
+      json::parse(R"({"type": "Warning", "reason": "Failed", "message": "Error: ErrImageNeverPull",
+                      "lastTimestamp": "2025-07-01T10:05:00Z", "count": 13})"),
   };
   std::string reason;
   EXPECT_EQ(last_event_message(events, &reason),
