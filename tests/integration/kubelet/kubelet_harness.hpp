@@ -236,12 +236,12 @@ inline std::vector<std::string> netns_of(const std::string& network) {
   }
   return found;
 }
-// Processes whose command line contains `marker` (a test-unique argument).
-inline int processes_with(const std::string& marker) {
-  int count = 0;
+// The kubeproof processes whose command line contains `marker` (a test-unique argument), by pid.
+inline std::vector<std::string> pids_with(const std::string& marker) {
+  std::vector<std::string> pids;
   DIR* proc = opendir("/proc");
   if (proc == nullptr) {
-    return -1;
+    return pids;
   }
   while (dirent* entry = readdir(proc)) {
     std::string pid = entry->d_name;
@@ -254,11 +254,39 @@ inline int processes_with(const std::string& marker) {
       c = c == '\0' ? ' ' : c;
     }
     if (cmdline.find(marker) != std::string::npos && cmdline.find("kubeproof") != std::string::npos) {
-      ++count;
+      pids.push_back(pid);
     }
   }
   closedir(proc);
-  return count;
+  return pids;
+}
+inline int processes_with(const std::string& marker) {
+  return static_cast<int>(pids_with(marker).size());
+}
+
+// The test fixture of every kubelet test: skipped without root; start() gives a test its own API fixture.
+class Kubelet : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) {
+      GTEST_SKIP() << "the process kubelet needs root (network namespaces, nftables, setpriv)";
+    }
+  }
+  // One harness per test (a test's own fixture, so its names and leftovers are its own).
+  std::unique_ptr<KubeletHarness> start(const std::string& name, json config = kubelet_config()) {
+    auto harness = std::make_unique<KubeletHarness>(name, std::move(config));
+    EXPECT_TRUE(harness->fixture.ok()) << harness->fixture.error();
+    return harness;
+  }
+};
+
+inline bool terminal(const json& pod) {
+  std::string phase = pod["status"].value("phase", "");
+  return phase == "Succeeded" || phase == "Failed";
+}
+
+inline json terminated_state(const json& pod) {
+  return pod["status"]["containerStatuses"][0]["state"].value("terminated", json());
 }
 
 }  // namespace kp::testing
