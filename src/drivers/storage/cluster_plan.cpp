@@ -86,26 +86,12 @@ Result<ClusterSettings> parse_cluster_settings(const config::YamlField& field) {
   return out;
 }
 
-std::string storage_image(std::string_view reference) {
-  // The repository ends at the tag's ':' (after the last '/', so a registry's port is not a tag) or at '@'.
-  const std::size_t slash = reference.rfind('/');
-  const std::size_t from = slash == std::string_view::npos ? 0 : slash + 1;
-  std::size_t end = reference.find('@', from);
-  const std::size_t colon = reference.find(':', from);
-  if (colon != std::string_view::npos && (end == std::string_view::npos || colon < end)) {
-    end = colon;
-  }
-  if (end == std::string_view::npos) {
-    end = reference.size();
-  }
-  return fmt::format("{}-storage{}", reference.substr(0, end), reference.substr(end));
-}
-
 std::string storage_image_of(const cluster::AgentImage& image, const ClusterSettings& cluster) {
   if (!cluster.image.empty()) {
     return cluster.image;
   }
-  return image.storage_reference.empty() ? storage_image(image.reference) : image.storage_reference;
+  return image.storage_reference.empty() ? cluster::storage_variant(image.reference)
+                                         : image.storage_reference;
 }
 
 std::uint64_t default_volume_size(const JobSet& jobs) {

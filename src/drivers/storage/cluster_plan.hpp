@@ -50,7 +50,7 @@ struct ClusterSettings {
   bool emptydir_baseline = false;
   int agents = 1;
   Duration bind_timeout = std::chrono::minutes(2);
-  std::string image;  // "" = storage_image(--agent-image)
+  std::string image;  // "" = storage_image_of: --storage-agent-image, else the variant of --agent-image
   YAML::Node pods;    // for cluster::read_pod_settings
 };
 
@@ -58,13 +58,8 @@ struct ClusterSettings {
 // errors name the field.
 Result<ClusterSettings> parse_cluster_settings(const config::YamlField& field);
 
-// The storage variant of an agent image: "-storage" appended to the repository's last path component, tag
-// and digest kept: "registry:5000/x/kubeproof-agent:0.1.0-abc" ->
-// "registry:5000/x/kubeproof-agent-storage:0.1.0-abc".
-std::string storage_image(std::string_view reference);
-
-// The image the storage agents run: the plan's `image`, else --storage-agent-image, else storage_image() of
-// --agent-image (the fio variant beside the small image).
+// The image the storage agents run: the plan's `image`, else --storage-agent-image, else the variant of
+// --agent-image (cluster::storage_variant: the fio variant beside the small image).
 std::string storage_image_of(const cluster::AgentImage& image, const ClusterSettings& cluster);
 
 // Room for the job set's test files: 1.25 x, rounded up to a whole GiB.

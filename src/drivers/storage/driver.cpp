@@ -268,8 +268,8 @@ Result<std::vector<std::string>> describe_cluster_plan(const config::Plan& plan,
       return std::unexpected(cluster.error());
     }
     std::vector<std::string> lines = describe_cluster(*cluster);
-    lines.push_back(fmt::format(
-        "image {}", cluster->image.empty() ? storage_image(options.image.reference) : cluster->image));
+    lines.push_back(
+        fmt::format("image {} ({})", storage_image_of(options.image, *cluster), options.image.pull_policy));
     return lines;
   }
   return std::vector<std::string>{};

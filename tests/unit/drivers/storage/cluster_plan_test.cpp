@@ -18,14 +18,16 @@ config::YamlField field_of(const std::string& yaml) {
   return config::YamlField(YAML::Load(yaml), "plans/x.yaml", "phases[4].settings");
 }
 
-TEST(StorageCluster, StorageImageAppendsToTheRepositoryName) {
-  EXPECT_EQ(storage_image("kubeproof-agent:0.1.0-abc"), "kubeproof-agent-storage:0.1.0-abc");
-  EXPECT_EQ(storage_image("registry.local:5000/team/kubeproof-agent:1.2"),
-            "registry.local:5000/team/kubeproof-agent-storage:1.2");
-  EXPECT_EQ(storage_image("localhost/kubeproof-agent"), "localhost/kubeproof-agent-storage");
-  EXPECT_EQ(storage_image("r.io/kubeproof-agent@sha256:abcd"), "r.io/kubeproof-agent-storage@sha256:abcd");
-  EXPECT_EQ(storage_image("r.io/kubeproof-agent:1@sha256:abcd"),
-            "r.io/kubeproof-agent-storage:1@sha256:abcd");
+// The storage agents' image: the plan's, else --storage-agent-image, else the -storage variant of
+// --agent-image.
+TEST(StorageCluster, StorageImageComesFromThePlanTheFlagOrTheVariant) {
+  ClusterSettings cluster;
+  cluster::AgentImage image{"registry.local:5000/team/kubeproof-agent:1.2", "IfNotPresent", ""};
+  EXPECT_EQ(storage_image_of(image, cluster), "registry.local:5000/team/kubeproof-agent-storage:1.2");
+  image.storage_reference = "r.io/fio-agent:3";
+  EXPECT_EQ(storage_image_of(image, cluster), "r.io/fio-agent:3");
+  cluster.image = "mine/kubeproof-agent-storage:x";
+  EXPECT_EQ(storage_image_of(image, cluster), "mine/kubeproof-agent-storage:x");
 }
 
 TEST(StorageCluster, ClusterSettingsAreReadAndCheckedByField) {
