@@ -5,6 +5,8 @@
 #   make test    deps + build with warnings as errors + every test (ctest)
 #   make demo    deps + build + lab up + a shortened smoke run against the local lab + lab down
 #   make demo-evaluate  judge the shipped example measurements (no services)
+#   make agent-image        the agent images as OCI archives in build/ (scripts/build-agent-image.sh; root)
+#   make check-agent-image  prove they import into containerd and run as uid 65534 (scripts/check-agent-image.sh)
 #   make clean   remove build/ (results/ is left alone: it holds your reports)
 
 BUILD_DIR ?= build
@@ -13,7 +15,7 @@ CMAKE_FLAGS ?=
 DEMO_MEASUREMENTS ?= examples/measurements-smoke.json
 RESULTS ?= results
 
-.PHONY: all deps configure build test test-timing demo demo-evaluate clean
+.PHONY: all deps configure build test test-timing demo demo-evaluate agent-image check-agent-image clean
 
 all: build
 
@@ -69,6 +71,14 @@ demo-evaluate: build
 	  0|1|3) echo "make demo-evaluate: kubeproof exited with $$status (0 PASS, 1 FAIL, 3 CONDITIONAL PASS); reports are in $(RESULTS)/" ;; \
 	  *) echo "make demo-evaluate: kubeproof exited with $$status" >&2; exit $$status ;; \
 	esac
+
+# The agent images (docs/agent-image.md): the small one (net, dns, http, etcd) and the storage one (with fio),
+# from Debian packages with mmdebstrap and umoci: no registry, no daemon. The image's binary is stripped.
+agent-image: build
+	bash scripts/build-agent-image.sh --binary $(BUILD_DIR)/kubeproof --out $(BUILD_DIR)
+
+check-agent-image:
+	KP_AGENT_IMAGE_DIR=$(BUILD_DIR) bash scripts/check-agent-image.sh
 
 clean:
 	rm -rf $(BUILD_DIR)

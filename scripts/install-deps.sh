@@ -36,6 +36,11 @@ TEST_PACKAGES=(
   libxml2-utils
   python3
   openssl
+  # The agent image: built without a daemon (mmdebstrap, umoci) and checked in a private containerd with runc.
+  mmdebstrap
+  umoci
+  containerd
+  runc
 )
 
 # Services of the local lab (`kubeproof lab up`) and the integration tests.

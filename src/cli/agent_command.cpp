@@ -1,19 +1,37 @@
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <iostream>
+#include <sstream>
 
 #include "cli/command.hpp"
 #include "cli/interrupt.hpp"
 #include "core/clock.hpp"
+#include "core/cpu_budget.hpp"
 #include "drivers/dns/agent.hpp"
 #include "drivers/etcd/agent.hpp"
 #include "drivers/ingress/http_command.hpp"
 #include "drivers/net/agent.hpp"
 #include "drivers/net/result.hpp"
 #include "drivers/storage/agent.hpp"
+#include "load/validity.hpp"
+
+// Every agent prints exactly one JSON result line on stdout, also when it fails before it ran (a bad flag, a
+// setup failure): the pod runner reads that line from the pod's log by its "kind", and a pod that printed
+// none would leave it with only a stderr text to guess from. A failure line is {"kind": ..., "version": 1,
+// "error": "<the message>", "error_kind": "usage"|..., "cpu_budget": {...}}; the exit code stays 2 for usage
+// or input, 4 otherwise (main). Every line carries "cpu_budget": the container's CPU quota, the threads it
+// leaves, and the throttling during the run, which makes the run invalid above load::kMaxThrottledShare.
 
 namespace kp::cli {
 namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kEtcdKind = "kubeproof.agent.etcd";
+constexpr std::string_view kDnsKind = "kubeproof.agent.dns";
+constexpr std::string_view kStorageKind = "kubeproof.agent.storage";
+constexpr std::string_view kHttpKind = "kubeproof.agent.http";
 
 // Agents print one JSON result line on stdout (what the in-cluster runner reads from a pod's log); progress
 // goes to stderr.
@@ -21,15 +39,102 @@ void progress_to_stderr(std::string_view text) {
   fmt::print(stderr, "{}\n", text);
 }
 
+void print_line(const json& line) {
+  // Query names and URLs come from users and may not be UTF-8: replace such bytes rather than throw.
+  fmt::print("{}\n", line.dump(-1, ' ', false, json::error_handler_t::replace));
+  std::fflush(stdout);
+}
+
+std::string_view error_kind_name(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::usage:
+      return "usage";
+    case ErrorKind::input:
+      return "input";
+    case ErrorKind::io:
+      return "io";
+    case ErrorKind::unavailable:
+      return "unavailable";
+    case ErrorKind::network:
+      return "network";
+    case ErrorKind::protocol:
+      return "protocol";
+    case ErrorKind::timeout:
+      return "timeout";
+    case ErrorKind::cancelled:
+      return "cancelled";
+    case ErrorKind::internal:
+      return "internal";
+  }
+  return "internal";
+}
+
+// The CPU an agent had: its budget from the cgroup, read at the start, and cpu.stat before and after.
+class CpuWatch {
+ public:
+  CpuWatch() : budget_(read_cpu_budget()), before_(read_cpu_stat(budget_)) {}
+
+  // "cpu_budget": {hardware_threads, quota_cpus (null: none), usable_cpus, threads, cgroup, throttling
+  // {periods, throttled, throttled_s, share} (null: no quota accounting)}. `threads`: what the agent ran, 0 =
+  // unknown. When the throttling is above the limit, its reason joins the line's "invalid_reasons": true
+  // then.
+  bool annotate(json& line, int threads) const {
+    json cpu{{"hardware_threads", budget_.hardware_threads},
+             {"quota_cpus", budget_.quota_cpus ? json(*budget_.quota_cpus) : json(nullptr)},
+             {"usable_cpus", budget_.usable_cpus()},
+             {"cgroup", budget_.cgroup},
+             {"throttling", nullptr}};
+    if (threads > 0) {
+      cpu["threads"] = threads;
+    }
+    bool invalid = false;
+    std::optional<CpuStat> after = before_ ? read_cpu_stat(budget_) : std::nullopt;
+    if (before_ && after) {
+      const CpuThrottling t = throttling_between(*before_, *after);
+      cpu["throttling"] = json{{"periods", t.periods},
+                               {"throttled", t.throttled},
+                               {"throttled_s", std::chrono::duration<double>(t.throttled_time).count()},
+                               {"share", t.share()}};
+      if (std::optional<std::string> reason = load::throttling_reason(t)) {
+        if (!line.contains("invalid_reasons") || !line["invalid_reasons"].is_array()) {
+          line["invalid_reasons"] = json::array();
+        }
+        line["invalid_reasons"].push_back(*reason);
+        invalid = true;
+      }
+    }
+    line["cpu_budget"] = std::move(cpu);
+    return invalid;
+  }
+
+ private:
+  CpuBudget budget_;
+  std::optional<CpuStat> before_;
+};
+
+// The one line of an agent that failed before (or instead of) a result, and the error for main.
+std::unexpected<Error> failure_line(std::string_view kind, const Error& error, const CpuWatch& cpu) {
+  json line{
+      {"kind", kind}, {"version", 1}, {"error", error.message}, {"error_kind", error_kind_name(error.kind)}};
+  cpu.annotate(line, 0);
+  print_line(line);
+  return std::unexpected(error);
+}
+
 // Exit code of an agent run: 4 when the run is invalid (the JSON line says why), else 0.
 template <typename AgentResult>
-Outcome finish(Result<AgentResult> result, const std::function<std::string(const AgentResult&)>& json_line) {
+Outcome finish(std::string_view kind, Result<AgentResult> result, const CpuWatch& cpu, int threads,
+               const std::function<std::string(const AgentResult&)>& json_line) {
   if (!result) {
-    return std::unexpected(result.error());
+    return failure_line(kind, result.error(), cpu);
   }
-  fmt::print("{}\n", json_line(*result));
-  std::fflush(stdout);
-  return result->run.invalid_reasons.empty() ? 0 : 4;
+  json line = json::parse(json_line(*result), nullptr, /*allow_exceptions=*/false);
+  if (line.is_discarded()) {
+    return fail(ErrorKind::internal, fmt::format("agent: the {} result line is not JSON", kind));
+  }
+  const bool throttled = cpu.annotate(line, threads);
+  print_line(line);
+  return result->run.invalid_reasons.empty() && !throttled ? 0 : 4;
 }
 
 }  // namespace
@@ -67,9 +172,27 @@ Command add_agent_command(CLI::App& parent) {
       "Network test client: TCP_STREAM, UDP_STREAM, TCP_RR, UDP_RR, TCP_CRR against a net-server");
   drivers::net::attach_client_options(*net_client, *net_client_options);
 
+  // Which agent the command line chose, and the kind of its line: a flag CLI11 rejects still gets one.
+  const std::vector<std::pair<CLI::App*, std::string_view>> kinds{
+      {etcd, kEtcdKind},
+      {dns, kDnsKind},
+      {storage, kStorageKind},
+      {http, kHttpKind},
+      {net_server, drivers::net::kServerLineKind},
+      {net_client, drivers::net::kClientResultKind}};
+  command.on_parse_error = [kinds](const Error& error) {
+    for (const auto& [app, kind] : kinds) {
+      if (app->parsed()) {
+        (void)failure_line(kind, error, CpuWatch());
+        return;
+      }
+    }
+  };
+
   command.run = [=]() -> Outcome {
     engine::CancellationToken cancel;
     InterruptWatcher watcher(cancel);
+    const CpuWatch cpu;
     if (net_server->parsed()) {
       // The driver waits for the listening line through a pipe: flush it at once.
       Result<void> served = drivers::net::run_server_agent(
@@ -80,7 +203,7 @@ Command add_agent_command(CLI::App& parent) {
           },
           [](std::string_view line) { fmt::print(stderr, "net-server: {}\n", line); });
       if (!served) {
-        return std::unexpected(served.error());
+        return failure_line(drivers::net::kServerLineKind, served.error(), cpu);
       }
       return 0;
     }
@@ -88,10 +211,13 @@ Command add_agent_command(CLI::App& parent) {
       Result<drivers::net::ClientResult> result =
           drivers::net::run_client_agent(*net_client_options, real_clock(), cancel, progress_to_stderr);
       if (!result) {
-        return std::unexpected(result.error());
+        return failure_line(drivers::net::kClientResultKind, result.error(), cpu);
       }
-      fmt::print("{}\n", drivers::net::to_json_line(*result));
-      std::fflush(stdout);
+      json line = json::parse(drivers::net::to_json_line(*result), nullptr, /*allow_exceptions=*/false);
+      // One thread per stream. Throttling is reported here and judged by the reader of the line (the net
+      // phase judges the client's validity from the whole result).
+      (void)cpu.annotate(line, result->spec.streams);
+      print_line(line);
       if (!result->complete) {
         // The driver reads this line for the reason.
         fmt::print(stderr, "kubeproof: {}\n", result->error);
@@ -101,15 +227,16 @@ Command add_agent_command(CLI::App& parent) {
     }
     if (etcd->parsed()) {
       return finish<drivers::etcd::AgentResult>(
-          drivers::etcd::run_agent(*etcd_options, real_clock(), cancel, progress_to_stderr),
-          [](const drivers::etcd::AgentResult& r) { return drivers::etcd::agent_json_line(r); });
+          kEtcdKind, drivers::etcd::run_agent(*etcd_options, real_clock(), cancel, progress_to_stderr), cpu,
+          0, [](const drivers::etcd::AgentResult& r) { return drivers::etcd::agent_json_line(r); });
     }
     if (dns->parsed()) {
       Result<drivers::dns::AgentResult> result =
           drivers::dns::run_agent(*dns_options, real_clock(), cancel, progress_to_stderr);
       const bool silent = result && result->load.counters.sent > 0 && result->load.counters.responses == 0;
+      const int threads = result ? result->load.threads : 0;
       Outcome outcome = finish<drivers::dns::AgentResult>(
-          std::move(result),
+          kDnsKind, std::move(result), cpu, threads,
           [](const drivers::dns::AgentResult& r) { return drivers::dns::agent_json_line(r); });
       if (outcome && silent) {
         // The JSON line carries the losses; a script checking only the exit code must not read this as
@@ -121,11 +248,23 @@ Command add_agent_command(CLI::App& parent) {
     }
     if (storage->parsed()) {
       return finish<drivers::storage::StorageResult>(
-          drivers::storage::run_agent(*storage_options, real_clock(), cancel, progress_to_stderr),
+          kStorageKind,
+          drivers::storage::run_agent(*storage_options, real_clock(), cancel, progress_to_stderr), cpu, 0,
           [](const drivers::storage::StorageResult& r) { return drivers::storage::agent_json_line(r); });
     }
     if (http->parsed()) {
-      return drivers::ingress::run_http_agent(*http_options, real_clock(), cancel, std::cout);
+      std::ostringstream out;
+      Result<int> ran = drivers::ingress::run_http_agent(*http_options, real_clock(), cancel, out);
+      if (!ran) {
+        return failure_line(kHttpKind, ran.error(), cpu);
+      }
+      json line = json::parse(out.str(), nullptr, /*allow_exceptions=*/false);
+      if (line.is_discarded()) {
+        return fail(ErrorKind::internal, "agent: the http result line is not JSON");
+      }
+      const bool throttled = cpu.annotate(line, line.value("threads", 0));
+      print_line(line);
+      return throttled ? 4 : *ran;
     }
     return fail(ErrorKind::usage, "agent: choose etcd, dns, storage, http, net-server or net-client");
   };

@@ -24,6 +24,9 @@ using Outcome = Result<int>;
 struct Command {
   CLI::App* app = nullptr;
   std::function<Outcome()> run;
+  // Called when CLI11 rejects the command line (main still prints the error and exits 2): agents print their
+  // one JSON result line with the error even then. Optional.
+  std::function<void(const Error&)> on_parse_error;
 };
 
 // The whole command line: `kubeproof` and its subcommands.

@@ -39,6 +39,11 @@ int run(int argc, char** argv) {
     return cli.app->exit(success);
   } catch (const CLI::ParseError& error) {
     // CLI11's own codes (106, 109, ...) mean nothing to a caller: every parse error is a usage error.
+    for (const kp::cli::Command& command : cli.commands) {
+      if (command.on_parse_error && command.app->parsed()) {
+        command.on_parse_error(kp::Error{kp::ErrorKind::usage, error.what()});
+      }
+    }
     print_error(fmt::format("{} (see --help)", error.what()));
     return kUsageOrInputError;
   }

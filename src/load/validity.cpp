@@ -41,12 +41,50 @@ double GeneratorAccount::own_share() const {
   return double(accounted) / double(due);
 }
 
+std::string throttling_statement(const CpuThrottling& throttling) {
+  if (throttling.periods == 0) {
+    return {};
+  }
+  return fmt::format("CPU quota throttled the generator in {} of {} periods ({:.1f} %), {} in all",
+                     throttling.throttled, throttling.periods, throttling.share() * 100,
+                     seconds_text(std::chrono::duration<double>(throttling.throttled_time).count()));
+}
+
+std::optional<std::string> throttling_reason(const CpuThrottling& throttling) {
+  if (throttling.share() <= kMaxThrottledShare) {
+    return std::nullopt;
+  }
+  return fmt::format(
+      "the load generator's CPU quota throttled it in {:.1f} % of the run's periods (above {:g} %; {} of {}, "
+      "{} stopped): it could not hold its schedule for its own reasons (raise the agent's CPU limit or lower "
+      "its threads)",
+      throttling.share() * 100, kMaxThrottledShare * 100, throttling.throttled, throttling.periods,
+      seconds_text(std::chrono::duration<double>(throttling.throttled_time).count()));
+}
+
+namespace {
+
+void judge_throttling(const GeneratorAccount& account, Validity& validity) {
+  if (!account.throttling) {
+    return;
+  }
+  if (std::string said = throttling_statement(*account.throttling); !said.empty()) {
+    validity.statement += "; " + said;
+  }
+  if (std::optional<std::string> reason = throttling_reason(*account.throttling)) {
+    validity.invalid_reasons.push_back(std::move(*reason));
+  }
+}
+
+}  // namespace
+
 Validity judge_validity(const GeneratorAccount& account, std::optional<double> tightest_target) {
   Validity validity;
   const double window = std::chrono::duration<double>(account.window).count();
   if (!account.open_loop) {
     validity.statement =
         fmt::format("{}: closed loop (rate max): no schedule to keep, sent {}", account.what, account.sent);
+    judge_throttling(account, validity);
     return validity;
   }
   const double share = account.own_share();
@@ -93,6 +131,7 @@ Validity judge_validity(const GeneratorAccount& account, std::optional<double> t
                     seconds_text(*p99_seconds), seconds_text(*limit), seconds_text(*tightest_target)));
     validity.lateness = LatenessFinding{.reason = validity.invalid_reasons.back(), .p99 = *p99_seconds};
   }
+  judge_throttling(account, validity);
   return validity;
 }
 

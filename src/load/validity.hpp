@@ -13,6 +13,11 @@
 // own event loop or CPU falling behind counts: engines record lateness only for sends that did not wait for
 // the server.
 //
+// A generator that its container's CPU quota throttled (cgroup cpu.stat, core/cpu_budget.hpp) in more than 5
+// % of the run's enforcement periods was stopped for the rest of each such period: it could not hold its
+// schedule, and its latencies include those stops, for its own reasons. That is INVALID too, and the
+// statement names the throttling. (Optional: an account without it is judged as before.)
+//
 // Every phase states, in every report, what its generator did (Validity::statement): offered, sent, the
 // share, lateness P50/P99/max, and how many sends queued for the server.
 
@@ -21,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cpu_budget.hpp"
 #include "core/histogram.hpp"
 #include "core/units.hpp"
 
@@ -28,6 +34,7 @@ namespace kp::load {
 
 inline constexpr double kMinOwnShare = 0.99;          // of the offered rate
 inline constexpr double kMaxLatenessOfTarget = 0.10;  // of the tightest latency target
+inline constexpr double kMaxThrottledShare = 0.05;    // of the run's CPU quota enforcement periods
 
 // What a worker counts of its open-loop sends, merged after the run: the parts of GeneratorAccount an engine
 // measures (the rest, offered, window and what is judged, the phase knows).
@@ -62,6 +69,8 @@ struct GeneratorAccount {
   Histogram own_lateness;
   // A criteria row is judged from this rate (dns.qps, ingress.rps, api.qps, ingress.connection_rate).
   bool rate_judged = false;
+  // The generator's cgroup throttling during the run, when it has a CPU quota (agents in pods).
+  std::optional<CpuThrottling> throttling;
 
   // Sends the generator owed and did not make for its own reasons, as a share of due: 1 when nothing was due.
   double own_share() const;
@@ -87,6 +96,12 @@ struct Validity {
   std::string statement;
   bool valid() const { return invalid_reasons.empty(); }
 };
+
+// "CPU quota throttled the generator in 30 of 120 periods (25.0 %), 2.50s in all"; "" when nothing was
+// measured (no periods).
+std::string throttling_statement(const CpuThrottling& throttling);
+// The invalid reason when the share of throttled periods is above kMaxThrottledShare, else nullopt.
+std::optional<std::string> throttling_reason(const CpuThrottling& throttling);
 
 // `tightest_target`: seconds, the smallest latency target (critical where a row has no target) among the rows
 // the phase is judged against; unset: no latency row, so lateness is stated, never judged.

@@ -217,6 +217,7 @@ std::string agent_json_line(const AgentResult& result) {
       {"unsent_due", load.unsent_due},
       {"cpu_seconds", load.cpu_seconds},
       {"receive_buffer", load.receive_buffer},
+      {"socket_buffer_note", load.buffer_note},
       {"cancelled", load.cancelled},
       {"stopped_early", load.stopped_early},
       {"first_error", load.first_error},

@@ -140,6 +140,7 @@ struct LoadResult {
   std::string stopped_early;  // why sending stopped before the duration/count; "" if it did not
   std::string first_error;    // the first send/connection error, for people
   int receive_buffer = 0;     // SO_RCVBUF the kernel granted a UDP socket, bytes
+  std::string buffer_note;    // "" when the buffers were forced; else the refusal and the grant
   double cpu_seconds = 0;     // user + system time of the worker threads
   int threads = 0;
   int clients = 0;

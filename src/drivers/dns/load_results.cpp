@@ -109,6 +109,9 @@ void LoadResult::merge(const LoadResult& r) {
   if (receive_buffer == 0) {
     receive_buffer = r.receive_buffer;
   }
+  if (buffer_note.empty()) {
+    buffer_note = r.buffer_note;
+  }
 }
 
 }  // namespace kp::drivers::dns

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "config/yaml_fields.hpp"
+#include "core/cpu_budget.hpp"
 
 namespace kp::drivers::dns {
 namespace {
@@ -312,7 +313,7 @@ Result<RunShape> shape_run(const Settings& settings, const config::Capacity& cap
   o.arrival = settings.arrival;
   o.outstanding = settings.outstanding;
   o.clients = settings.clients;
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int cores = usable_cpus();  // the container's CPU quota, not the host's cores
   o.threads = std::min(settings.threads == 0 ? cores : settings.threads, settings.clients);
   o.duration = duration;
   o.total = settings.total;

@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "core/socket_buffer.hpp"
 #include "drivers/dns/wire.hpp"
 #include "drivers/dns/worker_io.hpp"
 
@@ -184,6 +185,7 @@ class SocketIo final : public WorkerIo {
   }
 
   int receive_buffer() const override { return receive_buffer_; }
+  std::string buffer_note() const override { return buffer_note_; }
 
   void close() override { channels_.clear(); }
 
@@ -196,12 +198,14 @@ class SocketIo final : public WorkerIo {
     }
     // Bursts of answers to a window of queries overflow the default receive buffer (the anchors lost exactly
     // those); as root the size may exceed rmem_max.
-    int size = options_.socket_buffer;
-    for (int option : {SO_RCVBUF, SO_SNDBUF}) {
-      int forced = option == SO_RCVBUF ? SO_RCVBUFFORCE : SO_SNDBUFFORCE;
-      if (setsockopt(fd.get(), SOL_SOCKET, forced, &size, sizeof size) != 0) {
-        (void)setsockopt(fd.get(), SOL_SOCKET, option, &size, sizeof size);
-      }
+    // Without CAP_NET_ADMIN (a pod) the *FORCE options are refused and rmem_max/wmem_max cap the size: the
+    // grant says so, and the result line carries it (buffer_note).
+    const SocketBufferGrant receive = request_socket_buffer(fd.get(), true, options_.socket_buffer);
+    const SocketBufferGrant send = request_socket_buffer(fd.get(), false, options_.socket_buffer);
+    if (buffer_note_.empty() && (!receive.forced || !send.forced)) {
+      buffer_note_ = receive.note.empty() ? send.note
+                     : send.note.empty()  ? receive.note
+                                          : fmt::format("{}; {}", receive.note, send.note);
     }
     if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), options_.server.length) != 0) {
       return fail(ErrorKind::network,
@@ -471,6 +475,7 @@ class SocketIo final : public WorkerIo {
   Clock& clock_;
   std::vector<std::unique_ptr<Channel>> channels_;
   int receive_buffer_ = 0;
+  std::string buffer_note_;  // why the socket buffers are smaller than asked ("" when forced)
   std::vector<std::uint8_t> receive_buffers_;
   std::vector<iovec> receive_iov_;
   std::vector<mmsghdr> receive_msgs_;

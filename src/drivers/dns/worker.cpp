@@ -457,6 +457,7 @@ void Worker::finish() {
   r.queued_for_server = schedule_->queued_for_server();
   r.own_lateness = schedule_->own_lateness();
   r.receive_buffer = io_->receive_buffer();
+  r.buffer_note = io_->buffer_note();
   rusage usage{};
   if (getrusage(RUSAGE_THREAD, &usage) == 0) {
     r.cpu_seconds = double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +

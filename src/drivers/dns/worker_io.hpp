@@ -68,6 +68,8 @@ class WorkerIo {
   virtual void wait(TimePoint now, TimePoint wake, IoEvents& events) = 0;
   // SO_RCVBUF the kernel granted a UDP socket, bytes (0: none).
   virtual int receive_buffer() const = 0;
+  // "" when the buffers were forced to the size asked; else what was refused and what the kernel granted.
+  virtual std::string buffer_note() const { return {}; }
   // Closes every channel (the end of the run).
   virtual void close() = 0;
 };

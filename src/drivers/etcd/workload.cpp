@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "core/cpu_budget.hpp"
 #include "drivers/etcd/worker.hpp"
 #include "load/worker_pool.hpp"
 
@@ -41,7 +42,9 @@ Duration StageResult::window() const {
 }
 
 int default_threads(int connections) {
-  int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // The container's CPU quota, not the host's cores: a pod limited to 500m gets one thread
+  // (core/cpu_budget.hpp).
+  int cores = usable_cpus();
   return std::clamp(cores / 2, 1, std::max(1, connections));
 }
 

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "core/cpu_budget.hpp"
 #include "drivers/ingress/load.hpp"
 #include "drivers/ingress/measurements.hpp"
 #include "drivers/ingress/settings.hpp"
@@ -104,8 +105,8 @@ class IngressDriver final : public engine::Driver {
     if (!settings_.server_name.empty()) {
       spec.tls.server_name = settings_.server_name;
     }
-    unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-    spec.threads = settings_.threads > 0 ? settings_.threads : static_cast<int>(std::max(1u, cores / 2));
+    const int cores = usable_cpus();  // the container's CPU quota, not the host's cores
+    spec.threads = settings_.threads > 0 ? settings_.threads : std::max(1, cores / 2);
     spec.connections = settings_.connections;
     spec.timeout = settings_.timeout;
     spec.arrival = settings_.arrival;

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/cpu_budget.hpp"
 #include "core/flag_values.hpp"
 #include "drivers/ingress/measurements.hpp"
 #include "load/criteria_view.hpp"
@@ -77,7 +78,8 @@ load::Validity validity_of(const LoadSpec& spec, const LoadResult& result) {
 
 void add_http_options(CLI::App& app, HttpOptions& options) {
   app.add_option("url", options.url, "Target URL, http:// or https://")->required();
-  app.add_option("-t,--threads", options.threads, "Event-loop threads (default 2)");
+  app.add_option("-t,--threads", options.threads,
+                 "Event-loop threads (default 2, or 1 when the container's CPU quota is 1 CPU or less)");
   app.add_option("-c,--connections", options.connections,
                  "Connections in total, spread over the threads (default 10)");
   app.add_option("-d,--duration", options.duration,
@@ -113,13 +115,13 @@ Result<LoadSpec> to_load_spec(const HttpOptions& options) {
     return fail(ErrorKind::usage, "URL: " + url.error().message);
   }
   spec.url = std::move(*url);
-  if (options.threads < 1 || options.threads > 1024) {
+  if (options.threads < 0 || options.threads > 1024) {
     return usage("--threads", "must be 1..1024", std::to_string(options.threads));
   }
   if (options.connections < 1 || options.connections > 1'000'000) {
     return usage("--connections", "must be 1..1000000", std::to_string(options.connections));
   }
-  spec.threads = options.threads;
+  spec.threads = options.threads > 0 ? options.threads : std::min(2, usable_cpus());
   spec.connections = options.connections;
   Result<Duration> duration = parse_duration(options.duration);
   if (!duration) {
@@ -327,15 +329,11 @@ std::string agent_json_line(const LoadSpec& spec, const LoadResult& result) {
                             {"connect", result.connect_time.to_json()},
                             {"handshake", result.handshake_time.to_json()},
                             {"own_lateness", result.own_lateness.to_json()}};
-  nlohmann::json line{{"kind", "kubeproof.agent.http"},
-                      {"version", 1},
-                      {"url", spec.url.to_string()},
-                      {"measurements", std::move(items)},
-                      {"invalid_reasons", validity.invalid_reasons},
-                      {"generator", validity.statement},
-                      {"counts", std::move(counts)},
-                      {"histograms", std::move(histograms)},
-                      {"errors", result.error_samples}};
+  nlohmann::json line{{"kind", "kubeproof.agent.http"},      {"version", 1},
+                      {"url", spec.url.to_string()},         {"threads", spec.threads},
+                      {"measurements", std::move(items)},    {"invalid_reasons", validity.invalid_reasons},
+                      {"generator", validity.statement},     {"counts", std::move(counts)},
+                      {"histograms", std::move(histograms)}, {"errors", result.error_samples}};
   return line.dump();
 }
 

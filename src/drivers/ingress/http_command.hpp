@@ -25,7 +25,7 @@ namespace kp::drivers::ingress {
 // Flag values as typed; to_load_spec() parses units so errors name the flag and echo the value.
 struct HttpOptions {
   std::string url;
-  int threads = 2;
+  int threads = 0;  // 0: two, or fewer when the CPU quota allows fewer (core/cpu_budget.hpp)
   int connections = 10;
   std::string duration = "10s";
   std::optional<std::uint64_t> requests;

@@ -153,7 +153,9 @@ std::string server_listening_line(const Server& server, Duration hold) {
   return nlohmann::json{{"kind", kServerLineKind},
                         {"version", 1},
                         {"listening", server.address()},
-                        {"hold_s", std::chrono::duration<double>(hold).count()}}
+                        {"hold_s", std::chrono::duration<double>(hold).count()},
+                        {"udp_receive_buffer", server.udp_receive_buffer().granted},
+                        {"socket_buffer_note", server.udp_receive_buffer().note}}
       .dump();
 }
 

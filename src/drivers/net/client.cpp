@@ -338,6 +338,9 @@ Result<ClientResult> run_client(const ClientOptions& options, Clock& clock, engi
     result.error = fmt::format("{} ({})", failure, when);
   } else if (!worker_error.empty()) {
     result.error = fmt::format("{} ({})", worker_error, when);
+  } else if (std::string silent = spec.scenario == Scenario::udp_rr ? unanswered_streams(workers) : "";
+             !silent.empty()) {
+    result.error = fmt::format("{} ({})", silent, when);
   } else if (cancelled) {
     result.cancelled = true;
     result.error = fmt::format("cancelled ({})", when);

@@ -111,6 +111,12 @@ void note_send(const RunState& run, Worker& w, TimePoint intended, TimePoint sen
 // connection was still busy) or its own.
 void close_account(const RunState& run, Worker& w);
 
+// UDP_RR: the streams that sent requests in the window and got no answer to any of them, as the test's error
+// ("" when every stream was answered at least once). Such a stream measured nothing: its datagrams went where
+// no server knew the test (a Service spreading them over two server pods) or were dropped, and a result that
+// averaged over the answered streams alone would pass a data path that is broken for some flows.
+std::string unanswered_streams(const std::vector<std::unique_ptr<Worker>>& workers);
+
 // Runs `body` for every worker on load::run_workers threads and joins them. A worker that throws stops the
 // others at once (run.stop, run.wake) and the result is the pool's error ("worker 2 of 4 failed: ..."), never
 // std::terminate. Blocks: the client's control thread runs beside it (client.cpp).

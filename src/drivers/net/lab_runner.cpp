@@ -37,6 +37,11 @@ Result<LabServer> start_lab_server(const AgentCommand& agent, const std::string&
     return fail(ErrorKind::unavailable, fmt::format("net-server in {}: {}", netns, line.error().message));
   }
   nlohmann::json parsed = nlohmann::json::parse(*line, nullptr, false);
+  if (parsed.is_object() && parsed.contains("error") && parsed["error"].is_string()) {
+    // The agent's failure line (it could not listen, or a flag was refused).
+    return fail(ErrorKind::unavailable,
+                fmt::format("net-server in {}: {}", netns, parsed["error"].get<std::string>()));
+  }
   if (parsed.is_discarded() || !parsed.is_object() || parsed.value("kind", "") != kServerLineKind ||
       !parsed.contains("listening") || !parsed["listening"].is_string()) {
     return fail(ErrorKind::protocol,
@@ -111,6 +116,12 @@ Result<ClientResult> run_lab_client(const AgentCommand& agent, const std::string
       reason = fmt::format("net-client printed no result ({})", exit.describe());
     }
     return fail(exit.exit_code == 2 ? ErrorKind::usage : ErrorKind::network, reason);
+  }
+  // An agent that failed before it measured prints a line with only its error (cli/agent_command.cpp).
+  if (nlohmann::json early = nlohmann::json::parse(line, nullptr, false);
+      early.is_object() && !early.contains("test") && early.contains("error") && early["error"].is_string()) {
+    return fail(exit.exit_code == 2 ? ErrorKind::usage : ErrorKind::network,
+                early["error"].get<std::string>());
   }
   Result<ClientResult> result = result_from_json_line(line);
   if (!result) {

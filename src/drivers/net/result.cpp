@@ -319,6 +319,18 @@ Result<ClientResult> result_from_json_line(std::string_view text) {
       stats.max_lag = from_seconds(value);
       r.pacer = std::move(stats);
     }
+    // The agent's cgroup throttling over the run (cli/agent_command.cpp adds "cpu_budget"); absent when the
+    // line came from elsewhere, null when the agent had no quota accounting.
+    if (root.contains("cpu_budget") && root["cpu_budget"].is_object() &&
+        root["cpu_budget"].contains("throttling") && root["cpu_budget"]["throttling"].is_object()) {
+      CpuThrottling throttling;
+      double throttled_s = 0;
+      KP_READ(throttling.periods, in.count("cpu_budget.throttling.periods"));
+      KP_READ(throttling.throttled, in.count("cpu_budget.throttling.throttled"));
+      KP_READ(throttled_s, in.number("cpu_budget.throttling.throttled_s"));
+      throttling.throttled_time = from_seconds(throttled_s);
+      r.throttling = throttling;
+    }
     // Absent in a result from an older agent: nothing is known about its own lateness.
     if (root.contains("send_account") && !root["send_account"].is_null()) {
       SendAccount account;

@@ -46,6 +46,9 @@ struct ClientResult {
   bool cancelled = false;   // a cancellation (SIGINT) ended it early
   std::string error;        // why it is not complete; "" when complete
   Duration measured{0};     // the client's window as it actually ran (shorter when ended early)
+  // The client agent's CPU quota throttling during the run, read from its line's "cpu_budget" (agent pods):
+  // a validity input (load/validity.hpp). Unset when the line has none.
+  std::optional<CpuThrottling> throttling;
 
   // STREAM. Goodput: payload bytes, no headers.
   double throughput_bps =

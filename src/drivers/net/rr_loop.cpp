@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "drivers/net/client_run.hpp"
 #include "drivers/net/protocol.hpp"
@@ -197,6 +198,25 @@ void udp_rr_worker(RunState& run, Worker& w, const TestSpec& spec, std::uint32_t
       return;
     }
   }
+}
+
+std::string unanswered_streams(const std::vector<std::unique_ptr<Worker>>& workers) {
+  std::vector<int> silent;
+  std::uint64_t unanswered = 0;
+  for (const auto& worker : workers) {
+    // Timeouts count only requests intended inside the window, like window_items.
+    if (worker->timeouts > 0 && worker->window_items.load() == 0) {
+      silent.push_back(worker->index);
+      unanswered += worker->timeouts;
+    }
+  }
+  if (silent.empty()) {
+    return {};
+  }
+  return fmt::format(
+      "{} {} of {} got no answer to any of {} requests in the window (their datagrams reached no server that "
+      "knows the test, e.g. a Service in front of several servers, or were dropped)",
+      silent.size() == 1 ? "stream" : "streams", fmt::join(silent, ", "), workers.size(), unanswered);
 }
 
 void tcp_crr_worker(RunState& run, Worker& w, const TestSpec& spec, const SocketAddress& server,

@@ -44,6 +44,7 @@ struct Server::State {
   Clock& clock;
   Fd listener;
   Fd udp;
+  SocketBufferGrant udp_buffer;
   SocketAddress address;
   std::mutex mutex;
   std::shared_ptr<Session> active;  // the running test, for the acceptor to route data connections
@@ -207,16 +208,18 @@ Result<std::unique_ptr<Server>> Server::open(const ServerOptions& options, Clock
       continue;
     }
     // Bulk UDP needs room while the receiving thread is descheduled; as root the cap does not apply.
-    int size = kUdpReceiveBuffer;
-    if (::setsockopt(udp->get(), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0) {
-      ::setsockopt(udp->get(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-    }
+    // Without CAP_NET_ADMIN (a pod) the force is refused and rmem_max caps it: the listening line says so.
+    state->udp_buffer = request_socket_buffer(udp->get(), true, kUdpReceiveBuffer);
     state->listener = std::move(*listener);
     state->udp = std::move(*udp);
     state->address = *bound;
     return std::unique_ptr<Server>(new Server(std::move(state)));
   }
   return fail(ErrorKind::network, fmt::format("cannot bind TCP and UDP to one port on {}", options.listen));
+}
+
+const SocketBufferGrant& Server::udp_receive_buffer() const {
+  return state_->udp_buffer;
 }
 
 std::string Server::address() const {

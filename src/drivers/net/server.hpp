@@ -14,6 +14,7 @@
 
 #include "core/clock.hpp"
 #include "core/error.hpp"
+#include "core/socket_buffer.hpp"
 #include "core/units.hpp"
 #include "engine/cancellation.hpp"
 
@@ -42,6 +43,8 @@ class Server {
   // Where it listens, e.g. "0.0.0.0:7410" (the real port when 0 was asked).
   std::string address() const;
   std::uint16_t port() const;
+  // The UDP socket's receive buffer as the kernel granted it ("note" says why it is less than asked).
+  const SocketBufferGrant& udp_receive_buffer() const;
 
   // Serves tests until `cancel` (or after one test with `once`). An error means the listener failed; a
   // test's own failure is logged and told to its client. Cancellation ends a running test within a bound.

@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "core/cpu_budget.hpp"
+
 namespace kp::drivers::net::detail {
 namespace {
 
@@ -197,7 +199,8 @@ ServerReport Session::report() const {
 
 void Session::prepare_hold_thread() const {
   use_precise_timers_on_this_thread();
-  if (static_cast<unsigned>(spec_.streams) < std::max(1u, std::thread::hardware_concurrency())) {
+  // CPUs of the container's quota, not the host's: a pod limited to one CPU has none to spare.
+  if (spec_.streams < usable_cpus()) {
     use_realtime_scheduling_on_this_thread();
   }
 }

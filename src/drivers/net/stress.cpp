@@ -149,6 +149,7 @@ load::GeneratorAccount account_of(const ClientResult& result) {
   account.what = "transactions";
   account.window = result.measured;
   account.rate_judged = false;
+  account.throttling = result.throttling;
   if (!result.spec.rate || !result.sends) {
     account.open_loop = false;
     account.sent = result.transactions;

@@ -76,6 +76,12 @@ nlohmann::json job_json(const JobSummary& job, std::string_view target) {
       {"p999_s", optional_json(job.p999)}};
 }
 
+// {"type": "tmpfs", "medium": "memory", "disk": false}: a reader can tell a RAM figure from a disk's.
+nlohmann::json filesystem_json(const FilesystemFacts& facts) {
+  return nlohmann::json{
+      {"type", facts.type}, {"medium", to_string(facts.medium)}, {"disk", facts.medium != Medium::memory}};
+}
+
 }  // namespace
 
 void attach_agent_options(CLI::App& app, AgentOptions& options) {
@@ -180,6 +186,10 @@ std::string agent_json_line(const StorageResult& result) {
                       {"jobs", std::move(jobs)},           {"comparison", std::move(comparison)},
                       {"warnings", result.warnings},       {"invalid_reasons", result.run.invalid_reasons},
                       {"notes", result.run.notes},         {"cancelled", result.cancelled}};
+  line["volume_filesystem"] = filesystem_json(result.volume_filesystem);
+  if (result.compare_filesystem) {
+    line["compare_to_filesystem"] = filesystem_json(*result.compare_filesystem);
+  }
   return line.dump();
 }
 

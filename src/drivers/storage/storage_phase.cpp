@@ -12,6 +12,8 @@
 
 #include "config/yaml_fields.hpp"
 #include "drivers/storage/child_process.hpp"
+#include "drivers/storage/filesystem.hpp"
+#include "drivers/storage/medium_notes.hpp"
 #include "lab/process.hpp"
 
 namespace kp::drivers::storage {
@@ -119,6 +121,11 @@ Result<void> check_directories(const Settings& settings,
     if (!S_ISDIR(info.st_mode)) {
       return field_of(key).fail_got("must be a directory, not a file");
     }
+    // fio lays out its test files here: a directory this user may not write (a root-owned hostPath volume
+    // under a non-root agent) is one clear line now, not an fio error later.
+    if (Result<void> writable = check_writable(path); !writable) {
+      return field_of(key).fail(writable.error().message);
+    }
   }
   return {};
 }
@@ -170,15 +177,21 @@ Result<void> StoragePhase::prepare() {
 }
 
 Result<void> StoragePhase::prepare_files() {
+  // The work files (job file, fio's JSON and logs) go to $TMPDIR (or /tmp), else under the volume: in a pod
+  // with a read-only root file system, /tmp may not be writable, and the volume always is (checked).
   std::error_code code;
   const fs::path temp = fs::temp_directory_path(code);
-  if (code) {
-    return fail(ErrorKind::io, fmt::format("storage: no temporary directory: {}", code.message()));
-  }
-  Result<fs::path> work = make_temp_dir(temp, "kubeproof-storage-");
+  Result<fs::path> work =
+      code ? fail(ErrorKind::io, code.message()) : make_temp_dir(temp, "kubeproof-storage-");
   if (!work) {
-    return fail(ErrorKind::io, fmt::format("storage: cannot create a work directory in {}: {}", temp.string(),
-                                           work.error().message));
+    Result<fs::path> beside = make_temp_dir(settings_.volume, ".kubeproof-work-");
+    if (!beside) {
+      return fail(ErrorKind::io,
+                  fmt::format("storage: cannot create a work directory in {} ({}) nor in {} ({})",
+                              code ? std::string("$TMPDIR") : temp.string(), work.error().message,
+                              settings_.volume.string(), beside.error().message));
+    }
+    work = std::move(beside);
   }
   work_dir_ = *work;
 
@@ -361,8 +374,10 @@ Result<StorageResult> StoragePhase::run(engine::CancellationToken& cancel) {
       }
     }
   }
+  note_filesystems(result, settings_, progress_);
   if (settings_.compare_to && !result.compare_measurements.empty()) {
     result.comparison = compare(result.run.measurements, result.compare_measurements);
+    qualify_reference(result, settings_, progress_);
     for (const ComparisonRow& row : result.comparison) {
       const std::string note = comparison_note(row, settings_.compare_to->string());
       progress_(fmt::format("{}: {}", row.metric, note));

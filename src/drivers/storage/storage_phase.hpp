@@ -23,6 +23,7 @@
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "drivers/storage/depth_search.hpp"
+#include "drivers/storage/filesystem.hpp"
 #include "drivers/storage/jobs.hpp"
 #include "drivers/storage/results.hpp"
 #include "drivers/storage/settings.hpp"
@@ -42,6 +43,8 @@ struct StorageResult {
   std::vector<Measurement> compare_measurements;
   std::vector<ComparisonRow> comparison;
   std::vector<std::string> warnings;  // cache warnings, for people (also in the read metrics' notes)
+  FilesystemFacts volume_filesystem;  // tmpfs: not a disk (a warning and every metric's note)
+  std::optional<FilesystemFacts> compare_filesystem;  // overlay or tmpfs: no "BEATS local disk" judgement
   // Stress: the iodepth search (also in run.stress, with its breaking point in run.measurements).
   std::optional<load::StressResult> search;
   std::vector<JobSummary> search_jobs;  // every step's jobs, on the volume

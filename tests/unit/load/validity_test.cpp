@@ -81,5 +81,38 @@ TEST(Validity, StatementHasOfferedSentShareAndLateness) {
   EXPECT_NE(validity.statement.find("limit 10"), std::string::npos) << validity.statement;
 }
 
+TEST(Validity, ThrottlingAboveFivePercentOfPeriodsIsTheGeneratorsOwnShortfall) {
+  GeneratorAccount a = account(10000, 10000, 1000);
+  a.throttling = CpuThrottling{100, 5, std::chrono::milliseconds(150)};
+  Validity at_limit = judge_validity(a, 0.1);
+  EXPECT_TRUE(at_limit.valid()) << at_limit.invalid_reasons.front();
+  EXPECT_NE(at_limit.statement.find("throttled the generator in 5 of 100 periods (5.0 %)"), std::string::npos)
+      << at_limit.statement;
+  a.throttling = CpuThrottling{100, 6, std::chrono::milliseconds(180)};
+  Validity over = judge_validity(a, 0.1);
+  ASSERT_FALSE(over.valid());
+  EXPECT_NE(over.invalid_reasons.front().find("throttled it in 6.0 % of the run's periods"),
+            std::string::npos)
+      << over.invalid_reasons.front();
+  EXPECT_EQ(over.lateness, std::nullopt);  // not a lateness finding: no verdict test can clear it
+}
+
+TEST(Validity, ThrottlingCountsInClosedLoopToo) {
+  GeneratorAccount a = account(0, 5000, 0);
+  a.open_loop = false;
+  a.throttling = CpuThrottling{50, 25, std::chrono::seconds(1)};
+  Validity validity = judge_validity(a, 0.001);
+  EXPECT_FALSE(validity.valid());
+  EXPECT_NE(validity.statement.find("25 of 50 periods"), std::string::npos) << validity.statement;
+}
+
+TEST(Validity, NoQuotaPeriodsSaysNothingAboutThrottling) {
+  GeneratorAccount a = account(10000, 10000, 1000);
+  a.throttling = CpuThrottling{};
+  Validity validity = judge_validity(a, 0.1);
+  EXPECT_TRUE(validity.valid());
+  EXPECT_EQ(validity.statement.find("throttled"), std::string::npos) << validity.statement;
+}
+
 }  // namespace
 }  // namespace kp::load

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "drivers/net/stress.hpp"
+
 namespace kp::drivers::net {
 namespace {
 
@@ -72,6 +74,30 @@ TEST(ClientResultJson, OneLineThatReadsBack) {
   EXPECT_EQ(parsed["kind"], "kubeproof.agent.net-client");
   EXPECT_NEAR(parsed["latency"]["p50_s"].get<double>(), 40e-6, 40e-9);  // within a histogram bucket
   EXPECT_DOUBLE_EQ(parsed["cpu"]["client"]["utilization"].get<double>(), 40.0 / 1200.0);
+}
+
+TEST(ClientResultJson, TheAgentsThrottlingIsReadBackAndJudged) {
+  // What cli/agent_command.cpp adds to the agent's line in a pod with a CPU quota.
+  nlohmann::json line = nlohmann::json::parse(to_json_line(sample()));
+  line["cpu_budget"] = {
+      {"quota_cpus", 0.5},
+      {"usable_cpus", 1},
+      {"throttling", {{"periods", 40}, {"throttled", 10}, {"throttled_s", 0.8}, {"share", 0.25}}}};
+  Result<ClientResult> back = result_from_json_line(line.dump());
+  ASSERT_TRUE(back) << back.error().message;
+  ASSERT_TRUE(back->throttling);
+  EXPECT_EQ(back->throttling->throttled, 10u);
+  EXPECT_EQ(back->throttling->throttled_time, std::chrono::milliseconds(800));
+  const load::Validity validity = load::judge_validity(account_of(*back), 0.1);
+  ASSERT_FALSE(validity.valid());
+  EXPECT_NE(validity.invalid_reasons.back().find("throttled it in 25.0 %"), std::string::npos)
+      << validity.invalid_reasons.back();
+  // Without quota accounting (null) or from a lab agent (absent): nothing is known, nothing judged.
+  line["cpu_budget"]["throttling"] = nullptr;
+  back = result_from_json_line(line.dump());
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->throttling, std::nullopt);
+  EXPECT_EQ(result_from_json_line(to_json_line(sample()))->throttling, std::nullopt);
 }
 
 TEST(ClientResultJson, ForeignOrTruncatedLinesAreOneLineErrors) {

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "drivers/net/client_run.hpp"
@@ -139,6 +140,76 @@ TEST(RrLoop, ASilentServerIsAResponseTimeout) {
   EXPECT_EQ(loop.run.error(), "stream 0: no response within 5.00ms");
   EXPECT_TRUE(loop.run.stopped());
   EXPECT_EQ(loop.worker.window_items.load(), 3u);
+}
+
+// One UDP_RR stream over a datagram socketpair, closed loop, against a peer that echoes each request after
+// `service` of fake time (the echoed header is a valid answer), or, silent, drops it and lets the response
+// timeout pass.
+struct UdpLoop {
+  UdpLoop(int index, bool answers) : run(clock), worker(std::make_unique<Worker>(index, clock.now())) {
+    int fds[2];
+    if (::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, fds) != 0) {
+      ADD_FAILURE() << "socketpair failed";
+      return;
+    }
+    worker->fd = Fd(fds[0]);
+    peer = Fd(fds[1]);
+    set_timeouts(worker->fd.get(), milliseconds(20), milliseconds(20));
+    set_timeouts(peer.get(), milliseconds(20), milliseconds(20));
+    spec.scenario = Scenario::udp_rr;
+    spec.request_size = 64;
+    spec.response_size = 64;
+    spec.response_timeout = milliseconds(5);
+    run.start = clock.now();
+    run.measure_start = run.start;
+    run.measure_end = run.start + milliseconds(20);
+    std::thread server([&, answers] {
+      std::vector<char> datagram(65536);
+      while (!done.load()) {
+        const ssize_t n = ::recv(peer.get(), datagram.data(), datagram.size(), 0);
+        if (n <= 0) {
+          continue;  // the 20 ms wake: look at `done` again
+        }
+        if (answers) {
+          clock.advance(microseconds(100));
+          ::send(peer.get(), datagram.data(), static_cast<std::size_t>(n), 0);
+        } else {
+          clock.advance(milliseconds(6));
+        }
+      }
+    });
+    udp_rr_worker(run, *worker, spec, /*token=*/7);
+    done = true;
+    server.join();
+  }
+
+  FakeClock clock;
+  TestSpec spec;
+  RunState run;
+  std::unique_ptr<Worker> worker;
+  Fd peer;
+  std::atomic<bool> done{false};
+};
+
+TEST(RrLoop, AUdpStreamThatNeverGetsAnAnswerFailsTheTest) {
+  std::vector<std::unique_ptr<Worker>> workers;
+  UdpLoop answered(0, true);
+  UdpLoop silent(1, false);
+  EXPECT_GT(answered.worker->window_items.load(), 0u);
+  EXPECT_EQ(answered.worker->timeouts, 0u);
+  EXPECT_EQ(silent.worker->window_items.load(), 0u);
+  EXPECT_GT(silent.worker->timeouts, 0u);
+  EXPECT_EQ(silent.run.error(), "");  // a UDP timeout alone does not stop the stream...
+  workers.push_back(std::move(answered.worker));
+  EXPECT_EQ(unanswered_streams(workers), "");
+  workers.push_back(std::move(silent.worker));
+  // ...but a stream that measured nothing at all is the test's error.
+  EXPECT_EQ(
+      unanswered_streams(workers),
+      fmt::format("stream 1 of 2 got no answer to any of {} requests in the window (their datagrams "
+                  "reached no server that knows the test, e.g. a Service in front of several servers, or "
+                  "were dropped)",
+                  workers[1]->timeouts));
 }
 
 TEST(RrLoop, AWorkerExceptionIsAnErrorAndStopsTheOthers) {
