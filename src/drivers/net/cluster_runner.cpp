@@ -106,6 +106,9 @@ Result<ClusterNet::Servers> ClusterNet::start_servers(engine::PhaseContext& cont
       cancel_.wait_until(clock_, clock_.now() + kLogPoll);
       line = runner_->result_line(spec.name, kServerLineKind);
     }
+    if (line && line->contains("error") && (*line)["error"].is_string()) {
+      line = fail(ErrorKind::unavailable, (*line)["error"].get<std::string>());  // its failure line
+    }
     if (!line) {
       delete_pods(servers.names);
       return fail(ErrorKind::unavailable,
@@ -152,6 +155,11 @@ Result<ClientResult> ClusterNet::finish_client(const std::string& pod, Duration 
   Result<cluster::json> line = runner_->result_line(pod, kClientResultKind);
   if (!line) {
     return std::unexpected(line.error());
+  }
+  // An agent that failed before it measured prints a line with only its error (as in the lab).
+  if (!line->contains("test") && line->contains("error") && (*line)["error"].is_string()) {
+    return fail(finished->exit_code == 2 ? ErrorKind::usage : ErrorKind::network,
+                fmt::format("{} on {}: {}", pod, node, (*line)["error"].get<std::string>()));
   }
   return result_from_json_line(line->dump());
 }
