@@ -1,5 +1,6 @@
 #include "cli/driver_registry.hpp"
 
+#include "cluster/run.hpp"
 #include "drivers/api/driver.hpp"
 #include "drivers/dns/driver.hpp"
 #include "drivers/etcd/driver.hpp"
@@ -21,12 +22,25 @@ std::map<Phase, engine::DriverFactory> driver_registry(const RegistryOptions& op
   api_options.context = options.context;
   api_options.run_id = options.run_id;
   drivers[Phase::api] = drivers::api::driver_factory(api_options);
-  // The network driver runs its two ends as `kubeproof agent net-server|net-client` children in the lab's
-  // namespaces, as two pods would be.
-  drivers[Phase::network] = drivers::net::driver_factory(lab_dir);
+  // The network and storage drivers run their agents as children in the lab, or as pods on --target cluster
+  // (a namespace per phase, named after the run id).
+  const std::string run_id = options.run_id.value_or(cluster::new_run_id());
+  drivers::net::ClusterOptions net_cluster;
+  net_cluster.kubeconfig = options.kubeconfig;
+  net_cluster.context = options.context;
+  net_cluster.run_id = run_id;
+  net_cluster.image = options.agent_image;
+  drivers[Phase::network] =
+      drivers::net::driver_factory(lab_dir, drivers::net::AgentCommand::self(), net_cluster);
   drivers[Phase::dns] = drivers::dns::driver_factory(lab_dir);
-  drivers[Phase::storage] =
-      drivers::storage::driver_factory(drivers::storage::DriverOptions{lab_dir, options.compare_to});
+  drivers::storage::DriverOptions storage_options;
+  storage_options.lab_dir = lab_dir;
+  storage_options.compare_to = options.compare_to;
+  storage_options.kubeconfig = options.kubeconfig;
+  storage_options.context = options.context;
+  storage_options.run_id = run_id;
+  storage_options.image = options.agent_image;
+  drivers[Phase::storage] = drivers::storage::driver_factory(storage_options);
   drivers[Phase::ingress] = drivers::ingress::driver_factory(lab_dir);
   return drivers;
 }

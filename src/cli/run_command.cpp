@@ -14,6 +14,8 @@
 #include "core/clock.hpp"
 #include "drivers/api/api_phase.hpp"
 #include "drivers/api/driver.hpp"
+#include "drivers/net/driver.hpp"
+#include "drivers/storage/driver.hpp"
 #include "engine/orchestrator.hpp"
 #include "lab/lab.hpp"
 #include "report/live_metrics.hpp"
@@ -127,6 +129,25 @@ Result<std::vector<std::string>> describe_run(const config::Plan& plan, const st
                           to_string(phase.phase), format_duration(phase.duration))
             : fmt::format("{:<8} {} for {} at {:g}% of capacity", to_string(phase.phase),
                           config::to_string(plan.type), format_duration(phase.duration), phase.load * 100));
+  }
+  if (plan.target == config::Target::cluster) {
+    // The pod phases: the pods, Services and claims each creates (and deletes with its namespace).
+    drivers::storage::DriverOptions storage_options;
+    storage_options.image = registry.agent_image;
+    for (const config::PhasePlan& phase : plan.phases) {
+      if (!selected(phase, only) || (phase.phase != Phase::network && phase.phase != Phase::storage)) {
+        continue;
+      }
+      Result<std::vector<std::string>> pods =
+          phase.phase == Phase::network ? drivers::net::describe_cluster_plan(plan, registry.agent_image)
+                                        : drivers::storage::describe_cluster_plan(plan, storage_options);
+      if (!pods) {
+        return std::unexpected(pods.error());
+      }
+      for (const std::string& line : *pods) {
+        lines.push_back(fmt::format("{:<8} {}", to_string(phase.phase), line));
+      }
+    }
   }
   if (!api) {
     return lines;
@@ -312,6 +333,15 @@ Outcome run_plan(const RunOptions& options) {
   if (Result<void> allowed = check_pod_phase_permissions(plan, orchestrator_options.only, registry);
       !allowed) {
     return std::unexpected(allowed.error());
+  }
+  if (orchestrator_options.only.empty() || orchestrator_options.only.contains(Phase::storage)) {
+    // A StorageClass the cluster does not have is the plan's mistake: said before anything is created.
+    drivers::storage::DriverOptions storage_options;
+    storage_options.kubeconfig = registry.kubeconfig;
+    storage_options.context = registry.context;
+    if (Result<void> inputs = drivers::storage::check_cluster_inputs(plan, storage_options); !inputs) {
+      return std::unexpected(inputs.error());
+    }
   }
   StderrProgress people;
   report::LiveMetrics live({registry.run_id.value_or(""), plan.name,

@@ -4,12 +4,13 @@
 
 #include <fmt/format.h>
 
+#include "cluster/pod_runner.hpp"
+#include "drivers/net/cluster_runner.hpp"
+#include "drivers/net/phase_flow.hpp"
 #include "drivers/net/phase_plan.hpp"
 #include "drivers/net/settings.hpp"
-#include "drivers/net/stress.hpp"
+#include "kube/kubeconfig.hpp"
 #include "lab/netns.hpp"
-#include "load/criteria_view.hpp"
-#include "load/validity.hpp"
 #include "load/worker_pool.hpp"
 
 namespace kp::drivers::net {
@@ -18,55 +19,20 @@ namespace {
 constexpr Duration kServerReady = std::chrono::seconds(10);
 constexpr Duration kServerStopGrace = std::chrono::seconds(3);
 
-std::string us(const Histogram& histogram, double percentile) {
-  return fmt::format("{:.1f} us", double(histogram.value_at_percentile(percentile)) / 1e3);
-}
-
-Measurement to_measurement(const PlannedTest& test, const ClientResult& r, const lab::NetnsRecord& lab,
-                           std::optional<double> expected_bps) {
-  Measurement m;
-  m.metric = test.metric;
-  m.source = fmt::format("kubeproof agent net-client in {} -> {} ({})", lab.layout.client_ns, test.target,
-                         test.path);
-  std::string cpu = fmt::format("client CPU {:.2f}", r.client_cpu.utilization());
-  if (r.server_cpu) {
-    cpu += fmt::format(", server CPU {:.2f}", r.server_cpu->utilization());
+// On a cluster the phase's duration is shared by every test of every placement (five each, four on the host
+// network), so adding placements does not multiply the phase's time; settings.duration overrides it.
+Settings cluster_test_settings(Settings settings, const config::PhasePlan& phase, std::size_t tests) {
+  if (!settings.duration && tests > 0) {
+    settings.duration =
+        std::max<Duration>(phase.duration / static_cast<std::int64_t>(tests), kMinStepDuration);
   }
-  if (is_stream(r.spec.scenario)) {
-    m.value = r.throughput_bps;
-    m.note = fmt::format("{}: {} goodput; {} retransmits; {}; lab veth between network namespaces",
-                         describe(r.spec), r.throughput_source, r.retransmits, cpu);
-    if (expected_bps && *expected_bps > 0) {
-      m.note += fmt::format("; {:.0f} % of the {} capacity.pod_network x load asks for",
-                            100 * r.throughput_bps / *expected_bps,
-                            format_quantity(Quantity::bandwidth, *expected_bps));
-    }
-  } else {
-    m.value = double(r.latency.corrected.value_at_percentile(99)) / 1e9;
-    m.histogram = r.latency.corrected;
-    m.note = fmt::format("{}: round trip P50 {}, P90 {}, P99 {}, P99.9 {}; {:.0f} transactions/s; {}",
-                         describe(r.spec), us(r.latency.corrected, 50), us(r.latency.corrected, 90),
-                         us(r.latency.corrected, 99), us(r.latency.corrected, 99.9), r.transaction_rate, cpu);
-  }
-  if (!r.complete) {
-    m.note += fmt::format("; incomplete: {}", r.error);
-  }
-  return m;
-}
-
-Measurement breaking_point(const load::StressResult& result, const std::string& source) {
-  Measurement m;
-  m.metric = result.metric;
-  m.value = result.breaking_level.value_or(0);
-  m.source = source;
-  m.note = result.note;
-  return m;
+  return settings;
 }
 
 class NetDriver final : public engine::Driver {
  public:
-  NetDriver(std::filesystem::path lab_dir, AgentCommand agent)
-      : lab_dir_(std::move(lab_dir)), agent_(std::move(agent)) {}
+  NetDriver(std::filesystem::path lab_dir, AgentCommand agent, ClusterOptions cluster)
+      : lab_dir_(std::move(lab_dir)), agent_(std::move(agent)), cluster_options_(std::move(cluster)) {}
 
   Phase phase() const override { return Phase::network; }
 
@@ -96,15 +62,26 @@ class NetDriver final : public engine::Driver {
         return fail(ErrorKind::input, fmt::format("{}: {}.{}", file, path, ok.error().message));
       }
     }
+    if (context.plan.target == config::Target::cluster) {
+      Result<cluster::PodSettings> pods =
+          cluster::read_pod_settings(config::YamlField(settings_.pods, file, path + ".pods"));
+      if (!pods) {
+        return std::unexpected(pods.error());
+      }
+      pod_settings_ = *pods;
+      if (settings_.streams < settings_.pairs) {
+        return fail(ErrorKind::input,
+                    fmt::format("{}: {}.pairs: must be at most streams ({}), got \"{}\": each pair's client "
+                                "needs a stream",
+                                file, path, settings_.streams, settings_.pairs));
+      }
+    }
     return {};
   }
 
   Result<void> prepare(engine::PhaseContext& context) override {
     if (context.plan.target == config::Target::cluster) {
-      return fail(
-          ErrorKind::unavailable,
-          "the network phase on --target cluster needs the in-cluster agent runner (not yet available); "
-          "--target local measures the lab's network namespaces");
+      return prepare_cluster(context);
     }
     if (::geteuid() != 0) {
       return fail(
@@ -135,6 +112,9 @@ class NetDriver final : public engine::Driver {
   }
 
   Result<engine::PhaseRun> run(engine::PhaseContext& context) override {
+    if (cluster_) {
+      return run_cluster(context);
+    }
     if (!lab_ || !server_) {
       return fail(ErrorKind::internal, "network driver: run() before a successful prepare()");
     }
@@ -142,42 +122,20 @@ class NetDriver final : public engine::Driver {
     if (!plan) {
       return std::unexpected(plan.error());
     }
-    const load::CriteriaView criteria(context.criteria);
-    const std::optional<double> tightest = criteria.tightest_latency_target(Phase::network);
     engine::PhaseRun run;
     run.notes = plan->notes;
-    std::optional<double> closed_loop_rate;
-    for (const PlannedTest& test : plan->tests) {
-      if (context.cancel.requested()) {
-        break;
-      }
-      Result<ClientResult> result = run_test(context, test, run);
-      if (!result) {
-        continue;
-      }
-      if (!is_stream(test.spec.scenario)) {
-        // The one validity rule: only the client's own lateness (not a wait for the server) can void it.
-        const load::Validity validity = load::judge_validity(account_of(*result), tightest);
-        run.notes.push_back(fmt::format("{}: {}", test.metric, validity.statement));
-        for (const std::string& reason : validity.invalid_reasons) {
-          run.invalid_reasons.push_back(fmt::format("{}: {}", test.metric, reason));
-        }
-        if (validity.lateness) {
-          run.lateness.push_back(
-              load::LatenessFinding{.reason = fmt::format("{}: {}", test.metric, validity.lateness->reason),
-                                    .p99 = validity.lateness->p99});
-        }
-        if (test.metric == "net.pod_to_pod.latency.p99" && !test.spec.rate && result->complete) {
-          closed_loop_rate = result->transaction_rate;
-        }
-      }
-      if (measured(*result)) {
-        run.measurements.push_back(to_measurement(test, *result, *lab_, plan->expected_bps));
-      }
-    }
-    if (plan->stress() && !context.cancel.requested()) {
-      run_stress(context, *plan, closed_loop_rate, criteria, run);
-    }
+    FlowPath path;
+    path.server = lab_->layout.server_endpoint();
+    path.service = lab_->layout.service_endpoint();
+    path.service_path = fmt::format("pod to service: DNAT {} -> {}", lab_->layout.service_endpoint(),
+                                    lab_->layout.server_endpoint());
+    path.probe = probe_endpoint();
+    path.client = "in " + lab_->layout.client_ns;
+    path.medium = "lab veth between network namespaces";
+    const RunClients clients = [&](const std::vector<ClientJob>& jobs) {
+      return run_lab_clients(context, jobs);
+    };
+    run_path(context, settings_, *plan, path, clients, run);
     return run;
   }
 
@@ -191,9 +149,100 @@ class NetDriver final : public engine::Driver {
       }
       server->reset();
     }
+    if (cluster_) {
+      cluster_->close();  // deletes the namespace and everything in it, on every exit path
+      cluster_.reset();
+    }
   }
 
  private:
+  Result<void> prepare_cluster(engine::PhaseContext& context) {
+    kube::LoadOptions load;
+    load.kubeconfig = cluster_options_.kubeconfig;
+    load.context = cluster_options_.context;
+    Result<kube::RestConfig> config = kube::load_rest_config(load);
+    if (!config) {
+      return std::unexpected(config.error());
+    }
+    cluster::RunnerOptions options;
+    options.run_id = cluster_options_.run_id;
+    options.phase = "network";
+    options.image = cluster_options_.image;
+    options.pods = pod_settings_;
+    Result<std::unique_ptr<cluster::PodRunner>> runner =
+        cluster::PodRunner::open(*config, options, context.clock, context.cancel);
+    if (!runner) {
+      return std::unexpected(runner.error());
+    }
+    context.progress.message(Phase::network, fmt::format("namespace {}: agent image {} ({})", (*runner)->ns(),
+                                                         options.image.reference, options.image.pull_policy));
+    cluster_ = std::make_unique<ClusterNet>(std::move(*runner), settings_, context.clock, context.cancel);
+    if (Result<void> planned = cluster_->plan(); !planned) {
+      return planned;
+    }
+    for (const PlacementPlan& placement : cluster_->placements()) {
+      context.progress.message(
+          Phase::network,
+          fmt::format("placement {}: {}", placement.name,
+                      placement.skipped
+                          ? "SKIPPED: " + *placement.skipped
+                          : (placement.judged ? "runs (its rows are the judged ones)" : "runs")));
+    }
+    return {};
+  }
+
+  Result<engine::PhaseRun> run_cluster(engine::PhaseContext& context) {
+    std::size_t tests = 0;
+    for (const PlacementPlan& placement : cluster_->placements()) {
+      tests += placement.skipped ? 0 : (placement.host_network ? 4 : 5);
+    }
+    const Settings settings = cluster_test_settings(settings_, context.phase, tests);
+    Result<NetPhasePlan> plan = plan_phase(settings, context.plan, context.phase, lab::NetnsLayout{});
+    if (!plan) {
+      return std::unexpected(plan.error());
+    }
+    engine::PhaseRun run;
+    run.notes = plan->notes;
+    if (!settings_.duration) {
+      run.notes.push_back(
+          fmt::format("each test runs {} (the phase's {} shared by {} tests over the placements)",
+                      format_duration(*settings.duration), format_duration(context.phase.duration), tests));
+    }
+    if (Result<void> ran = cluster_->run(context, *plan, run); !ran) {
+      return std::unexpected(ran.error());
+    }
+    return run;
+  }
+
+  std::vector<Result<ClientResult>> run_lab_clients(engine::PhaseContext& context,
+                                                    const std::vector<ClientJob>& jobs) {
+    auto one = [&](const ClientJob& job) {
+      return run_lab_client(agent_, lab_->layout.client_ns, job.target, job.spec, settings_.connect_timeout,
+                            job.cpu, context.clock, context.cancel);
+    };
+    std::vector<Result<ClientResult>> out;
+    if (jobs.size() == 1) {
+      out.push_back(one(jobs.front()));
+      return out;
+    }
+    // Together: one worker thread per client (each child dies with the thread that started it).
+    const std::function<Result<ClientResult>(load::WorkerContext&)> body =
+        [&](load::WorkerContext& worker) -> Result<ClientResult> {
+      return one(jobs[static_cast<std::size_t>(worker.index())]);
+    };
+    load::PoolOptions pool;
+    pool.count = static_cast<int>(jobs.size());
+    Result<std::pair<std::vector<Result<ClientResult>>, TimePoint>> ran =
+        load::run_workers<Result<ClientResult>>(pool, context.clock, body);
+    if (!ran) {
+      for (std::size_t i = 0; i < jobs.size(); ++i) {
+        out.push_back(std::unexpected(ran.error()));
+      }
+      return out;
+    }
+    return std::move(ran->first);
+  }
+
   std::uint16_t probe_port() const { return static_cast<std::uint16_t>(lab_->layout.server_port + 1); }
   std::string probe_endpoint() const { return fmt::format("{}:{}", lab_->layout.server_ip, probe_port()); }
 
@@ -209,155 +258,47 @@ class NetDriver final : public engine::Driver {
     return server;
   }
 
-  static bool measured(const ClientResult& r) {
-    return r.measured > Duration::zero() &&
-           (is_stream(r.spec.scenario) ? r.throughput_bps > 0 : r.transactions > 0);
-  }
-
-  // One steady test; its failure is an INVALID reason (one test that could not run does not hide the others).
-  Result<ClientResult> run_test(engine::PhaseContext& context, const PlannedTest& test,
-                                engine::PhaseRun& run) {
-    context.progress.message(Phase::network,
-                             fmt::format("{}: {} from {} to {}", test.metric, describe(test.spec),
-                                         lab_->layout.client_ns, test.target));
-    Result<ClientResult> result =
-        run_lab_client(agent_, lab_->layout.client_ns, test.target, test.spec, settings_.connect_timeout,
-                       settings_.client_cpu, context.clock, context.cancel);
-    if (!result) {
-      run.invalid_reasons.push_back(fmt::format("{}: not measured: {}", test.metric, result.error().message));
-      context.progress.message(Phase::network, run.invalid_reasons.back());
-      return result;
-    }
-    context.progress.message(Phase::network, fmt::format("{}: {}", test.metric, summary(*result)));
-    if (!result->complete && !result->cancelled) {
-      run.invalid_reasons.push_back(fmt::format("{}: {}", test.metric, result->error));
-    }
-    return result;
-  }
-
-  void run_stress(engine::PhaseContext& context, const NetPhasePlan& plan,
-                  std::optional<double> closed_loop_rate, const load::CriteriaView& criteria,
-                  engine::PhaseRun& run) {
-    const std::optional<double> p99_critical = criteria.critical("net.pod_to_pod.latency.p99");
-    const std::string source = fmt::format("kubeproof agent net-client in {} -> {} (pod to pod)",
-                                           lab_->layout.client_ns, lab_->layout.server_endpoint());
-    auto cancelled = [&] { return context.cancel.requested(); };
-    auto progress = [&](std::string_view unit) {
-      return [&context, unit](const load::StepRecord& step) {
-        context.progress.message(Phase::network, "stress: " + describe_step(step, unit));
-      };
-    };
-
-    // Streams: TCP_STREAM and, beside it on the second server, the TCP_RR whose P99 can break the step.
-    RunStreamStep stream_step = [&](int streams, bool /*bisection*/) {
-      TestSpec stream = plan.stream;
-      stream.streams = streams;
-      const std::function<Result<ClientResult>(load::WorkerContext&)> body =
-          [&](load::WorkerContext& worker) -> Result<ClientResult> {
-        if (worker.index() == 0) {
-          return run_lab_client(agent_, lab_->layout.client_ns, lab_->layout.server_endpoint(), stream,
-                                settings_.connect_timeout, settings_.client_cpu, context.clock,
-                                context.cancel);
-        }
-        return run_lab_client(agent_, lab_->layout.client_ns, probe_endpoint(), plan.probe,
-                              settings_.connect_timeout, std::nullopt, context.clock, context.cancel);
-      };
-      load::PoolOptions pool;
-      pool.count = 2;
-      Result<std::pair<std::vector<Result<ClientResult>>, TimePoint>> ran =
-          load::run_workers<Result<ClientResult>>(pool, context.clock, body);
-      if (!ran) {
-        return StreamStepResult{std::unexpected(ran.error()), std::unexpected(ran.error())};
-      }
-      return StreamStepResult{std::move(ran->first[0]), std::move(ran->first[1])};
-    };
-    StreamSearch streams = search_streams(plan.stream_steps, plan.bisect, p99_critical, stream_step,
-                                          cancelled, progress("streams"));
-    if (streams.best) {
-      const PlannedTest test{"net.pod_to_pod.throughput", lab_->layout.server_endpoint(), "pod to pod",
-                             streams.best->spec};
-      Measurement m = to_measurement(test, *streams.best, *lab_, plan.expected_bps);
-      m.note = "stress: the most any stream step carried; " + m.note;
-      run.measurements.push_back(std::move(m));
-    }
-    if (streams.result.breaking_level) {
-      run.measurements.push_back(breaking_point(streams.result, source));
-    }
-    run.stress.push_back(streams.result);
-    if (context.cancel.requested()) {
-      return;
-    }
-
-    // The RR rate: the ramp over the explicit rate, or over half the closed-loop rate measured above.
-    const bool measured_base = !settings_.rate.is_fixed();
-    const std::optional<double> base =
-        settings_.rate.is_fixed() ? std::optional<double>(settings_.rate.rate.per_second) : closed_loop_rate;
-    if (!base || !(*base > 0)) {
-      run.notes.push_back(
-          "stress: no TCP_RR rate search: the closed-loop TCP_RR that gives its base rate did not complete");
-      return;
-    }
-    Result<load::Schedule> schedule = rr_stress_schedule(settings_, plan, Rate{*base}, measured_base);
-    if (!schedule) {
-      run.notes.push_back(fmt::format("stress: no TCP_RR rate search: {}", schedule.error().message));
-      return;
-    }
-    for (const std::string& note : schedule->notes) {
-      run.notes.push_back("TCP_RR " + note);
-    }
-    std::vector<double> ramp;
-    for (const load::Step& step : schedule->steps) {
-      ramp.push_back(step.rate ? step.rate->per_second : 0);
-    }
-    std::vector<std::pair<double, ClientResult>> results;
-    RunRateStep rate_step = [&](Rate rate, bool bisection) -> Result<ClientResult> {
-      TestSpec rr = plan.rr_step;
-      rr.rate = rate;
-      rr.duration = bisection ? schedule->bisect_step_duration : schedule->steps.front().duration;
-      Result<ClientResult> ran =
-          run_lab_client(agent_, lab_->layout.client_ns, lab_->layout.server_endpoint(), rr,
-                         settings_.connect_timeout, settings_.client_cpu, context.clock, context.cancel);
-      if (ran) {
-        results.emplace_back(rate.per_second, *ran);
-      }
-      return ran;
-    };
-    load::StressResult rate =
-        search_rate(ramp, schedule->bisect, schedule->base.value_or(Rate{*base}).per_second, p99_critical,
-                    rate_step, cancelled, progress("/s"));
-    if (rate.breaking_level) {
-      run.measurements.push_back(breaking_point(rate, source));
-      // Whether the step that broke was the client's doing or the server's: its own account says.
-      for (const auto& [level, result] : results) {
-        if (level == *rate.breaking_level) {
-          const load::Validity validity =
-              load::judge_validity(account_of(result), criteria.tightest_latency_target(Phase::network));
-          run.notes.push_back(
-              fmt::format("net.pod_to_pod.breaking_rate: the step that broke: {}{}", validity.statement,
-                          validity.valid() ? std::string() : "; " + validity.invalid_reasons.front()));
-        }
-      }
-    }
-    run.stress.push_back(std::move(rate));
-  }
-
   std::filesystem::path lab_dir_;
   AgentCommand agent_;
+  ClusterOptions cluster_options_;
   Settings settings_;
+  cluster::PodSettings pod_settings_;
   std::optional<lab::NetnsRecord> lab_;
   std::optional<LabServer> server_;
   std::optional<LabServer> probe_server_;
+  std::unique_ptr<ClusterNet> cluster_;
 };
 
 }  // namespace
 
 std::unique_ptr<engine::Driver> make_driver(const config::Plan& /*plan*/, std::filesystem::path lab_dir,
-                                            AgentCommand agent) {
-  return std::make_unique<NetDriver>(std::move(lab_dir), std::move(agent));
+                                            AgentCommand agent, ClusterOptions cluster) {
+  return std::make_unique<NetDriver>(std::move(lab_dir), std::move(agent), std::move(cluster));
 }
 
-engine::DriverFactory driver_factory(std::filesystem::path lab_dir, AgentCommand agent) {
-  return [lab_dir, agent](const config::Plan& plan) { return make_driver(plan, lab_dir, agent); };
+engine::DriverFactory driver_factory(std::filesystem::path lab_dir, AgentCommand agent,
+                                     ClusterOptions cluster) {
+  return [lab_dir, agent, cluster](const config::Plan& plan) {
+    return make_driver(plan, lab_dir, agent, cluster);
+  };
+}
+
+Result<std::vector<std::string>> describe_cluster_plan(const config::Plan& plan,
+                                                       const cluster::AgentImage& image) {
+  for (const config::PhasePlan& phase : plan.phases) {
+    if (phase.phase != Phase::network || !phase.enabled) {
+      continue;
+    }
+    Result<Settings> settings =
+        parse_settings(phase.settings, plan.source.string(), config::settings_path(phase));
+    if (!settings) {
+      return std::unexpected(settings.error());
+    }
+    std::vector<std::string> lines = describe_cluster(*settings, plan.type == config::TestType::stress);
+    lines.push_back(fmt::format("image {} ({})", image.reference, image.pull_policy));
+    return lines;
+  }
+  return std::vector<std::string>{};
 }
 
 }  // namespace kp::drivers::net

@@ -2,6 +2,7 @@
 
 #include <sched.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include <fmt/format.h>
@@ -51,6 +52,29 @@ Result<std::vector<int>> read_stream_steps(const YamlField& field) {
   return steps;
 }
 
+// Distinct placement names, at least one.
+Result<std::vector<std::string>> read_placements(const YamlField& field) {
+  Result<std::vector<YamlField>> items = field.items();
+  if (!items) {
+    return std::unexpected(items.error());
+  }
+  if (items->empty()) {
+    return field.fail_got("must list at least one placement");
+  }
+  std::vector<std::string> out;
+  for (const YamlField& item : *items) {
+    Result<std::string> name = config::read_choice(item, {"same-node", "cross-node", "cross-zone"});
+    if (!name) {
+      return std::unexpected(name.error());
+    }
+    if (std::ranges::find(out, *name) != out.end()) {
+      return item.fail_got("listed twice");
+    }
+    out.push_back(*name);
+  }
+  return out;
+}
+
 Result<std::uint64_t> read_size(const YamlField& field, std::uint64_t maximum) {
   Result<ByteSize> size = field.is_scalar() ? parse_byte_size(field.text()) : fail(ErrorKind::input, "");
   if (!size) {
@@ -87,10 +111,10 @@ Result<Settings> parse_settings(const YAML::Node& node, std::string_view file, s
   if (!node.IsDefined() || root.is_null()) {
     return settings;
   }
-  Result<YamlMap> map =
-      YamlMap::open(root, {"duration", "warmup", "streams", "message_size", "request_size", "response_size",
-                           "rate", "arrival", "client_cpu", "server_cpu", "response_timeout",
-                           "connect_timeout", "stress", "stress_streams"});
+  Result<YamlMap> map = YamlMap::open(
+      root, {"duration", "warmup", "streams", "message_size", "request_size", "response_size", "rate",
+             "arrival", "client_cpu", "server_cpu", "response_timeout", "connect_timeout", "stress",
+             "stress_streams", "placements", "host_network_baseline", "pairs", "pods"});
   if (!map) {
     return std::unexpected(map.error());
   }
@@ -141,6 +165,18 @@ Result<Settings> parse_settings(const YAML::Node& node, std::string_view file, s
            cpu ? Result<int>(static_cast<int>(*cpu)) : std::unexpected(cpu.error()));
     } else if (key == "response_timeout") {
       take(settings.response_timeout, read_positive_duration(field, false));
+    } else if (key == "placements") {
+      take(settings.placements, read_placements(field));
+    } else if (key == "host_network_baseline") {
+      take(settings.host_network_baseline, config::read_bool(field));
+    } else if (key == "pairs") {
+      Result<std::uint64_t> pairs = read_whole(field, 1, kMaxPairs);
+      take(settings.pairs, pairs ? Result<int>(static_cast<int>(*pairs)) : std::unexpected(pairs.error()));
+    } else if (key == "pods") {
+      if (!field.is_map() && !field.is_null()) {
+        ok = field.fail_got("must be a mapping (node_selector, tolerations, resources, ...)");
+      }
+      settings.pods = field.node();
     } else if (key == "connect_timeout") {
       take(settings.connect_timeout, read_positive_duration(field, false));
     }

@@ -22,8 +22,16 @@
 //       steps: [100%, 150%]  # base rate (the explicit rate, or the closed-loop rate measured first), and
 //       bisect: 3            # the extra bisection steps of both searches
 //     stress_streams: [1, 2, 4, 8, 16]  # stress: the TCP_STREAM ramp of parallel streams (ascending)
+//   --target cluster only (agents as pods, cluster_plan.hpp):
+//     placements: [same-node, cross-node]  # the default; cross-zone on request (nodes need
+//                            # topology.kubernetes.io/zone); each runs every test with its own pods
+//     host_network_baseline: false  # also run the tests between hostNetwork pods: what the CNI costs
+//     pairs: 1               # server/client pod pairs per test, run together and merged (streams and rate
+//                            # are shared out; streams must be >= pairs)
+//     pods: {node_selector, tolerations, resources, priority_class, agent_start_timeout, restricted}
 
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -52,7 +60,15 @@ struct Settings {
   Duration connect_timeout = std::chrono::seconds(5);
   load::StressSettings stress;
   std::vector<int> stress_streams = {1, 2, 4, 8, 16};
+  // --target cluster.
+  std::vector<std::string> placements = {"same-node", "cross-node"};
+  bool host_network_baseline = false;
+  int pairs = 1;
+  YAML::Node pods;  // read by cluster::read_pod_settings when the target is a cluster
 };
+
+inline constexpr int kMaxPairs = 64;
+inline constexpr std::string_view kPlacementNames = "same-node, cross-node, cross-zone";
 
 // Null or absent -> defaults. `path` is e.g. "phases[2].settings": messages read
 // `plans/x.yaml:14: phases[2].settings.request_size: must be > 0, got "0"` (ErrorKind::input).

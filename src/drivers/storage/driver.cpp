@@ -2,11 +2,16 @@
 
 #include <fmt/format.h>
 
+#include "cluster/pod_runner.hpp"
+#include "drivers/storage/cluster_volume.hpp"
 #include "drivers/storage/depth_search.hpp"
 #include "drivers/storage/jobs.hpp"
 #include "drivers/storage/random_rate.hpp"
 #include "drivers/storage/settings.hpp"
 #include "drivers/storage/storage_phase.hpp"
+#include "kube/api.hpp"
+#include "kube/kubeconfig.hpp"
+#include "kube/transport.hpp"
 #include "load/criteria_view.hpp"
 
 namespace kp::drivers::storage {
@@ -47,16 +52,34 @@ class StorageDriver final : public engine::Driver {
     if (!rate) {
       return rate;
     }
+    if (context.plan.target == config::Target::cluster) {
+      Result<ClusterSettings> cluster = parse_cluster_settings(field);
+      if (!cluster) {
+        return std::unexpected(cluster.error());
+      }
+      Result<cluster::PodSettings> pods =
+          cluster::read_pod_settings(config::YamlField(cluster->pods, field.file(), path + ".pods"));
+      if (!pods) {
+        return std::unexpected(pods.error());
+      }
+      if (settings->compare_to || !settings->volume.empty()) {
+        return fail(
+            ErrorKind::input,
+            fmt::format("{}: {}: volume and compare_to are paths on this host; on --target cluster the "
+                        "volume is a PersistentVolumeClaim (storage_class, volume_size) and the "
+                        "comparison an emptyDir (emptydir_baseline: true)",
+                        field.file(), path));
+      }
+      cluster_settings_ = std::move(*cluster);
+      pod_settings_ = std::move(*pods);
+    }
     settings_ = std::move(*settings);
     return {};
   }
 
   Result<void> prepare(engine::PhaseContext& context) override {
     if (context.plan.target == config::Target::cluster) {
-      return fail(
-          ErrorKind::unavailable,
-          "storage on --target cluster needs agent pods on the volume, which this build cannot schedule yet; "
-          "run `kubeproof agent storage --dir <mount path>` in a pod that mounts the PersistentVolume");
+      return prepare_cluster(context);
     }
     Settings settings = settings_;
     if (settings.volume.empty()) {
@@ -90,6 +113,18 @@ class StorageDriver final : public engine::Driver {
   }
 
   Result<engine::PhaseRun> run(engine::PhaseContext& context) override {
+    if (cluster_) {
+      Result<engine::PhaseRun> run = cluster_->run(context);
+      if (run) {
+        run->notes.insert(run->notes.begin(), rate_notes_.begin(), rate_notes_.end());
+        if (context.plan.type == config::TestType::stress) {
+          run->notes.push_back(
+              "stress: the iodepth search runs with --target local only; on a cluster the agents run the job "
+              "set (qd_sweep gives the random jobs at other depths)");
+        }
+      }
+      return run;
+    }
     if (!phase_) {
       return fail(ErrorKind::internal, "storage driver: run() before a successful prepare()");
     }
@@ -108,9 +143,55 @@ class StorageDriver final : public engine::Driver {
       phase_->teardown();
     }
     phase_.reset();
+    if (cluster_) {
+      cluster_->close();  // the namespace, and with it the claims and pods, on every exit path
+      cluster_.reset();
+    }
   }
 
  private:
+  Result<void> prepare_cluster(engine::PhaseContext& context) {
+    kube::LoadOptions load;
+    load.kubeconfig = options_.kubeconfig;
+    load.context = options_.context;
+    Result<kube::RestConfig> config = kube::load_rest_config(load);
+    if (!config) {
+      return std::unexpected(config.error());
+    }
+    cluster::RunnerOptions runner_options;
+    runner_options.run_id = options_.run_id;
+    runner_options.phase = "storage";
+    runner_options.image = options_.image;
+    runner_options.image.storage_reference = storage_image_of(options_.image, cluster_settings_);
+    runner_options.pods = pod_settings_;
+    JobSet jobs = plan_jobs(settings_, context.plan.type, context.phase.duration,
+                            JobPlanOptions{.random_rate = random_rate_, .search_slots = 0});
+    if (cluster_settings_.emptydir_baseline && !settings_.runtime) {
+      // The baseline runs every job a second time: the phase's time is shared by both runs.
+      Settings shared = settings_;
+      shared.compare_to = std::filesystem::path(kBaselineMount);
+      jobs = plan_jobs(shared, context.plan.type, context.phase.duration,
+                       JobPlanOptions{.random_rate = random_rate_, .search_slots = 0});
+    }
+    Result<std::unique_ptr<cluster::PodRunner>> runner =
+        cluster::PodRunner::open(*config, runner_options, context.clock, context.cancel);
+    if (!runner) {
+      return std::unexpected(runner.error());
+    }
+    for (const std::string& note : rate_notes_) {
+      context.progress.message(Phase::storage, note);
+    }
+    cluster_ = std::make_unique<ClusterVolume>(std::move(*runner), settings_, std::move(jobs),
+                                               cluster_settings_, context.clock);
+    context.progress.message(
+        Phase::storage,
+        fmt::format("namespace {}: image {} ({}); {} claim{} of {} each", cluster_->ns(),
+                    runner_options.image.storage(), runner_options.image.pull_policy,
+                    cluster_settings_.agents, cluster_settings_.agents == 1 ? "" : "s",
+                    format_quantity(Quantity::size, static_cast<double>(cluster_->volume_size()))));
+    return cluster_->create_claims();
+  }
+
   Result<void> resolve_rate(const engine::PhaseContext& context, const Settings& settings) {
     Result<RandomRate> rate = resolve_random_rate(context.plan, context.phase, settings);
     if (!rate) {
@@ -126,20 +207,88 @@ class StorageDriver final : public engine::Driver {
   std::optional<Rate> random_rate_;
   std::vector<std::string> rate_notes_;
   std::unique_ptr<StoragePhase> phase_;
+  ClusterSettings cluster_settings_;
+  cluster::PodSettings pod_settings_;
+  std::unique_ptr<ClusterVolume> cluster_;
 };
 
 }  // namespace
+
+Result<void> check_cluster_inputs(const config::Plan& plan, const DriverOptions& options) {
+  if (plan.target != config::Target::cluster) {
+    return {};
+  }
+  for (const config::PhasePlan& phase : plan.phases) {
+    if (phase.phase != Phase::storage || !phase.enabled) {
+      continue;
+    }
+    const config::YamlField field = config::settings_field(plan, phase);
+    Result<ClusterSettings> cluster = parse_cluster_settings(field);
+    if (!cluster || cluster->storage_class.empty()) {
+      return {};  // bad settings are validate()'s to report; the default class is the runner's to find
+    }
+    kube::LoadOptions load;
+    load.kubeconfig = options.kubeconfig;
+    load.context = options.context;
+    Result<kube::RestConfig> config = kube::load_rest_config(load);
+    if (!config) {
+      return {};
+    }
+    const std::string who = fmt::format("context \"{}\" ({})", config->context, config->server);
+    Result<std::unique_ptr<kube::Transport>> transport =
+        kube::Transport::create(*config, kube::ClientOptions{}, real_clock());
+    if (!transport) {
+      return {};
+    }
+    kube::Api api(**transport);
+    const kube::Resource classes{.group = "storage.k8s.io",
+                                 .version = "v1",
+                                 .name = "storageclasses",
+                                 .kind = "StorageClass",
+                                 .namespaced = false};
+    kube::ApiResult<nlohmann::json> found = api.get(classes, "", cluster->storage_class);
+    if (!found && found.error().code == 404) {
+      Result<config::YamlMap> map = config::YamlMap::open_any(field);
+      const config::YamlField at = map ? map->get("storage_class").value_or(field) : field;
+      return at.fail_got(fmt::format("no such StorageClass on {}", who));
+    }
+    return {};
+  }
+  return {};
+}
+
+Result<std::vector<std::string>> describe_cluster_plan(const config::Plan& plan,
+                                                       const DriverOptions& options) {
+  for (const config::PhasePlan& phase : plan.phases) {
+    if (phase.phase != Phase::storage || !phase.enabled) {
+      continue;
+    }
+    Result<ClusterSettings> cluster = parse_cluster_settings(config::settings_field(plan, phase));
+    if (!cluster) {
+      return std::unexpected(cluster.error());
+    }
+    std::vector<std::string> lines = describe_cluster(*cluster);
+    lines.push_back(
+        fmt::format("image {} ({})", storage_image_of(options.image, *cluster), options.image.pull_policy));
+    return lines;
+  }
+  return std::vector<std::string>{};
+}
 
 std::filesystem::path lab_volume_dir(const std::filesystem::path& lab_dir) {
   return lab_dir / "volume";
 }
 
 std::unique_ptr<engine::Driver> make_driver(const config::Plan& /*plan*/, std::filesystem::path lab_dir) {
-  return std::make_unique<StorageDriver>(DriverOptions{.lab_dir = std::move(lab_dir), .compare_to = {}});
+  DriverOptions options;
+  options.lab_dir = std::move(lab_dir);
+  return std::make_unique<StorageDriver>(std::move(options));
 }
 
 engine::DriverFactory driver_factory(std::filesystem::path lab_dir) {
-  return driver_factory(DriverOptions{.lab_dir = std::move(lab_dir), .compare_to = {}});
+  DriverOptions options;
+  options.lab_dir = std::move(lab_dir);
+  return driver_factory(std::move(options));
 }
 
 engine::DriverFactory driver_factory(DriverOptions options) {

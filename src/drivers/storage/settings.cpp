@@ -325,6 +325,16 @@ Result<void> check_settings(const Settings& s,
   return {};
 }
 
+bool is_cluster_only_key(std::string_view key) {
+  for (std::string_view cluster :
+       {"storage_class", "emptydir_baseline", "volume_size", "agents", "bind_timeout", "image", "pods"}) {
+    if (key == cluster) {
+      return true;
+    }
+  }
+  return false;
+}
+
 Result<Settings> parse_settings(const config::YamlField& field) {
   Settings settings;
   if (field.is_null()) {
@@ -332,13 +342,18 @@ Result<Settings> parse_settings(const config::YamlField& field) {
   }
   Result<config::YamlMap> map = config::YamlMap::open(
       field,
-      {"volume",     "compare_to",      "fio_binary",     "workloads",   "ioengine", "direct",  "size",
-       "block_size", "iodepth",         "seq_block_size", "seq_iodepth", "numjobs",  "runtime", "ramp_time",
-       "qd_sweep",   "etcd_block_size", "etcd_size",      "timeout",     "rate",     "stress"});
+      {"volume", "compare_to", "fio_binary", "workloads", "ioengine", "direct", "size", "block_size",
+       "iodepth", "seq_block_size", "seq_iodepth", "numjobs", "runtime", "ramp_time", "qd_sweep",
+       "etcd_block_size", "etcd_size", "timeout", "rate", "stress",
+       // --target cluster only (cluster_plan.hpp reads them)
+       "storage_class", "emptydir_baseline", "volume_size", "agents", "bind_timeout", "image", "pods"});
   if (!map) {
     return std::unexpected(map.error());
   }
   for (const auto& [key, value] : map->entries()) {
+    if (is_cluster_only_key(key)) {
+      continue;
+    }
     if (Result<void> read = read_setting(settings, key, value); !read) {
       return std::unexpected(read.error());
     }

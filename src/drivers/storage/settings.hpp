@@ -24,6 +24,8 @@
 //   timeout: 10m             # bound on one fio run; default: the jobs' time plus a generous margin
 //   rate: max                # the random 4K jobs' rate (load/rate_setting.hpp), see below
 //   stress: {steps: [25%, 50%, 100%, 200%], bisect: 3}   # the iodepth search, see below
+//   storage_class, volume_size, emptydir_baseline, agents, bind_timeout, image, pods: --target cluster only,
+//                            # read by cluster_plan.hpp (parse_settings accepts and skips them)
 //
 // rate: the IOPS rows measure what the volume can do, so the default is `max`: fio runs closed loop at its
 // iodepth and the rows carry no offered rate. `capacity` caps each random job at capacity.storage_iops x the
@@ -96,6 +98,9 @@ struct Settings {
 // Parses the settings node (null -> defaults). Messages carry the field's location:
 // `plans/x.yaml:31: phases[4].settings.iodepth: must be a whole number within 1..4096, got "deep"`.
 Result<Settings> parse_settings(const config::YamlField& field);
+
+// The keys only --target cluster reads (cluster_plan.hpp); parse_settings skips them.
+bool is_cluster_only_key(std::string_view key);
 
 // Reads one key's value into `settings` (the agent turns each flag into a field and calls this).
 Result<void> read_setting(Settings& settings, std::string_view key, const config::YamlField& value);

@@ -57,16 +57,32 @@ TEST(NetDriver, ValidatesSettingsWithFileLineAndField) {
   EXPECT_TRUE(valid->validate(good_context));
 }
 
-TEST(NetDriver, ClusterTargetIsSkippedWithTheReason) {
+// --target cluster: the cluster-only settings are checked before anything runs, and the cluster comes from
+// --kubeconfig (a missing file is named, not a silent skip).
+TEST(NetDriver, ClusterTargetChecksItsSettingsAndNamesTheKubeconfig) {
+  Fixture pairs("pairs: 2\n", config::Target::cluster);
+  auto driver = make_driver(pairs.plan, pairs.lab_dir, AgentCommand{"/bin/false"});
+  engine::PhaseContext context = pairs.context();
+  Result<void> ok = driver->validate(context);
+  ASSERT_FALSE(ok);
+  EXPECT_EQ(ok.error().kind, ErrorKind::input);
+  EXPECT_EQ(
+      ok.error().message,
+      "plans/x.yaml: phases[2].settings.pairs: must be at most streams (1), got \"2\": each pair's client "
+      "needs a stream");
+
   Fixture f("", config::Target::cluster);
-  auto driver = make_driver(f.plan, f.lab_dir, AgentCommand{"/bin/false"});
-  engine::PhaseContext context = f.context();
-  ASSERT_TRUE(driver->validate(context));
-  Result<void> prepared = driver->prepare(context);
+  ClusterOptions cluster;
+  cluster.kubeconfig = f.lab_dir / "missing-kubeconfig";
+  cluster.run_id = "kp-unit";
+  auto on_cluster = make_driver(f.plan, f.lab_dir, AgentCommand{"/bin/false"}, cluster);
+  engine::PhaseContext cluster_context = f.context();
+  ASSERT_TRUE(on_cluster->validate(cluster_context));
+  Result<void> prepared = on_cluster->prepare(cluster_context);
   ASSERT_FALSE(prepared);
-  EXPECT_EQ(prepared.error().kind, ErrorKind::unavailable);
-  EXPECT_NE(prepared.error().message.find("needs the in-cluster agent runner"), std::string::npos);
-  driver->teardown(context);
+  EXPECT_NE(prepared.error().message.find("missing-kubeconfig"), std::string::npos)
+      << prepared.error().message;
+  on_cluster->teardown(cluster_context);
 }
 
 TEST(NetDriver, WithoutTheLabOrRootThePhaseIsSkippedSayingSo) {

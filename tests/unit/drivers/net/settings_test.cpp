@@ -72,7 +72,8 @@ TEST(NetSettings, ErrorsNameFileLineFieldAndValue) {
       parse_error("streams: 1\nbandwith: 5Gbps\n"),
       "plans/x.yaml:2: phases[2].settings: unknown key \"bandwith\" (expected one of: duration, warmup, "
       "streams, message_size, request_size, response_size, rate, arrival, client_cpu, server_cpu, "
-      "response_timeout, connect_timeout, stress, stress_streams)");
+      "response_timeout, connect_timeout, stress, stress_streams, placements, host_network_baseline, pairs, "
+      "pods)");
   EXPECT_EQ(parse_error("request_size: 0"),
             "plans/x.yaml:1: phases[2].settings.request_size: must be > 0, got \"0\"");
   EXPECT_EQ(parse_error("message_size: huge"),

@@ -59,9 +59,12 @@ TEST(StorageDriver, NoSettingsAreFine) {
   EXPECT_TRUE(valid) << valid.error().message;
 }
 
-TEST(StorageDriver, ClusterTargetIsSkippedWithTheWayAround) {
-  Result<config::Plan> plan =
-      config::parse_plan("type: smoke\ntarget: cluster\nphases:\n  - phase: storage\n", "plans/x.yaml");
+// --target cluster: a host path as the volume is refused before anything runs (the volume is a claim there),
+// and the cluster comes from --kubeconfig (a missing file is named).
+TEST(StorageDriver, ClusterTargetRefusesHostPathsAndNamesTheKubeconfig) {
+  Result<config::Plan> plan = config::parse_plan(
+      "type: smoke\ntarget: cluster\nphases:\n  - phase: storage\n    settings: {volume: /mnt/pv}\n",
+      "plans/x.yaml");
   ASSERT_TRUE(plan) << plan.error().message;
   engine::CancellationToken cancel;
   NoProgress progress;
@@ -69,13 +72,30 @@ TEST(StorageDriver, ClusterTargetIsSkippedWithTheWayAround) {
   engine::PhaseContext context{
       .plan = *plan, .phase = plan->phases.at(0), .clock = clock, .cancel = cancel, .progress = progress};
   std::unique_ptr<engine::Driver> driver = make_driver(*plan, "/nonexistent-lab");
-  ASSERT_TRUE(driver->validate(context));
-  Result<void> prepared = driver->prepare(context);
+  Result<void> valid = driver->validate(context);
+  ASSERT_FALSE(valid);
+  EXPECT_EQ(valid.error().kind, ErrorKind::input);
+  EXPECT_NE(valid.error().message.find("on --target cluster the volume is a PersistentVolumeClaim"),
+            std::string::npos)
+      << valid.error().message;
+
+  Result<config::Plan> good = config::parse_plan(
+      "type: smoke\ntarget: cluster\nphases:\n  - phase: storage\n    settings: {storage_class: fast}\n",
+      "plans/x.yaml");
+  ASSERT_TRUE(good) << good.error().message;
+  engine::PhaseContext good_context{
+      .plan = *good, .phase = good->phases.at(0), .clock = clock, .cancel = cancel, .progress = progress};
+  DriverOptions options;
+  options.lab_dir = "/nonexistent-lab";
+  options.kubeconfig = "/nonexistent-lab/missing-kubeconfig";
+  options.run_id = "kp-unit";
+  std::unique_ptr<engine::Driver> cluster = driver_factory(options)(*good);
+  ASSERT_TRUE(cluster->validate(good_context));
+  Result<void> prepared = cluster->prepare(good_context);
   ASSERT_FALSE(prepared);
-  EXPECT_EQ(prepared.error().kind, ErrorKind::unavailable);
-  EXPECT_TRUE(prepared.error().message.find("kubeproof agent storage --dir") != std::string::npos)
+  EXPECT_NE(prepared.error().message.find("missing-kubeconfig"), std::string::npos)
       << prepared.error().message;
-  driver->teardown(context);
+  cluster->teardown(good_context);
 }
 
 Result<RandomRate> rate_of(const std::string& yaml) {
@@ -137,10 +157,10 @@ TEST(StorageDriver, ARateFromAMissingCapacityIsAnInputError) {
   Result<void> valid = validate_plan(std::string(kPlanHead) + "      rate: capacity\n");
   ASSERT_FALSE(valid);
   EXPECT_EQ(valid.error().kind, ErrorKind::input);
-  EXPECT_EQ(
-      valid.error().message,
-      "plans/x.yaml:3: capacity.storage_iops: is required for the storage phase's rate (capacity x load), got "
-      "nothing");
+  EXPECT_EQ(valid.error().message,
+            "plans/x.yaml:3: capacity.storage_iops: is required for the storage phase's rate (capacity x "
+            "load), got "
+            "nothing");
 }
 
 TEST(StorageDriver, TheLabVolumeIsUnderTheLabDir) {

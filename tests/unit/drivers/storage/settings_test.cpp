@@ -136,7 +136,8 @@ TEST(StorageSettings, UnknownKeyIsNamedWithTheAllowedOnes) {
       parse_error("size: 1GiB\niodepht: 4\n"),
       "plans/x.yaml:2: phases[4].settings: unknown key \"iodepht\" (expected one of: volume, compare_to, "
       "fio_binary, workloads, ioengine, direct, size, block_size, iodepth, seq_block_size, seq_iodepth, "
-      "numjobs, runtime, ramp_time, qd_sweep, etcd_block_size, etcd_size, timeout, rate, stress)");
+      "numjobs, runtime, ramp_time, qd_sweep, etcd_block_size, etcd_size, timeout, rate, stress, "
+      "storage_class, emptydir_baseline, volume_size, agents, bind_timeout, image, pods)");
 }
 
 TEST(StorageSettings, BadValuesAreEchoed) {
@@ -170,7 +171,8 @@ TEST(StorageSettings, BadValuesAreEchoed) {
       parse_error("settings: [1]"),
       "plans/x.yaml:1: phases[4].settings: unknown key \"settings\" (expected one of: volume, compare_to, "
       "fio_binary, workloads, ioengine, direct, size, block_size, iodepth, seq_block_size, seq_iodepth, "
-      "numjobs, runtime, ramp_time, qd_sweep, etcd_block_size, etcd_size, timeout, rate, stress)");
+      "numjobs, runtime, ramp_time, qd_sweep, etcd_block_size, etcd_size, timeout, rate, stress, "
+      "storage_class, emptydir_baseline, volume_size, agents, bind_timeout, image, pods)");
   EXPECT_EQ(parse_error("[1, 2]"), "plans/x.yaml:1: phases[4].settings: must be a mapping, got a list");
 }
 
