@@ -32,9 +32,7 @@ ns_d="kpc$$d"
 bridge="kpc$$br"
 ip_a=10.236.0.1
 ip_b=10.236.0.2
-# Not under /tmp: every agent pod mounts an emptyDir at /tmp, which in the fixture's mount namespace would hide
-# the claims' directories under it.
-work=$(mktemp -d /var/tmp/kp-bench-cluster.XXXXXX)
+work=$(mktemp -d /tmp/kp-bench-cluster.XXXXXX)
 pids=()
 
 log() { printf '[bench] %s\n' "$*" >&2; }

@@ -39,15 +39,7 @@ std::string skip_reason() {
   return "";
 }
 
-// The fixture's directory must not be under /tmp: every agent pod mounts an emptyDir at /tmp, which in the
-// fixture's mount namespace would hide a claim's directory under /tmp before it is bound (a fixture
-// limitation, not a cluster's).
-void fixture_outside_tmp() {
-  ::setenv("TMPDIR", "/var/tmp", 1);
-}
-
 json kubelet_config(json extra = json::object()) {
-  fixture_outside_tmp();
   json config = {
       {"kubelet", {{"binary", KP_BINARY}, {"images", {"kubeproof-agent", "kubeproof-agent-storage"}}}}};
   config.update(extra);
