@@ -11,6 +11,7 @@
 #include "core/histogram.hpp"
 #include "report/chart_js.hpp"
 #include "report/html_page.hpp"
+#include "report/report_text.hpp"
 #include "report/run_report.hpp"
 
 namespace kp::report {
@@ -151,30 +152,7 @@ std::string script_safe(const std::string& json) {
 }  // namespace
 
 std::string html_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
+  return detail::markup_escape(text, detail::MarkupPlace::attribute);
 }
 
 std::string render_html(const nlohmann::ordered_json& report) {

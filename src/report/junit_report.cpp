@@ -16,53 +16,11 @@
 namespace kp::report {
 namespace {
 
-// Escapes text for XML. Characters XML 1.0 forbids (most control characters) are dropped: a driver's stray
-// byte must not make the file unparseable. Attributes need line breaks and tabs as references (a parser
-// normalises literal ones to spaces); character data keeps them literally, readable in CI logs.
-std::string xml_escape(std::string_view text, bool attribute) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : detail::valid_utf8(text)) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      case '\n':
-        out += attribute ? "&#10;" : "\n";
-        break;
-      case '\t':
-        out += attribute ? "&#9;" : "\t";
-        break;
-      case '\r':
-        out += "&#13;";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) >= 0x20) {
-          out += c;
-        }
-        break;
-    }
-  }
-  return out;
-}
-
 std::string xml_escape(std::string_view text) {
-  return xml_escape(text, true);
+  return detail::markup_escape(text, detail::MarkupPlace::attribute);
 }
 std::string xml_text(std::string_view text) {
-  return xml_escape(text, false);
+  return detail::markup_escape(text, detail::MarkupPlace::content);
 }
 
 bool phase_is_broken(const eval::PhaseEvaluation& phase) {

@@ -287,4 +287,44 @@ std::size_t display_width(std::string_view text) {
   return width;
 }
 
+std::string markup_escape(std::string_view text, MarkupPlace place) {
+  const bool attribute = place == MarkupPlace::attribute;
+  std::string out;
+  out.reserve(text.size());
+  for (char c : valid_utf8(text)) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      case '\n':
+        out += attribute ? "&#10;" : "\n";
+        break;
+      case '\t':
+        out += attribute ? "&#9;" : "\t";
+        break;
+      case '\r':
+        out += "&#13;";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) >= 0x20) {
+          out += c;
+        }
+        break;
+    }
+  }
+  return out;
+}
+
 }  // namespace kp::report::detail

@@ -65,6 +65,14 @@ const eval::PhaseInput* input_of(const RunReport& report, Phase phase);
 // service can always go into XML or JSON.
 std::string valid_utf8(std::string_view text);
 
+// Where escaped text goes in XML or HTML: attributes need line breaks and tabs as references (a parser
+// normalises literal ones to spaces); element content keeps them literally, readable in CI logs.
+enum class MarkupPlace { attribute, content };
+// Escapes text for XML and HTML alike (the apostrophe as &#39;, which both read). Malformed UTF-8 becomes
+// U+FFFD and control characters XML 1.0 forbids are dropped: a driver's stray byte must not make a report
+// unparseable.
+std::string markup_escape(std::string_view text, MarkupPlace place);
+
 // Number of code points in UTF-8 text: column width for alignment ("µs" is one column, two bytes).
 std::size_t display_width(std::string_view text);
 

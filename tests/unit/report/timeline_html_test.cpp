@@ -116,6 +116,11 @@ TEST(HtmlReport, EscapesHostileStringsAndInlinesChartJs) {
   EXPECT_EQ(ends, 3u);
 }
 
+TEST(HtmlReport, EscapesMalformedUtf8AndControlBytesAsJUnitDoes) {
+  // One escaper serves HTML and XML: a service's stray bytes become U+FFFD or vanish in both.
+  EXPECT_EQ(html_escape("a\xff'b\x01\n"), "a\xef\xbf\xbd&#39;b&#10;");
+}
+
 class ReportFile : public ::testing::Test {
  protected:
   void SetUp() override {
