@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/as_nobody.hpp"
+
 namespace kp {
 namespace {
 
@@ -48,33 +50,14 @@ TEST(SocketBuffer, WithoutCapNetAdminTheRefusalAndTheCapAreSaid) {
   if (rmem_max() >= (8 << 20)) {
     GTEST_SKIP() << "net.core.rmem_max is not below the size asked here";
   }
-  int out[2];
-  ASSERT_EQ(::pipe(out), 0);
-  const pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    ::close(out[0]);
-    // setuid away from 0 clears the effective capabilities, CAP_NET_ADMIN among them.
-    if (::setgid(65534) != 0 || ::setuid(65534) != 0) {
-      ::_exit(3);
-    }
+  const kp::testing::NobodyOutcome child = kp::testing::run_as_nobody([](std::string& said) {
     const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     SocketBufferGrant grant = request_socket_buffer(fd, true, 8 << 20);
-    const std::string text =
-        std::to_string(grant.forced) + "|" + std::to_string(grant.granted) + "|" + grant.note;
-    (void)!::write(out[1], text.data(), text.size());
-    ::_exit(0);
-  }
-  ::close(out[1]);
-  std::string said;
-  char buffer[512];
-  for (ssize_t n; (n = ::read(out[0], buffer, sizeof buffer)) > 0;) {
-    said.append(buffer, static_cast<std::size_t>(n));
-  }
-  ::close(out[0]);
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << said;
+    said = std::to_string(grant.forced) + "|" + std::to_string(grant.granted) + "|" + grant.note;
+    return 0;
+  });
+  const std::string& said = child.said;
+  ASSERT_TRUE(child.exited && child.exit_code == 0) << said;
   const std::string granted = std::to_string(2 * rmem_max());
   EXPECT_EQ(said, "0|" + granted +
                       "|SO_RCVBUFFORCE refused (Operation not permitted: no CAP_NET_ADMIN): SO_RCVBUF " +

@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/as_nobody.hpp"
+
 #include "drivers/storage/agent.hpp"
 #include "drivers/storage/medium_notes.hpp"
 
@@ -64,31 +66,14 @@ TEST(Filesystem, ARootOwnedDirectoryRefusesANonRootAgentInOneLine) {
   }
   TempDir dir;
   ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0);
-  int out[2];
-  ASSERT_EQ(::pipe(out), 0);
-  const pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    ::close(out[0]);
-    if (::setgid(65534) != 0 || ::setuid(65534) != 0) {
-      ::_exit(3);
-    }
+  const kp::testing::NobodyOutcome child = kp::testing::run_as_nobody([&dir](std::string& said) {
     Result<void> writable = check_writable(dir.path());
-    const std::string text = writable ? std::string("writable") : writable.error().message;
-    (void)!::write(out[1], text.data(), text.size());
-    ::_exit(writable ? 0 : 1);
-  }
-  ::close(out[1]);
-  std::string said;
-  char buffer[1024];
-  for (ssize_t n; (n = ::read(out[0], buffer, sizeof buffer)) > 0;) {
-    said.append(buffer, static_cast<std::size_t>(n));
-  }
-  ::close(out[0]);
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 1) << said;
+    said = writable ? std::string("writable") : writable.error().message;
+    return writable ? 0 : 1;
+  });
+  const std::string& said = child.said;
+  ASSERT_TRUE(child.exited);
+  EXPECT_EQ(child.exit_code, 1) << said;
   EXPECT_EQ(said,
             "\"" + dir.path().string() +
                 "\" is not writable by this process (uid 65534, gid 65534; the directory is owned by 0:0, "
