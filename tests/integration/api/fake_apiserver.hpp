@@ -148,4 +148,22 @@ class FakeApiserver {
   std::unique_ptr<kube::Transport> control_;
 };
 
+// The fixture config for tests of the process kubelet: pods of the agent image run `binary` (the kubeproof
+// under test), with back-offs and condition delays short enough that a failure state shows within a second.
+// `extra` is merged over it (storage classes, other images).
+inline nlohmann::json process_kubelet_config(const std::string& binary,
+                                             nlohmann::json extra = nlohmann::json::object()) {
+  nlohmann::json config = {
+      {"kubelet",
+       {{"binary", binary},
+        {"images", {"kubeproof-agent"}},
+        {"crash_backoff_ms", 300},
+        {"image_pull_backoff_ms", 300},
+        {"scheduler_retry_ms", 300},
+        {"termination_linger_ms", 1500}}},
+      {"pod_delays_ms", {{"scheduled", 10}, {"initialized", 10}, {"containers_ready", 10}, {"ready", 10}}}};
+  config.update(extra, true);
+  return config;
+}
+
 }  // namespace kp::testing

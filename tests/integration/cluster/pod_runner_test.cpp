@@ -19,18 +19,11 @@ namespace {
 using json = nlohmann::json;
 
 json fixture_config() {
-  return json{
-      {"kubelet",
-       {{"binary", KP_BINARY},
-        {"images", {"kubeproof-agent"}},
-        {"crash_backoff_ms", 300},
-        {"image_pull_backoff_ms", 300},
-        {"scheduler_retry_ms", 300},
-        {"termination_linger_ms", 1500}}},
-      {"pod_delays_ms", {{"scheduled", 10}, {"initialized", 10}, {"containers_ready", 10}, {"ready", 10}}},
-      {"storage_classes",
-       json::array({json{{"name", "standard"}, {"default", true}, {"volumeBindingMode", "Immediate"}},
-                    json{{"name", "late"}, {"volumeBindingMode", "WaitForFirstConsumer"}}})}};
+  return kp::testing::process_kubelet_config(
+      KP_BINARY,
+      {{"storage_classes",
+        json::array({json{{"name", "standard"}, {"default", true}, {"volumeBindingMode", "Immediate"}},
+                     json{{"name", "late"}, {"volumeBindingMode", "WaitForFirstConsumer"}}})}});
 }
 
 // One fixture for the suite (starting one costs seconds); each test has its own run id, so its own namespace.

@@ -37,17 +37,7 @@ inline kube::Resource core(std::string name, std::string kind, bool namespaced =
 
 // The fixture config every test starts from: short back-offs so failure states show within a second.
 inline json kubelet_config(json extra = json::object()) {
-  json config = {
-      {"kubelet",
-       {{"binary", KP_BINARY},
-        {"images", {"kubeproof-agent"}},
-        {"crash_backoff_ms", 300},
-        {"image_pull_backoff_ms", 300},
-        {"scheduler_retry_ms", 300},
-        {"termination_linger_ms", 1500}}},
-      {"pod_delays_ms", {{"scheduled", 10}, {"initialized", 10}, {"containers_ready", 10}, {"ready", 10}}}};
-  config.update(extra, true);
-  return config;
+  return process_kubelet_config(KP_BINARY, std::move(extra));
 }
 
 class KubeletHarness {
