@@ -10,18 +10,18 @@
 #          each to a bridge): what the pod path costs beyond the bridge hop is pods/bridge
 # The same tests with the same flags: TCP_STREAM (1 stream, 128 KiB writes), TCP_RR, UDP_RR and TCP_CRR
 # (64 B/64 B, closed loop), DURATION s each after a 0.4 s warm-up; fio randread 4K and seqread 1M on a
-# 64 MiB file, FIO_RUNTIME s each. Figures: throughput, P50 round trip, IOPS, MB/s. Nothing is pinned (pods
-# cannot be). The last lines give the ratios pods/local (goal: within 5 %, 0.95..1.05). The figures are
-# appended, dated, as a section of bench/RESULTS.md.
+# 64 MiB file, FIO_RUNTIME s each. Figures: throughput, P50 round trip, IOPS, MB/s, each the median of the
+# rounds. Nothing is pinned (pods cannot be). The last lines give the ratios pods/local and pods/bridge
+# (goal: within 5 %, 0.95..1.05). The figures are appended, dated, as a section of bench/RESULTS.md.
 #
 # Needs root, python3, iproute2, nftables, fio, jq. Environment:
-#   ROUNDS=3  DURATION=3  FIO_RUNTIME=3  RESULTS=bench/RESULTS.md (RESULTS=- : do not write)
+#   ROUNDS=5  DURATION=3  FIO_RUNTIME=3  RESULTS=bench/RESULTS.md (RESULTS=- : do not write)
 # Everything it creates (the fixture and its pods, the namespaces, the work directory) is removed at the end.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-3}
 FIO_RUNTIME=${FIO_RUNTIME:-3}
 RESULTS=${RESULTS:-$here/RESULTS.md}
@@ -169,13 +169,18 @@ for round in $(seq "$ROUNDS"); do
   fi
 done
 
-mean() { awk -v t="$1" -v s="$2" '$1==t && $2==s && $4!="" && $4!="nan" {x+=$4; n++} END {if (n) printf "%.6g", x/n; else print "nan"}' "$out"; }
+# The median of the rounds, not the mean: one round disturbed by the machine's other work (a busy core for a
+# second) moves a mean of 3-5 rounds by tens of percent and a median not at all.
+median() {
+  awk -v t="$1" -v s="$2" '$1==t && $2==s && $4!="" && $4!="nan" {print $4}' "$out" | sort -g |
+    awk '{v[NR]=$1} END {if (!NR) print "nan"; else if (NR % 2) printf "%.6g", v[(NR+1)/2]; else printf "%.6g", (v[NR/2]+v[NR/2+1])/2}'
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a=="nan" || b=="nan" || b==0) print "nan"; else printf "%.3f", a/b}'; }
 table="| figure | pods | local (veth pair) | bridge | pods/local | pods/bridge |
 |---|---|---|---|---|---|"
 line=""
 for t in TCP_STREAM TCP_RR UDP_RR TCP_CRR randread seqread; do
-  p=$(mean "$t" pods); l=$(mean "$t" local); b=$(mean "$t" bridge); r=$(ratio "$p" "$l"); rb=$(ratio "$p" "$b")
+  p=$(median "$t" pods); l=$(median "$t" local); b=$(median "$t" bridge); r=$(ratio "$p" "$l"); rb=$(ratio "$p" "$b")
   case $t in
     TCP_STREAM) unit="bit/s goodput";; TCP_RR|UDP_RR|TCP_CRR) unit="us P50 round trip";;
     randread) unit="IOPS";; seqread) unit="bit/s";;
@@ -188,7 +193,7 @@ echo "ratios pods/local (pods/bridge): $line"
 if [[ $RESULTS != - ]]; then
   {
     printf '\n## Agents as pods on the fixture vs the same agents locally (bench/compare-cluster.sh, %s)\n\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
-    printf 'Machine: `nproc` %s, load average %s at the end. %s rounds, alternating; network tests %ss each, fio jobs %ss.\n\n' \
+    printf 'Machine: `nproc` %s, load average %s at the end. %s rounds, alternating, medians; network tests %ss each, fio jobs %ss.\n\n' \
       "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" "$ROUNDS" "$DURATION" "$FIO_RUNTIME"
     printf '%s\n\nratios pods/local (pods/bridge): %s\n\nRaw figures (test side round value):\n```\n%s\n```\n' "$table" "$line" "$(cat "$out")"
   } >>"$RESULTS"
