@@ -459,7 +459,9 @@ std::optional<LabService> lab_service(const std::filesystem::path& lab_dir, std:
   service.pid = record.value("pid", 0);
   service.command = record.value("command", std::vector<std::string>{});
   service.log_file = record.value("log_file", std::string());
-  for (const auto& [role, value] : record.value("endpoints", nlohmann::json::object()).items()) {
+  // A named copy: items() of a temporary would dangle in the range-for.
+  const nlohmann::json endpoints = record.value("endpoints", nlohmann::json::object());
+  for (const auto& [role, value] : endpoints.items()) {
     service.endpoints.emplace_back(role, value.get<std::string>());
   }
   return service;
