@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "engine/exit_deferral.hpp"
+
 namespace kp::cli {
 namespace {
 
@@ -16,23 +18,28 @@ std::atomic<int> g_wake_fd{-1};
 std::atomic<bool> g_installed{false};
 
 constexpr char kInterrupted = 'i';
+constexpr char kDeferred = 'd';
 constexpr char kQuit = 'q';
+
+void wake(char byte) {
+  int fd = g_wake_fd.load();
+  if (fd >= 0) {
+    ssize_t ignored = ::write(fd, &byte, 1);
+    static_cast<void>(ignored);
+  }
+}
 
 extern "C" void on_interrupt(int signal_number) {
   int saved_errno = errno;
   if (g_interrupts.fetch_add(1) >= 1) {
-    // Second interrupt: die of the signal now (exit status 128 + signal, as the shell expects).
-    ::signal(signal_number, SIG_DFL);
-    ::raise(signal_number);
+    // Second interrupt: die of the signal (exit status 128 + signal, as the shell expects), now or as soon as
+    // a step of cleanup under way is done (engine/exit_deferral.hpp).
+    engine::request_quit(signal_number);
+    wake(kDeferred);
     errno = saved_errno;
     return;
   }
-  int fd = g_wake_fd.load();
-  if (fd >= 0) {
-    char byte = kInterrupted;
-    ssize_t ignored = ::write(fd, &byte, 1);
-    static_cast<void>(ignored);
-  }
+  wake(kInterrupted);
   errno = saved_errno;
 }
 
@@ -89,6 +96,10 @@ void InterruptWatcher::watch() {
     }
     if (got <= 0 || byte == kQuit) {
       return;
+    }
+    if (byte == kDeferred) {
+      std::fputs("kubeproof: quitting as soon as the cleanup under way is done\n", stderr);
+      continue;
     }
     std::fputs(
         "kubeproof: interrupted: stopping the current phase, then writing the reports "

@@ -2,7 +2,8 @@
 
 // Ctrl-C during a run: the first SIGINT (or SIGTERM) asks the run to stop. The current phase keeps what it
 // measured, the rest are skipped, and the reports are still written. A second one ends the process at once,
-// the way an unhandled SIGINT would.
+// the way an unhandled SIGINT would, except that a step of cleanup under way (an engine::ExitDeferral: fio's
+// scratch files, the report set) is finished first.
 //
 // The signal handler only does what is async-signal-safe: it counts and writes one byte to a pipe. A watcher
 // thread reads the pipe and calls CancellationToken::request(), which takes a mutex and so must not run

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <cstdio>
 
+#include "engine/exit_deferral.hpp"
 #include "eval/verdict.hpp"
 
 namespace kp::cli {
@@ -30,11 +31,16 @@ Outcome deliver_report(const report::RunReport& report, const OutputOptions& opt
     fmt::print("{}", report::render_console(report, {.color = stdout_wants_color(options.no_color)}));
   }
   std::fflush(stdout);
-  Result<std::filesystem::path> folder = report::write_reports(report, options.results_dir);
+  Result<std::filesystem::path> folder = [&] {
+    // A second Ctrl-C while the files are written waits for the whole set: never a part of one.
+    engine::ExitDeferral whole_set;
+    return report::write_reports(report, options.results_dir);
+  }();
   if (!folder) {
     return std::unexpected(folder.error());
   }
-  fmt::print(stderr, "reports: {}/ (report.json, report.html, junit.xml, summary.md, metrics.prom)\n", folder->string());
+  fmt::print(stderr, "reports: {}/ (report.json, report.html, junit.xml, summary.md, metrics.prom)\n",
+             folder->string());
   return eval::exit_code_for(report.evaluation.overall);
 }
 

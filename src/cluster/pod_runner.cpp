@@ -149,8 +149,10 @@ Result<std::unique_ptr<PodRunner>> PodRunner::open(const kube::RestConfig& confi
                            {std::string(kPhaseLabel), s.options.phase}};
   json namespace_object = {
       {"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", s.ns}, {"labels", run_labels}}}};
+  s.namespace_guard.emplace();
   if (kube::ApiResult<json> created = s.api->create(kube::namespaces_resource(), "", namespace_object);
       !created) {
+    s.namespace_guard.reset();
     if (created.error().code == 409) {
       return fail(ErrorKind::input,
                   fmt::format("namespace {} already exists on {}: run id {} was used before "
@@ -371,6 +373,8 @@ void PodRunner::close() noexcept {
   s.closed = true;
   try {
     kube::ApiResult<json> removed = s.api->remove(kube::namespaces_resource(), "", s.ns);
+    // Sent: Kubernetes finishes the deletion without us, so a second Ctrl-C may end the process now.
+    s.namespace_guard.reset();
     std::string problem;
     if (!removed && removed.error().code != 404) {
       problem = removed.error().error.message;

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cluster/pod_runner.hpp"
+#include "engine/exit_deferral.hpp"
 #include "kube/watch.hpp"
 
 namespace kp::cluster {
@@ -23,6 +24,9 @@ struct PodRunner::State {
   std::string who;       // "context \"x\" (https://...)", for messages
   bool created = false;  // the namespace exists (close() deletes it)
   bool closed = false;
+  // From just before the namespace is created until its DELETE is sent: a second Ctrl-C waits for that
+  // DELETE rather than leave the namespace behind (engine/exit_deferral.hpp).
+  std::optional<engine::ExitDeferral> namespace_guard;
 };
 
 namespace detail {

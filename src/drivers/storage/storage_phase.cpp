@@ -179,6 +179,7 @@ Result<void> StoragePhase::prepare() {
 Result<void> StoragePhase::prepare_files() {
   // The work files (job file, fio's JSON and logs) go to $TMPDIR (or /tmp), else under the volume: in a pod
   // with a read-only root file system, /tmp may not be writable, and the volume always is (checked).
+  files_guard_.emplace();
   std::error_code code;
   const fs::path temp = fs::temp_directory_path(code);
   Result<fs::path> work =
@@ -510,6 +511,7 @@ void StoragePhase::teardown() noexcept {
     work_dir_.clear();
   }
   job_file_.clear();
+  files_guard_.reset();
 }
 
 }  // namespace kp::drivers::storage

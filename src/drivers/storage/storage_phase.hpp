@@ -29,6 +29,7 @@
 #include "drivers/storage/settings.hpp"
 #include "engine/cancellation.hpp"
 #include "engine/driver.hpp"
+#include "engine/exit_deferral.hpp"
 #include "load/criteria_view.hpp"
 
 namespace kp::drivers::storage {
@@ -118,6 +119,9 @@ class StoragePhase {
   std::filesystem::path job_file_;
   std::vector<Target> targets_;
   std::optional<DepthSearchPlan> search_;
+  // Held from the first file created to the last one removed: a second Ctrl-C waits for the removal rather
+  // than leave fio's scratch files on the volume under test.
+  std::optional<engine::ExitDeferral> files_guard_;
 };
 
 }  // namespace kp::drivers::storage

@@ -3,9 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <cstdio>
+#include <optional>
 
 #include "cli/interrupt.hpp"
 #include "core/clock.hpp"
+#include "engine/exit_deferral.hpp"
 
 namespace kp::cli {
 namespace {
@@ -54,6 +57,29 @@ TEST(InterruptWatcherDeathTest, SecondInterruptEndsTheProcessAtOnce) {
         std::_Exit(0);
       },
       ::testing::KilledBySignal(SIGINT), "");
+}
+
+// A second Ctrl-C during a step of cleanup that must not be cut in half (fio's scratch files, the report set)
+// ends the process as soon as that step is done, not in its middle.
+TEST(InterruptWatcherDeathTest, SecondInterruptWaitsForTheCleanupUnderWay) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        engine::CancellationToken token;
+        InterruptWatcher watcher(token);
+        std::optional<engine::ExitDeferral> outer(std::in_place);
+        std::optional<engine::ExitDeferral> inner(std::in_place);
+        std::raise(SIGINT);
+        std::raise(SIGINT);
+        std::fputs("inner step done\n", stderr);
+        inner.reset();
+        std::fputs("outer step done\n", stderr);
+        std::fflush(stderr);
+        outer.reset();
+        // Not reached: the last deferral's end kills the process with the deferred SIGINT.
+        std::_Exit(0);
+      },
+      ::testing::KilledBySignal(SIGINT), "inner step done\nouter step done");
 }
 
 }  // namespace
