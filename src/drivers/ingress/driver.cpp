@@ -97,9 +97,8 @@ class IngressDriver final : public engine::Driver {
     if (settings_.insecure && spec.url.tls) {
       // Off only when the plan says so, and never silently: on stderr now, in the report's notes later.
       insecure_note_ = fmt::format(
-          "WARNING: ingress.insecure is set: the certificate of {} is NOT verified, so anyone on the network "
-          "path "
-          "can read and change this traffic",
+          "WARNING: ingress.insecure is set: the certificate of {} is NOT verified, so anyone on the "
+          "network path can read and change this traffic",
           url);
       std::fprintf(stderr, "%s\n", insecure_note_.c_str());
     }
