@@ -7,6 +7,8 @@
 #   make demo-evaluate  judge the shipped example measurements (no services)
 #   make agent-image        the agent images as OCI archives in build/ (scripts/build-agent-image.sh; root)
 #   make check-agent-image  prove they import into containerd and run as uid 65534 (scripts/check-agent-image.sh)
+#   make test-sanitize  the unit and integration tests under ASan+UBSan, the threaded parts under TSan
+#                       (sanitize.mk; the second CI step, see README)
 #   make clean   remove build/ (results/ is left alone: it holds your reports)
 
 BUILD_DIR ?= build
@@ -84,3 +86,5 @@ check-agent-image:
 
 clean:
 	rm -rf $(BUILD_DIR)
+
+include sanitize.mk

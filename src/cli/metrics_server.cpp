@@ -21,18 +21,20 @@ namespace {
 
 constexpr std::size_t kMaxRequest = 8192;
 constexpr int kClientTimeoutMs = 1000;
+constexpr std::string_view kLoopback = "127.0.0.1";
 
 Result<std::pair<std::string, std::uint16_t>> split_listen(std::string_view listen) {
   auto bad = [&](std::string_view why) {
     return fail(ErrorKind::usage, fmt::format("--metrics-listen: {}, got \"{}\"", why, listen));
   };
+  // A port alone, or ":PORT", binds loopback: /metrics shows the cluster's figures and the run's plan, so
+  // other hosts see it only when the address says so ("0.0.0.0:9464", "[::]:9464"; warned about).
   const std::size_t colon = listen.rfind(':');
-  if (colon == std::string_view::npos) {
-    return bad("expected HOST:PORT or :PORT");
-  }
-  std::string_view host = listen.substr(0, colon);
-  const std::string_view port_text = listen.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+  std::string_view host = colon == std::string_view::npos ? std::string_view() : listen.substr(0, colon);
+  const std::string_view port_text = colon == std::string_view::npos ? listen : listen.substr(colon + 1);
+  if (host.empty()) {
+    host = kLoopback;
+  } else if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   } else if (host.find(':') != std::string_view::npos) {
     return bad("an IPv6 address goes in brackets, [::1]:9464");
@@ -44,6 +46,17 @@ Result<std::pair<std::string, std::uint16_t>> split_listen(std::string_view list
     return bad("the port must be a number from 0 to 65535");
   }
   return std::pair{std::string(host), static_cast<std::uint16_t>(port)};
+}
+
+bool is_loopback(const sockaddr_storage& address) {
+  if (address.ss_family == AF_INET) {
+    return (ntohl(reinterpret_cast<const sockaddr_in&>(address).sin_addr.s_addr) >> 24) == 127;
+  }
+  if (address.ss_family == AF_INET6) {
+    const in6_addr& v6 = reinterpret_cast<const sockaddr_in6&>(address).sin6_addr;
+    return IN6_IS_ADDR_LOOPBACK(&v6) || (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127);
+  }
+  return false;
 }
 
 void send_all(int fd, std::string_view data) {
@@ -84,17 +97,12 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(std::string_view lis
   }
   const auto& [host, port] = *parts;
   addrinfo hints{};
-  // Every address: one IPv6 socket that takes IPv4 too (IPV6_V6ONLY off), else IPv4 alone.
-  hints.ai_family = host.empty() ? AF_INET6 : AF_UNSPEC;
+  hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
   const std::string port_text = std::to_string(port);
   addrinfo* found = nullptr;
-  int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), port_text.c_str(), &hints, &found);
-  if (rc != 0 && host.empty()) {
-    hints.ai_family = AF_INET;
-    rc = ::getaddrinfo(nullptr, port_text.c_str(), &hints, &found);
-  }
+  const int rc = ::getaddrinfo(host.c_str(), port_text.c_str(), &hints, &found);
   if (rc != 0) {
     return fail(ErrorKind::usage,
                 fmt::format("--metrics-listen: cannot use \"{}\": {}", listen, ::gai_strerror(rc)));
@@ -110,7 +118,9 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(std::string_view lis
     const int on = 1;
     const int off = 0;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-    if (address->ai_family == AF_INET6 && host.empty()) {
+    if (address->ai_family == AF_INET6 &&
+        IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<const sockaddr_in6*>(address->ai_addr)->sin6_addr)) {
+      // "[::]" means every address: IPv4 too, whatever net.ipv6.bindv6only says.
       ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
     }
     if (::bind(fd, address->ai_addr, address->ai_addrlen) != 0 || ::listen(fd, 16) != 0) {
@@ -135,9 +145,9 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(std::string_view lis
     ::close(fd);
     return fail(ErrorKind::internal, fmt::format("--metrics-listen: eventfd: {}", std::strerror(errno)));
   }
-  std::string shown = host.empty() ? (bound.ss_family == AF_INET6 ? "::" : "0.0.0.0") : host;
   std::unique_ptr<MetricsServer> server(
-      new MetricsServer(fd, stop, bound_port, std::move(shown), std::move(render), clock));
+      new MetricsServer(fd, stop, bound_port, host, std::move(render), clock));
+  server->loopback_ = is_loopback(bound);
   try {
     server->thread_ = std::thread([raw = server.get()] { raw->serve(); });
   } catch (const std::system_error& error) {

@@ -29,8 +29,9 @@ class MetricsServer {
  public:
   using Render = std::function<std::string()>;
 
-  // Checks the form of a --metrics-listen value without binding: "127.0.0.1:9464", ":9464" (every address,
-  // IPv6 and IPv4), "[::1]:9464", "localhost:9464" (a name binds its first address); port 0 picks a free one.
+  // Checks the form of a --metrics-listen value without binding: "9464" and ":9464" (loopback, 127.0.0.1),
+  // "0.0.0.0:9464" or "[::]:9464" (every address, said explicitly), "[::1]:9464", "localhost:9464" (a name
+  // binds its first address); port 0 picks a free one.
   // Errors (ErrorKind::usage) name the flag and the value.
   static Result<void> check_listen(std::string_view listen);
   static Result<std::unique_ptr<MetricsServer>> start(std::string_view listen, Render render, Clock& clock);
@@ -39,7 +40,9 @@ class MetricsServer {
   MetricsServer& operator=(const MetricsServer&) = delete;
 
   std::uint16_t port() const { return port_; }
-  // "http://127.0.0.1:9464/metrics" (the host as given; "[::]" for every address).
+  // False when other hosts can reach the endpoint (an explicit address that is not loopback): the run warns.
+  bool loopback_only() const { return loopback_; }
+  // "http://127.0.0.1:9464/metrics" (the host as given, 127.0.0.1 when none was).
   std::string url() const;
   // GET /metrics requests answered so far.
   std::uint64_t scrapes() const { return scrapes_.load(std::memory_order_acquire); }
@@ -57,6 +60,7 @@ class MetricsServer {
   int stop_fd_;  // an eventfd: written once by the destructor
   std::uint16_t port_;
   std::string host_;
+  bool loopback_ = true;
   Render render_;
   Clock& clock_;
   std::atomic<std::uint64_t> scrapes_{0};

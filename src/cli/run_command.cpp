@@ -357,6 +357,13 @@ Outcome run_plan(const RunOptions& options) {
     }
     metrics_server = std::move(*started_server);
     fmt::print(stderr, "[kubeproof] live metrics at {}\n", metrics_server->url());
+    if (!metrics_server->loopback_only()) {
+      fmt::print(
+          stderr,
+          "[kubeproof] WARNING: --metrics-listen {}: /metrics is served to every host that can reach this "
+          "one, unauthenticated (a port alone, \":{}\", serves loopback only)\n",
+          options.metrics_listen, metrics_server->port());
+    }
   }
   engine::ProgressSink& forwarded =
       metrics_server ? static_cast<engine::ProgressSink&>(live_progress) : people;
@@ -467,9 +474,11 @@ Command add_run_command(CLI::App& parent) {
                         "Do not ask before a load or stress test on a cluster (needed without a terminal)");
   command.app->add_flag("--dry-run", options->dry_run,
                         "Print what each phase would do (for api: context, server, objects, QPS) and stop");
-  command.app->add_option("--metrics-listen", options->metrics_listen,
-                          "Serve live metrics for Prometheus at HOST:PORT/metrics while the run goes on "
-                          "(e.g. 127.0.0.1:9464; see deploy/grafana)");
+  command.app->add_option(
+      "--metrics-listen", options->metrics_listen,
+      "Serve live metrics for Prometheus at HOST:PORT/metrics while the run goes on "
+      "(PORT or :PORT binds 127.0.0.1; another host's address, e.g. 0.0.0.0:9464, is warned about; "
+      "see deploy/grafana)");
   command.app->add_option(
       "--metrics-linger", options->metrics_linger,
       "With --metrics-listen: after the reports, serve until one more scrape, at most this long "

@@ -63,6 +63,24 @@ std::string first_line(const std::string& text, std::size_t limit = 200) {
   return line;
 }
 
+bool is_api_version(std::string_view text) {
+  return text.starts_with("client.authentication.k8s.io/") && text.size() <= 64 &&
+         text.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789./") == std::string_view::npos;
+}
+
+bool is_timestamp_text(std::string_view text) {
+  return text.size() <= 40 && text.find_first_not_of("0123456789-:.TZtz+ ") == std::string_view::npos;
+}
+
+// The value quoted when it passes `plausible`, else only its length.
+std::string shown_if(std::string_view value, bool (*plausible)(std::string_view)) {
+  if (value.empty()) {
+    return "(none)";
+  }
+  return plausible(value) ? fmt::format("\"{}\"", value)
+                          : fmt::format("(a value of {} characters, not shown)", value.size());
+}
+
 }  // namespace
 
 Result<Credentials> parse_exec_credential(std::string_view text, std::string_view expected_api_version) {
@@ -70,16 +88,18 @@ Result<Credentials> parse_exec_credential(std::string_view text, std::string_vie
   if (doc.is_discarded() || !doc.is_object()) {
     return fail(ErrorKind::protocol, "exec plugin output is not a JSON object");
   }
-  if (doc.value("kind", "") != "ExecCredential") {
-    return fail(
-        ErrorKind::protocol,
-        fmt::format("exec plugin output: kind must be ExecCredential, got \"{}\"", doc.value("kind", "")));
+  // The plugin's output is credential material: a message echoes a value from it only where the value has the
+  // shape it should (a version, a timestamp), so a token in the wrong field never reaches an error.
+  auto kind = doc.find("kind");
+  if (kind == doc.end() || !kind->is_string() || kind->get<std::string>() != "ExecCredential") {
+    return fail(ErrorKind::protocol, "exec plugin output: kind must be ExecCredential");
   }
-  std::string api_version = doc.value("apiVersion", "");
+  auto version = doc.find("apiVersion");
+  std::string api_version = version != doc.end() && version->is_string() ? version->get<std::string>() : "";
   if (api_version != expected_api_version) {
-    return fail(ErrorKind::protocol, fmt::format("exec plugin output: apiVersion \"{}\" does not match the "
-                                                 "kubeconfig's \"{}\"",
-                                                 api_version, expected_api_version));
+    return fail(ErrorKind::protocol,
+                fmt::format("exec plugin output: apiVersion {} does not match the kubeconfig's \"{}\"",
+                            shown_if(api_version, is_api_version), expected_api_version));
   }
   auto status = doc.find("status");
   if (status == doc.end() || !status->is_object()) {
@@ -106,7 +126,8 @@ Result<Credentials> parse_exec_credential(std::string_view text, std::string_vie
     std::optional<WallTime> parsed = parse_rfc3339(expiry);
     if (!parsed) {
       return fail(ErrorKind::protocol,
-                  fmt::format("exec plugin output: expirationTimestamp is not RFC 3339, got \"{}\"", expiry));
+                  fmt::format("exec plugin output: expirationTimestamp is not RFC 3339, got {}",
+                              shown_if(expiry, is_timestamp_text)));
     }
     credentials.expiry = parsed;
   }

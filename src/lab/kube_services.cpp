@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/clock.hpp"
+#include "core/private_file.hpp"
 #include "kube/api.hpp"
 #include "kube/kubeconfig.hpp"
 #include "kube/transport.hpp"
@@ -44,26 +45,9 @@ std::vector<fs::path> assets_dirs() {
 
 Result<void> write_private(const fs::path& file, const std::string& text) {
   // Created 0600 from the start: the token must never be readable by others, not even briefly.
-  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return fail(ErrorKind::io,
-                fmt::format("lab: cannot write \"{}\": {}", file.string(), std::strerror(errno)));
+  if (Result<void> written = write_private_file(file, text); !written) {
+    return fail(ErrorKind::io, "lab: " + written.error().message);
   }
-  ::fchmod(fd, 0600);
-  std::size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      ::close(fd);
-      return fail(ErrorKind::io,
-                  fmt::format("lab: cannot write \"{}\": {}", file.string(), std::strerror(errno)));
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
   return {};
 }
 

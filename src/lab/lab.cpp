@@ -11,6 +11,7 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "core/private_file.hpp"
 #include "lab/ports.hpp"
 #include "lab/process.hpp"
 #include "lab/services.hpp"
@@ -49,12 +50,9 @@ nlohmann::json to_json(const ServiceRecord& record) {
 Result<void> write_text(const fs::path& file, const std::string& text) {
   fs::path temp = file;
   temp += ".tmp";
-  {
-    std::ofstream out(temp, std::ios::trunc);
-    out << text;
-    if (!out) {
-      return fail(ErrorKind::io, fmt::format("cannot write \"{}\"", temp.string()));
-    }
+  // 0600: the lab's state (pids, ports, commands) is its owner's; the temporary file is never wider.
+  if (Result<void> written = write_private_file(temp, text); !written) {
+    return written;
   }
   std::error_code error;
   fs::rename(temp, file, error);

@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/private_file.hpp"
 #include "lab/process.hpp"
 
 extern char** environ;
@@ -183,12 +184,8 @@ Result<void> write_record(const fs::path& state_dir, const NetnsRecord& record) 
   }
   const fs::path file = record_file(state_dir);
   const fs::path temp = file.string() + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::trunc);
-    out << to_json(record).dump(2) << "\n";
-    if (!out) {
-      return fail(ErrorKind::io, fmt::format("cannot write \"{}\"", temp.string()));
-    }
+  if (Result<void> written = write_private_file(temp, to_json(record).dump(2) + "\n"); !written) {
+    return written;
   }
   fs::rename(temp, file, error);
   if (error) {

@@ -129,9 +129,19 @@ Result<void> wait_connected(const std::shared_ptr<grpc::Channel>& channel, const
   if (channel->WaitForConnected(after(timeout))) {
     return {};
   }
+  // WaitForConnected tells no reason; a call on the failed channel does (gRPC keeps the last connection
+  // error, e.g. "Ssl handshake failed ... CERTIFICATE_VERIFY_FAILED" for a server certificate that does not
+  // verify).
+  auto stub = etcdserverpb::Maintenance::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(after(std::chrono::seconds(1)));
+  etcdserverpb::StatusRequest request;
+  etcdserverpb::StatusResponse response;
+  grpc::Status status = stub->Status(&context, request, &response);
+  std::string why = status.ok() ? fmt::format("state {}", static_cast<int>(channel->GetState(false)))
+                                : describe_status(status.error_code(), status.error_message());
   return fail(ErrorKind::network,
-              fmt::format("etcd {}: cannot connect within {} (state {})", target, format_duration(timeout),
-                          static_cast<int>(channel->GetState(false))));
+              fmt::format("etcd {}: cannot connect within {}: {}", target, format_duration(timeout), why));
 }
 
 Result<MemberStatus> member_status(const std::shared_ptr<grpc::Channel>& channel, const std::string& target,

@@ -1,6 +1,7 @@
 #include "drivers/ingress/driver.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <thread>
 
 #include <fmt/format.h>
@@ -93,6 +94,14 @@ class IngressDriver final : public engine::Driver {
       return std::unexpected(parsed.error());
     }
     spec.url = std::move(*parsed);
+    if (settings_.insecure && spec.url.tls) {
+      // Off only when the plan says so, and never silently: on stderr now, in the report's notes later.
+      insecure_note_ = fmt::format(
+          "WARNING: ingress.insecure is set: the certificate of {} is NOT verified, so anyone on the "
+          "network path can read and change this traffic",
+          url);
+      std::fprintf(stderr, "%s\n", insecure_note_.c_str());
+    }
     spec.request.method = settings_.method;
     spec.request.paths = settings_.paths;
     spec.request.headers = settings_.headers;
@@ -140,6 +149,9 @@ class IngressDriver final : public engine::Driver {
 
   Result<engine::PhaseRun> run(engine::PhaseContext& context) override {
     engine::PhaseRun run;
+    if (!insecure_note_.empty()) {
+      run.notes.push_back(insecure_note_);
+    }
     const load::CriteriaView criteria(context.criteria);
     for (Series& series : series_) {
       if (context.cancel.requested()) {
@@ -306,6 +318,7 @@ class IngressDriver final : public engine::Driver {
   std::filesystem::path lab_dir_;
   Settings settings_;
   std::vector<Series> series_;
+  std::string insecure_note_;  // set by prepare() when TLS verification is off for an https URL
 };
 
 }  // namespace

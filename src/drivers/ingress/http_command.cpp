@@ -1,6 +1,7 @@
 #include "drivers/ingress/http_command.hpp"
 
 #include <cmath>
+#include <cstdio>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -339,6 +340,13 @@ std::string agent_json_line(const LoadSpec& spec, const LoadResult& result) {
 
 Result<int> run_http_command(const HttpOptions& options, Clock& clock, engine::CancellationToken& cancel,
                              std::ostream& out) {
+  if (options.insecure && options.url.starts_with("https://")) {
+    // Explicit (-k), and never silent. Only here: an agent's output is its one JSON line.
+    std::fputs(
+        "WARNING: --insecure: the server's TLS certificate and name are NOT verified, so anyone on the "
+        "network path can read and change this traffic\n",
+        stderr);
+  }
   Result<std::pair<LoadSpec, LoadResult>> ran = run(options, clock, cancel);
   if (!ran) {
     return std::unexpected(ran.error());

@@ -1,5 +1,6 @@
 #include "drivers/ingress/url.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include <fmt/format.h>
@@ -12,9 +13,25 @@ std::string Url::to_string() const {
                      target);
 }
 
+namespace {
+
+// The URL as an error may quote it: user info ("user:password@") is a credential and shows as "***@".
+std::string without_user_info(std::string_view text) {
+  const std::size_t scheme = text.find("://");
+  const std::size_t start = scheme == std::string_view::npos ? 0 : scheme + 3;
+  const std::size_t end = std::min(text.find_first_of("/?#", start), text.size());
+  const std::size_t at = text.substr(0, end).rfind('@');
+  if (at == std::string_view::npos || at < start) {
+    return std::string(text);
+  }
+  return fmt::format("{}***{}", text.substr(0, start), text.substr(at));
+}
+
+}  // namespace
+
 Result<Url> parse_url(std::string_view text) {
   auto bad = [&](std::string_view why) {
-    return fail(ErrorKind::usage, fmt::format("{}, got \"{}\"", why, text));
+    return fail(ErrorKind::usage, fmt::format("{}, got \"{}\"", why, without_user_info(text)));
   };
   Url url;
   std::string_view rest = text;

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "config/yaml_fields.hpp"
+#include "core/private_file.hpp"
 #include "drivers/storage/child_process.hpp"
 #include "drivers/storage/filesystem.hpp"
 #include "drivers/storage/medium_notes.hpp"
@@ -223,11 +224,8 @@ Result<void> StoragePhase::prepare_files() {
     }
   }
   job_file_ = work_dir_ / "jobs.fio";
-  std::ofstream out(job_file_);
-  out << render_job_file(jobs_);
-  out.close();
-  if (!out) {
-    return fail(ErrorKind::io, fmt::format("storage: cannot write {}", job_file_.string()));
+  if (Result<void> written = write_private_file(job_file_, render_job_file(jobs_)); !written) {
+    return fail(ErrorKind::io, "storage: " + written.error().message);
   }
   return {};
 }
@@ -435,11 +433,8 @@ Result<void> StoragePhase::run_search(const Target& target, engine::Cancellation
     }
     const JobSet set = step_jobs(settings_, depth, jobs_);
     const fs::path file = work_dir_ / fmt::format("step-qd{}.fio", depth);
-    std::ofstream out(file);
-    out << render_job_file(set);
-    out.close();
-    if (!out) {
-      return fail(ErrorKind::io, fmt::format("storage: cannot write {}", file.string()));
+    if (Result<void> written = write_private_file(file, render_job_file(set)); !written) {
+      return fail(ErrorKind::io, "storage: " + written.error().message);
     }
     Result<FioRun> ran = run_fio(target, file, set, fmt::format("step-qd{}", depth), cancel);
     if (!ran) {

@@ -112,6 +112,10 @@ TEST(LabKubeApiserver, StartedFromKubebuilderAssetsServesTheLocalApiPhase) {
   const fs::path service_dir = kubeconfig.parent_path();
   EXPECT_EQ(permissions_of(kubeconfig), 0600u);
   EXPECT_EQ(permissions_of(service_dir / "tokens.csv"), 0600u);
+  // Issue 18: every private key and the token are the owner's alone too.
+  for (const char* secret : {"token", "ca.key", "server.key", "sa.key"}) {
+    EXPECT_EQ(permissions_of(service_dir / secret), 0600u) << secret;
+  }
   EXPECT_EQ((*apiserver)->endpoints.at("server"),
             fmt::format("https://127.0.0.1:{}", (*apiserver)->ports.at("secure")));
 

@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -12,6 +14,7 @@
 #include <chrono>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "cli_runner.hpp"
 #include "core/clock.hpp"
@@ -52,6 +55,37 @@ class Client {
   int fd_;
   bool connected_ = false;
 };
+
+// This host's IPv4 addresses other than 127/8 (the interfaces that are up); may be empty.
+std::vector<in_addr> non_loopback_ipv4_addresses() {
+  std::vector<in_addr> found;
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) {
+    return found;
+  }
+  for (ifaddrs* entry = list; entry != nullptr; entry = entry->ifa_next) {
+    if (entry->ifa_addr != nullptr && entry->ifa_addr->sa_family == AF_INET &&
+        (entry->ifa_flags & IFF_UP) != 0) {
+      const in_addr address = reinterpret_cast<const sockaddr_in*>(entry->ifa_addr)->sin_addr;
+      if ((ntohl(address.s_addr) >> 24) != 127) {
+        found.push_back(address);
+      }
+    }
+  }
+  ::freeifaddrs(list);
+  return found;
+}
+
+bool connects(in_addr address, std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in target{};
+  target.sin_family = AF_INET;
+  target.sin_port = htons(port);
+  target.sin_addr = address;
+  const bool connected = ::connect(fd, reinterpret_cast<sockaddr*>(&target), sizeof target) == 0;
+  ::close(fd);
+  return connected;
+}
 
 std::string get(std::uint16_t port, std::string_view request) {
   Client client(port);
@@ -141,17 +175,39 @@ TEST(MetricsServer, WaitsForTheNextScrapeAtMostTheLinger) {
   EXPECT_FALSE((*server)->wait_for_scrape(1, std::chrono::hours(1), cancel));  // Ctrl-C ends the wait
 }
 
-TEST(MetricsServer, EveryAddressTakesIPv4Too) {
-  Result<std::unique_ptr<MetricsServer>> server = MetricsServer::start(
-      ":0", [] { return "x 1\n"; }, real_clock());
-  ASSERT_TRUE(server) << server.error().message;
-  const std::string url = (*server)->url();
-  EXPECT_TRUE(url.starts_with("http://[::]:") || url.starts_with("http://0.0.0.0:")) << url;
-  EXPECT_EQ(get((*server)->port(), "GET /metrics HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 200 OK", 0), 0u);
+// Issue 18: the endpoint binds loopback unless the address says otherwise.
+TEST(MetricsServer, APortAloneBindsLoopbackOnly) {
+  for (const char* listen : {"0", ":0"}) {
+    Result<std::unique_ptr<MetricsServer>> server = MetricsServer::start(
+        listen, [] { return "x 1\n"; }, real_clock());
+    ASSERT_TRUE(server) << server.error().message;
+    EXPECT_TRUE((*server)->url().starts_with("http://127.0.0.1:")) << (*server)->url();
+    EXPECT_TRUE((*server)->loopback_only());
+    EXPECT_EQ(get((*server)->port(), "GET /metrics HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 200 OK", 0), 0u);
+    // This host's other addresses refuse the connection.
+    for (const in_addr& address : non_loopback_ipv4_addresses()) {
+      EXPECT_FALSE(connects(address, (*server)->port())) << inet_ntoa(address);
+    }
+  }
+}
+
+TEST(MetricsServer, EveryAddressOnlyWhenSaidAndThenNotLoopbackOnly) {
+  for (const char* listen : {"0.0.0.0:0", "[::]:0"}) {
+    Result<std::unique_ptr<MetricsServer>> server = MetricsServer::start(
+        listen, [] { return "x 1\n"; }, real_clock());
+    ASSERT_TRUE(server) << server.error().message;
+    EXPECT_FALSE((*server)->loopback_only()) << listen;
+    // IPv4 loopback reaches it in both forms ("[::]" takes IPv4 too).
+    EXPECT_EQ(get((*server)->port(), "GET /metrics HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 200 OK", 0), 0u)
+        << listen;
+    for (const in_addr& address : non_loopback_ipv4_addresses()) {
+      EXPECT_TRUE(connects(address, (*server)->port())) << listen << " " << inet_ntoa(address);
+    }
+  }
 }
 
 TEST(MetricsServer, BadAddressesNameTheFlagAndTheValue) {
-  for (const char* bad : {"9464", "127.0.0.1:", "127.0.0.1:99999", "127.0.0.1:ab", "::1:9464"}) {
+  for (const char* bad : {"ab", "127.0.0.1:", "127.0.0.1:99999", "127.0.0.1:ab", "::1:9464"}) {
     Result<std::unique_ptr<MetricsServer>> server = MetricsServer::start(
         bad, [] { return ""; }, real_clock());
     ASSERT_FALSE(server) << bad;
@@ -178,9 +234,10 @@ TEST(MetricsServer, RunRefusesABadListenAddressBeforeAnyPhase) {
   testing::Sandbox sandbox;
   std::filesystem::create_directories(sandbox.work() / "empty-lab");
   testing::Ran ran =
-      sandbox.run({"run", "--type", "smoke", "--lab-dir", "empty-lab", "--metrics-listen", "9464"});
+      sandbox.run({"run", "--type", "smoke", "--lab-dir", "empty-lab", "--metrics-listen", "127.0.0.1:ab"});
   EXPECT_EQ(ran.exit_code, 2) << ran.err;
-  EXPECT_EQ(ran.err, "kubeproof: --metrics-listen: expected HOST:PORT or :PORT, got \"9464\"\n");
+  EXPECT_EQ(ran.err,
+            "kubeproof: --metrics-listen: the port must be a number from 0 to 65535, got \"127.0.0.1:ab\"\n");
   EXPECT_FALSE(std::filesystem::exists(sandbox.work() / "results"));
   testing::Ran linger = sandbox.run(
       {"run", "--dry-run", "--lab-dir", "empty-lab", "--metrics-listen", ":0", "--metrics-linger", "soon"});

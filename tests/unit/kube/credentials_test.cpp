@@ -43,6 +43,48 @@ TEST(ExecCredential, ErrorsDoNotEchoTheDocument) {
   EXPECT_FALSE(parse_exec_credential("SECRET not json", "client.authentication.k8s.io/v1"));
 }
 
+// Issue 18: a value from the plugin's output is quoted only when it has the shape of what belongs there, so a
+// token that a broken plugin puts into the wrong field never reaches an error message.
+TEST(ExecCredential, ErrorsDoNotEchoATokenInTheWrongField) {
+  Result<Credentials> kind = parse_exec_credential(
+      R"({"apiVersion":"client.authentication.k8s.io/v1","kind":"SECRET-1","status":{"token":"SECRET-2"}})",
+      "client.authentication.k8s.io/v1");
+  ASSERT_FALSE(kind);
+  EXPECT_EQ(kind.error().message, "exec plugin output: kind must be ExecCredential");
+  Result<Credentials> version = parse_exec_credential(
+      R"({"apiVersion":"SECRET-1","kind":"ExecCredential","status":{"token":"SECRET-2"}})",
+      "client.authentication.k8s.io/v1");
+  ASSERT_FALSE(version);
+  EXPECT_EQ(
+      version.error().message,
+      "exec plugin output: apiVersion (a value of 8 characters, not shown) does not match the kubeconfig's "
+      "\"client.authentication.k8s.io/v1\"");
+  Result<Credentials> expiry = parse_exec_credential(
+      R"({"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential",
+          "status":{"token":"SECRET-2","expirationTimestamp":"SECRET-2"}})",
+      "client.authentication.k8s.io/v1");
+  ASSERT_FALSE(expiry);
+  EXPECT_EQ(
+      expiry.error().message,
+      "exec plugin output: expirationTimestamp is not RFC 3339, got (a value of 8 characters, not shown)");
+  // Fields of the wrong JSON type are errors too, not exceptions (nlohmann's value() threw type_error on
+  // them).
+  for (const char* text : {R"({"apiVersion":"client.authentication.k8s.io/v1","kind":5})",
+                           R"({"apiVersion":["x"],"kind":"ExecCredential","status":{"token":"t"}})"}) {
+    Result<Credentials> typed = parse_exec_credential(text, "client.authentication.k8s.io/v1");
+    ASSERT_FALSE(typed) << text;
+    EXPECT_TRUE(typed.error().message.starts_with("exec plugin output: ")) << typed.error().message;
+  }
+  // A timestamp's shape is quoted: the user sees what the plugin got wrong.
+  Result<Credentials> bad_date = parse_exec_credential(
+      R"({"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential",
+          "status":{"token":"SECRET-2","expirationTimestamp":"2030-13-01"}})",
+      "client.authentication.k8s.io/v1");
+  ASSERT_FALSE(bad_date);
+  EXPECT_EQ(bad_date.error().message,
+            "exec plugin output: expirationTimestamp is not RFC 3339, got \"2030-13-01\"");
+}
+
 class ExecPlugin : public ::testing::Test {
  protected:
   void SetUp() override {

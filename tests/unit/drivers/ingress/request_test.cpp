@@ -35,6 +35,16 @@ TEST(Url, ErrorsEchoTheText) {
   EXPECT_EQ(parse_url("http:///path").error().message, "the URL has no host, got \"http:///path\"");
 }
 
+// Issue 18: user info is a credential; the error that refuses it does not repeat it.
+TEST(Url, ErrorsDoNotEchoUserInfo) {
+  EXPECT_EQ(parse_url("https://admin:s3cret@shop.example/a@b").error().message,
+            "user info in the URL is not supported, got \"https://***@shop.example/a@b\"");
+  EXPECT_EQ(parse_url("http://tok@en@x:99999/").error().message,
+            "user info in the URL is not supported, got \"http://***@x:99999/\"");
+  // An '@' in the path alone is not user info.
+  EXPECT_TRUE(parse_url("http://x/a@b"));
+}
+
 TEST(Request, BuildsHostHeadersAndBody) {
   Url url = *parse_url("http://127.0.0.1:8080/x");
   RequestSpec spec;
