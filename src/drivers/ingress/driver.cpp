@@ -448,6 +448,12 @@ std::unique_ptr<engine::Driver> make_driver(const config::Plan& /*plan*/, Driver
   return std::make_unique<IngressDriver>(std::move(options));
 }
 
+std::unique_ptr<engine::Driver> make_driver(const config::Plan& plan, std::filesystem::path lab_dir) {
+  DriverOptions options;
+  options.lab_dir = std::move(lab_dir);
+  return make_driver(plan, std::move(options));
+}
+
 engine::DriverFactory driver_factory(DriverOptions options) {
   return [options](const config::Plan& plan) { return make_driver(plan, options); };
 }

@@ -38,5 +38,7 @@ struct DriverOptions {
 engine::DriverFactory driver_factory(DriverOptions options);
 
 std::unique_ptr<engine::Driver> make_driver(const config::Plan& plan, DriverOptions options);
+// The local lab only (tests): no cluster options.
+std::unique_ptr<engine::Driver> make_driver(const config::Plan& plan, std::filesystem::path lab_dir);
 
 }  // namespace kp::drivers::ingress
