@@ -128,7 +128,7 @@ TEST(IngressPods, EachAgentGetsItsShareAndTheOneStartTime) {
     return std::string("<absent>");
   };
   EXPECT_EQ(first[0], "http");
-  EXPECT_EQ(first[1], "http://10.239.0.10/cart");
+  EXPECT_EQ(first[1], "http://10.239.0.10:80/cart");  // Url::to_string names the port
   EXPECT_EQ(value(first, "--rate"), "333.333333");
   EXPECT_EQ(value(first, "--connections"), "4");  // 10 over 3: 4, 3, 3
   EXPECT_EQ(value(last, "--connections"), "3");
