@@ -14,6 +14,7 @@
 #include "drivers/net/agent.hpp"
 #include "drivers/net/result.hpp"
 #include "drivers/storage/agent.hpp"
+#include "load/start_time.hpp"
 #include "load/validity.hpp"
 
 // Every agent prints exactly one JSON result line on stdout, also when it fails before it ran (a bad flag, a
@@ -21,7 +22,10 @@
 // none would leave it with only a stderr text to guess from. A failure line is {"kind": ..., "version": 1,
 // "error": "<the message>", "error_kind": "usage"|..., "cpu_budget": {...}}; the exit code stays 2 for usage
 // or input, 4 otherwise (main). Every line carries "cpu_budget": the container's CPU quota, the threads it
-// leaves, and the throttling during the run, which makes the run invalid above load::kMaxThrottledShare.
+// leaves, and the throttling during the run, which makes the run invalid above load::kMaxThrottledShare, and
+// "clock": what the agent's clock saw (load::AgentClock: the --start-at asked for, the process's start, the
+// measurement's start after the wait, the line's time), which the pod runner checks against its own clock and
+// the pod's status times (cluster/agent_clock.hpp).
 
 namespace kp::cli {
 namespace {
@@ -69,10 +73,38 @@ std::string_view error_kind_name(ErrorKind kind) {
   return "internal";
 }
 
-// The CPU an agent had: its budget from the cgroup, read at the start, and cpu.stat before and after.
+// The CPU an agent had: its budget from the cgroup, read at the start, and cpu.stat before and after; and
+// what its clock saw (the start time it waited for).
 class CpuWatch {
  public:
-  CpuWatch() : budget_(read_cpu_budget()), before_(read_cpu_stat(budget_)) {}
+  CpuWatch() : budget_(read_cpu_budget()), before_(read_cpu_stat(budget_)) {
+    clock_.process_ms = load::epoch_ms(real_clock().wall_now());
+    clock_.started_ms = clock_.process_ms;
+  }
+
+  // --start-at: waits until then (bounded, load/start_time.hpp). Errors: a bad or too distant value
+  // (ErrorKind::usage), a start that passed too long ago (timeout), cancellation.
+  Result<void> wait_for_start(const std::string& start_at, engine::CancellationToken& cancel) {
+    if (start_at.empty()) {
+      return {};
+    }
+    Clock& clock = real_clock();
+    Result<WallTime> at = load::parse_start_at("start-at", start_at, clock.wall_now());
+    if (!at) {
+      return std::unexpected(at.error());
+    }
+    clock_.start_at_ms = load::epoch_ms(*at);
+    Result<TimePoint> deadline = load::start_deadline(*at, clock);
+    if (!deadline) {
+      return std::unexpected(deadline.error());
+    }
+    if (cancel.wait_until(clock, *deadline)) {
+      return fail(ErrorKind::cancelled,
+                  fmt::format("cancelled while waiting for --start-at {}", load::format_wall_ms(*at)));
+    }
+    clock_.started_ms = load::epoch_ms(clock.wall_now());
+    return {};
+  }
 
   // "cpu_budget": {hardware_threads, quota_cpus (null: none), usable_cpus, threads, cgroup, throttling
   // {periods, throttled, throttled_s, share} (null: no quota accounting)}. `threads`: what the agent ran, 0 =
@@ -104,12 +136,18 @@ class CpuWatch {
       }
     }
     line["cpu_budget"] = std::move(cpu);
+    json clock{{"process_ms", clock_.process_ms},
+               {"started_ms", clock_.started_ms},
+               {"ended_ms", load::epoch_ms(real_clock().wall_now())},
+               {"start_at_ms", clock_.start_at_ms ? json(*clock_.start_at_ms) : json(nullptr)}};
+    line["clock"] = std::move(clock);
     return invalid;
   }
 
  private:
   CpuBudget budget_;
   std::optional<CpuStat> before_;
+  load::AgentClock clock_;
 };
 
 // The one line of an agent that failed before (or instead of) a result, and the error for main.
@@ -172,6 +210,17 @@ Command add_agent_command(CLI::App& parent) {
       "Network test client: TCP_STREAM, UDP_STREAM, TCP_RR, UDP_RR, TCP_CRR against a net-server");
   drivers::net::attach_client_options(*net_client, *net_client_options);
 
+  // One wall-clock start for every agent of a test (load/start_time.hpp); the net server serves whenever a
+  // client comes.
+  auto start_at = std::make_shared<std::string>();
+  for (CLI::App* app : {etcd, dns, storage, http, net_client}) {
+    app->add_option(
+        "--start-at", *start_at,
+        "Begin measuring at this wall-clock time, Unix epoch milliseconds (at most 10m ahead; "
+        "an agent ready more than 1 s after it fails): the pod runner gives every agent of a test "
+        "the same");
+  }
+
   // Which agent the command line chose, and the kind of its line: a flag CLI11 rejects still gets one.
   const std::vector<std::pair<CLI::App*, std::string_view>> kinds{
       {etcd, kEtcdKind},
@@ -192,7 +241,14 @@ Command add_agent_command(CLI::App& parent) {
   command.run = [=]() -> Outcome {
     engine::CancellationToken cancel;
     InterruptWatcher watcher(cancel);
-    const CpuWatch cpu;
+    CpuWatch cpu;
+    for (const auto& [app, kind] : kinds) {
+      if (app->parsed() && app != net_server) {
+        if (Result<void> started = cpu.wait_for_start(*start_at, cancel); !started) {
+          return failure_line(kind, started.error(), cpu);
+        }
+      }
+    }
     if (net_server->parsed()) {
       // The driver waits for the listening line through a pipe: flush it at once.
       Result<void> served = drivers::net::run_server_agent(

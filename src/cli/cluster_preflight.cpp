@@ -1,6 +1,7 @@
 #include "cli/cluster_preflight.hpp"
 
 #include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
 
 #include "cluster/pod_runner.hpp"
 #include "core/clock.hpp"
@@ -9,11 +10,27 @@
 
 namespace kp::cli {
 
+namespace {
+
+// The ingress phase's `from:` and `ingress:` settings, as written (the driver validates them).
+bool ingress_from_pods(const config::PhasePlan& phase) {
+  const YAML::Node& settings = phase.settings;
+  return settings && settings.IsMap() && settings["from"] && settings["from"].IsScalar() &&
+         settings["from"].Scalar() == "pods";
+}
+
+bool ingress_object(const config::PhasePlan& phase) {
+  return phase.settings && phase.settings.IsMap() && phase.settings["ingress"];
+}
+
+}  // namespace
+
 std::vector<Phase> pod_phases(const config::Plan& plan, const std::set<Phase>& only) {
   std::vector<Phase> phases;
   for (const config::PhasePlan& phase : plan.phases) {
-    if ((phase.phase == Phase::network || phase.phase == Phase::storage) && phase.enabled &&
-        (only.empty() || only.contains(phase.phase))) {
+    const bool pods = phase.phase == Phase::network || phase.phase == Phase::storage ||
+                      (phase.phase == Phase::ingress && ingress_from_pods(phase));
+    if (pods && phase.enabled && (only.empty() || only.contains(phase.phase))) {
       phases.push_back(phase.phase);
     }
   }
@@ -31,10 +48,23 @@ std::vector<kube::Permission> pod_phase_permissions(const std::vector<Phase>& ph
   return kube::unique_permissions(std::move(needed));
 }
 
+std::vector<kube::Permission> plan_pod_permissions(const config::Plan& plan, const std::set<Phase>& only) {
+  std::vector<kube::Permission> needed = pod_phase_permissions(pod_phases(plan, only));
+  for (const config::PhasePlan& phase : plan.phases) {
+    if (phase.phase == Phase::ingress && phase.enabled && ingress_object(phase) &&
+        (only.empty() || only.contains(phase.phase))) {
+      for (kube::Permission& permission : cluster::ingress_read_permissions("the ingress phase's Ingress")) {
+        needed.push_back(std::move(permission));
+      }
+    }
+  }
+  return kube::unique_permissions(std::move(needed));
+}
+
 Result<void> check_pod_phase_permissions(const config::Plan& plan, const std::set<Phase>& only,
                                          const RegistryOptions& registry) {
-  const std::vector<Phase> phases = pod_phases(plan, only);
-  if (plan.target != config::Target::cluster || phases.empty()) {
+  const std::vector<kube::Permission> needed = plan_pod_permissions(plan, only);
+  if (plan.target != config::Target::cluster || needed.empty()) {
     return {};
   }
   kube::LoadOptions load;
@@ -51,8 +81,7 @@ Result<void> check_pod_phase_permissions(const config::Plan& plan, const std::se
   if (!transport) {
     return {};
   }
-  kube::ApiResult<std::vector<kube::AccessAnswer>> answers =
-      kube::review_access(**transport, pod_phase_permissions(phases));
+  kube::ApiResult<std::vector<kube::AccessAnswer>> answers = kube::review_access(**transport, needed);
   if (!answers) {
     return {};  // unreachable or no review API: the phases find out and say so
   }

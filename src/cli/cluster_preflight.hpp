@@ -1,8 +1,9 @@
 #pragma once
 
-// The pod phases' part of the permission preflight: a plan's enabled network and storage phases run agent
-// pods on --target cluster (cluster/pod_runner.hpp), so `kubeproof preflight` and the run itself check the
-// runner's permissions too, before anything is created, alongside the api phase's.
+// The pod phases' part of the permission preflight: a plan's enabled network and storage phases, and an
+// ingress phase with `from: pods`, run agent pods on --target cluster (cluster/pod_runner.hpp), so `kubeproof
+// preflight` and the run itself check the runner's permissions too, before anything is created, alongside the
+// api phase's.
 
 #include <set>
 #include <vector>
@@ -14,11 +15,17 @@
 
 namespace kp::cli {
 
-// The enabled network and storage phases of `plan` (of `only`, when not empty), in flow order.
+// The enabled network and storage phases of `plan`, and its ingress phase with `from: pods` (of `only`, when
+// not empty), in flow order.
 std::vector<Phase> pod_phases(const config::Plan& plan, const std::set<Phase>& only = {});
 
 // cluster::runner_permissions() for each of `phases`, duplicates removed.
 std::vector<kube::Permission> pod_phase_permissions(const std::vector<Phase>& phases);
+
+// What the plan's pod phases need (pod_phase_permissions) and, for an ingress phase that names an Ingress
+// (`ingress:`), get ingresses.networking.k8s.io.
+std::vector<kube::Permission> plan_pod_permissions(const config::Plan& plan,
+                                                   const std::set<Phase>& only = {});
 
 // A cluster run's own preflight for its pod phases: one ErrorKind::input message naming every permission the
 // user lacks, before the first phase starts (the api phase checks its own in its prepare()). {} when the

@@ -41,7 +41,14 @@ std::map<Phase, engine::DriverFactory> driver_registry(const RegistryOptions& op
   storage_options.run_id = run_id;
   storage_options.image = options.agent_image;
   drivers[Phase::storage] = drivers::storage::driver_factory(storage_options);
-  drivers[Phase::ingress] = drivers::ingress::driver_factory(lab_dir);
+  // Ingress load comes from this machine, or (settings from: pods) from agent pods on --target cluster.
+  drivers::ingress::DriverOptions ingress_options;
+  ingress_options.lab_dir = lab_dir;
+  ingress_options.kubeconfig = options.kubeconfig;
+  ingress_options.context = options.context;
+  ingress_options.run_id = run_id;
+  ingress_options.image = options.agent_image;
+  drivers[Phase::ingress] = drivers::ingress::driver_factory(ingress_options);
   return drivers;
 }
 

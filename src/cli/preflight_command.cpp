@@ -41,7 +41,9 @@ Outcome preflight(const PreflightOptions& options) {
   }
   const std::vector<Phase> pods =
       options.plan.empty() ? std::vector<Phase>{Phase::network, Phase::storage} : pod_phases(plan);
-  for (kube::Permission& permission : pod_phase_permissions(pods)) {
+  std::vector<kube::Permission> pod_permissions =
+      options.plan.empty() ? pod_phase_permissions(pods) : plan_pod_permissions(plan);
+  for (kube::Permission& permission : pod_permissions) {
     needed->push_back(std::move(permission));
   }
   *needed = kube::unique_permissions(std::move(*needed));

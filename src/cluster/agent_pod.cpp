@@ -173,6 +173,12 @@ json agent_pod_manifest(const AgentPodSpec& spec, const AgentImage& image, const
     affinity["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] =
         json::array({pod_affinity_term(*spec.placement.next_to, run_id, spec.placement.topology_key)});
   }
+  if (spec.placement.spread_from) {
+    affinity["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"] =
+        json::array({json{{"weight", 100},
+                          {"podAffinityTerm", pod_affinity_term(*spec.placement.spread_from, run_id,
+                                                                spec.placement.topology_key)}}});
+  }
   if (!affinity.empty()) {
     pod_spec["affinity"] = std::move(affinity);
   }

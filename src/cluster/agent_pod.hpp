@@ -75,9 +75,13 @@ struct PodSettings {
   json resources = json::object();                   // {"requests": {...}, "limits": {...}}
   std::string priority_class;                        // "" = none
   Duration start_timeout = std::chrono::minutes(2);  // agent_start_timeout: Pending -> Running
+  // start_lead: how far ahead of its agents' creation the runner sets their shared start time (--start-at):
+  // long enough for every pod of a test to be scheduled, pulled and Running. Unset: PodRunner::start_lead().
+  std::optional<Duration> start_lead;
   bool restricted = true;  // the restricted security context above; false: the image's defaults
 };
-// Reads `pods: {node_selector, tolerations, resources, priority_class, agent_start_timeout, restricted}` (the
+// Reads `pods: {node_selector, tolerations, resources, priority_class, agent_start_timeout, start_lead,
+// restricted}` (the
 // field itself, e.g. `network.settings.pods`; a null field gives the defaults). Errors are ErrorKind::input
 // with file:line, the field's path and the value:
 //   `plans/x.yaml:12: network.settings.pods.tolerations[0].operator: must be one of: Exists, Equal, got
@@ -92,6 +96,9 @@ struct Placement {
   std::string node_name;                 // pinned to a node ("" = the scheduler decides)
   std::optional<std::string> away_from;  // required anti-affinity to pods with kubeproof.io/agent=<value>
   std::optional<std::string> next_to;    // required affinity to pods with kubeproof.io/agent=<value>
+  // preferred anti-affinity (weight 100) to pods with kubeproof.io/agent=<value>: agents that share the load
+  // go to different nodes where there are enough, and still all run where there are not.
+  std::optional<std::string> spread_from;
   std::string topology_key = "kubernetes.io/hostname";  // or topology.kubernetes.io/zone
 };
 

@@ -13,6 +13,7 @@
 #include "cluster/run.hpp"
 #include "cluster/runner_state.hpp"
 #include "cluster/service_accounts.hpp"
+#include "kube/encoding.hpp"
 
 namespace kp::cluster {
 namespace {
@@ -29,6 +30,13 @@ PodInfo to_info(const json& pod) {
   if (std::optional<ContainerEnd> end = container_end(pod)) {
     info.exit_code = end->exit_code;
     info.reason = end->reason;
+  }
+  const ContainerTimes times = container_times(pod);
+  if (times.started_at) {
+    info.started_at = kube::parse_rfc3339(*times.started_at);
+  }
+  if (times.finished_at) {
+    info.finished_at = kube::parse_rfc3339(*times.finished_at);
   }
   return info;
 }
@@ -78,6 +86,10 @@ std::vector<kube::Permission> runner_permissions(std::string_view why_text) {
   add({"list"}, "", "nodes");
   add({"get", "list"}, "storage.k8s.io", "storageclasses");
   return needed;
+}
+
+std::vector<kube::Permission> ingress_read_permissions(std::string_view why) {
+  return {kube::Permission{"get", "networking.k8s.io", "ingresses", "", std::string(why)}};
 }
 
 PodRunner::PodRunner(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -251,7 +263,21 @@ Result<void> PodRunner::create_pod(const AgentPodSpec& spec) {
     }
     return std::unexpected(error);
   }
+  s.created_at[spec.name] = s.clock.now();
   return {};
+}
+
+Duration PodRunner::start_lead() const {
+  const State& s = *state_;
+  if (s.options.pods.start_lead) {
+    return *s.options.pods.start_lead;
+  }
+  if (!s.slowest_start) {
+    return kDefaultStartLead;
+  }
+  // Twice the slowest start seen, and a second: pods of one test are created one after another.
+  return std::clamp<Duration>(*s.slowest_start * 2 + std::chrono::seconds(1), std::chrono::seconds(2),
+                              std::max<Duration>(s.options.pods.start_timeout, std::chrono::seconds(2)));
 }
 
 Result<PodInfo> PodRunner::wait_running(const std::string& pod) {
@@ -282,6 +308,10 @@ Result<PodInfo> PodRunner::wait_running(const std::string& pod) {
   }
   if (*end == detail::WaitEnd::decided &&
       (last.stage == StartState::Stage::running || last.stage == StartState::Stage::ended)) {
+    if (auto created = s.created_at.find(pod); created != s.created_at.end()) {
+      const Duration took = s.clock.now() - created->second;
+      s.slowest_start = s.slowest_start ? std::max(*s.slowest_start, took) : took;
+    }
     return to_info(last_pod);
   }
   const std::string event = detail::last_event(s, "Pod", pod);

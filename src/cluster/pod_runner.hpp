@@ -67,6 +67,10 @@ struct PodInfo {
   std::optional<int> exit_code;  // the agent container's, once terminated
   std::string reason;            // the terminated container's reason (Completed, Error, OOMKilled), else ""
   std::string host_ip;           // status.hostIP
+  // The agent container's startedAt and finishedAt (pod_status.hpp: container_times), by the node's clock,
+  // whole seconds; unset until the kubelet reports them.
+  std::optional<WallTime> started_at;
+  std::optional<WallTime> finished_at;
 };
 
 struct ServiceInfo {
@@ -79,6 +83,8 @@ struct ServiceInfo {
 // create/get, endpointslices list/watch, persistentvolumeclaims create/get/list/watch/delete, events list,
 // nodes list, storageclasses get/list. `why` goes into each ("the network phase's agent pods").
 std::vector<kube::Permission> runner_permissions(std::string_view why);
+// The ingress phase's `ingress:` setting: get ingresses.networking.k8s.io (its address and host).
+std::vector<kube::Permission> ingress_read_permissions(std::string_view why);
 
 class PodRunner {
  public:
@@ -101,6 +107,11 @@ class PodRunner {
 
   // Creates the pod; returns at once. 403 -> ErrorKind::input; 409 (the name is taken) -> ErrorKind::input.
   Result<void> create_pod(const AgentPodSpec& spec);
+  // How far ahead of now to set the shared start time (--start-at) of pods about to be created: the
+  // settings' start_lead when given; else twice the slowest create -> Running this runner has seen, and a
+  // second (at least 2 s, at most agent_start_timeout); kDefaultStartLead before any pod ran.
+  Duration start_lead() const;
+  static constexpr Duration kDefaultStartLead = std::chrono::seconds(10);
   // Waits until the pod is Running with an IP, and Ready when it has a readiness probe (a server pod: see
   // agent_pod_manifest), bounded by the settings' start_timeout. A pod that cannot
   // start fails within that time with one line naming the pod, its reason and the last event's message:

@@ -175,9 +175,9 @@ Result<PodSettings> read_pod_settings(const config::YamlField& pods) {
   if (pods.is_null()) {
     return settings;
   }
-  Result<config::YamlMap> map = config::YamlMap::open(
-      pods,
-      {"node_selector", "tolerations", "resources", "priority_class", "agent_start_timeout", "restricted"});
+  Result<config::YamlMap> map =
+      config::YamlMap::open(pods, {"node_selector", "tolerations", "resources", "priority_class",
+                                   "agent_start_timeout", "start_lead", "restricted"});
   if (!map) {
     return std::unexpected(map.error());
   }
@@ -216,6 +216,15 @@ Result<PodSettings> read_pod_settings(const config::YamlField& pods) {
         return value.fail_got("must be at least 1s");
       }
       settings.start_timeout = *timeout;
+    } else if (key == "start_lead") {
+      Result<Duration> lead = config::read_duration(value);
+      if (!lead) {
+        return std::unexpected(lead.error());
+      }
+      if (*lead < std::chrono::milliseconds(500) || *lead > std::chrono::minutes(5)) {
+        return value.fail_got("must be within 500ms..5m");
+      }
+      settings.start_lead = *lead;
     } else if (key == "restricted") {
       Result<bool> restricted = config::read_bool(value);
       if (!restricted) {

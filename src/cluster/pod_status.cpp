@@ -162,6 +162,27 @@ StartState start_state(const json& pod) {
                     text_of(status, "message")};
 }
 
+ContainerTimes container_times(const json& pod) {
+  ContainerTimes times;
+  const json* container = agent_status(pod);
+  if (container == nullptr) {
+    return times;
+  }
+  const json& state = member(*container, "state");
+  for (const char* which : {"running", "terminated"}) {
+    if (state.contains(which) && state[which].is_object()) {
+      const json& at = state[which];
+      if (at.contains("startedAt") && at["startedAt"].is_string()) {
+        times.started_at = at["startedAt"].get<std::string>();
+      }
+      if (at.contains("finishedAt") && at["finishedAt"].is_string()) {
+        times.finished_at = at["finishedAt"].get<std::string>();
+      }
+    }
+  }
+  return times;
+}
+
 std::optional<ContainerEnd> container_end(const json& pod) {
   const json* container = agent_status(pod);
   if (container == nullptr) {

@@ -38,6 +38,15 @@ struct ContainerEnd {
 // state.terminated of the agent container, when it has ended.
 std::optional<ContainerEnd> container_end(const json& pod);
 
+// The agent container's times from its status, as the kubelet wrote them by its node's clock:
+// state.running.startedAt, or state.terminated.startedAt and finishedAt. RFC 3339 with whole seconds (the API
+// truncates: the true time is within the second after the one written).
+struct ContainerTimes {
+  std::optional<std::string> started_at;
+  std::optional<std::string> finished_at;
+};
+ContainerTimes container_times(const json& pod);
+
 // The message of the most recent Event in an EventList's items (by lastTimestamp, eventTime,
 // series.lastObservedTime, firstTimestamp or creationTimestamp, whichever the event has), preferring Warning
 // events and skipping the kubelet's bare "Error: <reason>" echoes: "Back-off pulling image \"x\"". "" for no

@@ -2,6 +2,7 @@
 
 // The pod runner's private state and the helpers its two source files share (not part of the interface).
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,6 +24,8 @@ struct PodRunner::State {
   std::string ns;
   std::string who;       // "context \"x\" (https://...)", for messages
   bool created = false;  // the namespace exists (close() deletes it)
+  std::map<std::string, TimePoint> created_at;  // pod -> when create_pod asked for it
+  std::optional<Duration> slowest_start;        // the longest create -> Running seen (start_lead())
   bool closed = false;
   // From just before the namespace is created until its DELETE is sent: a second Ctrl-C waits for that
   // DELETE rather than leave the namespace behind (engine/exit_deferral.hpp).

@@ -6,10 +6,15 @@
 
 #include <fmt/format.h>
 
+#include "cluster/pod_runner.hpp"
 #include "core/cpu_budget.hpp"
+#include "drivers/ingress/ingress_object.hpp"
 #include "drivers/ingress/load.hpp"
 #include "drivers/ingress/measurements.hpp"
+#include "drivers/ingress/pod_load.hpp"
 #include "drivers/ingress/settings.hpp"
+#include "kube/kubeconfig.hpp"
+#include "kube/transport.hpp"
 #include "lab/lab.hpp"
 #include "lab/nginx_service.hpp"
 #include "load/breaking_point.hpp"
@@ -32,7 +37,7 @@ struct Series {
 
 class IngressDriver final : public engine::Driver {
  public:
-  explicit IngressDriver(std::filesystem::path lab_dir) : lab_dir_(std::move(lab_dir)) {}
+  explicit IngressDriver(DriverOptions options) : options_(std::move(options)) {}
 
   Phase phase() const override { return Phase::ingress; }
 
@@ -43,11 +48,40 @@ class IngressDriver final : public engine::Driver {
     if (!settings) {
       return std::unexpected(settings.error());
     }
-    if (context.plan.target == config::Target::cluster && settings->url.empty()) {
+    const bool cluster = context.plan.target == config::Target::cluster;
+    if (cluster && settings->url.empty() && settings->ingress.empty()) {
+      return fail(
+          ErrorKind::input,
+          fmt::format("{}: {}.url: required for --target cluster (or ingress: an Ingress to read it "
+                      "from): the ingress URL to load, e.g. https://shop.example.com/healthz (with host: "
+                      "for virtual-host routing)",
+                      file, path));
+    }
+    if (!cluster && (settings->from_pods || !settings->ingress.empty())) {
+      return fail(
+          ErrorKind::input,
+          fmt::format("{}: {}.{}: needs --target cluster (the local lab has no pods or Ingress objects)",
+                      file, path, settings->from_pods ? "from: pods" : "ingress"));
+    }
+    if (settings->agents > 1 && !settings->from_pods) {
       return fail(ErrorKind::input,
-                  fmt::format("{}: {}.url: required for --target cluster: the ingress URL to load, e.g. "
-                              "https://shop.example.com/healthz (with host: for virtual-host routing)",
-                              file, path));
+                  fmt::format("{}: {}.agents: spreads the load over agent pods: needs from: pods, got \"{}\"",
+                              file, path, settings->agents));
+    }
+    if (settings->from_pods && !settings->cacert.empty()) {
+      return fail(
+          ErrorKind::input,
+          fmt::format("{}: {}.cacert: a file on this machine, which agent pods cannot read (from: pods): "
+                      "use server_name with a CA the image trusts, or insecure: true, got \"{}\"",
+                      file, path, settings->cacert));
+    }
+    if (settings->from_pods) {
+      Result<cluster::PodSettings> pods =
+          cluster::read_pod_settings(config::YamlField(settings->pods, file, path + ".pods"));
+      if (!pods) {
+        return std::unexpected(pods.error());
+      }
+      pod_settings_ = *pods;
     }
     settings_ = std::move(*settings);
     Result<Schedules> schedules = resolve_schedules(settings_, context.plan, context.phase);
@@ -77,15 +111,23 @@ class IngressDriver final : public engine::Driver {
   Result<void> prepare(engine::PhaseContext& context) override {
     LoadSpec spec;
     std::string url = settings_.url;
+    std::string host = settings_.host;
+    if (context.plan.target == config::Target::cluster) {
+      Result<void> opened = open_cluster(context, url, host);
+      if (!opened) {
+        return opened;
+      }
+    }
     if (url.empty()) {
       // --target local: the lab's nginx. Not started -> unavailable -> the phase is SKIPPED with the reason.
-      Result<std::string> lab = lab::endpoint(lab_dir_, "nginx", settings_.lab_tls ? "tls_url" : "url");
+      Result<std::string> lab =
+          lab::endpoint(options_.lab_dir, "nginx", settings_.lab_tls ? "tls_url" : "url");
       if (!lab) {
         return std::unexpected(lab.error());
       }
       url = *lab;
       if (settings_.lab_tls && settings_.cacert.empty() && !settings_.insecure) {
-        spec.tls.ca_file = lab::nginx_ca_file(lab_dir_ / "nginx").string();
+        spec.tls.ca_file = lab::nginx_ca_file(options_.lab_dir / "nginx").string();
         spec.tls.server_name = std::string(lab::kNginxTlsName);
       }
     }
@@ -99,14 +141,14 @@ class IngressDriver final : public engine::Driver {
       insecure_note_ = fmt::format(
           "WARNING: ingress.insecure is set: the certificate of {} is NOT verified, so anyone on the "
           "network path can read and change this traffic",
-          url);
+          spec.url.to_string());  // never the URL as typed: it may carry user:password@
       std::fprintf(stderr, "%s\n", insecure_note_.c_str());
     }
     spec.request.method = settings_.method;
     spec.request.paths = settings_.paths;
     spec.request.headers = settings_.headers;
     spec.request.body = settings_.body;
-    spec.request.host = settings_.host;
+    spec.request.host = host;
     spec.tls.insecure = settings_.insecure;
     if (!settings_.cacert.empty()) {
       spec.tls.ca_file = settings_.cacert;
@@ -126,6 +168,10 @@ class IngressDriver final : public engine::Driver {
         series.spec.connection_per_request = true;
         series.spec.live_series = "connection";
       }
+    }
+    if (pods_) {
+      // The agents check the target themselves: an agent that cannot connect fails with its own line.
+      return {};
     }
     // One request proves the target answers (and that its certificate verifies) before the timed run.
     LoadSpec probe = spec;
@@ -169,17 +215,103 @@ class IngressDriver final : public engine::Driver {
     return run;
   }
 
-  void teardown(engine::PhaseContext& /*context*/) noexcept override {}
+  void teardown(engine::PhaseContext& /*context*/) noexcept override {
+    if (pods_) {
+      pods_->close();  // deletes the namespace and everything in it, on every exit path
+      pods_.reset();
+    }
+  }
 
  private:
-  // One run of `series` at `rate` (unset: closed loop) for `duration`.
-  static Result<LoadResult> run_once(engine::PhaseContext& context, const Series& series,
-                                     std::optional<Rate> rate, Duration duration, const std::string& label) {
+  // --target cluster: the agent pods' namespace (from: pods) and the Ingress's address (ingress:).
+  Result<void> open_cluster(engine::PhaseContext& context, std::string& url, std::string& host) {
+    if (!settings_.from_pods && settings_.ingress.empty()) {
+      return {};
+    }
+    kube::LoadOptions load;
+    load.kubeconfig = options_.kubeconfig;
+    load.context = options_.context;
+    Result<kube::RestConfig> config = kube::load_rest_config(load);
+    if (!config) {
+      return std::unexpected(config.error());
+    }
+    const std::string who = fmt::format("context \"{}\" ({})", config->context, config->server);
+    std::unique_ptr<kube::Transport> transport;
+    std::unique_ptr<kube::Api> own_api;
+    kube::Api* api = nullptr;
+    if (settings_.from_pods) {
+      cluster::RunnerOptions runner_options;
+      runner_options.run_id = options_.run_id;
+      runner_options.phase = "ingress";
+      runner_options.image = options_.image;
+      runner_options.pods = pod_settings_;
+      Result<std::unique_ptr<cluster::PodRunner>> runner =
+          cluster::PodRunner::open(*config, runner_options, context.clock, context.cancel);
+      if (!runner) {
+        return std::unexpected(runner.error());
+      }
+      context.progress.message(
+          Phase::ingress, fmt::format("namespace {}: {} agent pod{} per run, image {} ({})", (*runner)->ns(),
+                                      settings_.agents, settings_.agents == 1 ? "" : "s",
+                                      options_.image.reference, options_.image.pull_policy));
+      pods_ = std::make_unique<PodLoad>(std::move(*runner), settings_.agents, settings_.threads,
+                                        context.clock, context.cancel);
+      api = &pods_->api();
+    } else {
+      kube::ClientOptions client;
+      client.request_timeout = std::chrono::seconds(30);
+      Result<std::unique_ptr<kube::Transport>> created =
+          kube::Transport::create(*config, client, context.clock);
+      if (!created) {
+        return std::unexpected(created.error());
+      }
+      transport = std::move(*created);
+      own_api = std::make_unique<kube::Api>(*transport);
+      api = own_api.get();
+    }
+    if (!settings_.ingress.empty()) {
+      const std::string ns = settings_.ingress_namespace.empty() ? config->ns : settings_.ingress_namespace;
+      Result<IngressTarget> target = read_ingress(*api, ns.empty() ? "default" : ns, settings_.ingress, who);
+      if (!target) {
+        return std::unexpected(target.error());
+      }
+      context.progress.message(Phase::ingress, target->described);
+      if (url.empty()) {
+        url = target->url;
+      }
+      if (host.empty()) {
+        host = target->host;
+      }
+    }
+    return {};
+  }
+
+  // One run of `series` at `rate` (unset: closed loop) for `duration`: here, or from the agent pods (their
+  // summaries and clock checks go into `run`).
+  Result<LoadResult> run_once(engine::PhaseContext& context, const Series& series, std::optional<Rate> rate,
+                              Duration duration, const std::string& label, engine::PhaseRun& run) {
     LoadSpec spec = series.spec;
     spec.rate = rate;
     spec.duration = duration;
     engine::ProgressSink& sink = context.progress;
     std::string rate_text = rate ? fmt::format("{:g}/s open loop", rate->per_second) : "closed loop";
+    if (pods_) {
+      sink.message(Phase::ingress,
+                   fmt::format("{}: {} for {} against {} from {} agent pod{}, {} connections", label,
+                               rate_text, format_duration(duration), spec.url.to_string(), settings_.agents,
+                               settings_.agents == 1 ? "" : "s", spec.connections));
+      Result<PodLoadResult> ran = pods_->run(spec, label);
+      if (!ran) {
+        return std::unexpected(ran.error());
+      }
+      for (std::string& note : ran->notes) {
+        run.notes.push_back(std::move(note));
+      }
+      for (std::string& reason : ran->invalid_reasons) {
+        run.invalid_reasons.push_back(std::move(reason));
+      }
+      return std::move(ran->merged);
+    }
     sink.message(Phase::ingress, fmt::format("{}: {} for {} against {}, {} connections, {} threads", label,
                                              rate_text, format_duration(duration), spec.url.to_string(),
                                              spec.connections, spec.threads));
@@ -195,10 +327,10 @@ class IngressDriver final : public engine::Driver {
   }
 
   // Smoke and load: one steady run at capacity x load (or the explicit rate, or closed loop).
-  static Result<void> run_steady(engine::PhaseContext& context, const load::CriteriaView& criteria,
-                                 const Series& series, engine::PhaseRun& run) {
+  Result<void> run_steady(engine::PhaseContext& context, const load::CriteriaView& criteria,
+                          const Series& series, engine::PhaseRun& run) {
     const load::Step& step = series.schedule.steps.front();
-    Result<LoadResult> result = run_once(context, series, step.rate, step.duration, series.what);
+    Result<LoadResult> result = run_once(context, series, step.rate, step.duration, series.what, run);
     if (!result) {
       return std::unexpected(result.error());
     }
@@ -223,8 +355,8 @@ class IngressDriver final : public engine::Driver {
   // point is informational. A step that broke while the generator fell behind, and would not have broken
   // without the generator's own lateness, is not the ingress's breaking point: it is recorded as neither held
   // nor broken and the search ends there, as the dns phase does.
-  static Result<void> run_stress(engine::PhaseContext& context, const load::CriteriaView& criteria,
-                                 const Series& series, engine::PhaseRun& run) {
+  Result<void> run_stress(engine::PhaseContext& context, const load::CriteriaView& criteria,
+                          const Series& series, engine::PhaseRun& run) {
     const load::Schedule& schedule = series.schedule;
     std::vector<double> ramp;
     for (const load::Step& step : schedule.steps) {
@@ -242,7 +374,7 @@ class IngressDriver final : public engine::Driver {
       const Duration duration = bisection ? schedule.bisect_step_duration : schedule.steps.front().duration;
       const std::string label =
           fmt::format("{} {}step x{:.3g}", series.what, bisection ? "bisection " : "", search.next_factor());
-      Result<LoadResult> result = run_once(context, series, Rate{*level}, duration, label);
+      Result<LoadResult> result = run_once(context, series, Rate{*level}, duration, label, run);
       if (!result) {
         return std::unexpected(result.error());
       }
@@ -315,20 +447,28 @@ class IngressDriver final : public engine::Driver {
     return {};
   }
 
-  std::filesystem::path lab_dir_;
+  DriverOptions options_;
   Settings settings_;
+  cluster::PodSettings pod_settings_;
   std::vector<Series> series_;
   std::string insecure_note_;  // set by prepare() when TLS verification is off for an https URL
+  std::unique_ptr<PodLoad> pods_;
 };
 
 }  // namespace
 
-std::unique_ptr<engine::Driver> make_driver(const config::Plan& /*plan*/, std::filesystem::path lab_dir) {
-  return std::make_unique<IngressDriver>(std::move(lab_dir));
+std::unique_ptr<engine::Driver> make_driver(const config::Plan& /*plan*/, DriverOptions options) {
+  return std::make_unique<IngressDriver>(std::move(options));
 }
 
-engine::DriverFactory driver_factory(std::filesystem::path lab_dir) {
-  return [lab_dir](const config::Plan& plan) { return make_driver(plan, lab_dir); };
+std::unique_ptr<engine::Driver> make_driver(const config::Plan& plan, std::filesystem::path lab_dir) {
+  DriverOptions options;
+  options.lab_dir = std::move(lab_dir);
+  return make_driver(plan, std::move(options));
+}
+
+engine::DriverFactory driver_factory(DriverOptions options) {
+  return [options](const config::Plan& plan) { return make_driver(plan, options); };
 }
 
 }  // namespace kp::drivers::ingress

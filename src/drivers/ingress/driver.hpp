@@ -16,14 +16,29 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
+#include <string>
 
+#include "cluster/agent_pod.hpp"
 #include "engine/driver.hpp"
 
 namespace kp::drivers::ingress {
 
-// `lab_dir` is where `--target local` finds the lab (lab::default_state_dir() unless the CLI says otherwise).
-engine::DriverFactory driver_factory(std::filesystem::path lab_dir);
+// Where the load comes from (settings `from:`): the machine that runs kubeproof (cli, the default), or, on
+// --target cluster, `agents` agent pods (pod_load.hpp) in the namespace "<run id>-ingress". `ingress:` names
+// an Ingress whose address and host are loaded (ingress_object.hpp).
+struct DriverOptions {
+  std::filesystem::path lab_dir;  // where `--target local` finds the lab
+  std::optional<std::string> kubeconfig;
+  std::optional<std::string> context;
+  std::string run_id;
+  cluster::AgentImage image;
+};
 
+engine::DriverFactory driver_factory(DriverOptions options);
+
+std::unique_ptr<engine::Driver> make_driver(const config::Plan& plan, DriverOptions options);
+// The local lab only (tests): no cluster options.
 std::unique_ptr<engine::Driver> make_driver(const config::Plan& plan, std::filesystem::path lab_dir);
 
 }  // namespace kp::drivers::ingress

@@ -324,12 +324,16 @@ std::string agent_json_line(const LoadSpec& spec, const LoadResult& result) {
                         {"bytes_read", result.bytes_read},
                         {"elapsed_s", std::chrono::duration<double>(result.elapsed).count()},
                         {"window_s", std::chrono::duration<double>(result.window).count()},
-                        {"intended_rate", result.intended_rate}};
-  nlohmann::json histograms{{"latency", result.latency.to_json()},
-                            {"uncorrected", result.uncorrected.to_json()},
-                            {"connect", result.connect_time.to_json()},
-                            {"handshake", result.handshake_time.to_json()},
-                            {"own_lateness", result.own_lateness.to_json()}};
+                        {"intended_rate", result.intended_rate},
+                        {"open_loop", result.open_loop},
+                        {"server_closes", result.server_closes},
+                        {"unsent_own", result.unsent_own},
+                        {"pacer_sends", result.pacer.sends},
+                        {"pacer_max_lag_s", std::chrono::duration<double>(result.pacer.max_lag).count()}};
+  nlohmann::json histograms{
+      {"latency", result.latency.to_json()},           {"uncorrected", result.uncorrected.to_json()},
+      {"connect", result.connect_time.to_json()},      {"handshake", result.handshake_time.to_json()},
+      {"own_lateness", result.own_lateness.to_json()}, {"pacer_lag", result.pacer.lag.to_json()}};
   nlohmann::json line{{"kind", "kubeproof.agent.http"},      {"version", 1},
                       {"url", spec.url.to_string()},         {"threads", spec.threads},
                       {"measurements", std::move(items)},    {"invalid_reasons", validity.invalid_reasons},

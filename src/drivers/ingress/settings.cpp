@@ -1,6 +1,7 @@
 #include "drivers/ingress/settings.hpp"
 
 #include <cmath>
+#include <regex>
 
 #include <fmt/format.h>
 
@@ -29,10 +30,28 @@ Result<Settings> parse_settings(const YAML::Node& node, const std::string& file,
   if (!node || root.is_null()) {
     return settings;
   }
-  Result<YamlMap> map =
-      YamlMap::open(root, {"url", "tls", "paths", "method", "body", "host", "headers", "insecure", "cacert",
-                           "server_name", "threads", "connections", "rate", "arrival", "timeout",
-                           "connection_rate", "connection_share", "stress"});
+  Result<YamlMap> map = YamlMap::open(root, {"url",
+                                             "tls",
+                                             "paths",
+                                             "method",
+                                             "body",
+                                             "host",
+                                             "headers",
+                                             "insecure",
+                                             "cacert",
+                                             "server_name",
+                                             "threads",
+                                             "connections",
+                                             "rate",
+                                             "arrival",
+                                             "timeout",
+                                             "connection_rate",
+                                             "connection_share",
+                                             "stress",
+                                             "from",
+                                             "agents",
+                                             "ingress",
+                                             "pods"});
   if (!map) {
     return std::unexpected(map.error());
   }
@@ -153,6 +172,31 @@ Result<Settings> parse_settings(const YAML::Node& node, const std::string& file,
         return std::unexpected(stress.error());
       }
       settings.stress = *stress;
+    } else if (key == "from") {
+      Result<std::string> from = config::read_choice(field, {"cli", "pods"});
+      if (!from) {
+        return std::unexpected(from.error());
+      }
+      settings.from_pods = *from == "pods";
+    } else if (key == "agents") {
+      Result<int> value = read_int(field, 1, 1000);
+      if (!value) {
+        return std::unexpected(value.error());
+      }
+      settings.agents = *value;
+    } else if (key == "ingress") {
+      // [namespace/]name, both DNS labels/subdomains as the API names them.
+      static const std::regex name(
+          R"(^(?:([a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)/)?([a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?)$)");
+      std::smatch match;
+      const std::string text = field.is_scalar() ? field.text() : std::string();
+      if (!std::regex_match(text, match, name)) {
+        return field.fail_got("must be an Ingress as [namespace/]name");
+      }
+      settings.ingress_namespace = match[1].str();
+      settings.ingress = match[2].str();
+    } else if (key == "pods") {
+      settings.pods = field.node();
     } else if (key == "connection_share") {
       Result<Ratio> share = config::read_ratio(field);
       if (!share) {

@@ -16,6 +16,12 @@
 //   connections/s; "max": closed loop; "off": no connection-rate run;
 //                                 # "capacity" or none: capacity.ingress_connection_rate x load
 //   connection_share: 20%         # of the phase duration given to the connection-rate run
+//   from: cli                     # cli: the generator on the machine that runs kubeproof (default);
+//                                 # pods: `agents` agent pods inside the cluster (--target cluster)
+//   agents: 1                     # from: pods: the offered rate and the connections spread over this many
+//   ingress: shop/storefront      # an Ingress (networking.k8s.io/v1, [namespace/]name; --target cluster):
+//                                 # its status.loadBalancer address and its first rule's host and path
+//   pods: {...}                   # from: pods: the agent pods' settings (cluster/agent_pod.hpp)
 //   stress: {steps: [100%, 125%, 150%, 175%, 200%], bisect: 3}
 //                                 # stress plans: the ramp of both series (multiples of capacity, or of an
 //                                 # explicit rate) and the bisection's extra steps (load/schedule.hpp)
@@ -59,6 +65,11 @@ struct Settings {
   bool connection_run = true;         // connection_rate: off -> false
   double connection_share = 0.2;
   load::StressSettings stress;
+  bool from_pods = false;  // from: pods
+  int agents = 1;
+  std::string ingress_namespace;  // ingress: "ns/name" -> "ns"; "" = the kubeconfig context's namespace
+  std::string ingress;            // "" = none
+  YAML::Node pods;                // from: pods: read by cluster::read_pod_settings in validate()
 };
 
 // `file` and `path` locate the node for messages ("plans/load.yaml", "phases[5].settings"). Null -> defaults.

@@ -2,9 +2,11 @@
 
 #include <fmt/format.h>
 
+#include "cluster/agent_clock.hpp"
 #include "drivers/net/agent.hpp"
 #include "drivers/net/lab_runner.hpp"
 #include "drivers/net/merge.hpp"
+#include "load/start_time.hpp"
 
 namespace kp::drivers::net {
 namespace {
@@ -137,11 +139,14 @@ Result<ClusterNet::Servers> ClusterNet::start_servers(engine::PhaseContext& cont
   return servers;
 }
 
-Result<ClientResult> ClusterNet::finish_client(const std::string& pod, Duration budget, std::string& node) {
+Result<ClientResult> ClusterNet::finish_client(const std::string& pod, Duration budget, std::string& node,
+                                               cluster::ClockWitness& witness,
+                                               std::vector<std::string>& skews) {
   Result<cluster::PodInfo> running = runner_->wait_running(pod);
   if (!running) {
     return std::unexpected(running.error());
   }
+  witness.seen_running = clock_.wall_now();
   node = running->node;
   // From Running: the pods of one call run together, so the later ones are done when their turn comes.
   Result<cluster::PodInfo> finished = runner_->wait_finished(pod, clock_.now() + budget);
@@ -153,8 +158,18 @@ Result<ClientResult> ClusterNet::finish_client(const std::string& pod, Duration 
     (void)runner_->delete_pod(pod);
   }
   Result<cluster::json> line = runner_->result_line(pod, kClientResultKind);
+  witness.seen_log = clock_.wall_now();
   if (!line) {
     return std::unexpected(line.error());
+  }
+  // The pairs of a test started together (--start-at): their windows line up only when the nodes' clocks
+  // agree (cluster/agent_clock.hpp).
+  witness.started_at = finished->started_at;
+  witness.finished_at = finished->finished_at;
+  if (Result<load::AgentClock> clock = cluster::agent_clock_from_line(*line); clock) {
+    if (std::optional<std::string> skew = cluster::clock_skew_reason(pod, node, *clock, witness)) {
+      skews.push_back(*skew);
+    }
   }
   // An agent that failed before it measured prints a line with only its error (as in the lab).
   if (!line->contains("test") && line->contains("error") && (*line)["error"].is_string()) {
@@ -174,7 +189,11 @@ std::vector<Result<ClientResult>> ClusterNet::run_clients(const PlacementPlan& p
     std::string pod;
     Duration budget;
     std::optional<Error> error;
+    cluster::ClockWitness witness;
   };
+  // Every client of these jobs starts at one wall-clock time, once all can be Running.
+  const Duration lead = runner_->start_lead();
+  const WallTime start = clock_.wall_now() + lead;
   std::vector<Part> parts;
   std::vector<std::optional<Error>> job_errors(jobs.size());
   // Every pod of every job is created first, so they run together (the stress probe beside its streams).
@@ -188,7 +207,8 @@ std::vector<Result<ClientResult>> ClusterNet::run_clients(const PlacementPlan& p
       job_errors[j] = specs.error();
       continue;
     }
-    const Duration budget = settings_.connect_timeout + job.spec.warmup + job.spec.duration + kClientSlack;
+    const Duration budget =
+        lead + settings_.connect_timeout + job.spec.warmup + job.spec.duration + kClientSlack;
     for (int pair = 0; pair < static_cast<int>(specs->size()); ++pair) {
       std::string target;
       if (probe) {
@@ -199,10 +219,12 @@ std::vector<Result<ClientResult>> ClusterNet::run_clients(const PlacementPlan& p
       } else {
         target = endpoint(servers.pods[static_cast<std::size_t>(pair)].ip, server_port(placement, pair));
       }
-      const cluster::AgentPodSpec spec = client_pod(
+      cluster::AgentPodSpec spec = client_pod(
           placement, probe ? 0 : pair, sequence_++,
           client_flags((*specs)[static_cast<std::size_t>(pair)], target, settings_.connect_timeout));
-      Part part{j, spec.name, budget, std::nullopt};
+      spec.args.insert(spec.args.end(), {"--start-at", std::to_string(load::epoch_ms(start))});
+      Part part{j, spec.name, budget, std::nullopt, {}};
+      part.witness.created = clock_.wall_now();
       if (Result<void> created = runner_->create_pod(spec); !created) {
         part.error = created.error();
       }
@@ -213,7 +235,7 @@ std::vector<Result<ClientResult>> ClusterNet::run_clients(const PlacementPlan& p
   for (Part& part : parts) {
     if (!part.error) {
       std::string node;
-      Result<ClientResult> result = finish_client(part.pod, part.budget, node);
+      Result<ClientResult> result = finish_client(part.pod, part.budget, node, part.witness, clock_skews_);
       if (result) {
         nodes.insert(node);
         notes.push_back(agent_summary(part.pod, node, *result));
@@ -291,6 +313,10 @@ Result<void> ClusterNet::run(engine::PhaseContext& context, const NetPhasePlan& 
     for (std::string& note : notes) {
       run.notes.push_back(fmt::format("agent {}", note));
     }
+    for (std::string& skew : clock_skews_) {
+      run.invalid_reasons.push_back(std::move(skew));
+    }
+    clock_skews_.clear();
     delete_pods(servers->names);
   }
   return {};

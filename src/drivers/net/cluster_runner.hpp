@@ -4,7 +4,9 @@
 // for each placement of cluster_plan.hpp, its server pods (Running, with an IP, and listening: their
 // "listening" line is in their log), one ClusterIP Service per server (ready in its EndpointSlice before any
 // client starts: kube-proxy's rules follow that), then the phase's one flow (phase_flow.hpp) with clients as
-// pods. A client job becomes one pod per pair, created together so they run at the same time; each pod's
+// pods. A client job becomes one pod per pair, created together and started at one wall-clock time
+// (--start-at: now + pods.start_lead) so their windows line up; each pod's clock is checked against the
+// runner's and the pod's status times (cluster/agent_clock.hpp: a skew is an INVALID reason); each pod's
 // result is its log's "kubeproof.agent.net-client" line, read before the pod is deleted; the pairs' results
 // are merged exactly (merge.hpp) and each agent's own summary goes into the phase's notes.
 //
@@ -17,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster/agent_clock.hpp"
 #include "cluster/pod_runner.hpp"
 #include "drivers/net/cluster_plan.hpp"
 #include "drivers/net/phase_flow.hpp"
@@ -46,7 +49,8 @@ class ClusterNet {
                                                 const std::vector<ClientJob>& jobs,
                                                 std::vector<std::string>& notes,
                                                 std::set<std::string>& nodes);
-  Result<ClientResult> finish_client(const std::string& pod, Duration budget, std::string& node);
+  Result<ClientResult> finish_client(const std::string& pod, Duration budget, std::string& node,
+                                     cluster::ClockWitness& witness, std::vector<std::string>& skews);
   void delete_pods(const std::vector<std::string>& pods);
 
   std::unique_ptr<cluster::PodRunner> runner_;
@@ -55,6 +59,7 @@ class ClusterNet {
   engine::CancellationToken& cancel_;
   std::vector<PlacementPlan> placements_;
   int sequence_ = 0;
+  std::vector<std::string> clock_skews_;  // of the placement running: its agents' clock checks
 };
 
 }  // namespace kp::drivers::net

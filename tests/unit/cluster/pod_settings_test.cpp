@@ -63,7 +63,7 @@ TEST(PodSettings, ErrorsNameFileLineFieldAndValue) {
   expect_error(
       "pods:\n  node_selectr: {a: b}\n",
       "plans/x.yaml:2: network.settings.pods: unknown key \"node_selectr\" (expected one of: node_selector, "
-      "tolerations, resources, priority_class, agent_start_timeout, restricted)");
+      "tolerations, resources, priority_class, agent_start_timeout, start_lead, restricted)");
   expect_error("pods:\n  tolerations:\n    - {key: a, operator: In}\n",
                "plans/x.yaml:3: network.settings.pods.tolerations[0].operator: must be one of: Exists, "
                "Equal, got \"In\"");

@@ -44,6 +44,9 @@ std::vector<kube::Permission> run_permissions() {
   for (kube::Permission& permission : runner_permissions("the pod runner")) {
     needed.push_back(std::move(permission));
   }
+  for (kube::Permission& permission : ingress_read_permissions("the ingress phase's Ingress")) {
+    needed.push_back(std::move(permission));
+  }
   return needed;
 }
 

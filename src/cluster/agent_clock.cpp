@@ -1,0 +1,94 @@
+#include "cluster/agent_clock.hpp"
+
+#include <fmt/format.h>
+
+#include "kube/encoding.hpp"
+
+namespace kp::cluster {
+namespace {
+
+double seconds_between(WallTime later, WallTime earlier) {
+  return std::chrono::duration<double>(later - earlier).count();
+}
+
+std::string clock_text(std::int64_t ms) {
+  return load::format_wall_ms(load::from_epoch_ms(ms));
+}
+
+}  // namespace
+
+Result<load::AgentClock> agent_clock_from_line(const nlohmann::json& line) {
+  const auto bad = [] {
+    return fail(ErrorKind::protocol,
+                "the agent's line has no \"clock\" {process_ms, started_ms, ended_ms} (an agent image older "
+                "than this kubeproof?)");
+  };
+  if (!line.contains("clock") || !line["clock"].is_object()) {
+    return bad();
+  }
+  const nlohmann::json& clock = line["clock"];
+  for (const char* key : {"process_ms", "started_ms", "ended_ms"}) {
+    if (!clock.contains(key) || !clock[key].is_number_integer()) {
+      return bad();
+    }
+  }
+  load::AgentClock out;
+  out.process_ms = clock["process_ms"].get<std::int64_t>();
+  out.started_ms = clock["started_ms"].get<std::int64_t>();
+  out.ended_ms = clock["ended_ms"].get<std::int64_t>();
+  if (clock.contains("start_at_ms") && clock["start_at_ms"].is_number_integer()) {
+    out.start_at_ms = clock["start_at_ms"].get<std::int64_t>();
+  }
+  return out;
+}
+
+std::optional<std::string> clock_skew_reason(std::string_view agent, std::string_view node,
+                                             const load::AgentClock& clock, const ClockWitness& witness) {
+  const WallTime process = load::from_epoch_ms(clock.process_ms);
+  const WallTime ended = load::from_epoch_ms(clock.ended_ms);
+  const std::string who = fmt::format("agent {} on {}", agent, node.empty() ? "an unknown node" : node);
+  const std::string why =
+      fmt::format("agents of one test start together only when their nodes' clocks agree within {} ms",
+                  std::chrono::duration_cast<std::chrono::milliseconds>(kMaxClockSkew).count());
+  if (witness.created && *witness.created - process > kMaxClockSkew) {
+    return fmt::format(
+        "{}: its clock is at least {:.2f} s behind the runner's (its process began at {} by its "
+        "clock, before the runner asked for the pod at {}); {}",
+        who, seconds_between(*witness.created, process), clock_text(clock.process_ms),
+        load::format_wall_ms(*witness.created), why);
+  }
+  if (witness.seen_running && process - *witness.seen_running > kMaxClockSkew) {
+    return fmt::format(
+        "{}: its clock is at least {:.2f} s ahead of the runner's (its process began at {} by its "
+        "clock, after the runner saw the pod Running at {}); {}",
+        who, seconds_between(process, *witness.seen_running), clock_text(clock.process_ms),
+        load::format_wall_ms(*witness.seen_running), why);
+  }
+  if (witness.seen_log && ended - *witness.seen_log > kMaxClockSkew) {
+    return fmt::format(
+        "{}: its clock is at least {:.2f} s ahead of the runner's (its result is stamped {}, after "
+        "the runner read it at {}); {}",
+        who, seconds_between(ended, *witness.seen_log), clock_text(clock.ended_ms),
+        load::format_wall_ms(*witness.seen_log), why);
+  }
+  if (witness.started_at && *witness.started_at - process > kMaxClockSkew) {
+    return fmt::format(
+        "{}: its clock is at least {:.2f} s behind the kubelet's (its process began at {} by its "
+        "clock; the pod's status says the container started at {}, whole seconds); {}",
+        who, seconds_between(*witness.started_at, process), clock_text(clock.process_ms),
+        kube::format_rfc3339(*witness.started_at), why);
+  }
+  if (witness.finished_at) {
+    const WallTime latest = *witness.finished_at + std::chrono::seconds(1);  // truncated to the second
+    if (ended - latest > kMaxClockSkew) {
+      return fmt::format(
+          "{}: its clock is at least {:.2f} s ahead of the kubelet's (its result is stamped {} by "
+          "its clock; the pod's status says the container finished at {}, whole seconds); {}",
+          who, seconds_between(ended, latest), clock_text(clock.ended_ms),
+          kube::format_rfc3339(*witness.finished_at), why);
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace kp::cluster

@@ -1,0 +1,56 @@
+#pragma once
+
+// One wall-clock start time for every agent of one test (`--start-at`), so that agents in many pods, started
+// by the pod runner one after another, measure over the same window. Read one way by every agent (as
+// rate_setting.hpp reads `--rate`): Unix epoch milliseconds, "1733140800123". The runner picks it (now plus a
+// lead long enough for every pod to be Running) and passes the same value to all of a test's agents.
+//
+// Bounds: a start more than kStartAtMaxAhead ahead is refused at once (a typo, or a clock years off); an
+// agent that is ready more than kStartAtMaxLate after the start is refused too (its window would not line up
+// with the others': the runner's lead was too short). Both are one line naming the flag and the value.
+//
+// The agent reports its clock's view of the run (AgentClock) in its JSON line; the runner compares it with
+// its own clock and the pod's status times (cluster/agent_clock.hpp).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/clock.hpp"
+#include "core/error.hpp"
+
+namespace kp::load {
+
+inline constexpr Duration kStartAtMaxAhead = std::chrono::minutes(10);
+inline constexpr Duration kStartAtMaxLate = std::chrono::seconds(1);
+
+// Milliseconds since the Unix epoch of a wall time, and back.
+std::int64_t epoch_ms(WallTime time);
+WallTime from_epoch_ms(std::int64_t ms);
+
+// `--start-at` (ErrorKind::usage naming `flag`, without dashes): digits only, epoch milliseconds, within
+// kStartAtMaxAhead of `now`:
+//   --start-at: not Unix epoch milliseconds (e.g. 1733140800123), got "soon"
+//   --start-at: 2026-12-02T14:20:00.000Z is 3h0m ahead of this agent's clock (at most 10m), got "..."
+Result<WallTime> parse_start_at(std::string_view flag, std::string_view text, WallTime now);
+
+// "2026-12-02T14:20:00.123Z", for messages and reports.
+std::string format_wall_ms(WallTime time);
+
+// When to begin, on the monotonic clock: `start` seen from `clock` now. An agent that is already more than
+// kStartAtMaxLate past `start` gets ErrorKind::timeout:
+//   --start-at: 2026-12-02T14:20:00.000Z passed 3.2 s before this agent was ready (more than 1 s: its window
+//   would not line up with the other agents'; the runner's lead was too short)
+Result<TimePoint> start_deadline(WallTime start, const Clock& clock);
+
+// What an agent's clock saw, for its JSON line ("clock"): the start asked for, when its process began, when
+// its measurement began (after the wait) and when it ended. Epoch milliseconds by the agent's own clock.
+struct AgentClock {
+  std::optional<std::int64_t> start_at_ms;  // --start-at, when given
+  std::int64_t process_ms = 0;              // the agent process's start
+  std::int64_t started_ms = 0;              // the measurement's start (the end of the wait)
+  std::int64_t ended_ms = 0;                // the result's time, just before the line is printed
+};
+
+}  // namespace kp::load
