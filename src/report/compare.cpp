@@ -194,12 +194,19 @@ Result<Comparison> compare_runs(const RunReport& a, const RunReport& b, const st
   comparison.a = summary_of(a, a_file);
   comparison.b = summary_of(b, b_file);
   comparison.options = options;
+  // A row neither run measured, with the same verdict on both sides, says nothing: it is left out.
+  auto add = [&comparison, &options](const Entry* from_a, const Entry* from_b) {
+    CompareRow row = compare_entry(from_a, from_b, options);
+    if (row.a || row.b || row.verdict_a != row.verdict_b) {
+      comparison.rows.push_back(std::move(row));
+    }
+  };
   for (const Entry& entry : in_a) {
-    comparison.rows.push_back(compare_entry(&entry, find_entry(in_b, entry.key), options));
+    add(&entry, find_entry(in_b, entry.key));
   }
   for (const Entry& entry : in_b) {
     if (find_entry(in_a, entry.key) == nullptr) {
-      comparison.rows.push_back(compare_entry(nullptr, &entry, options));
+      add(nullptr, &entry);
     }
   }
   std::size_t in_both = 0;

@@ -78,7 +78,9 @@ struct Comparison {
   RunSummary a;
   RunSummary b;
   CompareOptions options;
-  std::vector<CompareRow> rows;       // flow order: A's rows and informational metrics, then B's others
+  // Flow order: A's rows and informational metrics, then B's others; without the rows neither run measured
+  // whose verdict did not change.
+  std::vector<CompareRow> rows;
   std::vector<VerdictChange> phases;  // the phases both runs have, in flow order
   VerdictChange overall;
   std::vector<std::string> worse;  // keys of the rows that got worse

@@ -36,6 +36,9 @@ std::string signed_duration(double nanoseconds) {
 
 std::string significance_text(const CompareRow& row) {
   const Significance& significance = row.significance;
+  if (!row.a || !row.b) {
+    return "-";
+  }
   if (!significance.test) {
     // The reason up to its ": cannot judge significance".
     return fmt::format("cannot judge ({})", significance.reason.substr(0, significance.reason.find(':')));
