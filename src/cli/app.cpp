@@ -24,6 +24,7 @@ Cli make_cli() {
   cli.commands.push_back(add_plan_command(app));
   cli.commands.push_back(add_evaluate_command(app));
   cli.commands.push_back(add_report_command(app));
+  cli.commands.push_back(add_compare_command(app));
   cli.commands.push_back(add_run_command(app));
   cli.commands.push_back(add_cleanup_command(app));
   cli.commands.push_back(add_preflight_command(app));

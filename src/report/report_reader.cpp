@@ -1,0 +1,475 @@
+#include "report/report_reader.hpp"
+
+#include <fmt/format.h>
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <limits>
+
+#include "report/report_file.hpp"
+#include "report/report_text.hpp"
+
+namespace kp::report {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// A field that is missing or of the wrong kind: thrown inside this file only, turned into an Error at
+// read_report's edge.
+struct BadField {
+  std::string path;
+  std::string problem;
+};
+
+std::string child(const std::string& path, std::string_view key) {
+  return path.empty() ? std::string(key) : fmt::format("{}.{}", path, key);
+}
+
+std::string element(const std::string& path, std::size_t index) {
+  return fmt::format("{}[{}]", path, index);
+}
+
+const Json& at(const Json& object, std::string_view key, const std::string& path) {
+  if (!object.is_object()) {
+    throw BadField{path, "must be an object"};
+  }
+  auto found = object.find(key);
+  if (found == object.end()) {
+    throw BadField{child(path, key), "missing"};
+  }
+  return *found;
+}
+
+const Json& array_at(const Json& object, std::string_view key, const std::string& path) {
+  const Json& value = at(object, key, path);
+  if (!value.is_array()) {
+    throw BadField{child(path, key), fmt::format("must be an array, got {}", value.dump())};
+  }
+  return value;
+}
+
+std::string text(const Json& object, std::string_view key, const std::string& path) {
+  const Json& value = at(object, key, path);
+  if (!value.is_string()) {
+    throw BadField{child(path, key), fmt::format("must be a string, got {}", value.dump())};
+  }
+  return value.get<std::string>();
+}
+
+// A string or null (null: "").
+std::string text_or_empty(const Json& object, std::string_view key, const std::string& path) {
+  const Json& value = at(object, key, path);
+  if (value.is_null()) {
+    return {};
+  }
+  if (!value.is_string()) {
+    throw BadField{child(path, key), fmt::format("must be a string or null, got {}", value.dump())};
+  }
+  return value.get<std::string>();
+}
+
+std::optional<double> optional_number(const Json& object, std::string_view key, const std::string& path) {
+  const Json& value = at(object, key, path);
+  if (value.is_null()) {
+    return std::nullopt;
+  }
+  if (!value.is_number()) {
+    throw BadField{child(path, key), fmt::format("must be a number or null, got {}", value.dump())};
+  }
+  return value.get<double>();
+}
+
+// The writer turns a non-finite number into null; NaN turns back into null.
+double number_or_nan(const Json& object, std::string_view key, const std::string& path) {
+  return optional_number(object, key, path).value_or(std::numeric_limits<double>::quiet_NaN());
+}
+
+double number(const Json& object, std::string_view key, const std::string& path) {
+  std::optional<double> value = optional_number(object, key, path);
+  if (!value) {
+    throw BadField{child(path, key), "must be a number, got null"};
+  }
+  return *value;
+}
+
+std::uint64_t count(const Json& object, std::string_view key, const std::string& path) {
+  const Json& value = at(object, key, path);
+  if (!value.is_number_unsigned() && !(value.is_number_integer() && value.get<long long>() >= 0)) {
+    throw BadField{child(path, key), fmt::format("must be a non-negative integer, got {}", value.dump())};
+  }
+  return value.get<std::uint64_t>();
+}
+
+bool flag(const Json& object, std::string_view key, const std::string& path) {
+  const Json& value = at(object, key, path);
+  if (!value.is_boolean()) {
+    throw BadField{child(path, key), fmt::format("must be true or false, got {}", value.dump())};
+  }
+  return value.get<bool>();
+}
+
+std::vector<std::string> texts(const Json& object, std::string_view key, const std::string& path) {
+  std::vector<std::string> out;
+  const Json& values = array_at(object, key, path);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (!values[i].is_string()) {
+      throw BadField{element(child(path, key), i), fmt::format("must be a string, got {}", values[i].dump())};
+    }
+    out.push_back(values[i].get<std::string>());
+  }
+  return out;
+}
+
+// One of an enum's names, as its to_string writes it.
+template <typename Enum, std::size_t N>
+Enum named(const Json& object, std::string_view key, const std::string& path, const std::array<Enum, N>& all,
+           std::string_view what) {
+  const std::string name = text(object, key, path);
+  for (Enum value : all) {
+    if (to_string(value) == name) {
+      return value;
+    }
+  }
+  throw BadField{child(path, key), fmt::format("unknown {} \"{}\"", what, name)};
+}
+
+using config::to_string;
+using eval::to_string;
+using kp::to_string;
+
+constexpr std::array kVerdicts = {
+    eval::Verdict::pass,         eval::Verdict::conditional_pass, eval::Verdict::not_judged,
+    eval::Verdict::not_measured, eval::Verdict::incomplete,       eval::Verdict::skipped,
+    eval::Verdict::invalid,      eval::Verdict::aborted,          eval::Verdict::fail};
+constexpr std::array kStatuses = {eval::PhaseStatus::completed, eval::PhaseStatus::skipped,
+                                  eval::PhaseStatus::cancelled, eval::PhaseStatus::error};
+constexpr std::array kStates = {eval::ChecklistState::met, eval::ChecklistState::not_met,
+                                eval::ChecklistState::not_verified};
+constexpr std::array kComparisons = {config::Comparison::less, config::Comparison::less_equal,
+                                     config::Comparison::greater, config::Comparison::greater_equal};
+
+// "2026-11-27T23:05:12Z" -> whole seconds since the epoch; null -> nullopt.
+std::optional<std::int64_t> utc_seconds(const Json& object, std::string_view key, const std::string& path) {
+  const std::string value = text_or_empty(object, key, path);
+  if (value.empty()) {
+    return std::nullopt;
+  }
+  std::tm parts{};
+  char zone = 0;
+  int consumed = 0;
+  if (std::sscanf(value.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c%n", &parts.tm_year, &parts.tm_mon, &parts.tm_mday,
+                  &parts.tm_hour, &parts.tm_min, &parts.tm_sec, &zone, &consumed) != 7 ||
+      zone != 'Z' || static_cast<std::size_t>(consumed) != value.size()) {
+    throw BadField{child(path, key),
+                   fmt::format("not a UTC time like 2026-11-27T23:05:12Z, got \"{}\"", value)};
+  }
+  parts.tm_year -= 1900;
+  parts.tm_mon -= 1;
+  return static_cast<std::int64_t>(::timegm(&parts));
+}
+
+// Times whose whole seconds print as the stored `started`/`finished` and whose difference is the stored
+// `duration_seconds` to the nanosecond: the writer keeps sub-second times only in that difference.
+engine::PhaseTiming timing(const Json& object, const std::string& path) {
+  engine::PhaseTiming out;
+  std::optional<std::int64_t> started = utc_seconds(object, "started", path);
+  std::optional<std::int64_t> finished = utc_seconds(object, "finished", path);
+  const std::optional<double> length_seconds = optional_number(object, "duration_seconds", path);
+  using std::chrono::nanoseconds;
+  using std::chrono::seconds;
+  if (started) {
+    out.started = WallTime(std::chrono::duration_cast<WallTime::duration>(seconds(*started)));
+  }
+  if (finished) {
+    out.finished = WallTime(std::chrono::duration_cast<WallTime::duration>(seconds(*finished)));
+  }
+  if (started && finished && length_seconds && std::isfinite(*length_seconds)) {
+    const auto length = nanoseconds(std::llround(*length_seconds * 1e9));
+    const nanoseconds whole = seconds(*finished - *started);
+    // The start's fraction of a second: the smallest that keeps started + length within finished's second.
+    const nanoseconds fraction = std::clamp(whole - length, nanoseconds(0), nanoseconds(999'999'999));
+    out.started += std::chrono::duration_cast<WallTime::duration>(fraction);
+    out.finished = out.started + std::chrono::duration_cast<WallTime::duration>(length);
+  }
+  return out;
+}
+
+config::CriteriaRow criteria_row(const Json& json, const std::string& path) {
+  config::CriteriaRow row;
+  row.metric = text(json, "metric", path);
+  row.table = text(json, "table", path);
+  row.component = text(json, "component", path);
+  row.label = text(json, "label", path);
+  row.comparison = named(json, "comparison", path, kComparisons, "comparison");
+  row.target = optional_number(json, "target", path);
+  row.critical = optional_number(json, "critical", path);
+  row.unit = text(json, "unit", path);
+  row.reference = text_or_empty(json, "reference", path);
+  const Json& tier = at(json, "tier", path);
+  if (!tier.is_null()) {
+    row.tier =
+        config::TierRef{text(tier, "group", child(path, "tier")), text(tier, "name", child(path, "tier"))};
+  }
+  return row;
+}
+
+Measurement informational(const Json& json, const std::string& path) {
+  Measurement measurement;
+  measurement.metric = text(json, "metric", path);
+  measurement.value = number_or_nan(json, "value", path);
+  measurement.offered = optional_number(json, "offered", path);
+  measurement.source = text_or_empty(json, "source", path);
+  measurement.note = text_or_empty(json, "note", path);
+  return measurement;
+}
+
+load::StressResult stress(const Json& json, const std::string& path) {
+  load::StressResult out;
+  out.series = text(json, "series", path);
+  out.metric = text(json, "metric", path);
+  out.unit = text(json, "unit", path);
+  out.achieved_unit = text(json, "achieved_unit", path);
+  const Json& steps = array_at(json, "steps", path);
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const std::string at_step = element(child(path, "steps"), i);
+    const Json& value = steps[i];
+    load::StepRecord step;
+    step.level = number_or_nan(value, "level", at_step);
+    step.factor = number_or_nan(value, "factor", at_step);
+    step.bisection = flag(value, "bisection", at_step);
+    step.offered = optional_number(value, "offered", at_step).value_or(0.0);
+    step.achieved = number_or_nan(value, "achieved", at_step);
+    step.p50 = optional_number(value, "p50", at_step);
+    step.p99 = optional_number(value, "p99", at_step);
+    step.completed = count(value, "completed", at_step);
+    step.errors = count(value, "errors", at_step);
+    step.duration = Duration(std::llround(number(value, "duration", at_step) * 1e9));
+    step.cancelled = flag(value, "cancelled", at_step);
+    step.broke = text_or_empty(value, "broke", at_step);
+    out.steps.push_back(std::move(step));
+  }
+  out.breaking_level = optional_number(json, "breaking_level", path);
+  out.last_held = optional_number(json, "last_held", path);
+  out.note = text_or_empty(json, "note", path);
+  return out;
+}
+
+std::vector<SeriesTimeline> timelines(const Json& json, const std::string& path) {
+  std::vector<SeriesTimeline> out;
+  const Json& series = array_at(json, "series", path);
+  for (std::size_t i = 0; i < series.size(); ++i) {
+    const std::string at_series = element(child(path, "series"), i);
+    SeriesTimeline timeline;
+    timeline.series = text(series[i], "series", at_series);
+    const Json& points = array_at(series[i], "points", at_series);
+    for (std::size_t j = 0; j < points.size(); ++j) {
+      const std::string at_point = element(child(at_series, "points"), j);
+      TimelinePoint point;
+      const Json& second = at(points[j], "second", at_point);
+      if (!second.is_number_integer()) {
+        throw BadField{child(at_point, "second"), fmt::format("must be an integer, got {}", second.dump())};
+      }
+      point.second = second.get<std::int64_t>();
+      point.achieved = number_or_nan(points[j], "achieved", at_point);
+      point.errors = count(points[j], "errors", at_point);
+      point.p50 = optional_number(points[j], "p50", at_point);
+      point.p99 = optional_number(points[j], "p99", at_point);
+      timeline.points.push_back(point);
+    }
+    out.push_back(std::move(timeline));
+  }
+  return out;
+}
+
+// The measurement behind `metric` in the phase's input, created on first use.
+Measurement& measurement_of(std::vector<Measurement>& measurements, const std::string& metric) {
+  for (Measurement& measurement : measurements) {
+    if (measurement.metric == metric) {
+      return measurement;
+    }
+  }
+  Measurement& added = measurements.emplace_back();
+  added.metric = metric;
+  added.value = std::numeric_limits<double>::quiet_NaN();
+  return added;
+}
+
+void read_phase(const Json& json, const std::string& path, RunReport& report) {
+  eval::PhaseEvaluation phase;
+  const std::string name = text(json, "phase", path);
+  std::optional<Phase> parsed = parse_phase(name);
+  if (!parsed) {
+    throw BadField{child(path, "phase"), fmt::format("unknown phase \"{}\"", name)};
+  }
+  phase.phase = *parsed;
+  phase.status = named(json, "status", path, kStatuses, "status");
+  phase.verdict = named(json, "verdict", path, kVerdicts, "verdict");
+  phase.reason = text_or_empty(json, "reason", path);
+  if (std::string after = text_or_empty(json, "ran_after_failure", path); !after.empty()) {
+    phase.ran_after_failure = parse_phase(after);
+    if (!phase.ran_after_failure) {
+      throw BadField{child(path, "ran_after_failure"), fmt::format("unknown phase \"{}\"", after)};
+    }
+  }
+  phase.notes = texts(json, "notes", path);
+
+  engine::PhaseTiming times = timing(json, path);
+  if (detail::is_set(times.started)) {
+    report.timings[phase.phase] = times;
+  }
+
+  eval::PhaseInput input;
+  input.phase = phase.phase;
+  input.status = phase.status;
+  input.reason = phase.reason;
+  input.invalid_reasons = texts(json, "invalid_reasons", path);
+  input.ran_after_failure = phase.ran_after_failure;
+
+  // The measurements come back in the order the writer needs: the one that gave the timeseries' offered rate
+  // first (the writer takes the first with an offered rate).
+  const Json& timeseries = at(json, "timeseries", path);
+  const std::string offered_metric = text_or_empty(timeseries, "offered_metric", child(path, "timeseries"));
+  if (!offered_metric.empty()) {
+    measurement_of(input.measurements, offered_metric);
+  }
+
+  const Json& rows = array_at(json, "rows", path);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const std::string at_row = element(child(path, "rows"), i);
+    eval::RowResult row;
+    row.row = criteria_row(rows[i], at_row);
+    row.measured = optional_number(rows[i], "measured", at_row);
+    row.offered = optional_number(rows[i], "offered", at_row);
+    row.verdict = named(rows[i], "verdict", at_row, kVerdicts, "verdict");
+    row.reason = text(rows[i], "reason", at_row);
+    const std::string source = text_or_empty(rows[i], "source", at_row);
+    const std::string note = text_or_empty(rows[i], "note", at_row);
+    if (row.measured || row.offered || !source.empty() || !note.empty()) {
+      Measurement& measurement = measurement_of(input.measurements, row.row.metric);
+      if (row.measured) {
+        measurement.value = *row.measured;
+      }
+      measurement.offered = row.offered;
+      measurement.source = source;
+      measurement.note = note;
+    }
+    phase.rows.push_back(std::move(row));
+  }
+
+  const Json& extra = array_at(json, "informational", path);
+  for (std::size_t i = 0; i < extra.size(); ++i) {
+    Measurement measurement = informational(extra[i], element(child(path, "informational"), i));
+    measurement_of(input.measurements, measurement.metric) = measurement;
+    phase.informational.push_back(std::move(measurement));
+  }
+
+  const Json& histograms = at(json, "histograms", path);
+  if (!histograms.is_object()) {
+    throw BadField{child(path, "histograms"), "must be an object"};
+  }
+  for (const auto& [metric, value] : histograms.items()) {
+    const std::string at_histogram = child(child(path, "histograms"), metric);
+    const Json& data = at(value, "data", at_histogram);
+    Result<Histogram> histogram = Histogram::from_json(nlohmann::json::parse(data.dump()));
+    if (!histogram) {
+      throw BadField{child(at_histogram, "data"), histogram.error().message};
+    }
+    measurement_of(input.measurements, metric).histogram = std::move(*histogram);
+  }
+
+  const Json& searches = array_at(json, "stress", path);
+  for (std::size_t i = 0; i < searches.size(); ++i) {
+    phase.stress.push_back(stress(searches[i], element(child(path, "stress"), i)));
+  }
+  input.stress = phase.stress;
+
+  std::vector<SeriesTimeline> series = timelines(timeseries, child(path, "timeseries"));
+  if (!series.empty()) {
+    report.timelines[phase.phase] = std::move(series);
+  }
+  report.inputs.push_back(std::move(input));
+  report.evaluation.phases.push_back(std::move(phase));
+}
+
+RunMeta read_meta(const Json& json, const std::string& path) {
+  RunMeta meta;
+  meta.tool_version = text(json, "tool_version", path);
+  meta.command = text(json, "command", path);
+  meta.profile = text(json, "profile", path);
+  meta.plan_name = text_or_empty(json, "plan", path);
+  meta.target = text(json, "target", path);
+  meta.criteria_file = text_or_empty(json, "criteria_file", path);
+  meta.measurements_file = text_or_empty(json, "measurements_file", path);
+  const Json& tiers = at(json, "tiers", path);
+  if (!tiers.is_object()) {
+    throw BadField{child(path, "tiers"), "must be an object"};
+  }
+  meta.tiers.chosen.clear();
+  for (const auto& [group, name] : tiers.items()) {
+    if (!name.is_string()) {
+      throw BadField{child(child(path, "tiers"), group),
+                     fmt::format("must be a string, got {}", name.dump())};
+    }
+    meta.tiers.chosen[group] = name.get<std::string>();
+  }
+  meta.duration_scale = number(json, "duration_scale", path);
+  meta.continue_on_fail = flag(json, "continue_on_fail", path);
+  engine::PhaseTiming times = timing(json, path);
+  meta.started = times.started;
+  meta.finished = times.finished;
+  return meta;
+}
+
+RunReport read_document(const Json& document) {
+  RunReport report;
+  report.meta = read_meta(at(document, "meta", ""), "meta");
+  const Json& overall = at(document, "overall", "");
+  report.evaluation.overall = named(overall, "verdict", "overall", kVerdicts, "verdict");
+  report.evaluation.overall_reason = text(overall, "reason", "overall");
+  report.evaluation.not_judged = texts(overall, "not_judged", "overall");
+  const Json& phases = array_at(document, "phases", "");
+  for (std::size_t i = 0; i < phases.size(); ++i) {
+    read_phase(phases[i], element("phases", i), report);
+  }
+  const Json& checklist = array_at(document, "checklist", "");
+  for (std::size_t i = 0; i < checklist.size(); ++i) {
+    const std::string path = element("checklist", i);
+    eval::ChecklistItem item;
+    item.text = text(checklist[i], "item", path);
+    item.state = named(checklist[i], "state", path, kStates, "state");
+    item.evidence = text(checklist[i], "evidence", path);
+    item.metrics = texts(checklist[i], "metrics", path);
+    report.evaluation.checklist.push_back(std::move(item));
+  }
+  return report;
+}
+
+}  // namespace
+
+Result<RunReport> read_report(const nlohmann::ordered_json& document, const std::filesystem::path& file) {
+  try {
+    return read_document(document);
+  } catch (const BadField& bad) {
+    return fail(ErrorKind::input, fmt::format("{}: {}: {}", file.string(), bad.path, bad.problem));
+  } catch (const nlohmann::json::exception& error) {
+    // A number out of range for its field, and the like.
+    return fail(ErrorKind::input, fmt::format("{}: {}", file.string(), error.what()));
+  }
+}
+
+std::filesystem::path report_json_path(const std::filesystem::path& path) {
+  std::error_code error;
+  return std::filesystem::is_directory(path, error) ? path / "report.json" : path;
+}
+
+Result<RunReport> load_report(const std::filesystem::path& path) {
+  Result<nlohmann::ordered_json> document = load_report_json(path);
+  if (!document) {
+    return std::unexpected(document.error());
+  }
+  return read_report(*document, report_json_path(path));
+}
+
+}  // namespace kp::report

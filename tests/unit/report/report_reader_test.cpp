@@ -1,0 +1,134 @@
+#include "report/report_reader.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "report/report_file.hpp"
+#include "report/run_report.hpp"
+#include "report_fixture.hpp"
+
+namespace kp::report {
+namespace {
+
+using Json = nlohmann::ordered_json;
+using testing::fixture_report;
+
+RunReport read_back(const std::string& text) {
+  Result<RunReport> read = read_report(Json::parse(text), "report.json");
+  EXPECT_TRUE(read.has_value()) << read.error().message;
+  return read ? std::move(*read) : RunReport{};
+}
+
+// The real run's report.json in tests/fixtures/report/ (dns and ingress stress: steps, series, histograms).
+std::string real_run_json() {
+  const auto gz =
+      std::filesystem::path(KP_SOURCE_DIR) / "tests/fixtures/report/stress-dns-ingress.report.json.gz";
+  testing::CommandOutput unzipped = testing::run_command("gzip -dc '" + gz.string() + "'");
+  EXPECT_EQ(unzipped.status, 0) << unzipped.output;
+  return unzipped.output;
+}
+
+TEST(ReportReader, WriteReadWriteGivesTheSameJson) {
+  const std::string first = render_json(fixture_report());
+  EXPECT_EQ(render_json(read_back(first)), first);
+}
+
+TEST(ReportReader, SubSecondTimesComeBackWithTheSameSecondsAndDurations) {
+  RunReport report = fixture_report(0.25);
+  // A real run starts and ends mid-second: report.json keeps whole seconds and the exact difference.
+  report.meta.started += std::chrono::nanoseconds(987'654'321);
+  report.meta.finished += std::chrono::nanoseconds(123'456'789);
+  report.timings[Phase::etcd].started += std::chrono::nanoseconds(999'999'999);
+  report.timings[Phase::etcd].finished += std::chrono::nanoseconds(1);
+  report.timings[Phase::dns] = {report.meta.started + std::chrono::milliseconds(40'500),
+                                report.meta.started + std::chrono::milliseconds(41'499)};
+  const std::string first = render_json(report);
+  const Json parsed = Json::parse(first);
+  ASSERT_NE(parsed.at("meta").at("duration_seconds").get<double>(), 90.0);  // really fractional
+  EXPECT_EQ(render_json(read_back(first)), first);
+}
+
+TEST(ReportReader, ARealRunsReportRoundTripsExactly) {
+  const std::string stored = real_run_json();
+  ASSERT_FALSE(stored.empty());
+  const std::string first = render_json(read_back(stored));
+  // The fixture is stored without indentation: the same document, as this build writes it.
+  EXPECT_EQ(first, Json::parse(stored).dump(2, ' ', false, Json::error_handler_t::replace) + "\n");
+  EXPECT_EQ(render_json(read_back(first)), first);
+}
+
+TEST(ReportReader, MarkdownAndJUnitFromTheFileEqualThoseOfTheRun) {
+  const RunReport report = fixture_report();
+  const RunReport read = read_back(render_json(report));
+  EXPECT_EQ(render_markdown(read), render_markdown(report));
+  EXPECT_EQ(render_junit(read), render_junit(report));
+}
+
+TEST(ReportReader, KeepsHistogramsExactly) {
+  const RunReport read = read_back(render_json(fixture_report()));
+  const Measurement* write = nullptr;
+  for (const eval::PhaseInput& input : read.inputs) {
+    for (const Measurement& measurement : input.measurements) {
+      if (measurement.metric == "etcd.write.p99") {
+        write = &measurement;
+      }
+    }
+  }
+  ASSERT_NE(write, nullptr);
+  ASSERT_TRUE(write->histogram.has_value());
+  EXPECT_TRUE(*write->histogram == testing::fixture_histogram());
+  EXPECT_DOUBLE_EQ(write->value, 0.012);
+}
+
+TEST(ReportReader, AFieldOfTheWrongKindIsOneLineNamingFileAndField) {
+  Json document = Json::parse(render_json(fixture_report()));
+  document["phases"][0]["rows"][1]["verdict"] = "GOOD";
+  Result<RunReport> read = read_report(document, "results/x/report.json");
+  ASSERT_FALSE(read.has_value());
+  EXPECT_EQ(read.error().kind, ErrorKind::input);
+  EXPECT_EQ(read.error().message,
+            "results/x/report.json: phases[0].rows[1].verdict: unknown verdict \"GOOD\"");
+
+  document = Json::parse(render_json(fixture_report()));
+  document["meta"].erase("target");
+  read = read_report(document, "r.json");
+  ASSERT_FALSE(read.has_value());
+  EXPECT_EQ(read.error().message, "r.json: meta.target: missing");
+
+  document = Json::parse(render_json(fixture_report()));
+  document["phases"][0]["started"] = "yesterday";
+  read = read_report(document, "r.json");
+  ASSERT_FALSE(read.has_value());
+  EXPECT_EQ(read.error().message,
+            "r.json: phases[0].started: not a UTC time like 2026-11-27T23:05:12Z, got \"yesterday\"");
+
+  document = Json::parse(render_json(fixture_report()));
+  document["phases"][0]["histograms"]["etcd.write.p99"]["data"]["buckets"] = "none";
+  read = read_report(document, "r.json");
+  ASSERT_FALSE(read.has_value());
+  EXPECT_TRUE(read.error().message.starts_with("r.json: phases[0].histograms.etcd.write.p99.data: "))
+      << read.error().message;
+}
+
+TEST(ReportReader, LoadsAFolderOrAFileAndRefusesAnotherVersion) {
+  testing::TempDir dir;
+  const std::string text = render_json(fixture_report());
+  testing::write_file(dir.path() / "report.json", text);
+  Result<RunReport> from_folder = load_report(dir.path());
+  ASSERT_TRUE(from_folder.has_value()) << from_folder.error().message;
+  EXPECT_EQ(render_json(*from_folder), text);
+  EXPECT_TRUE(load_report(dir.path() / "report.json").has_value());
+
+  Json old = Json::parse(text);
+  old["schema_version"] = 2;
+  testing::write_file(dir.path() / "report.json", old.dump());
+  Result<RunReport> refused = load_report(dir.path());
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().kind, ErrorKind::input);
+  EXPECT_NE(refused.error().message.find("schema_version: this kubeproof reads version 3, got 2"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace kp::report
