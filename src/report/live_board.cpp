@@ -62,6 +62,7 @@ LiveBoard::LiveBoard(const Clock& clock, std::map<Phase, Duration> planned)
 void LiveBoard::phase_started(Phase phase) {
   PhaseState state;
   state.started = clock_.now();
+  state.step_started = state.started;
   if (auto found = planned_.find(phase); found != planned_.end() && found->second > Duration::zero()) {
     state.planned = found->second;
   }
@@ -100,6 +101,7 @@ void LiveBoard::offered(Phase phase, std::optional<double> per_second) {
     found->second.offered = per_second;
     // A new step's rate: the window would mix the old step's completions into the new one's.
     found->second.recent.clear();
+    found->second.step_started = clock_.now();
   }
 }
 
@@ -126,8 +128,9 @@ std::vector<std::string> LiveBoard::render(TimePoint now, std::size_t width) con
                                            : std::string("closed loop");
     std::string achieved = "-";
     if (!state.recent.empty()) {
-      // Counted over the window, or over the time since the step started when that is shorter.
-      const Duration since = now - state.recent.front().at;
+      // Each hand-over carries about a second of counts: over the window, or over the time since the step
+      // started when that is shorter.
+      const Duration since = now - state.step_started;
       std::uint64_t ok = 0;
       for (const Arrival& arrival : state.recent) {
         if (arrival.at > now - kRateWindow) {

@@ -61,6 +61,7 @@ class LiveBoard final : public LiveSink, public OfferedSink {
     std::optional<Duration> planned;
     bool announced = false;         // the schedule announced a rate (or closed loop)
     std::optional<double> offered;  // unset with `announced`: closed loop
+    TimePoint step_started{};       // the phase's start, or its last announcement
     std::deque<Arrival> recent;     // hand-overs within kRateWindow of the last one
     std::uint64_t ok = 0;
     std::uint64_t errors = 0;
