@@ -1,9 +1,9 @@
 # kubeproof: the two commands a person needs are `make demo` and `make test`.
 #
 #   make deps    install the missing Debian packages (scripts/install-deps.sh)
-#   make build   deps + configure + compile into build/
+#   make build   deps + configure + compile everything (binary, tests, benchmarks) into build/
 #   make test    deps + build with warnings as errors + every test (ctest)
-#   make demo    deps + build + lab up + a shortened smoke run against the local lab + lab down
+#   make demo    deps + configure + the kubeproof binary only + lab up + a shortened smoke run + lab down
 #   make demo-evaluate  judge the shipped example measurements (no services)
 #   make agent-image        the agent images as OCI archives in build/ (scripts/build-agent-image.sh; root)
 #   make check-agent-image  prove they import into containerd and run as uid 65534 (scripts/check-agent-image.sh)
@@ -17,7 +17,7 @@ CMAKE_FLAGS ?=
 DEMO_MEASUREMENTS ?= examples/measurements-smoke.json
 RESULTS ?= results
 
-.PHONY: all deps configure build test test-timing demo demo-evaluate agent-image check-agent-image clean
+.PHONY: all deps configure build binary test test-timing demo demo-evaluate agent-image check-agent-image clean
 
 all: build
 
@@ -29,6 +29,10 @@ configure: deps
 
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# The kubeproof binary alone: what the demos run. The tests and benchmarks build under `make build`/`make test`.
+binary: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target kubeproof
 
 test: deps
 	cmake -S . -B $(BUILD_DIR) -G Ninja -DKP_WERROR=ON $(CMAKE_FLAGS)
@@ -55,7 +59,7 @@ test-timing: build
 # are results worth showing, not a broken demo.
 DEMO_SCALE ?= 0.1
 DEMO_LAB ?= .kubeproof/lab
-demo: build
+demo: binary
 	@export KUBEPROOF_LAB_DIR=$(DEMO_LAB); \
 	trap './$(BUILD_DIR)/kubeproof lab down >/dev/null 2>&1 || true' EXIT INT TERM; \
 	./$(BUILD_DIR)/kubeproof lab down >/dev/null 2>&1 || true; \
@@ -68,7 +72,7 @@ demo: build
 	esac
 
 # Judge the shipped example measurements (no services needed): what `evaluate` does with another tool's numbers.
-demo-evaluate: build
+demo-evaluate: binary
 	@status=0; ./$(BUILD_DIR)/kubeproof evaluate --measurements $(DEMO_MEASUREMENTS) --results $(RESULTS) \
 		|| status=$$?; \
 	case $$status in \

@@ -32,11 +32,13 @@ BUILD_PACKAGES=(
 )
 
 # Tools the tests run (xmllint validates the JUnit report; python3 runs the Kubernetes API server fixture;
-# openssl makes the lab's and the fixture's throw-away certificates; chromium opens report.html headless).
+# openssl makes the lab's and the fixture's throw-away certificates; chromium opens report.html headless; tmux
+# is the terminal the live view's test reads).
 # libjs-chart.js (above) is read at build time only: report.html inlines it.
 TEST_PACKAGES=(
   libxml2-utils
   chromium
+  tmux
   python3
   openssl
   # The agent image: built without a daemon (mmdebstrap, umoci) and checked in a private containerd with runc.

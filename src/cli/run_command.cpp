@@ -7,6 +7,7 @@
 #include "cli/confirm.hpp"
 #include "cli/driver_registry.hpp"
 #include "cli/interrupt.hpp"
+#include "cli/live_view.hpp"
 #include "cli/metrics_server.hpp"
 #include "cli/progress.hpp"
 #include "cli/report_output.hpp"
@@ -39,6 +40,7 @@ struct RunOptions {
   std::string compare_to;  // empty: the plan's storage settings decide
   bool yes = false;
   bool dry_run = false;
+  bool live_view = true;       // --no-live-view: plain progress lines even on a terminal
   std::string metrics_listen;  // empty: no live metrics endpoint
   std::string metrics_linger = "10s";
   std::optional<std::string> agent_image;          // unset: cluster::default_agent_image(); "" is an error
@@ -343,11 +345,9 @@ Outcome run_plan(const RunOptions& options) {
       return std::unexpected(inputs.error());
     }
   }
-  StderrProgress people;
   report::LiveMetrics live({registry.run_id.value_or(""), plan.name,
                             std::string(config::to_string(plan.type)),
                             plan.target == config::Target::cluster ? "cluster" : "local"});
-  report::LiveProgress live_progress(people, live);
   std::unique_ptr<MetricsServer> metrics_server;
   if (!options.metrics_listen.empty()) {
     Result<std::unique_ptr<MetricsServer>> started_server = MetricsServer::start(
@@ -365,8 +365,18 @@ Outcome run_plan(const RunOptions& options) {
           options.metrics_listen, metrics_server->port());
     }
   }
+  // From here until the reports are delivered, stderr is the progress sink's: on a terminal, the live view's
+  // status block sits below the progress lines.
+  std::map<Phase, Duration> planned;
+  for (const config::PhasePlan& phase : plan.phases) {
+    planned[phase.phase] = phase.duration;
+  }
+  std::unique_ptr<engine::ProgressSink> people = options.live_view
+                                                     ? make_progress(real_clock(), std::move(planned))
+                                                     : std::make_unique<StderrProgress>();
+  report::LiveProgress live_progress(*people, live);
   engine::ProgressSink& forwarded =
-      metrics_server ? static_cast<engine::ProgressSink&>(live_progress) : people;
+      metrics_server ? static_cast<engine::ProgressSink&>(live_progress) : *people;
   // Every run records its per-second series for report.json and report.html (issue 17).
   report::Timeline timeline(real_clock());
   report::TimelineProgress progress(forwarded, timeline);
@@ -378,6 +388,9 @@ Outcome run_plan(const RunOptions& options) {
   // would still confuse whoever reads the folder).
   InterruptWatcher interrupts(cancel);
   Result<engine::RunResult> ran = orchestrator.run(plan, cancel);
+  if (auto* view = dynamic_cast<LiveView*>(people.get()); view != nullptr) {
+    view->stop();  // stderr is plain again for what follows
+  }
   if (!ran && (ran.error().kind == ErrorKind::usage || ran.error().kind == ErrorKind::input)) {
     // A phase's settings were rejected before anything ran: nothing to report.
     return std::unexpected(ran.error());
@@ -414,6 +427,7 @@ Outcome run_plan(const RunOptions& options) {
   report.timings = std::move(result.timings);
   report.evaluation = std::move(result.evaluation);
   report.timelines = timeline.series();
+  report.offered_timelines = timeline.offered_series();
   Outcome delivered = deliver_report(report, options.output);
   if (metrics_server && linger > Duration::zero() && !cancel.requested()) {
     // The verdict reached the endpoint a moment ago: give Prometheus one more scrape before it goes.
@@ -474,6 +488,9 @@ Command add_run_command(CLI::App& parent) {
                         "Do not ask before a load or stress test on a cluster (needed without a terminal)");
   command.app->add_flag("--dry-run", options->dry_run,
                         "Print what each phase would do (for api: context, server, objects, QPS) and stop");
+  command.app->add_flag("--no-live-view{false}", options->live_view,
+                        "Plain progress lines only, also on a terminal (default there: a status block per "
+                        "running phase, redrawn in place)");
   command.app->add_option(
       "--metrics-listen", options->metrics_listen,
       "Serve live metrics for Prometheus at HOST:PORT/metrics while the run goes on "

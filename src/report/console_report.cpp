@@ -110,6 +110,44 @@ std::string stress_block(const load::StressResult& series, const Painter& painte
   return out;
 }
 
+// A note longer than this is a statement for the files (report.json, summary.md), not for the table.
+constexpr std::size_t kConsoleNoteLimit = 110;
+
+// The overall line's explanation without any phase's reason (each is on its phase's line above): how many
+// phases were judged, which phases hold the verdict back, which were skipped, how many rows a smoke run does
+// not judge. The full sentence (with the reasons) is report.json's overall.reason.
+std::string overall_summary(const eval::Evaluation& evaluation) {
+  std::size_t in_scope = 0;
+  std::map<eval::Verdict, std::vector<std::string>> by_verdict;
+  for (const eval::PhaseEvaluation& phase : evaluation.phases) {
+    if (phase.verdict != eval::Verdict::skipped && phase.verdict != eval::Verdict::not_judged) {
+      ++in_scope;
+    }
+    if (phase.verdict != eval::Verdict::pass && phase.verdict != eval::Verdict::not_judged) {
+      by_verdict[phase.verdict].emplace_back(to_string(phase.phase));
+    }
+  }
+  std::vector<std::string> parts{
+      fmt::format("{} of {} phases evaluated", in_scope, evaluation.phases.size())};
+  for (const auto& [verdict, names] : by_verdict) {
+    std::string joined;
+    for (const std::string& name : names) {
+      joined += (joined.empty() ? "" : ", ") + name;
+    }
+    parts.push_back(fmt::format(
+        "{} {}", verdict == eval::Verdict::skipped ? "skipped" : eval::to_string(verdict), joined));
+  }
+  if (!evaluation.not_judged.empty()) {
+    parts.push_back(fmt::format("{} capacity row{} {}", evaluation.not_judged.size(),
+                                evaluation.not_judged.size() == 1 ? "" : "s", eval::kNotJudgedInSmoke));
+  }
+  std::string out;
+  for (const std::string& part : parts) {
+    out += (out.empty() ? "" : "; ") + part;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string render_console(const RunReport& report, const ConsoleOptions& options) {
@@ -184,8 +222,18 @@ std::string render_console(const RunReport& report, const ConsoleOptions& option
       out += fmt::format(" ({})", phase.reason);
     }
     out += "\n";
+    std::size_t long_notes = 0;
     for (const std::string& note : phase.notes) {
+      if (detail::display_width(note) > kConsoleNoteLimit) {
+        ++long_notes;
+        continue;
+      }
       out += painter.paint("\x1b[33m", fmt::format("  note: {}", note)) + "\n";
+    }
+    if (long_notes > 0) {
+      out += painter.paint("\x1b[33m", fmt::format("  ({} longer note{} in summary.md and report.json)",
+                                                   long_notes, long_notes == 1 ? "" : "s")) +
+             "\n";
     }
     if (phase.verdict == eval::Verdict::skipped) {
       // The header says why; listing its rows as NOT MEASURED one by one would only bury the phases that ran.
@@ -237,7 +285,9 @@ std::string render_console(const RunReport& report, const ConsoleOptions& option
   out += painter.paint("\x1b[1m", "Overall: ") +
          painter.paint(colour_of(evaluation.overall), eval::verdict_text(evaluation)) +
          fmt::format(" (exit {})", eval::exit_code_for(evaluation.overall));
-  if (!evaluation.overall_reason.empty()) {
+  if (!evaluation.phases.empty()) {
+    out += fmt::format(": {}", overall_summary(evaluation));
+  } else if (!evaluation.overall_reason.empty()) {
     out += fmt::format(": {}", evaluation.overall_reason);
   }
   out += "\n";

@@ -182,8 +182,8 @@ Json stress_json(const load::StressResult& series) {
 }
 
 // The per-second series of a phase's load generators (report/timeline.hpp), and the rate its steady schedule
-// offered: that of the phase's first measurement with an offered rate (its capacity metric). A stress ramp has
-// no one offered rate (null): each step's is in "stress".
+// offered: that of the phase's first measurement with an offered rate (its capacity metric). A stress ramp
+// has no one offered rate (null): each step's is in "stress".
 Json timeseries_json(const RunReport& report, const eval::PhaseEvaluation& evaluated) {
   const Phase phase = evaluated.phase;
   Json offered = nullptr;
@@ -209,10 +209,17 @@ Json timeseries_json(const RunReport& report, const eval::PhaseEvaluation& evalu
       series.push_back(Json{{"series", timeline.series}, {"points", points}});
     }
   }
+  Json offered_points = Json::array();
+  if (auto found = report.offered_timelines.find(phase); found != report.offered_timelines.end()) {
+    for (const OfferedPoint& point : found->second) {
+      offered_points.push_back(Json{{"second", point.second}, {"offered", optional_number(point.offered)}});
+    }
+  }
   Json json = Json::object();
   json["offered"] = offered;
   json["offered_metric"] = offered_metric;
   json["series"] = series;
+  json["offered_points"] = offered_points;
   return json;
 }
 

@@ -19,6 +19,7 @@
 #include "core/clock.hpp"
 #include "core/live.hpp"
 #include "core/measurement.hpp"
+#include "core/offered_sink.hpp"
 #include "engine/driver.hpp"
 #include "eval/verdict.hpp"
 
@@ -69,17 +70,31 @@ class LiveMetrics final : public LiveSink {
 };
 
 // Progress for people (forwarded) plus live metrics for `run --metrics-listen`: phase events and the load
-// generators' counts go to `live`. Both must outlive this object.
-class LiveProgress final : public engine::ProgressSink {
+// generators' counts go to `live` and to people's own sink (the live terminal view). Both must outlive this
+// object.
+class LiveProgress final : public engine::ProgressSink, public LiveSink, public OfferedSink {
  public:
   LiveProgress(engine::ProgressSink& people, LiveMetrics& live) : people_(people), live_(live) {}
   void message(Phase phase, std::string_view text) override { people_.message(phase, text); }
-  void phase_started(Phase phase, WallTime at) override { live_.phase_started(phase, at); }
+  void phase_started(Phase phase, WallTime at) override {
+    live_.phase_started(phase, at);
+    people_.phase_started(phase, at);
+  }
   void phase_finished(Phase phase, const std::vector<Measurement>& measurements, eval::Verdict verdict,
                       WallTime at) override {
     live_.phase_finished(phase, measurements, verdict, at);
+    people_.phase_finished(phase, measurements, verdict, at);
   }
-  LiveSink* live_sink() override { return &live_; }
+  void add(const LiveDelta& delta) override {
+    live_.add(delta);
+    if (LiveSink* sink = people_.live_sink(); sink != nullptr) {
+      sink->add(delta);
+    }
+  }
+  void offered(Phase phase, std::optional<double> per_second) override {
+    announce_offered(people_.live_sink(), phase, per_second);
+  }
+  LiveSink* live_sink() override { return this; }
 
  private:
   engine::ProgressSink& people_;

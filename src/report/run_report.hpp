@@ -43,6 +43,9 @@ struct RunReport {
   eval::Evaluation evaluation;
   // Per phase, the per-second series of its load generators (report/timeline.hpp); empty for `evaluate`.
   std::map<Phase, std::vector<SeriesTimeline>> timelines;
+  // Per phase, the offered rate of every second as its schedule announced it (a stress ramp's steps too);
+  // empty for `evaluate` and phases that announce none (network, storage).
+  std::map<Phase, std::vector<OfferedPoint>> offered_timelines;
 };
 
 // Writes `contents` to `path` atomically: a temp file in the same folder, fsync, rename. A failure leaves no
@@ -66,8 +69,8 @@ std::string render_console(const RunReport& report, const ConsoleOptions& option
 std::string render_prometheus(const RunReport& report);
 
 // Creates results_root/<UTC timestamp of meta.started>-<profile>/ (with "-2", "-3", ... appended when that
-// folder exists) and writes report.json, report.html, junit.xml, summary.md and metrics.prom into it, each atomically.
-// Returns the folder.
+// folder exists) and writes report.json, report.html, junit.xml, summary.md and metrics.prom into it, each
+// atomically. Returns the folder.
 Result<std::filesystem::path> write_reports(const RunReport& report,
                                             const std::filesystem::path& results_root);
 

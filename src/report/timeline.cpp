@@ -73,4 +73,51 @@ std::map<Phase, std::vector<SeriesTimeline>> Timeline::series() const {
   return out;
 }
 
+void Timeline::offered(Phase phase, std::optional<double> per_second) {
+  const TimePoint now = clock_.now();
+  std::lock_guard lock(mutex_);
+  const TimePoint start = started_.try_emplace(phase, now).first->second;
+  announced_[phase].emplace_back(std::max(0.0, std::chrono::duration<double>(now - start).count()),
+                                 per_second);
+}
+
+std::map<Phase, std::vector<OfferedPoint>> Timeline::offered_series() const {
+  std::lock_guard lock(mutex_);
+  std::map<Phase, std::vector<OfferedPoint>> out;
+  for (const auto& [phase, changes] : announced_) {
+    if (changes.empty()) {
+      continue;
+    }
+    // As far as the phase's series go (the last announcement's second at least).
+    std::int64_t last = static_cast<std::int64_t>(changes.back().first);
+    for (const auto& [key, seconds] : seconds_) {
+      if (key.first == phase && !seconds.empty()) {
+        last = std::max(last, seconds.rbegin()->first);
+      }
+    }
+    std::vector<OfferedPoint>& points = out[phase];
+    for (std::int64_t s = 0; s <= last; ++s) {
+      const double from = static_cast<double>(s);
+      const double to = from + 1.0;
+      double weighted = 0;
+      double covered = 0;
+      for (std::size_t i = 0; i < changes.size(); ++i) {
+        const double begin = std::max(from, changes[i].first);
+        const double end = std::min(to, i + 1 < changes.size() ? changes[i + 1].first : to);
+        if (end > begin && changes[i].second) {
+          weighted += *changes[i].second * (end - begin);
+          covered += end - begin;
+        }
+      }
+      OfferedPoint point;
+      point.second = s;
+      if (covered > 0) {
+        point.offered = weighted / covered;
+      }
+      points.push_back(point);
+    }
+  }
+  return out;
+}
+
 }  // namespace kp::report

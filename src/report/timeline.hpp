@@ -27,6 +27,7 @@
 
 #include "core/clock.hpp"
 #include "core/live.hpp"
+#include "core/offered_sink.hpp"
 #include "core/phase.hpp"
 #include "engine/driver.hpp"
 
@@ -40,6 +41,14 @@ struct TimelinePoint {
   std::optional<double> p99;
 };
 
+// The rate a phase's schedule offered in one second (OfferedSink::offered): the time-weighted mean of the
+// rates announced over that second; unset when no part of it had an open-loop rate (before the first
+// announcement, closed loop). A stress ramp's steps show as steps; a steady run as one flat line.
+struct OfferedPoint {
+  std::int64_t second = 0;  // since the phase started
+  std::optional<double> offered;
+};
+
 struct SeriesTimeline {
   std::string series;
   std::vector<TimelinePoint> points;  // every second from 0 to the last with data (empty seconds are zeros)
@@ -50,16 +59,19 @@ struct SeriesTimeline {
 std::optional<double> live_percentile(const std::array<std::uint64_t, kLiveBuckets>& buckets,
                                       double percentile);
 
-class Timeline final : public LiveSink {
+class Timeline final : public LiveSink, public OfferedSink {
  public:
   explicit Timeline(const Clock& clock) : clock_(clock) {}
 
   // Seconds of `phase` count from now. Hand-overs for a phase that has not started count from the first one.
   void phase_started(Phase phase);
   void add(const LiveDelta& delta) override;
+  void offered(Phase phase, std::optional<double> per_second) override;
 
   // Per phase, its series by name.
   std::map<Phase, std::vector<SeriesTimeline>> series() const;
+  // Per phase that announced a rate, every second from 0 to the last second with data or an announcement.
+  std::map<Phase, std::vector<OfferedPoint>> offered_series() const;
 
  private:
   struct Second {
@@ -71,11 +83,13 @@ class Timeline final : public LiveSink {
   mutable std::mutex mutex_;
   std::map<Phase, TimePoint> started_;
   std::map<std::pair<Phase, std::string>, std::map<std::int64_t, Second>> seconds_;
+  // Per phase, each announcement: when (seconds since the phase started) and the rate (unset: closed loop).
+  std::map<Phase, std::vector<std::pair<double, std::optional<double>>>> announced_;
 };
 
 // Forwards everything to `inner` (people's progress, and live metrics when they are on) and also records the
 // load generators' hand-overs into `timeline`. Both must outlive this object.
-class TimelineProgress final : public engine::ProgressSink, public LiveSink {
+class TimelineProgress final : public engine::ProgressSink, public LiveSink, public OfferedSink {
  public:
   TimelineProgress(engine::ProgressSink& inner, Timeline& timeline) : inner_(inner), timeline_(timeline) {}
   void message(Phase phase, std::string_view text) override { inner_.message(phase, text); }
@@ -92,6 +106,10 @@ class TimelineProgress final : public engine::ProgressSink, public LiveSink {
     if (LiveSink* live = inner_.live_sink(); live != nullptr) {
       live->add(delta);
     }
+  }
+  void offered(Phase phase, std::optional<double> per_second) override {
+    timeline_.offered(phase, per_second);
+    announce_offered(inner_.live_sink(), phase, per_second);
   }
   LiveSink* live_sink() override { return this; }
 

@@ -16,12 +16,21 @@ Result<kube::RestConfig> resolve_rest_config(const config::Plan& plan, const Dri
                                              const Settings& settings) {
   kube::LoadOptions load;
   if (plan.target == config::Target::local && !options.kubeconfig && !settings.kubeconfig) {
+    // The SKIPPED reason people read most: one sentence. A lab that is up but has none is the common case
+    // (`lab up` starts one only where the binary is), so "start the lab" would be the wrong advice.
+    if (Result<std::optional<lab::ServiceRecord>> record =
+            lab::read_record(options.lab_dir, "kube-apiserver");
+        record && !record->has_value()) {
+      return fail(
+          ErrorKind::unavailable,
+          fmt::format("no kube-apiserver in the local lab (state dir \"{}\"): `kubeproof lab up` starts "
+                      "one when KUBEBUILDER_ASSETS or PATH has the kube-apiserver binary",
+                      options.lab_dir.string()));
+    }
+    // Recorded but not running, or without a kubeconfig: the lab's own one-sentence reason.
     Result<std::string> kubeconfig = lab::endpoint(options.lab_dir, "kube-apiserver", "kubeconfig");
     if (!kubeconfig) {
-      // One reason, said once: the lab's own message already names the state dir and `kubeproof lab up`.
-      return fail(ErrorKind::unavailable,
-                  fmt::format("{} (it starts one when KUBEBUILDER_ASSETS or PATH has kube-apiserver)",
-                              kubeconfig.error().message));
+      return std::unexpected(kubeconfig.error());
     }
     load.kubeconfig = *kubeconfig;
   } else if (options.kubeconfig) {

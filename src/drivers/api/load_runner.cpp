@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "core/offered_sink.hpp"
 #include "load/worker_pool.hpp"
 
 namespace kp::drivers::api {
@@ -131,6 +132,7 @@ Result<LoadStats> LoadRunner::run(std::vector<Operation> operations, double qps,
 
 Result<LoadStats> LoadRunner::run(std::vector<Operation> operations, kube::TokenBucket& bucket) {
   const double qps = bucket.qps();
+  announce_offered(live_, Phase::api, qps);
   struct Shared {
     explicit Shared(LiveSink* live)
         : live{LiveSeries(live, Phase::api, "mutating"), LiveSeries(live, Phase::api, "readonly"),

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "core/offered_sink.hpp"
 #include "drivers/dns/worker.hpp"
 #include "drivers/dns/worker_io.hpp"
 #include "load/worker_pool.hpp"
@@ -42,6 +43,9 @@ Result<LoadResult> run_load_with(const Workload& workload, const LoadOptions& op
   }
   window = std::max<std::uint32_t>(window, static_cast<std::uint32_t>(threads));
 
+  // Lookups per second: a walk's lookup sends more than one query, so its achieved queries run above it.
+  announce_offered(options.live, Phase::dns,
+                   options.rate ? std::optional(options.rate->per_second) : std::nullopt);
   Shared shared;
   load::PoolOptions pool{.count = threads, .monitor = {}, .interval = progress_interval};
   if (progress) {

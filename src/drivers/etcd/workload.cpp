@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "core/cpu_budget.hpp"
+#include "core/offered_sink.hpp"
 #include "drivers/etcd/worker.hpp"
 #include "load/worker_pool.hpp"
 
@@ -89,6 +90,8 @@ Result<StageResult> run_stage(const TransportFactory& transports, int workers, c
                   cancel, [&context] { return context.stop_requested(); });
     return worker.run(context.wait_for_start());
   };
+  announce_offered(options.live, Phase::etcd,
+                   stage.rate ? std::optional(stage.rate->per_second) : std::nullopt);
   load::PoolOptions pool;
   pool.count = workers;
   Result<std::pair<std::vector<WorkerResult>, TimePoint>> ran =

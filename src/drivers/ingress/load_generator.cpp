@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "core/offered_sink.hpp"
 #include "drivers/ingress/http_worker.hpp"
 #include "drivers/ingress/load.hpp"
 #include "load/worker_pool.hpp"
@@ -58,6 +59,8 @@ Result<LoadResult> run_load(const LoadSpec& input, Clock& clock, engine::Cancell
   if (spec.requests && *spec.requests < static_cast<std::uint64_t>(spec.threads)) {
     spec.threads = static_cast<int>(std::max<std::uint64_t>(1, *spec.requests));
   }
+  announce_offered(spec.live, Phase::ingress,
+                   spec.rate ? std::optional(spec.rate->per_second) : std::nullopt);
   raise_descriptor_limit(spec.connections);
   Result<Address> address = resolve(spec.url);
   if (!address) {

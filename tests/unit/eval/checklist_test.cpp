@@ -15,6 +15,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using testing::measure;
 using testing::measure_offered;
+using ::testing::Not;
 using testing::seed_rows;
 
 // Every metric the checklist looks at, each meeting its level.
@@ -134,7 +135,9 @@ TEST(Checklist, ApiNotVerifiedWhenThePhaseWasInvalid) {
   set(inputs, "api.mutating.p99", 0.9);  // a miss from an invalid run is no evidence either
   const ChecklistItem item = checklist(inputs, load_soak())[0];
   EXPECT_EQ(item.state, ChecklistState::not_verified);
-  EXPECT_THAT(item.evidence, HasSubstr("(api phase INVALID: achieved 700/s of 1000/s)"));
+  EXPECT_THAT(item.evidence, HasSubstr("(api phase INVALID)"));
+  // The phase's reason is said where the phase is, not again per checklist item.
+  EXPECT_THAT(item.evidence, Not(HasSubstr("achieved 700/s")));
 }
 
 TEST(Checklist, NotVerifiedWhenThePhaseDidNotFinish) {

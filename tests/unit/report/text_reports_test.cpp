@@ -156,3 +156,58 @@ TEST(CriteriaTable, SeedStyleThresholds) {
 
 }  // namespace
 }  // namespace kp::report
+
+namespace kp::report {
+namespace {
+
+// Issue 17: each reason once. An INVALID phase's reason was in its phase line, in two checklist items and in
+// the overall line; a SKIPPED phase's in its line and the overall line.
+TEST(ConsoleReport, EachReasonAppearsOnceAndLongNotesStayInTheFiles) {
+  std::vector<eval::PhaseInput> inputs;
+  eval::PhaseInput etcd;
+  etcd.phase = Phase::etcd;
+  etcd.status = eval::PhaseStatus::completed;
+  etcd.measurements = {testing::measure("etcd.write.p99", 0.012), testing::measure("etcd.read.p99", 0.004)};
+  etcd.invalid_reasons = {"achieved 70/s of 100/s offered: the client fell behind"};
+  etcd.notes = {"short note", std::string(200, 'x')};
+  inputs.push_back(etcd);
+  eval::PhaseInput api;
+  api.phase = Phase::api;
+  api.status = eval::PhaseStatus::skipped;
+  api.reason = "no kube-apiserver in the local lab";
+  inputs.push_back(api);
+  RunReport report;
+  report.meta.command = "run";
+  report.meta.profile = "load";
+  report.evaluation = eval::evaluate(inputs, testing::fixture_rows(), {});
+  report.inputs = inputs;
+  ASSERT_EQ(report.evaluation.overall, eval::Verdict::invalid);
+  const std::string text = render_console(report, {.color = false});
+  auto count = [&text](std::string_view needle) {
+    std::size_t n = 0;
+    for (std::size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  EXPECT_EQ(count("the client fell behind"), 1u) << text;
+  EXPECT_EQ(count("no kube-apiserver in the local lab"), 1u) << text;
+  EXPECT_NE(text.find("  note: short note\n"), std::string::npos) << text;
+  EXPECT_EQ(count(std::string(200, 'x')), 0u) << text;
+  EXPECT_NE(text.find("  (1 longer note in summary.md and report.json)"), std::string::npos) << text;
+  // The overall line names the phases, not their reasons again.
+  const std::string overall = line_starting(text, "Overall: ");
+  EXPECT_NE(overall.find("INVALID etcd"), std::string::npos) << overall;
+  EXPECT_NE(overall.find("skipped api"), std::string::npos) << overall;
+  // report.json keeps the full sentence.
+  EXPECT_NE(report.evaluation.overall_reason.find("the client fell behind"), std::string::npos);
+  // One line per checklist item.
+  for (const std::string& line : lines_of(text)) {
+    if (line.starts_with("  [")) {
+      EXPECT_EQ(line.find('\n'), std::string::npos);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace kp::report
