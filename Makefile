@@ -15,7 +15,7 @@ CMAKE_FLAGS ?=
 DEMO_MEASUREMENTS ?= examples/measurements-smoke.json
 RESULTS ?= results
 
-.PHONY: all deps configure build test test-timing demo demo-evaluate agent-image check-agent-image clean
+.PHONY: all deps configure build test test-timing fuzz-build fuzz test-fuzz demo demo-evaluate agent-image check-agent-image clean
 
 all: build
 
@@ -44,6 +44,21 @@ test: deps
 TIMING_TESTS ?=
 test-timing: build
 	$(if $(TIMING_TESTS),cd $(BUILD_DIR) && ctest --output-on-failure -R '$(TIMING_TESTS)',@echo "test-timing: no timing-only tests at present (set TIMING_TESTS to a ctest regex)")
+
+# libFuzzer targets, one per parser of outside input (tests/fuzz/, docs/fuzzing.md), in a clang build of their
+# own with ASan+UBSan. `make fuzz FUZZ_SECONDS=600` runs each for that long (FUZZ_TARGETS: a regex of target
+# names) and prints executions and exec/s per target; `make test-fuzz` is the brief run each ctest makes.
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_CXX ?= clang++-19
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= .
+fuzz-build: deps
+	cmake -S . -B $(FUZZ_BUILD_DIR) -G Ninja -DKP_FUZZ=ON -DCMAKE_CXX_COMPILER=$(FUZZ_CXX) $(CMAKE_FLAGS)
+	cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target fuzz_targets
+fuzz: fuzz-build
+	bash scripts/fuzz.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS) '$(FUZZ_TARGETS)'
+test-fuzz: fuzz-build
+	cd $(FUZZ_BUILD_DIR) && ctest --output-on-failure -L fuzz
 
 # The demo: start the local lab of real services (etcd, unbound, nginx), run the smoke plan against it with every
 # duration shortened (DEMO_SCALE) so it ends in about a minute, print the table and the report paths, and stop the
