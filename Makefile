@@ -2,12 +2,13 @@
 #
 #   make deps    install the missing Debian packages (scripts/install-deps.sh)
 #   make build   deps + configure + compile into build/
-#   make test    deps + build with warnings as errors + every test (ctest)
+#   make test    deps + build with warnings as errors + every test (ctest), then each fuzz target briefly
+#   make fuzz    every libFuzzer target for FUZZ_SECONDS each, in build-fuzz/ (clang; docs/fuzzing.md)
 #   make demo    deps + build + lab up + a shortened smoke run against the local lab + lab down
 #   make demo-evaluate  judge the shipped example measurements (no services)
 #   make agent-image        the agent images as OCI archives in build/ (scripts/build-agent-image.sh; root)
 #   make check-agent-image  prove they import into containerd and run as uid 65534 (scripts/check-agent-image.sh)
-#   make clean   remove build/ (results/ is left alone: it holds your reports)
+#   make clean   remove build/ and build-fuzz/ (results/ is left alone: it holds your reports)
 
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
@@ -35,6 +36,8 @@ test: deps
 	@# time, so load from one cannot skew the measurements another asserts on.
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -LE integration
 	cd $(BUILD_DIR) && ctest --output-on-failure -L integration $(if $(TIMING_TESTS),-E '$(TIMING_TESTS)')
+	@# Then every fuzz target briefly, in its clang build (docs/fuzzing.md); FUZZ_IN_TEST=0 leaves it out.
+	$(if $(filter 1,$(FUZZ_IN_TEST)),$(MAKE) test-fuzz)
 
 # Integration tests whose assertion is a timing precision of the host rather than a property of kubeproof: they run
 # with `make test-timing`, not in CI (an empty -E would exclude every test, hence the $(if)). None at present: the
@@ -48,6 +51,7 @@ test-timing: build
 # libFuzzer targets, one per parser of outside input (tests/fuzz/, docs/fuzzing.md), in a clang build of their
 # own with ASan+UBSan. `make fuzz FUZZ_SECONDS=600` runs each for that long (FUZZ_TARGETS: a regex of target
 # names) and prints executions and exec/s per target; `make test-fuzz` is the brief run each ctest makes.
+FUZZ_IN_TEST ?= 1
 FUZZ_BUILD_DIR ?= build-fuzz
 FUZZ_CXX ?= clang++-19
 FUZZ_SECONDS ?= 60
@@ -98,4 +102,4 @@ check-agent-image:
 	KP_AGENT_IMAGE_DIR=$(BUILD_DIR) bash scripts/check-agent-image.sh
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(FUZZ_BUILD_DIR)

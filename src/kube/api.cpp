@@ -154,9 +154,14 @@ ApiError status_error(std::string_view method, std::string_view path, const Resp
   error.code = response.status;
   std::string message;
   json body = json::parse(response.body, nullptr, false);
-  if (!body.is_discarded() && body.is_object() && body.value("kind", "") == "Status") {
-    error.reason = body.value("reason", "");
-    message = body.value("message", "");
+  // Any field of another type is ignored: the body is whatever a server or proxy sent.
+  auto text = [&body](const char* key) {
+    auto found = body.find(key);
+    return found != body.end() && found->is_string() ? found->get<std::string>() : std::string();
+  };
+  if (!body.is_discarded() && body.is_object() && text("kind") == "Status") {
+    error.reason = text("reason");
+    message = text("message");
     if (body.contains("code") && body["code"].is_number_integer()) {
       error.code = body["code"].get<long>();
     }

@@ -70,12 +70,16 @@ Result<Credentials> parse_exec_credential(std::string_view text, std::string_vie
   if (doc.is_discarded() || !doc.is_object()) {
     return fail(ErrorKind::protocol, "exec plugin output is not a JSON object");
   }
-  if (doc.value("kind", "") != "ExecCredential") {
-    return fail(
-        ErrorKind::protocol,
-        fmt::format("exec plugin output: kind must be ExecCredential, got \"{}\"", doc.value("kind", "")));
+  // A plugin may print anything: a field of another type reads as absent (value() would throw).
+  auto text = [&doc](const char* key) {
+    auto found = doc.find(key);
+    return found != doc.end() && found->is_string() ? found->get<std::string>() : std::string();
+  };
+  if (text("kind") != "ExecCredential") {
+    return fail(ErrorKind::protocol,
+                fmt::format("exec plugin output: kind must be ExecCredential, got \"{}\"", text("kind")));
   }
-  std::string api_version = doc.value("apiVersion", "");
+  std::string api_version = text("apiVersion");
   if (api_version != expected_api_version) {
     return fail(ErrorKind::protocol, fmt::format("exec plugin output: apiVersion \"{}\" does not match the "
                                                  "kubeconfig's \"{}\"",
