@@ -155,13 +155,13 @@ ApiError status_error(std::string_view method, std::string_view path, const Resp
   std::string message;
   json body = json::parse(response.body, nullptr, false);
   // Any field of another type is ignored: the body is whatever a server or proxy sent.
-  auto text = [&body](const char* key) {
+  auto string_member = [&body](const char* key) {
     auto found = body.find(key);
     return found != body.end() && found->is_string() ? found->get<std::string>() : std::string();
   };
-  if (!body.is_discarded() && body.is_object() && text("kind") == "Status") {
-    error.reason = text("reason");
-    message = text("message");
+  if (!body.is_discarded() && body.is_object() && string_member("kind") == "Status") {
+    error.reason = string_member("reason");
+    message = string_member("message");
     if (body.contains("code") && body["code"].is_number_integer()) {
       error.code = body["code"].get<long>();
     }

@@ -71,15 +71,16 @@ Result<Credentials> parse_exec_credential(std::string_view text, std::string_vie
     return fail(ErrorKind::protocol, "exec plugin output is not a JSON object");
   }
   // A plugin may print anything: a field of another type reads as absent (value() would throw).
-  auto text = [&doc](const char* key) {
+  auto string_member = [&doc](const char* key) {
     auto found = doc.find(key);
     return found != doc.end() && found->is_string() ? found->get<std::string>() : std::string();
   };
-  if (text("kind") != "ExecCredential") {
-    return fail(ErrorKind::protocol,
-                fmt::format("exec plugin output: kind must be ExecCredential, got \"{}\"", text("kind")));
+  if (string_member("kind") != "ExecCredential") {
+    return fail(
+        ErrorKind::protocol,
+        fmt::format("exec plugin output: kind must be ExecCredential, got \"{}\"", string_member("kind")));
   }
-  std::string api_version = text("apiVersion");
+  std::string api_version = string_member("apiVersion");
   if (api_version != expected_api_version) {
     return fail(ErrorKind::protocol, fmt::format("exec plugin output: apiVersion \"{}\" does not match the "
                                                  "kubeconfig's \"{}\"",
