@@ -2,14 +2,15 @@
 #
 #   make deps    install the missing Debian packages (scripts/install-deps.sh)
 #   make build   deps + configure + compile everything (binary, tests, benchmarks) into build/
-#   make test    deps + build with warnings as errors + every test (ctest)
+#   make test    deps + build with warnings as errors + every test (ctest), then each fuzz target briefly
+#   make fuzz    every libFuzzer target for FUZZ_SECONDS each, in build-fuzz/ (clang; docs/fuzzing.md)
 #   make demo    deps + configure + the kubeproof binary only + lab up + a shortened smoke run + lab down
 #   make demo-evaluate  judge the shipped example measurements (no services)
 #   make agent-image        the agent images as OCI archives in build/ (scripts/build-agent-image.sh; root)
 #   make check-agent-image  prove they import into containerd and run as uid 65534 (scripts/check-agent-image.sh)
 #   make test-sanitize  the unit and integration tests under ASan+UBSan, the threaded parts under TSan
 #                       (sanitize.mk; the second CI step, see README)
-#   make clean   remove build/ (results/ is left alone: it holds your reports)
+#   make clean   remove build/ and build-fuzz/ (results/ is left alone: it holds your reports)
 
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
@@ -17,7 +18,7 @@ CMAKE_FLAGS ?=
 DEMO_MEASUREMENTS ?= examples/measurements-smoke.json
 RESULTS ?= results
 
-.PHONY: all deps configure build binary test test-timing demo demo-evaluate agent-image check-agent-image clean
+.PHONY: all deps configure build binary test test-timing fuzz-build fuzz test-fuzz demo demo-evaluate agent-image check-agent-image clean
 
 all: build
 
@@ -41,6 +42,8 @@ test: deps
 	@# time, so load from one cannot skew the measurements another asserts on.
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -LE integration
 	cd $(BUILD_DIR) && ctest --output-on-failure -L integration $(if $(TIMING_TESTS),-E '$(TIMING_TESTS)')
+	@# Then every fuzz target briefly, in its clang build (docs/fuzzing.md); FUZZ_IN_TEST=0 leaves it out.
+	$(if $(filter 1,$(FUZZ_IN_TEST)),$(MAKE) test-fuzz)
 
 # Integration tests whose assertion is a timing precision of the host rather than a property of kubeproof: they run
 # with `make test-timing`, not in CI (an empty -E would exclude every test, hence the $(if)). None at present: the
@@ -50,6 +53,22 @@ test: deps
 TIMING_TESTS ?=
 test-timing: build
 	$(if $(TIMING_TESTS),cd $(BUILD_DIR) && ctest --output-on-failure -R '$(TIMING_TESTS)',@echo "test-timing: no timing-only tests at present (set TIMING_TESTS to a ctest regex)")
+
+# libFuzzer targets, one per parser of outside input (tests/fuzz/, docs/fuzzing.md), in a clang build of their
+# own with ASan+UBSan. `make fuzz FUZZ_SECONDS=600` runs each for that long (FUZZ_TARGETS: a regex of target
+# names) and prints executions and exec/s per target; `make test-fuzz` is the brief run each ctest makes.
+FUZZ_IN_TEST ?= 1
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_CXX ?= clang++-19
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= .
+fuzz-build: deps
+	cmake -S . -B $(FUZZ_BUILD_DIR) -G Ninja -DKP_FUZZ=ON -DCMAKE_CXX_COMPILER=$(FUZZ_CXX) $(CMAKE_FLAGS)
+	cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target fuzz_targets
+fuzz: fuzz-build
+	bash scripts/fuzz.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS) '$(FUZZ_TARGETS)'
+test-fuzz: fuzz-build
+	cd $(FUZZ_BUILD_DIR) && ctest --output-on-failure -L fuzz
 
 # The demo: start the local lab of real services (etcd, unbound, nginx), run the smoke plan against it with every
 # duration shortened (DEMO_SCALE) so it ends in about a minute, print the table and the report paths, and stop the
@@ -89,6 +108,6 @@ check-agent-image:
 	KP_AGENT_IMAGE_DIR=$(BUILD_DIR) bash scripts/check-agent-image.sh
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(FUZZ_BUILD_DIR)
 
 include sanitize.mk

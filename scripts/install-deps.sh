@@ -46,6 +46,10 @@ TEST_PACKAGES=(
   umoci
   containerd
   runc
+  # The libFuzzer targets (make fuzz, tests/fuzz/): clang 19 is the first Debian clang that compiles libstdc++
+  # 12's <expected>; libclang-rt-19-dev has its libFuzzer and sanitizer runtimes.
+  clang-19
+  libclang-rt-19-dev
 )
 
 # Services of the local lab (`kubeproof lab up`) and the integration tests.

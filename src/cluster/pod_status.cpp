@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -30,6 +32,27 @@ std::string text_of(const json& object, std::string_view key) {
   }
   auto found = object.find(key);
   return found != object.end() && found->is_string() ? found->get<std::string>() : std::string();
+}
+
+// An integer member (a container's exitCode); `fallback` when absent, of another type or beyond an int
+// (json::value() would throw, or convert a huge number with undefined behaviour).
+int int_of(const json& object, std::string_view key, int fallback) {
+  if (!object.is_object()) {
+    return fallback;
+  }
+  auto found = object.find(key);
+  if (found == object.end() || !found->is_number_integer()) {
+    return fallback;
+  }
+  if (found->is_number_unsigned()) {
+    const auto value = found->get<std::uint64_t>();
+    return value <= static_cast<std::uint64_t>(std::numeric_limits<int>::max()) ? static_cast<int>(value)
+                                                                                : fallback;
+  }
+  const auto value = found->get<std::int64_t>();
+  return value >= std::numeric_limits<int>::min() && value <= std::numeric_limits<int>::max()
+             ? static_cast<int>(value)
+             : fallback;
 }
 
 // The member `key` of `object` when it is an object, else an empty object (json::value() would copy it, and
@@ -127,7 +150,7 @@ StartState start_state(const json& pod) {
       if (last.contains("terminated") && last["terminated"].is_object()) {
         const json& ended = last["terminated"];
         std::string cause = fmt::format("last run ended {} (exit code {})", text_of(ended, "reason"),
-                                        ended.value("exitCode", 0));
+                                        int_of(ended, "exitCode", 0));
         message = message.empty() ? cause : fmt::format("{}; {}", message, cause);
       }
       if (is_one_of(reason, kFatalWaiting)) {
@@ -193,7 +216,7 @@ std::optional<ContainerEnd> container_end(const json& pod) {
     return std::nullopt;
   }
   const json& ended = state["terminated"];
-  return ContainerEnd{ended.value("exitCode", 0), text_of(ended, "reason")};
+  return ContainerEnd{int_of(ended, "exitCode", 0), text_of(ended, "reason")};
 }
 
 std::string last_event_message(const std::vector<json>& events, std::string* reason_out) {

@@ -154,9 +154,14 @@ ApiError status_error(std::string_view method, std::string_view path, const Resp
   error.code = response.status;
   std::string message;
   json body = json::parse(response.body, nullptr, false);
-  if (!body.is_discarded() && body.is_object() && body.value("kind", "") == "Status") {
-    error.reason = body.value("reason", "");
-    message = body.value("message", "");
+  // Any field of another type is ignored: the body is whatever a server or proxy sent.
+  auto string_member = [&body](const char* key) {
+    auto found = body.find(key);
+    return found != body.end() && found->is_string() ? found->get<std::string>() : std::string();
+  };
+  if (!body.is_discarded() && body.is_object() && string_member("kind") == "Status") {
+    error.reason = string_member("reason");
+    message = string_member("message");
     if (body.contains("code") && body["code"].is_number_integer()) {
       error.code = body["code"].get<long>();
     }
@@ -195,6 +200,43 @@ ApiResult<json> json_result(std::string_view method, std::string_view path,
                  response->status, "BadResponse"});
   }
   return body;
+}
+
+ApiResult<std::string> take_list_page(json page, std::string_view path, ListResult& result) {
+  ++result.pages;
+  auto bad = [&](std::string_view what) {
+    return api_fail(ApiError{Error{ErrorKind::protocol, fmt::format("GET {}: list page with {}", path, what)},
+                             0, "BadResponse"});
+  };
+  if (auto items = page.find("items"); items != page.end() && !items->is_null()) {
+    if (!items->is_array()) {
+      return bad("\"items\" that is not an array");
+    }
+    for (json& item : *items) {
+      result.items.push_back(std::move(item));
+    }
+  }
+  std::string continue_token;
+  std::string resource_version;
+  if (auto metadata = page.find("metadata"); metadata != page.end() && !metadata->is_null()) {
+    if (!metadata->is_object()) {
+      return bad("\"metadata\" that is not an object");
+    }
+    for (auto [key, target] :
+         {std::pair{"continue", &continue_token}, std::pair{"resourceVersion", &resource_version}}) {
+      if (auto value = metadata->find(key); value != metadata->end() && !value->is_null()) {
+        if (!value->is_string()) {
+          return bad(fmt::format("metadata.{} that is not a string", key));
+        }
+        *target = value->get<std::string>();
+      }
+    }
+  }
+  // A paginated list is a consistent snapshot at the first page's resourceVersion.
+  if (result.pages == 1) {
+    result.resource_version = std::move(resource_version);
+  }
+  return continue_token;
 }
 
 Request create_request(const Resource& resource, std::string_view ns, const json& object) {
@@ -284,20 +326,11 @@ ApiResult<ListResult> Api::list(const Resource& resource, std::string_view ns, c
     if (!page) {
       return api_fail(page.error());
     }
-    ++result.pages;
-    if (auto items = page->find("items"); items != page->end() && items->is_array()) {
-      for (json& item : *items) {
-        result.items.push_back(std::move(item));
-      }
+    ApiResult<std::string> next = take_list_page(std::move(*page), path, result);
+    if (!next) {
+      return api_fail(next.error());
     }
-    const json& metadata = page->value("metadata", json::object());
-    continue_token = metadata.value("continue", "");
-    if (result.resource_version.empty() || continue_token.empty()) {
-      // A paginated list is a consistent snapshot at the first page's resourceVersion.
-      if (result.pages == 1) {
-        result.resource_version = metadata.value("resourceVersion", "");
-      }
-    }
+    continue_token = std::move(*next);
   } while (!continue_token.empty());
   return result;
 }

@@ -82,6 +82,11 @@ struct ListResult {
   int pages = 0;
 };
 
+// Takes one page of a list (json_result's body) into `result`: its items, and the first page's
+// resourceVersion. Returns the page's continue token ("" on the last page). Fields of another type than the
+// API's (items not an array, metadata.continue not a string) are ErrorKind::protocol, never an exception.
+ApiResult<std::string> take_list_page(json page, std::string_view path, ListResult& result);
+
 // Blocking calls (not from the transport thread).
 class Api {
  public:

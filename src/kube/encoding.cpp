@@ -179,6 +179,11 @@ std::optional<WallTime> parse_rfc3339(std::string_view text) {
   if (seconds > kLast) {
     return WallTime::max();
   }
+  // It starts in 1677: an earlier time (fuzz target exec_credential, issue 18: the year 1012 overflowed the
+  // conversion to nanoseconds) is long past, which is all that matters of it; 1685 says so without overflow.
+  if (seconds < -kLast) {
+    return WallTime{} + std::chrono::seconds(-kLast);
+  }
   return WallTime{} + std::chrono::seconds(seconds) +
          std::chrono::duration_cast<WallTime::duration>(std::chrono::nanoseconds(nanos));
 }

@@ -31,31 +31,33 @@ std::string_view to_string(WatchEvent::Type type) {
   return "?";
 }
 
-namespace {
-
-// Parses one line of the stream into the state (called with the state's mutex held).
-void take_line(WatchStream::State& state, std::string_view line) {
-  if (line.empty() || state.error) {
-    return;
-  }
+ApiResult<WatchEvent> parse_watch_line(std::string_view line, std::string_view path) {
   json doc = json::parse(line, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object() || !doc.contains("type")) {
-    state.error = ApiError{Error{ErrorKind::protocol, fmt::format("watch {}: garbled event line ({} bytes)",
-                                                                  state.path, line.size())},
-                           0, "BadResponse"};
-    return;
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("type") || !doc["type"].is_string()) {
+    return api_fail(ApiError{
+        Error{ErrorKind::protocol, fmt::format("watch {}: garbled event line ({} bytes)", path, line.size())},
+        0, "BadResponse"});
   }
-  std::string type = doc.value("type", "");
+  std::string type = doc["type"].get<std::string>();
   json object = doc.contains("object") ? doc["object"] : json::object();
   if (type == "ERROR") {
+    // A Status; a server or proxy that sends anything else still ends the watch with an error, not a crash.
     ApiError error;
-    error.code = object.value("code", 0L);
-    error.reason = object.value("reason", "");
+    std::string message;
+    if (object.is_object()) {
+      if (auto code = object.find("code"); code != object.end() && code->is_number_integer()) {
+        error.code = code->get<long>();
+      }
+      if (auto reason = object.find("reason"); reason != object.end() && reason->is_string()) {
+        error.reason = reason->get<std::string>();
+      }
+      if (auto text = object.find("message"); text != object.end() && text->is_string()) {
+        message = text->get<std::string>();
+      }
+    }
     ErrorKind kind = error.code == 410 ? ErrorKind::unavailable : ErrorKind::protocol;
-    error.error = Error{kind, fmt::format("watch {}: {} {}: {}", state.path, error.code, error.reason,
-                                          object.value("message", ""))};
-    state.error = std::move(error);
-    return;
+    error.error = Error{kind, fmt::format("watch {}: {} {}: {}", path, error.code, error.reason, message)};
+    return api_fail(std::move(error));
   }
   WatchEvent event;
   if (type == "ADDED") {
@@ -67,21 +69,44 @@ void take_line(WatchStream::State& state, std::string_view line) {
   } else if (type == "BOOKMARK") {
     event.type = WatchEvent::Type::bookmark;
   } else {
-    state.error = ApiError{
-        Error{ErrorKind::protocol, fmt::format("watch {}: unknown event type \"{}\"", state.path, type)}, 0,
-        "BadResponse"};
-    return;
-  }
-  event.observed = state.clock->now();
-  event.observed_wall = state.clock->wall_now();
-  if (object.contains("metadata") && object["metadata"].is_object()) {
-    std::string rv = object["metadata"].value("resourceVersion", "");
-    if (!rv.empty()) {
-      state.resource_version = rv;
-    }
+    return api_fail(
+        ApiError{Error{ErrorKind::protocol, fmt::format("watch {}: unknown event type \"{}\"", path, type)},
+                 0, "BadResponse"});
   }
   event.object = std::move(object);
-  state.events.push_back(std::move(event));
+  return event;
+}
+
+std::string event_resource_version(const WatchEvent& event) {
+  if (!event.object.is_object()) {
+    return "";
+  }
+  auto metadata = event.object.find("metadata");
+  if (metadata == event.object.end() || !metadata->is_object()) {
+    return "";
+  }
+  auto rv = metadata->find("resourceVersion");
+  return rv != metadata->end() && rv->is_string() ? rv->get<std::string>() : "";
+}
+
+namespace {
+
+// Parses one line of the stream into the state (called with the state's mutex held).
+void take_line(WatchStream::State& state, std::string_view line) {
+  if (line.empty() || state.error) {
+    return;
+  }
+  ApiResult<WatchEvent> event = parse_watch_line(line, state.path);
+  if (!event) {
+    state.error = std::move(event.error());
+    return;
+  }
+  event->observed = state.clock->now();
+  event->observed_wall = state.clock->wall_now();
+  if (std::string rv = event_resource_version(*event); !rv.empty()) {
+    state.resource_version = std::move(rv);
+  }
+  state.events.push_back(std::move(*event));
 }
 
 }  // namespace

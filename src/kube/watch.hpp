@@ -29,6 +29,15 @@ struct WatchEvent {
 };
 std::string_view to_string(WatchEvent::Type type);
 
+// One line of a watch stream as the server sent it: the event (its observed times unset), or an ApiError for
+// an ERROR event (its Status's code, reason and message; 410 is ErrorKind::unavailable), an unknown type or a
+// line that is not a JSON object with a string "type". `path` names the watch in messages. Whatever the line
+// holds, the answer is an event or an error, never an exception (the stream reads it on the transport
+// thread).
+ApiResult<WatchEvent> parse_watch_line(std::string_view line, std::string_view path);
+// metadata.resourceVersion of the event's object; "" when it has none (or not as a string).
+std::string event_resource_version(const WatchEvent& event);
+
 struct WatchOptions {
   std::string resource_version;  // "" = start with the current state (synthetic ADDED events)
   std::string label_selector;

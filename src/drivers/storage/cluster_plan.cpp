@@ -165,67 +165,6 @@ cluster::AgentPodSpec agent_pod(const Settings& settings, const JobSet& jobs, co
   return spec;
 }
 
-Result<Measurement> measurement_from_json(const nlohmann::json& json) {
-  if (!json.is_object() || !json.contains("metric") || !json["metric"].is_string() ||
-      !json.contains("value") || !json["value"].is_number()) {
-    return fail(ErrorKind::protocol, "measurement: needs a string \"metric\" and a number \"value\"");
-  }
-  Measurement m;
-  m.metric = json["metric"].get<std::string>();
-  m.value = json["value"].get<double>();
-  if (json.contains("offered") && json["offered"].is_number()) {
-    m.offered = json["offered"].get<double>();
-  }
-  m.source = json.value("source", std::string());
-  m.note = json.value("note", std::string());
-  if (json.contains("histogram") && !json["histogram"].is_null()) {
-    Result<Histogram> histogram = Histogram::from_json(json["histogram"]);
-    if (!histogram) {
-      return fail(ErrorKind::protocol,
-                  fmt::format("measurement {}: histogram: {}", m.metric, histogram.error().message));
-    }
-    m.histogram = std::move(*histogram);
-  }
-  return m;
-}
-
-Result<AgentResult> parse_agent_line(const nlohmann::json& line) {
-  if (!line.is_object() || line.value("kind", std::string()) != kAgentLineKind) {
-    return fail(ErrorKind::protocol, fmt::format("not a {} line", kAgentLineKind));
-  }
-  AgentResult out;
-  out.fio_version = line.value("fio_version", std::string());
-  if (!line.contains("measurements") || !line["measurements"].is_array()) {
-    // An agent that failed early prints its error in the same kind of line.
-    const std::string error = line.value("error", std::string());
-    return fail(ErrorKind::protocol, error.empty() ? std::string("no \"measurements\"") : error);
-  }
-  for (const nlohmann::json& item : line["measurements"]) {
-    Result<Measurement> m = measurement_from_json(item);
-    if (!m) {
-      return std::unexpected(m.error());
-    }
-    out.measurements.push_back(std::move(*m));
-  }
-  auto strings = [&](std::string_view key, std::vector<std::string>& into) {
-    if (line.contains(key) && line[key].is_array()) {
-      for (const nlohmann::json& item : line[key]) {
-        if (item.is_string()) {
-          into.push_back(item.get<std::string>());
-        }
-      }
-    }
-  };
-  strings("warnings", out.warnings);
-  strings("invalid_reasons", out.invalid_reasons);
-  strings("notes", out.notes);
-  if (line.contains("comparison") && line["comparison"].is_array()) {
-    out.comparison = line["comparison"];
-  }
-  out.cancelled = line.value("cancelled", false);
-  return out;
-}
-
 std::vector<Measurement> merge_measurements(const std::vector<std::vector<Measurement>>& agents) {
   if (agents.size() == 1) {
     return agents.front();

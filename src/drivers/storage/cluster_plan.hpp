@@ -34,6 +34,7 @@
 #include "config/yaml_fields.hpp"
 #include "core/error.hpp"
 #include "core/measurement.hpp"
+#include "drivers/storage/agent_line.hpp"
 #include "drivers/storage/jobs.hpp"
 #include "drivers/storage/settings.hpp"
 
@@ -41,7 +42,6 @@ namespace kp::drivers::storage {
 
 inline constexpr std::string_view kVolumeMount = "/volume";
 inline constexpr std::string_view kBaselineMount = "/baseline";
-inline constexpr std::string_view kAgentLineKind = "kubeproof.agent.storage";
 inline constexpr int kMaxAgents = 32;
 
 struct ClusterSettings {
@@ -73,20 +73,6 @@ std::vector<std::string> agent_flags(const Settings& settings, const JobSet& job
 std::string claim_name(int agent);  // "storage-volume-0"
 cluster::AgentPodSpec agent_pod(const Settings& settings, const JobSet& jobs, const ClusterSettings& cluster,
                                 int agent);
-
-// One agent's JSON line, read back.
-struct AgentResult {
-  std::string fio_version;
-  std::vector<Measurement> measurements;
-  std::vector<std::string> warnings;
-  std::vector<std::string> invalid_reasons;
-  std::vector<std::string> notes;
-  nlohmann::json comparison = nlohmann::json::array();
-  bool cancelled = false;
-};
-// ErrorKind::protocol naming the field when the line is not the agent's.
-Result<AgentResult> parse_agent_line(const nlohmann::json& line);
-Result<Measurement> measurement_from_json(const nlohmann::json& json);
 
 // Measurements of agents that ran together on volumes of their own, merged exactly: rates and bandwidths add
 // up, latency rows are read from the merged histograms (never an average of P99s; a row without a histogram

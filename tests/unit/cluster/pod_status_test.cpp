@@ -2,6 +2,7 @@
 // shaped after status captured from real clusters and quoted in public issues (cited per test); only names
 // were shortened.
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "cluster/pod_status.hpp"
@@ -213,6 +214,27 @@ TEST(ResultLine, SelectedByKindFromMixedOutput) {
       find_result_line("{\"kind\": \"kubeproof.agent.net\", truncated", "kubeproof.agent.net").has_value());
   EXPECT_EQ(last_log_line(log), "stderr: done");
   EXPECT_EQ(last_log_line(std::string(500, 'x'), 10), "xxxxxxxxxx...");
+}
+
+// Issue 18 (fuzz target kube_objects): an exitCode of another type threw nlohmann's type_error, and one
+// beyond an int converted with undefined behaviour. Neither is what the API sends, but the runner must not
+// end on it: the exit code reads as 0 and the reason still tells.
+TEST(ContainerEnd, AnExitCodeOfAnotherTypeOrBeyondAnIntIsZero) {
+  for (const char* code :
+       {R"("1")", "1e300", "-1e300", "4294967296", "18446744073709551615", "1.5", "null", "{}"}) {
+    json pod = pod_with(fmt::format(R"({{"phase": "Failed", "containerStatuses": [{{"name": "agent",
+        "state": {{"terminated": {{"exitCode": {}, "reason": "Error"}}}},
+        "lastState": {{"terminated": {{"exitCode": {}, "reason": "Error"}}}}}}]}})",
+                                    code, code)
+                            .c_str());
+    ASSERT_TRUE(container_end(pod).has_value()) << code;
+    EXPECT_EQ(container_end(pod)->exit_code, 0) << code;
+    EXPECT_EQ(container_end(pod)->reason, "Error") << code;
+    EXPECT_EQ(start_state(pod).reason, "Error") << code;
+  }
+  json negative = pod_with(R"({"phase": "Failed", "containerStatuses": [{"name": "agent",
+      "state": {"terminated": {"exitCode": -2, "reason": "Error"}}}]})");
+  EXPECT_EQ(container_end(negative)->exit_code, -2);
 }
 
 }  // namespace

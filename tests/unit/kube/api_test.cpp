@@ -47,6 +47,20 @@ TEST(Api, StatusBodiesBecomeOneLineErrors) {
             "GET /api/v1/pods: 403 Forbidden: pods is forbidden: User \"x\" cannot list resource \"pods\"");
 }
 
+// Issue 18 (fuzz target kube_response): a body whose kind, reason or message is not a string threw nlohmann's
+// type_error out of status_error(); such fields are now ignored and the code's reason is used.
+TEST(Api, StatusFieldsOfAnotherTypeAreIgnored) {
+  Response response;
+  response.status = 500;
+  for (const char* body : {R"({"kind":5})", R"({"kind":"Status","reason":1,"message":{"a":1},"code":"500"})",
+                           R"({"kind":["Status"],"reason":"X"})"}) {
+    response.body = body;
+    ApiError error = status_error("GET", "/api/v1/pods", response);
+    EXPECT_EQ(error.code, 500) << body;
+    EXPECT_EQ(error.reason, "InternalError") << body;
+  }
+}
+
 TEST(Api, DeleteCarriesPropagationAndPatchItsType) {
   Request del = delete_request(namespaces_resource(), "", "x", Propagation::foreground);
   EXPECT_EQ(del.method, "DELETE");

@@ -16,6 +16,22 @@ namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
+// Issue 18 (fuzz target exec_credential): a kind or apiVersion that is not a string threw nlohmann's
+// type_error out of the parser.
+TEST(ExecCredential, KindOrApiVersionOfAnotherTypeIsAnError) {
+  Result<Credentials> kind =
+      parse_exec_credential(R"({"kind":5,"status":{"token":"SECRET"}})", "client.authentication.k8s.io/v1");
+  ASSERT_FALSE(kind);
+  EXPECT_EQ(kind.error().message, "exec plugin output: kind must be ExecCredential, got \"\"");
+  Result<Credentials> version =
+      parse_exec_credential(R"({"kind":"ExecCredential","apiVersion":{"v":1},"status":{"token":"SECRET"}})",
+                            "client.authentication.k8s.io/v1");
+  ASSERT_FALSE(version);
+  EXPECT_EQ(version.error().message,
+            "exec plugin output: apiVersion \"\" does not match the kubeconfig's "
+            "\"client.authentication.k8s.io/v1\"");
+}
+
 TEST(ExecCredential, ParsesTokenAndExpiry) {
   Result<Credentials> credentials = parse_exec_credential(
       R"({"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential",

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "kube/credentials.hpp"
 #include "kube/encoding.hpp"
 
 namespace kp::kube {
@@ -227,6 +228,23 @@ TEST(Encoding, Base64AndRfc3339) {
   ASSERT_TRUE(t);
   EXPECT_EQ(format_rfc3339(*t), "2024-05-01T12:00:00Z");
   EXPECT_FALSE(parse_rfc3339("2024-05-01 12:00:00"));
+}
+
+// Issue 18, fuzz target exec_credential: an ExecCredential expiring in the year 1012 overflowed the
+// conversion of its seconds to system_clock's nanoseconds (undefined behaviour). Times before 1677 now read
+// as 1685, long expired; times after 2255 as "never" (WallTime::max()), as before.
+TEST(Encoding, Rfc3339BeyondSystemClocksRange) {
+  std::optional<WallTime> past = parse_rfc3339("1012-05-01T14:00:00.123456+02:00");
+  ASSERT_TRUE(past);
+  EXPECT_LT(*past, *parse_rfc3339("1700-01-01T00:00:00Z"));
+  EXPECT_EQ(format_rfc3339(*past).substr(0, 4), "1684");
+  EXPECT_EQ(parse_rfc3339("0000-01-01T00:00:00Z"), past);
+  EXPECT_EQ(parse_rfc3339("9999-12-31T23:59:59Z"), WallTime::max());
+  Result<Credentials> expired = parse_exec_credential(
+      R"({"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"T","expirationTimestamp":"1012-05-01T14:00:00Z"}})",
+      "client.authentication.k8s.io/v1");
+  ASSERT_TRUE(expired) << expired.error().message;
+  EXPECT_EQ(expired->expiry, past);
 }
 
 }  // namespace

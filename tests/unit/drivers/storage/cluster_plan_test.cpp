@@ -155,6 +155,34 @@ TEST(StorageCluster, AgentLineReadsBack) {
   EXPECT_EQ(early.error().message, "--dir: required");
 }
 
+// Issue 18 (fuzz target agent_log): a line of the agent's kind whose fields have another type threw
+// nlohmann's type_error out of the phase (a pod's log is outside input). Each is a protocol error naming the
+// field.
+TEST(StorageCluster, AgentLineFieldsOfTheWrongTypeAreErrors) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"kind":"kubeproof.agent.storage","fio_version":5,"measurements":[]})",
+       "fio_version: must be a string, got 5"},
+      {R"({"kind":"kubeproof.agent.storage","error":{"x":1}})", "error: must be a string, got {\"x\":1}"},
+      {R"({"kind":"kubeproof.agent.storage","measurements":[],"cancelled":"yes"})",
+       "cancelled: must be a boolean, got \"yes\""},
+      {R"({"kind":"kubeproof.agent.storage","measurements":[{"metric":"m","value":1,"source":[]}]})",
+       "measurement m: source: must be a string, got []"},
+      {R"({"kind":"kubeproof.agent.storage","measurements":[{"metric":"m","value":1,"note":false}]})",
+       "measurement m: note: must be a string, got false"},
+      {R"({"kind":7,"measurements":[]})", "not a kubeproof.agent.storage line"},
+  };
+  for (const auto& [text, message] : cases) {
+    Result<AgentResult> parsed = parse_agent_line(nlohmann::json::parse(text));
+    ASSERT_FALSE(parsed) << text;
+    EXPECT_EQ(parsed.error().kind, ErrorKind::protocol) << text;
+    EXPECT_EQ(parsed.error().message, message) << text;
+  }
+  Result<AgentResult> nulls = parse_agent_line(nlohmann::json::parse(
+      R"({"kind":"kubeproof.agent.storage","fio_version":null,"measurements":[],"cancelled":null})"));
+  ASSERT_TRUE(nulls) << nulls.error().message;
+  EXPECT_FALSE(nulls->cancelled);
+}
+
 // Two agents on volumes of their own: IOPS add up, the P99 comes from the merged histograms.
 TEST(StorageCluster, AgentsMergeExactly) {
   auto agent = [](double iops, std::int64_t first_ns, int count) {
