@@ -4,6 +4,7 @@
 
 #include "cluster/pod_runner.hpp"
 #include "core/clock.hpp"
+#include "drivers/etcd/driver.hpp"
 #include "kube/kubeconfig.hpp"
 #include "kube/transport.hpp"
 
@@ -12,8 +13,9 @@ namespace kp::cli {
 std::vector<Phase> pod_phases(const config::Plan& plan, const std::set<Phase>& only) {
   std::vector<Phase> phases;
   for (const config::PhasePlan& phase : plan.phases) {
-    if ((phase.phase == Phase::network || phase.phase == Phase::storage) && phase.enabled &&
-        (only.empty() || only.contains(phase.phase))) {
+    const bool pods = phase.phase == Phase::network || phase.phase == Phase::storage ||
+                      drivers::etcd::runs_control_plane_pod(plan, phase);
+    if (pods && phase.enabled && (only.empty() || only.contains(phase.phase))) {
       phases.push_back(phase.phase);
     }
   }

@@ -1,7 +1,7 @@
 #pragma once
 
-// The pod phases' part of the permission preflight: a plan's enabled network and storage phases run agent
-// pods on --target cluster (cluster/pod_runner.hpp), so `kubeproof preflight` and the run itself check the
+// The pod phases' part of the permission preflight: a plan's enabled network and storage phases (and an etcd
+// phase `from: control-plane-pod`) run agent pods on --target cluster (cluster/pod_runner.hpp), so `kubeproof preflight` and the run itself check the
 // runner's permissions too, before anything is created, alongside the api phase's.
 
 #include <set>
@@ -14,7 +14,7 @@
 
 namespace kp::cli {
 
-// The enabled network and storage phases of `plan` (of `only`, when not empty), in flow order.
+// The enabled network and storage phases of `plan` (and etcd from a control-plane pod on --target cluster) (of `only`, when not empty), in flow order.
 std::vector<Phase> pod_phases(const config::Plan& plan, const std::set<Phase>& only = {});
 
 // cluster::runner_permissions() for each of `phases`, duplicates removed.
