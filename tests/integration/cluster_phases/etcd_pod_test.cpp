@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "../../unit/cli/cli_runner.hpp"
