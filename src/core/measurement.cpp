@@ -1,4 +1,5 @@
 #include "core/measurement.hpp"
+#include "core/measurement_json.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>

@@ -5,7 +5,6 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "core/error.hpp"
 #include "core/histogram.hpp"
 
 namespace kp {
@@ -28,7 +27,5 @@ struct Measurement {
 // The form agents print in their JSON result line (one object per measurement, base units, the lossless
 // histogram when there is one), so results from many agent pods can be read back and merged.
 nlohmann::json to_json(const Measurement& measurement);
-// The same read back: ErrorKind::protocol naming what is missing or malformed.
-Result<Measurement> measurement_from_json(const nlohmann::json& json);
 
 }  // namespace kp

@@ -1,5 +1,7 @@
 #include "drivers/etcd/control_plane_pod.hpp"
 
+#include "core/measurement_json.hpp"
+
 #include <algorithm>
 
 #include <fmt/format.h>
