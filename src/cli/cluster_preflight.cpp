@@ -5,6 +5,7 @@
 
 #include "cluster/pod_runner.hpp"
 #include "core/clock.hpp"
+#include "drivers/etcd/driver.hpp"
 #include "kube/kubeconfig.hpp"
 #include "kube/transport.hpp"
 
@@ -29,7 +30,8 @@ std::vector<Phase> pod_phases(const config::Plan& plan, const std::set<Phase>& o
   std::vector<Phase> phases;
   for (const config::PhasePlan& phase : plan.phases) {
     const bool pods = phase.phase == Phase::network || phase.phase == Phase::storage ||
-                      (phase.phase == Phase::ingress && ingress_from_pods(phase));
+                      (phase.phase == Phase::ingress && ingress_from_pods(phase)) ||
+                      drivers::etcd::runs_control_plane_pod(plan, phase);
     if (pods && phase.enabled && (only.empty() || only.contains(phase.phase))) {
       phases.push_back(phase.phase);
     }

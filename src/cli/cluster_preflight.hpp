@@ -1,9 +1,9 @@
 #pragma once
 
-// The pod phases' part of the permission preflight: a plan's enabled network and storage phases, and an
-// ingress phase with `from: pods`, run agent pods on --target cluster (cluster/pod_runner.hpp), so `kubeproof
-// preflight` and the run itself check the runner's permissions too, before anything is created, alongside the
-// api phase's.
+// The pod phases' part of the permission preflight: a plan's enabled network and storage phases, an ingress
+// phase with `from: pods` and an etcd phase `from: control-plane-pod` run agent pods on --target cluster
+// (cluster/pod_runner.hpp), so `kubeproof preflight` and the run itself check the runner's permissions too,
+// before anything is created, alongside the api phase's.
 
 #include <set>
 #include <vector>
@@ -15,8 +15,8 @@
 
 namespace kp::cli {
 
-// The enabled network and storage phases of `plan`, and its ingress phase with `from: pods` (of `only`, when
-// not empty), in flow order.
+// The enabled network and storage phases of `plan`, its ingress phase with `from: pods` and its etcd phase
+// `from: control-plane-pod` (of `only`, when not empty), in flow order.
 std::vector<Phase> pod_phases(const config::Plan& plan, const std::set<Phase>& only = {});
 
 // cluster::runner_permissions() for each of `phases`, duplicates removed.

@@ -15,7 +15,6 @@ std::map<Phase, engine::DriverFactory> driver_registry(const RegistryOptions& op
   // --context, else kubectl's rules ($KUBECONFIG, ~/.kube/config, in-cluster).
   const std::filesystem::path& lab_dir = options.lab_dir;
   std::map<Phase, engine::DriverFactory> drivers;
-  drivers[Phase::etcd] = drivers::etcd::driver_factory(lab_dir);
   drivers::api::DriverOptions api_options;
   api_options.lab_dir = lab_dir;
   api_options.kubeconfig = options.kubeconfig;
@@ -25,6 +24,12 @@ std::map<Phase, engine::DriverFactory> driver_registry(const RegistryOptions& op
   // The network and storage drivers run their agents as children in the lab, or as pods on --target cluster
   // (a namespace per phase, named after the run id).
   const std::string run_id = options.run_id.value_or(cluster::new_run_id());
+  drivers::etcd::ClusterOptions etcd_cluster;  // from: control-plane-pod
+  etcd_cluster.kubeconfig = options.kubeconfig;
+  etcd_cluster.context = options.context;
+  etcd_cluster.run_id = run_id;
+  etcd_cluster.image = options.agent_image;
+  drivers[Phase::etcd] = drivers::etcd::driver_factory(lab_dir, etcd_cluster);
   drivers::net::ClusterOptions net_cluster;
   net_cluster.kubeconfig = options.kubeconfig;
   net_cluster.context = options.context;

@@ -2,6 +2,7 @@
 #include <charconv>
 #include <set>
 
+#include "cli/cluster_config.hpp"
 #include "cli/cluster_preflight.hpp"
 #include "cli/command.hpp"
 #include "cli/confirm.hpp"
@@ -83,6 +84,16 @@ Result<RegistryOptions> registry_options(const RunOptions& options) {
   // One id for the whole run, so the namespaces the prompt announces are the ones the run creates.
   registry.run_id = drivers::api::new_run_id();
   return registry;
+}
+
+Result<void> check_kubeconfig(const RegistryOptions& registry) {
+  Result<kube::RestConfig> config = rest_config_from_flags(
+      registry.kubeconfig ? registry.kubeconfig->string() : std::string(), registry.context.value_or(""));
+  if (!config && (config.error().kind == ErrorKind::input || config.error().kind == ErrorKind::usage)) {
+    return std::unexpected(config.error());
+  }
+  // No kubeconfig at all (ErrorKind::unavailable) stays the phases' SKIPPED reason, as on the local lab.
+  return {};
 }
 
 bool selected(const config::PhasePlan& phase, const std::set<Phase>& only) {
@@ -264,6 +275,13 @@ Outcome run_plan(const RunOptions& options) {
   config::Plan& plan = *loaded;
   if (!options.target.empty()) {
     plan.target = options.target == "cluster" ? config::Target::cluster : config::Target::local;
+  }
+  if (plan.target == config::Target::cluster) {
+    // A kubeconfig that cannot be loaded (empty, garbage, an unknown context or user) is the user's input:
+    // one line and exit 2 before anything runs, never a results folder with every phase in error.
+    if (Result<void> loadable = check_kubeconfig(registry); !loadable) {
+      return std::unexpected(loadable.error());
+    }
   }
   plan.tiers = options.tiers.apply(plan.tiers);
   if (!options.duration_scale.empty()) {

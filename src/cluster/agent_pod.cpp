@@ -103,8 +103,15 @@ json agent_pod_manifest(const AgentPodSpec& spec, const AgentImage& image, const
   }
   json volumes = json::array({json{{"name", "tmp"}, {"emptyDir", json::object()}}});
   for (const VolumeMount& volume : spec.volumes) {
-    container["volumeMounts"].push_back(json{{"name", volume.name}, {"mountPath", volume.mount_path}});
-    if (!volume.claim_name.empty()) {
+    json mount{{"name", volume.name}, {"mountPath", volume.mount_path}};
+    if (volume.read_only) {
+      mount["readOnly"] = true;
+    }
+    container["volumeMounts"].push_back(std::move(mount));
+    if (!volume.host_path.empty()) {
+      volumes.push_back(
+          json{{"name", volume.name}, {"hostPath", {{"path", volume.host_path}, {"type", "Directory"}}}});
+    } else if (!volume.claim_name.empty()) {
       volumes.push_back(
           json{{"name", volume.name}, {"persistentVolumeClaim", {{"claimName", volume.claim_name}}}});
     } else {
@@ -136,6 +143,11 @@ json agent_pod_manifest(const AgentPodSpec& spec, const AgentImage& image, const
   // changes their ownership; hostPath volumes are the exception, see docs/cluster.md).
   if (spec.fs_group > 0) {
     pod_security["fsGroup"] = spec.fs_group;
+  }
+  if (spec.run_as_user && !settings.restricted) {
+    pod_security["runAsUser"] = *spec.run_as_user;
+    pod_security["runAsGroup"] = *spec.run_as_user;
+    pod_security["runAsNonRoot"] = *spec.run_as_user != 0;
   }
 
   json pod_spec = {

@@ -107,6 +107,8 @@ struct VolumeMount {
   std::string mount_path;
   std::string claim_name;  // a PersistentVolumeClaim; "" = emptyDir
   bool memory = false;     // emptyDir medium Memory (only for a baseline that says it is not a disk)
+  std::string host_path;   // a directory of the node (type Directory: it must exist); "" = not hostPath
+  bool read_only = false;
 };
 
 struct AgentPodSpec {
@@ -120,7 +122,10 @@ struct AgentPodSpec {
   Placement placement;
   bool host_network = false;  // a baseline: the node's network, no CNI
   int fs_group = 65534;       // so a PVC is writable by the non-root agent (not hostPath!)
-  std::string image;          // "" = AgentImage::reference; the storage agent passes AgentImage::storage()
+  // The agent's user, set in the pod's securityContext (with PodSettings::restricted false): 0 reads a
+  // node's root-only files through a hostPath volume. Unset: the restricted profile's 65534, or the image's.
+  std::optional<int> run_as_user;
+  std::string image;  // "" = AgentImage::reference; the storage agent passes AgentImage::storage()
 };
 
 // The Pod object for `spec` in `ns`, with the run's label. Env: POD_NAME, POD_NAMESPACE, POD_IP, NODE_NAME,

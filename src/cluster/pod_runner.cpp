@@ -159,8 +159,13 @@ Result<std::unique_ptr<PodRunner>> PodRunner::open(const kube::RestConfig& confi
 
   const json run_labels = {{std::string(kRunLabel), s.options.run_id},
                            {std::string(kPhaseLabel), s.options.phase}};
-  json namespace_object = {
-      {"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", s.ns}, {"labels", run_labels}}}};
+  json namespace_labels = run_labels;
+  for (const auto& [key, value] : s.options.namespace_labels) {
+    namespace_labels[key] = value;
+  }
+  json namespace_object = {{"apiVersion", "v1"},
+                           {"kind", "Namespace"},
+                           {"metadata", {{"name", s.ns}, {"labels", namespace_labels}}}};
   s.namespace_guard.emplace();
   if (kube::ApiResult<json> created = s.api->create(kube::namespaces_resource(), "", namespace_object);
       !created) {

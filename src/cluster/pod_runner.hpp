@@ -50,6 +50,9 @@ struct RunnerOptions {
   Duration serviceaccount_timeout = std::chrono::seconds(60);
   Duration cleanup_timeout = std::chrono::minutes(2);  // close(): wait until the namespace is gone
   bool preflight = true;  // open() checks runner_permissions() before it creates anything
+  // More labels on the namespace, e.g. pod-security.kubernetes.io/enforce: privileged for a phase whose pod
+  // needs the node's network and files (Pod Security admission reads the namespace's labels).
+  std::map<std::string, std::string> namespace_labels;
 };
 
 struct Node {

@@ -1,5 +1,7 @@
 #include "core/measurement.hpp"
+#include "core/measurement_json.hpp"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 namespace kp {
@@ -16,6 +18,34 @@ nlohmann::json to_json(const Measurement& measurement) {
     json["histogram"] = measurement.histogram->to_json();
   }
   return json;
+}
+
+Result<Measurement> measurement_from_json(const nlohmann::json& json) {
+  if (!json.is_object() || !json.contains("metric") || !json["metric"].is_string() ||
+      !json.contains("value") || !json["value"].is_number()) {
+    return fail(ErrorKind::protocol, "measurement: needs a string \"metric\" and a number \"value\"");
+  }
+  Measurement m;
+  m.metric = json["metric"].get<std::string>();
+  m.value = json["value"].get<double>();
+  if (json.contains("offered") && json["offered"].is_number()) {
+    m.offered = json["offered"].get<double>();
+  }
+  if (json.contains("source") && json["source"].is_string()) {
+    m.source = json["source"].get<std::string>();
+  }
+  if (json.contains("note") && json["note"].is_string()) {
+    m.note = json["note"].get<std::string>();
+  }
+  if (json.contains("histogram") && !json["histogram"].is_null()) {
+    Result<Histogram> histogram = Histogram::from_json(json["histogram"]);
+    if (!histogram) {
+      return fail(ErrorKind::protocol,
+                  fmt::format("measurement {}: histogram: {}", m.metric, histogram.error().message));
+    }
+    m.histogram = std::move(*histogram);
+  }
+  return m;
 }
 
 }  // namespace kp

@@ -62,6 +62,9 @@ struct PhaseRun {
   // The lateness reasons among invalid_reasons, with their figures (load::Validity::lateness): the evaluation
   // keeps one only if it could change a row's verdict.
   std::vector<load::LatenessFinding> lateness;
+  // Not empty: the phase found at run time that it cannot measure where it was asked to (etcd out of reach
+  // on a managed control plane): it is SKIPPED with this reason, and `notes` still reach the report.
+  std::string skipped;
 };
 
 class Driver {

@@ -149,7 +149,11 @@ Result<RunResult> Orchestrator::run(const config::Plan& plan, CancellationToken&
       if (phase == Phase::etcd) {
         soak = clock_.now() - run_start;
       }
-      if (ran) {
+      if (ran && !ran->skipped.empty()) {
+        input.status = eval::PhaseStatus::skipped;
+        input.reason = std::move(ran->skipped);
+        input.notes = std::move(ran->notes);
+      } else if (ran) {
         input.measurements = std::move(ran->measurements);
         input.invalid_reasons = std::move(ran->invalid_reasons);
         input.stress = std::move(ran->stress);

@@ -10,7 +10,8 @@ namespace {
 
 class EtcdDriver final : public engine::Driver {
  public:
-  explicit EtcdDriver(std::filesystem::path lab_dir) : lab_dir_(std::move(lab_dir)) {}
+  EtcdDriver(std::filesystem::path lab_dir, ClusterOptions cluster)
+      : lab_dir_(std::move(lab_dir)), cluster_options_(std::move(cluster)) {}
 
   Phase phase() const override { return Phase::etcd; }
 
@@ -25,12 +26,22 @@ class EtcdDriver final : public engine::Driver {
     if (Result<void> valid = validate_settings(*settings, where); !valid) {
       return valid;
     }
-    if (context.plan.target == config::Target::cluster && settings->endpoints.empty()) {
+    const bool pod =
+        context.plan.target == config::Target::cluster && settings->from == Source::control_plane_pod;
+    if (pod) {
+      Result<cluster::PodSettings> pods = cluster::read_pod_settings(config::YamlField(
+          settings->pods, file, settings->pods_path.empty() ? path + ".pods" : settings->pods_path));
+      if (!pods) {
+        return std::unexpected(pods.error());
+      }
+      pod_settings_ = std::move(*pods);
+    } else if (context.plan.target == config::Target::cluster && settings->endpoints.empty()) {
       return fail(
           ErrorKind::input,
           fmt::format("{}.endpoints: required for --target cluster (etcd is reached directly, not through "
                       "the Kubernetes API), e.g. [https://10.0.0.10:2379] with cacert, cert and key from "
-                      "/etc/kubernetes/pki/etcd/",
+                      "/etc/kubernetes/pki/etcd/; or from: control-plane-pod (an agent pod on a "
+                      "control-plane node)",
                       where));
     }
     // The rate and the stress ramp are worked out now, so a missing capacity.etcd_ops is an input error
@@ -44,12 +55,32 @@ class EtcdDriver final : public engine::Driver {
     if (!run_plan) {
       return std::unexpected(run_plan.error());
     }
+    if (pod && !run_plan->stress.empty()) {
+      return fail(ErrorKind::input,
+                  fmt::format("{}.from: control-plane-pod runs smoke and load plans (a fixed rate, or max); "
+                              "the stress search runs from: client, got a stress plan",
+                              where));
+    }
     settings_ = std::move(*settings);
     plan_ = std::move(*run_plan);
     return {};
   }
 
   Result<void> prepare(engine::PhaseContext& context) override {
+    if (context.plan.target == config::Target::cluster && settings_.from == Source::control_plane_pod) {
+      Result<std::unique_ptr<ControlPlaneEtcd>> opened =
+          ControlPlaneEtcd::open(cluster_options_, settings_, plan_, context.phase.duration, pod_settings_,
+                                 context.clock, context.cancel);
+      if (!opened) {
+        return std::unexpected(opened.error());
+      }
+      control_plane_ = std::move(*opened);
+      context.progress.message(
+          Phase::etcd, fmt::format("namespace {}: image {} ({}), an agent pod on a control-plane node",
+                                   control_plane_->ns(), cluster_options_.image.reference,
+                                   cluster_options_.image.pull_policy));
+      return {};
+    }
     Endpoint endpoint{
         .endpoints = settings_.endpoints, .metrics_url = settings_.metrics_url, .tls = settings_.tls};
     if (endpoint.endpoints.empty()) {
@@ -75,6 +106,9 @@ class EtcdDriver final : public engine::Driver {
   }
 
   Result<engine::PhaseRun> run(engine::PhaseContext& context) override {
+    if (control_plane_) {
+      return control_plane_->run(context);
+    }
     if (!phase_) {
       return fail(ErrorKind::internal, "etcd driver: run() before a successful prepare()");
     }
@@ -86,6 +120,10 @@ class EtcdDriver final : public engine::Driver {
       phase_->teardown();
     }
     phase_.reset();
+    if (control_plane_) {
+      control_plane_->close();  // the namespace, and with it the pod, on every exit path
+      control_plane_.reset();
+    }
   }
 
  private:
@@ -94,6 +132,9 @@ class EtcdDriver final : public engine::Driver {
   }
 
   std::filesystem::path lab_dir_;
+  ClusterOptions cluster_options_;
+  cluster::PodSettings pod_settings_;
+  std::unique_ptr<ControlPlaneEtcd> control_plane_;
   Settings settings_;
   RunPlan plan_;
   std::unique_ptr<EtcdPhase> phase_;
@@ -102,11 +143,26 @@ class EtcdDriver final : public engine::Driver {
 }  // namespace
 
 std::unique_ptr<engine::Driver> make_driver(const config::Plan& /*plan*/, std::filesystem::path lab_dir) {
-  return std::make_unique<EtcdDriver>(std::move(lab_dir));
+  return std::make_unique<EtcdDriver>(std::move(lab_dir), ClusterOptions{});
 }
 
 engine::DriverFactory driver_factory(std::filesystem::path lab_dir) {
   return [lab_dir](const config::Plan& plan) { return make_driver(plan, lab_dir); };
+}
+
+engine::DriverFactory driver_factory(std::filesystem::path lab_dir, ClusterOptions cluster) {
+  return [lab_dir, cluster](const config::Plan& /*plan*/) -> std::unique_ptr<engine::Driver> {
+    return std::make_unique<EtcdDriver>(lab_dir, cluster);
+  };
+}
+
+bool runs_control_plane_pod(const config::Plan& plan, const config::PhasePlan& phase) {
+  if (plan.target != config::Target::cluster || phase.phase != Phase::etcd || !phase.enabled) {
+    return false;
+  }
+  Result<Settings> settings =
+      parse_settings(phase.settings, plan.source.string(), config::settings_path(phase));
+  return settings && settings->from == Source::control_plane_pod;
 }
 
 }  // namespace kp::drivers::etcd

@@ -20,7 +20,8 @@ constexpr std::string_view kKeys[] = {
     "key_size",       "value_size",      "key_space",  "sequential_keys",
     "key_prefix",     "connections",     "clients",    "threads",
     "rate",           "arrival",         "total",      "request_timeout",
-    "failure_window", "metrics_timeout", "stress",
+    "failure_window", "metrics_timeout", "stress",     "from",
+    "pods",
 };
 
 class Reader {
@@ -281,6 +282,22 @@ class Reader {
     if (key == "stress") {
       return assign(s.stress, load::read_stress_settings(field(value, key)));
     }
+    if (key == "from") {
+      Result<std::string> text = scalar(value, key);
+      if (!text) {
+        return std::unexpected(text.error());
+      }
+      if (*text != "client" && *text != "control-plane-pod") {
+        return error(value, key, fmt::format("must be client or control-plane-pod, got \"{}\"", *text));
+      }
+      s.from = *text == "client" ? Source::client : Source::control_plane_pod;
+      return {};
+    }
+    if (key == "pods") {
+      s.pods = value;
+      s.pods_path = fmt::format("{}.{}", path_, key);
+      return {};
+    }
     return error(value, key, "unknown key");
   }
 
@@ -360,6 +377,9 @@ Result<void> validate(const Settings& settings, std::string_view where) {
   }
   if (!settings.tls.key_file.empty() && settings.tls.cert_file.empty()) {
     return error("cert", fmt::format("is required with key \"{}\"", settings.tls.key_file.string()));
+  }
+  if (settings.from == Source::control_plane_pod) {
+    return {};  // the certificate paths are the control-plane node's, not this machine's
   }
   for (const auto& [name, file] :
        {std::pair<std::string_view, const std::filesystem::path&>{"cacert", settings.tls.ca_file},

@@ -18,6 +18,10 @@
 //   total: 10000                              # stop each stage after this many requests (default: duration)
 //   request_timeout: 5s  failure_window: 3s  metrics_timeout: 5s
 //   stress: {steps: [100%, 125%, 150%, 175%, 200%], bisect: 3}   # load/schedule.hpp
+//   from: client                              # --target cluster: where the load comes from. client: this
+//                                             # machine, to `endpoints`; control-plane-pod: an agent pod on a
+//                                             # control-plane node (control_plane_pod.hpp), paths on the node
+//   pods: {...}                               # control-plane-pod: cluster/agent_pod.hpp read_pod_settings
 
 #include <cstdint>
 #include <filesystem>
@@ -38,6 +42,7 @@
 namespace kp::drivers::etcd {
 
 enum class Workload { write, read, mixed, write_then_read };
+enum class Source { client, control_plane_pod };
 std::string_view to_string(Workload workload);
 
 struct TlsFiles {
@@ -69,6 +74,9 @@ struct Settings {
   Duration failure_window = std::chrono::seconds(3);
   Duration metrics_timeout = std::chrono::seconds(5);
   load::StressSettings stress;  // the ramp of a stress run; a step breaks at the criteria's Critical levels
+  Source from = Source::client;
+  YAML::Node pods;        // `pods:` as given (control-plane-pod), for cluster::read_pod_settings
+  std::string pods_path;  // its field path, for messages
 };
 
 // Parses the settings node (null or absent -> defaults). Messages name the file, the key's line and the field

@@ -156,10 +156,16 @@ cluster::AgentPodSpec agent_pod(const Settings& settings, const JobSet& jobs, co
   spec.volumes.push_back(cluster::VolumeMount{.name = "volume",
                                               .mount_path = std::string(kVolumeMount),
                                               .claim_name = claim_name(agent),
-                                              .memory = false});
+                                              .memory = false,
+                                              .host_path = "",
+                                              .read_only = false});
   if (cluster.emptydir_baseline) {
-    spec.volumes.push_back(cluster::VolumeMount{
-        .name = "baseline", .mount_path = std::string(kBaselineMount), .claim_name = "", .memory = false});
+    spec.volumes.push_back(cluster::VolumeMount{.name = "baseline",
+                                                .mount_path = std::string(kBaselineMount),
+                                                .claim_name = "",
+                                                .memory = false,
+                                                .host_path = "",
+                                                .read_only = false});
   }
   // No placement rule: a claim may pin its pod to one zone or node, and a rule could leave it unschedulable.
   return spec;

@@ -127,8 +127,9 @@ TEST(AgentPod, VolumesAndTheStorageImage) {
   spec.name = "storage-0";
   spec.agent = "storage-0";
   spec.args = {"storage", "--dir", "/data"};
-  spec.volumes = {VolumeMount{"data", "/data", "kp-1-volume", false}, VolumeMount{"ram", "/ram", "", true},
-                  VolumeMount{"scratch", "/scratch", "", false}};
+  spec.volumes = {VolumeMount{"data", "/data", "kp-1-volume", false, "", false},
+                  VolumeMount{"ram", "/ram", "", true, "", false},
+                  VolumeMount{"scratch", "/scratch", "", false, "", false}};
   spec.fs_group = 2000;
   spec.image = image().storage();
   json pod = agent_pod_manifest(spec, image(), PodSettings{}, "ns", "kp-1");

@@ -32,6 +32,8 @@ struct Script {
   bool cancel_in_run = false;  // requests cancellation from inside run(), as SIGINT would
   Duration run_takes{0};       // how long run() takes on the (fake) clock
   std::optional<Phase> claims_phase;
+  std::string skipped_at_run;  // run() finds it cannot measure (PhaseRun::skipped), with `run_notes`
+  std::vector<std::string> run_notes;
 };
 
 // Every call of every fake driver, in order: "etcd.validate", "etcd.prepare", ...
@@ -72,6 +74,8 @@ class FakeDriver final : public Driver {
     PhaseRun result;
     result.measurements = script_.measurements;
     result.invalid_reasons = script_.invalid_reasons;
+    result.skipped = script_.skipped_at_run;
+    result.notes = script_.run_notes;
     return result;
   }
 
@@ -218,6 +222,22 @@ TEST_F(OrchestratorTest, RunsEveryPhaseInFlowOrderAfterValidatingAll) {
   }
   EXPECT_EQ(result->evaluation.overall, eval::Verdict::pass);
   EXPECT_FALSE(result->aborted);
+}
+
+// A phase that finds at run time that it cannot measure (etcd out of reach on a managed control plane) is
+// SKIPPED with its reason and keeps its notes; it stops nothing.
+TEST_F(OrchestratorTest, APhaseSkippedAtRunKeepsItsReasonAndNotesAndTheFlowGoesOn) {
+  scripts[Phase::etcd].skipped_at_run = "no control-plane node";
+  scripts[Phase::etcd].run_notes = {"the API server's view"};
+  const Result<RunResult> result = run();
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(input(*result, Phase::etcd).status, eval::PhaseStatus::skipped);
+  EXPECT_EQ(input(*result, Phase::etcd).reason, "no control-plane node");
+  EXPECT_TRUE(input(*result, Phase::etcd).measurements.empty());
+  EXPECT_EQ(result->evaluation.phases[0].verdict, eval::Verdict::skipped);
+  EXPECT_THAT(result->evaluation.phases[0].notes, ElementsAre("the API server's view"));
+  EXPECT_EQ(input(*result, Phase::api).status, eval::PhaseStatus::completed);
+  EXPECT_THAT(calls_of(Phase::etcd), ElementsAre("validate", "prepare", "run", "teardown"));
 }
 
 TEST_F(OrchestratorTest, AFailStopsTheLaterPhases) {

@@ -82,7 +82,7 @@ TEST(EtcdSettings, MessagesNameFileLineFieldAndValue) {
       "metrics_url, "
       "workload, read_ratio, consistency, key_size, value_size, key_space, sequential_keys, key_prefix, "
       "connections, clients, threads, rate, arrival, total, request_timeout, failure_window, "
-      "metrics_timeout, stress)");
+      "metrics_timeout, stress, from, pods)");
   // The kernel's readers, with this file, line and field.
   EXPECT_EQ(
       parse_error("rate: fast\n"),
