@@ -4,6 +4,7 @@
 
 #include "cluster/pod_runner.hpp"
 #include "core/clock.hpp"
+#include "drivers/dns/cluster_dns.hpp"
 #include "kube/kubeconfig.hpp"
 #include "kube/transport.hpp"
 
@@ -12,8 +13,8 @@ namespace kp::cli {
 std::vector<Phase> pod_phases(const config::Plan& plan, const std::set<Phase>& only) {
   std::vector<Phase> phases;
   for (const config::PhasePlan& phase : plan.phases) {
-    if ((phase.phase == Phase::network || phase.phase == Phase::storage) && phase.enabled &&
-        (only.empty() || only.contains(phase.phase))) {
+    if ((phase.phase == Phase::network || phase.phase == Phase::dns || phase.phase == Phase::storage) &&
+        phase.enabled && (only.empty() || only.contains(phase.phase))) {
       phases.push_back(phase.phase);
     }
   }
@@ -26,6 +27,11 @@ std::vector<kube::Permission> pod_phase_permissions(const std::vector<Phase>& ph
     for (kube::Permission& permission :
          cluster::runner_permissions(fmt::format("the {} phase's agent pods", to_string(phase)))) {
       needed.push_back(std::move(permission));
+    }
+    if (phase == Phase::dns) {
+      for (kube::Permission& permission : drivers::dns::dns_cluster_permissions()) {
+        needed.push_back(std::move(permission));
+      }
     }
   }
   return kube::unique_permissions(std::move(needed));
