@@ -6,8 +6,8 @@
 // cache ratio cannot be measured) and builds the mix from the Services and pods the API lists
 // (cluster_mix.hpp).
 // run(): reads CoreDNS's counters, creates N agent pods at once (`kubeproof agent dns --resolver pod`, each
-// with the offered rate / N, spread over nodes by preferred anti-affinity), waits for each to run and end,
-// reads its result line from pods/log (before the pod goes), reads the counters again, and merges: the
+// with the offered rate / N, round robin by node name over the schedulable nodes), waits for each to run and
+// end, reads its result line from pods/log (before the pod goes), reads the counters again, and merges: the
 // agents' LoadResults merge exactly (counts add up, histograms bucket by bucket; load_json.hpp carries them
 // losslessly), and the merged run is judged by the same build_run as one process's. dns.qps is the sum of
 // what each agent held (its answered queries over its own window); each agent's own summary is a phase note

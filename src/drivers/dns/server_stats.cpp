@@ -240,7 +240,8 @@ Result<CacheCounters> unbound_cache_counters(const std::map<std::string, double>
   if (!misses) {
     return std::unexpected(misses.error());
   }
-  CacheCounters counters{.hits = *hits, .misses = *misses, .queries = {}, .present = true};
+  CacheCounters counters{
+      .hits = *hits, .misses = *misses, .queries = {}, .present = true, .requests_by_type = {}};
   if (Result<double> queries = get("total.num.queries")) {
     counters.queries = *queries;
   }
