@@ -49,17 +49,12 @@ void create_workload(kube::Api& api) {
   ASSERT_TRUE(api.create(kube::namespaces_resource(), "", json{{"metadata", {{"name", "shop"}}}}));
   const kube::Resource services = *kube::builtin_resource("v1", "Service");
   for (const char* name : {"web", "cart"}) {
-    ASSERT_TRUE(api.create(services, "shop",
-                           json{
-      {"metadata", {{"name", name}}}, {
-        "spec", {
-          {"selector", {{"app", name}}}, {
-            "ports", json::array({json{{"name", "http"}, {"port", 80}}})
-          }
-        }
-      }}
-  }));
-}
+    json service;
+    service["metadata"]["name"] = name;
+    service["spec"]["selector"]["app"] = name;
+    service["spec"]["ports"] = json::array({json{{"name", "http"}, {"port", 80}}});
+    ASSERT_TRUE(api.create(services, "shop", service));
+  }
 }
 
 class DnsClusterTest : public ::testing::Test {
