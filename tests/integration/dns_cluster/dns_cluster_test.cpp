@@ -184,17 +184,19 @@ TEST_F(DnsClusterTest, ThreeAgentPodsMergeExactlyThroughTheirOwnResolvConf) {
 TEST_F(DnsClusterTest, TheRunCommandShowsTheAgentsAndTheCacheRowsReason) {
   cli::testing::Sandbox sandbox;
   const std::filesystem::path plan = sandbox.write("plan.yaml", R"(name: dns-cluster
-type: load
+type: smoke
 target: cluster
 criteria: {storage_tier: ssd, cluster_size: small, pod_images: cached}
 capacity: {dns_qps: 600}
 phases:
   - phase: dns
-    duration: 3s
+    duration: 1m
+    load: 100%
     settings: {clients: 2, external_names: [example.com]}
 )");
-  cli::testing::Ran ran = sandbox.run({"run", "--plan", plan.string(), "--kubeconfig", fixture_->kubeconfig(),
-                                       "--only", "dns", "--agents", "2", "--format", "json"});
+  cli::testing::Ran ran =
+      sandbox.run({"run", "--plan", plan.string(), "--kubeconfig", fixture_->kubeconfig(), "--only", "dns",
+                   "--agents", "2", "--duration-scale", "0.05", "--format", "json"});
   const json report = json::parse(ran.out, nullptr, false);
   ASSERT_FALSE(report.is_discarded()) << ran.out << ran.err;
   json dns;
