@@ -5,6 +5,7 @@
 
 #include "cluster/pod_runner.hpp"
 #include "core/clock.hpp"
+#include "drivers/dns/cluster_dns.hpp"
 #include "drivers/etcd/driver.hpp"
 #include "kube/kubeconfig.hpp"
 #include "kube/transport.hpp"
@@ -29,7 +30,8 @@ bool ingress_object(const config::PhasePlan& phase) {
 std::vector<Phase> pod_phases(const config::Plan& plan, const std::set<Phase>& only) {
   std::vector<Phase> phases;
   for (const config::PhasePlan& phase : plan.phases) {
-    const bool pods = phase.phase == Phase::network || phase.phase == Phase::storage ||
+    const bool pods = phase.phase == Phase::network || phase.phase == Phase::dns ||
+                      phase.phase == Phase::storage ||
                       (phase.phase == Phase::ingress && ingress_from_pods(phase)) ||
                       drivers::etcd::runs_control_plane_pod(plan, phase);
     if (pods && phase.enabled && (only.empty() || only.contains(phase.phase))) {
@@ -45,6 +47,11 @@ std::vector<kube::Permission> pod_phase_permissions(const std::vector<Phase>& ph
     for (kube::Permission& permission :
          cluster::runner_permissions(fmt::format("the {} phase's agent pods", to_string(phase)))) {
       needed.push_back(std::move(permission));
+    }
+    if (phase == Phase::dns) {
+      for (kube::Permission& permission : drivers::dns::dns_cluster_permissions()) {
+        needed.push_back(std::move(permission));
+      }
     }
   }
   return kube::unique_permissions(std::move(needed));

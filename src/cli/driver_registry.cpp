@@ -37,7 +37,14 @@ std::map<Phase, engine::DriverFactory> driver_registry(const RegistryOptions& op
   net_cluster.image = options.agent_image;
   drivers[Phase::network] =
       drivers::net::driver_factory(lab_dir, drivers::net::AgentCommand::self(), net_cluster);
-  drivers[Phase::dns] = drivers::dns::driver_factory(lab_dir);
+  drivers::dns::DriverOptions dns_options;
+  dns_options.lab_dir = lab_dir;
+  dns_options.kubeconfig = options.kubeconfig;
+  dns_options.context = options.context;
+  dns_options.run_id = run_id;
+  dns_options.image = options.agent_image;
+  dns_options.agents = options.agents;
+  drivers[Phase::dns] = drivers::dns::driver_factory(dns_options);
   drivers::storage::DriverOptions storage_options;
   storage_options.lab_dir = lab_dir;
   storage_options.compare_to = options.compare_to;

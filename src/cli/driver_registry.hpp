@@ -26,6 +26,8 @@ struct RegistryOptions {
   // phases run as pods on --target cluster.
   cluster::AgentImage agent_image{cluster::default_agent_image(), "IfNotPresent",
                                   cluster::default_storage_agent_image()};
+  // --agents: how many agent pods a phase that spreads its load runs (dns: settings.agents otherwise).
+  std::optional<int> agents;
 };
 
 std::map<Phase, engine::DriverFactory> driver_registry(const RegistryOptions& options);

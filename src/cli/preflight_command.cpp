@@ -5,6 +5,8 @@
 // with its answer; exit 0 when all are granted, else one message naming every missing permission and exit 2
 // (as a run would stop).
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "cli/cluster_config.hpp"
@@ -13,6 +15,7 @@
 #include "config/plan.hpp"
 #include "core/clock.hpp"
 #include "drivers/api/driver.hpp"
+#include "drivers/dns/cluster_dns.hpp"
 #include "kube/access_review.hpp"
 #include "kube/kubeconfig.hpp"
 #include "kube/transport.hpp"
@@ -40,7 +43,7 @@ Outcome preflight(const PreflightOptions& options) {
     return std::unexpected(needed.error());
   }
   const std::vector<Phase> pods =
-      options.plan.empty() ? std::vector<Phase>{Phase::network, Phase::storage} : pod_phases(plan);
+      options.plan.empty() ? std::vector<Phase>{Phase::network, Phase::dns, Phase::storage} : pod_phases(plan);
   std::vector<kube::Permission> pod_permissions =
       options.plan.empty() ? pod_phase_permissions(pods) : plan_pod_permissions(plan);
   for (kube::Permission& permission : pod_permissions) {
@@ -72,6 +75,17 @@ Outcome preflight(const PreflightOptions& options) {
   for (const kube::AccessAnswer& answer : *answers) {
     fmt::print("  {:8} {} ({})\n", answer.allowed ? "granted" : "MISSING", kube::to_string(answer.permission),
                answer.permission.why);
+  }
+  if (std::ranges::find(pods, Phase::dns) != pods.end()) {
+    // Optional: without it the dns phase's cache hit ratio is NOT MEASURED with that reason; the run goes on.
+    kube::ApiResult<std::vector<kube::AccessAnswer>> optional =
+        kube::review_access(**transport, {drivers::dns::coredns_metrics_permission()});
+    if (optional && !optional->empty()) {
+      const kube::AccessAnswer& answer = optional->front();
+      fmt::print("  {:8} {} ({}; optional: without it that row is NOT MEASURED)\n",
+                 answer.allowed ? "granted" : "missing", kube::to_string(answer.permission),
+                 answer.permission.why);
+    }
   }
   if (Result<void> judged = kube::judge_access(*answers, who); !judged) {
     return std::unexpected(judged.error());

@@ -47,6 +47,7 @@ struct RunOptions {
   std::optional<std::string> agent_image;          // unset: cluster::default_agent_image(); "" is an error
   std::optional<std::string> storage_agent_image;  // unset: --agent-image when given, else the default
   std::string image_pull_policy = "IfNotPresent";
+  std::optional<int> agents;  // --agents: agent pods of the dns phase (overrides dns.settings.agents)
 };
 
 // The agent images: the defaults are the two images scripts/build-agent-image.sh tags; with --agent-image
@@ -70,6 +71,7 @@ Result<RegistryOptions> registry_options(const RunOptions& options) {
     return std::unexpected(image.error());
   }
   registry.agent_image = std::move(*image);
+  registry.agents = options.agents;
   registry.lab_dir =
       options.lab_dir.empty() ? lab::default_state_dir() : std::filesystem::path(options.lab_dir);
   if (!options.kubeconfig.empty()) {
@@ -531,6 +533,11 @@ Command add_run_command(CLI::App& parent) {
                   cluster::default_storage_agent_image()));
   command.app->add_option("--image-pull-policy", options->image_pull_policy,
                           "imagePullPolicy of the agent pods: IfNotPresent (default), Always or Never");
+  command.app
+      ->add_option("--agents", options->agents,
+                   "Agent pods the dns phase spreads its rate over on --target cluster (overrides "
+                   "dns.settings.agents, default 1)")
+      ->check(CLI::Range(1, 1000));
   options->tiers.add_to(*command.app);
   add_output_options(*command.app, options->output);
   command.run = [options]() { return run_plan(*options); };

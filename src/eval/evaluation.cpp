@@ -448,6 +448,17 @@ PhaseEvaluation evaluate_phase(const PhaseInput& input, const std::vector<Criter
     }
     out.rows.push_back(measurement != nullptr ? evaluate_row(row, measurement->value, measurement->offered)
                                               : evaluate_row(row, std::nullopt));
+    if (measurement == nullptr) {
+      // A phase that knows why it could not measure a metric says so in a note "<metric> not measured:
+      // <why>" (e.g. the dns phase's cache ratio behind NodeLocal DNSCache): the row carries the why.
+      const std::string prefix = row.metric + " not measured: ";
+      for (const std::string& note : input.notes) {
+        if (note.starts_with(prefix)) {
+          out.rows.back().reason = "not measured: " + note.substr(prefix.size());
+          break;
+        }
+      }
+    }
   }
   for (Measurement& measurement : measured.measurements) {
     const bool judged =

@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
+
 #include "core/flag_values.hpp"
+#include "drivers/dns/load_json.hpp"
 
 namespace kp::drivers::dns {
 namespace {
@@ -15,17 +18,32 @@ constexpr Duration kDefaultDuration = std::chrono::seconds(10);
 }  // namespace
 
 void attach_agent_options(CLI::App& app, AgentOptions& o) {
-  app.add_option("--server", o.server, "DNS server address[:port], e.g. 10.96.0.10 or 127.0.0.1:5353");
+  app.add_option(
+      "--server", o.server,
+      "DNS server address[:port], e.g. 10.96.0.10 or 127.0.0.1:5353 (default: the first nameserver of "
+      "--resolv-conf)");
+  app.add_option("--resolv-conf", o.resolv_conf,
+                 "the resolver configuration to read the nameserver, search list and ndots from");
+  app.add_option("--query", o.query_lines,
+                 "one query \"name TYPE\" (repeatable): the mix itself, instead of --queries");
   app.add_option("--protocol", o.protocol, "udp or tcp");
   app.add_option("--queries", o.queries,
                  "dnsperf query file (\"name TYPE\" per line), or kubernetes (built-in mix)");
   app.add_option("--resolver", o.resolver,
                  "direct, or pod: expand each name through a pod's search list (ndots)");
-  app.add_option("--namespace", o.pod_namespace, "pod resolver: the pod's namespace");
-  app.add_option("--search", o.search, "pod resolver: explicit search domains")->delimiter(',');
-  app.add_option("--ndots", o.ndots, "pod resolver: ndots")->check(CLI::Range(0, 15));
+  if (const char* ns = std::getenv("POD_NAMESPACE"); ns != nullptr && o.pod_namespace.empty()) {
+    o.pod_namespace = ns;  // the downward API's metadata.namespace, as the pod runner sets it
+  }
+  app.add_option("--namespace", o.pod_namespace,
+                 "pod resolver: the pod's namespace (default: $POD_NAMESPACE, else from resolv.conf's search "
+                 "list)");
+  app.add_option("--search", o.search, "pod resolver: explicit search domains (default: resolv.conf's)")
+      ->delimiter(',');
+  app.add_option("--ndots", o.ndots, "pod resolver: ndots (default: resolv.conf's)")
+      ->check(CLI::Range(0, 15));
   app.add_option("--cluster-domain", o.cluster_domain,
-                 "cluster domain of the built-in mix and the search list");
+                 "cluster domain of the built-in mix (default: from resolv.conf's search list, else "
+                 "cluster.local)");
   app.add_option("--rate", o.rate,
                  "lookups per second (open loop, e.g. 10k, 1500/s), or max (window of --outstanding)");
   app.add_option("--arrival", o.arrival, "open-loop arrivals: constant or poisson");
@@ -51,25 +69,77 @@ void attach_agent_options(CLI::App& app, AgentOptions& o) {
 Result<AgentPlan> to_agent_plan(const AgentOptions& o) {
   AgentPlan plan;
   Settings& s = plan.settings;
-  Result<ServerAddress> server = parse_server(o.server);
+  if (o.resolver != "direct" && o.resolver != "pod") {
+    return flag_error("resolver", "must be direct or pod", o.resolver);
+  }
+  s.pod_resolver = o.resolver == "pod";
+  // resolv.conf only when something is left to it: an agent given every value needs no file.
+  std::optional<ResolvConf> conf;
+  const bool needs_conf =
+      o.server.empty() || (s.pod_resolver && (o.search.empty() || !o.ndots || o.pod_namespace.empty() ||
+                                              o.cluster_domain.empty()));
+  if (needs_conf) {
+    Result<ResolvConf> read = read_resolv_conf(o.resolv_conf);
+    if (read) {
+      conf = std::move(*read);
+    } else if (o.server.empty() || (s.pod_resolver && o.search.empty())) {
+      return fail(ErrorKind::usage, fmt::format("--resolv-conf: {} (give --server{})", read.error().message,
+                                                s.pod_resolver ? " and --search" : ""));
+    }
+  }
+  std::string server_text = o.server;
+  if (server_text.empty()) {
+    if (conf->nameservers.empty()) {
+      return fail(ErrorKind::usage,
+                  fmt::format("--resolv-conf: {} names no nameserver: give --server", o.resolv_conf));
+    }
+    server_text = conf->nameservers.front();
+  }
+  Result<ServerAddress> server = parse_server(server_text);
+  if (!server && o.server.empty()) {
+    return fail(ErrorKind::usage,
+                fmt::format("--resolv-conf: {}: nameserver is not an IP address, got \"{}\"", o.resolv_conf,
+                            server_text));
+  }
   if (!server) {
     return flag_error("server", "not an IP address with an optional port", o.server);
   }
   plan.server = *server;
-  s.server = o.server;
+  s.server = server_text;
   if (o.protocol != "udp" && o.protocol != "tcp") {
     return flag_error("protocol", "must be udp or tcp", o.protocol);
   }
   s.protocol = o.protocol == "udp" ? Protocol::udp : Protocol::tcp;
   s.queries = o.queries;
-  if (o.resolver != "direct" && o.resolver != "pod") {
-    return flag_error("resolver", "must be direct or pod", o.resolver);
+  if (!o.query_lines.empty()) {
+    std::string text;
+    for (const std::string& line : o.query_lines) {
+      text += line + "\n";
+    }
+    Result<std::vector<QuerySpec>> queries = parse_query_file(text, "--query");
+    if (!queries) {
+      return fail(ErrorKind::usage, queries.error().message);
+    }
+    s.inline_queries = std::move(*queries);
+    s.queries = fmt::format("{} --query lines", o.query_lines.size());
   }
-  s.pod_resolver = o.resolver == "pod";
   s.pod_namespace = o.pod_namespace;
-  s.search = o.search;
-  s.ndots = o.ndots;
+  if (s.pod_namespace.empty()) {
+    s.pod_namespace = conf ? conf->pod_namespace().value_or("") : "";
+  }
   s.cluster_domain = o.cluster_domain;
+  if (s.cluster_domain.empty()) {
+    s.cluster_domain = conf ? conf->cluster_domain().value_or("cluster.local") : "cluster.local";
+  }
+  if (s.pod_resolver) {
+    s.search = o.search.empty() && conf ? conf->search : o.search;
+    s.search_given = true;
+    s.ndots = o.ndots ? *o.ndots : (conf ? conf->effective_ndots() : 1);
+  } else {
+    s.search = o.search;
+    s.ndots = o.ndots.value_or(5);
+  }
+  s.require_answer = true;
   // The same rate reader as every agent and plan (load/rate_setting.hpp).
   Result<load::RateSetting> rate = load::agent_rate_setting("rate", o.rate);
   if (!rate) {
@@ -159,7 +229,15 @@ Result<AgentResult> run_agent(const AgentOptions& options, Clock& clock, engine:
                      .load = *phase.load(),
                      .cache = phase.cache(),
                      .cache_problem = phase.cache_problem(),
-                     .pod_resolver = plan->settings.pod_resolver};
+                     .pod_resolver = plan->settings.pod_resolver,
+                     .server = plan->server.text,
+                     .search = {},
+                     .ndots = plan->settings.ndots,
+                     .pod_namespace = plan->settings.pod_namespace,
+                     .distinct_queries = phase.workload().queries.size()};
+  if (std::optional<ResolverConfig> resolver = resolver_config(plan->settings)) {
+    result.search = resolver->search;
+  }
   return result;
 }
 
@@ -241,6 +319,11 @@ std::string agent_json_line(const AgentResult& result) {
                                      {"p50_s", p(load.lookup_latency, 50)},
                                      {"p99_s", p(load.lookup_latency, 99)}};
   }
+  line["resolver"] =
+      nlohmann::json{{"server", result.server},           {"pod", result.pod_resolver},
+                     {"search", result.search},           {"ndots", result.ndots},
+                     {"namespace", result.pod_namespace}, {"distinct_queries", result.distinct_queries}};
+  line["load"] = load_to_json(result.load);
   // Query names come from user files and may not be UTF-8: replace such bytes rather than throw.
   return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

@@ -104,6 +104,12 @@ Result<void> DnsPhase::prepare(ServerAddress server, std::unique_ptr<CacheStatsS
   if (!probe) {
     notes_.push_back(fmt::format("probe before the run: {} {}: {}", first.name, type_name(first.type),
                                  probe.error().message));
+    if (settings_.require_answer) {
+      return fail(
+          ErrorKind::unavailable,
+          fmt::format("{} did not answer the probe before the run ({} {}: {}): nothing measured",
+                      shape_.load.server.text, first.name, type_name(first.type), probe.error().message));
+    }
   }
   if (progress_) {
     progress_(probe ? fmt::format("{} answers {} {} with {}", shape_.load.server.text, first.name,
@@ -244,6 +250,7 @@ engine::PhaseRun build_run(const LoadResult& load, const std::optional<CacheDelt
     add(run, std::move(p99), fallback);
   }
 
+  std::optional<std::string> unmeasured_cache;
   if (cache && cache->ratio()) {
     Measurement ratio;
     ratio.metric = "dns.cache_hit_ratio";
@@ -258,8 +265,10 @@ engine::PhaseRun build_run(const LoadResult& load, const std::optional<CacheDelt
   } else if (cache) {
     fallback.push_back(
         fmt::format("cache hit ratio not measured: {} saw no query during the run", cache_source));
+    unmeasured_cache = fmt::format("{} saw no query during the run", cache_source);
   } else if (!cache_problem.empty()) {
     fallback.push_back("cache hit ratio not measured: " + cache_problem);
+    unmeasured_cache = cache_problem;
   }
 
   if (c.sent > 0) {
@@ -329,6 +338,10 @@ engine::PhaseRun build_run(const LoadResult& load, const std::optional<CacheDelt
                                    load.elapsed_seconds(), c.lookups_abandoned));
   }
   run.notes = notes;
+  if (unmeasured_cache) {
+    // The row's reason (eval reads "<metric> not measured: <why>" notes).
+    run.notes.push_back("dns.cache_hit_ratio not measured: " + *unmeasured_cache);
+  }
 
   // The one validity rule (load/validity.hpp): INVALID only for the generator's own shortfall, and only
   // where it could change a verdict. Not for a cancelled run (partial, and said so), nor for one stopped

@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include "cluster/pod_runner.hpp"
+#include "drivers/dns/cluster_runner.hpp"
 #include "drivers/dns/dns_phase.hpp"
+#include "kube/kubeconfig.hpp"
 #include "lab/lab.hpp"
 #include "lab/unbound_service.hpp"
 #include "load/criteria_view.hpp"
@@ -12,7 +15,7 @@ namespace {
 
 class DnsDriver final : public engine::Driver {
  public:
-  explicit DnsDriver(std::filesystem::path lab_dir) : lab_dir_(std::move(lab_dir)) {}
+  explicit DnsDriver(DriverOptions options) : options_(std::move(options)), lab_dir_(options_.lab_dir) {}
 
   Phase phase() const override { return Phase::dns; }
 
@@ -28,13 +31,35 @@ class DnsDriver final : public engine::Driver {
     if (Result<void> valid = dns::validate(*settings, where); !valid) {
       return valid;
     }
-    if (context.plan.target == config::Target::cluster && settings->server.empty()) {
-      return fail(
-          ErrorKind::input,
-          fmt::format("{}.server: required for --target cluster: the cluster DNS service address reachable "
-                      "from here (kubectl -n kube-system get svc kube-dns), e.g. 10.96.0.10, and "
-                      "metrics_url for CoreDNS's cache statistics, e.g. http://<coredns pod>:9153/metrics",
-                      where));
+    if (context.plan.target == config::Target::cluster) {
+      // The agents' resolv.conf names the server and the runner reads CoreDNS: these do not apply.
+      for (auto [key, given] : {std::pair{"server", !settings->server.empty()},
+                                std::pair{"metrics_url", !settings->metrics_url.empty()},
+                                std::pair{"unbound_control", !settings->unbound_control.empty()}}) {
+        if (given) {
+          return fail(ErrorKind::input,
+                      fmt::format("{}.{}: does not apply to --target cluster: the agent pods ask the server "
+                                  "their resolv.conf names, and the cache counters come from the CoreDNS "
+                                  "pods through the API server",
+                                  where, key));
+        }
+      }
+      if (context.plan.type == config::TestType::stress) {
+        return fail(ErrorKind::input,
+                    fmt::format("{}: type stress is not offered for the dns phase on --target cluster yet: "
+                                "run a load test with agents, or stress the DNS from one host with server",
+                                where));
+      }
+      Result<cluster::PodSettings> pods =
+          cluster::read_pod_settings(config::YamlField(settings->pods, file, path + ".pods"));
+      if (!pods) {
+        return std::unexpected(pods.error());
+      }
+      pod_settings_ = *pods;
+      settings->pod_resolver = true;  // every agent walks its own search list
+      if (options_.agents) {
+        settings->agents = *options_.agents;
+      }
     }
     // The schedule now, so a missing capacity.dns_qps is an input error before anything runs.
     Result<RunShape> shape =
@@ -49,6 +74,9 @@ class DnsDriver final : public engine::Driver {
   }
 
   Result<void> prepare(engine::PhaseContext& context) override {
+    if (context.plan.target == config::Target::cluster) {
+      return prepare_cluster(context);
+    }
     ServerAddress server;
     std::unique_ptr<CacheStatsSource> stats;
     std::string control = settings_.unbound_control;
@@ -94,16 +122,57 @@ class DnsDriver final : public engine::Driver {
   }
 
   Result<engine::PhaseRun> run(engine::PhaseContext& context) override {
+    if (cluster_) {
+      return cluster_->run();
+    }
     if (!phase_) {
       return fail(ErrorKind::internal, "dns driver: run() before a successful prepare()");
     }
     return phase_->run(context.cancel);
   }
 
-  void teardown(engine::PhaseContext& /*context*/) noexcept override { phase_.reset(); }
+  void teardown(engine::PhaseContext& /*context*/) noexcept override {
+    phase_.reset();
+    if (cluster_) {
+      cluster_->close();  // deletes the namespace and everything in it, on every exit path
+      cluster_.reset();
+    }
+  }
 
  private:
+  Result<void> prepare_cluster(engine::PhaseContext& context) {
+    kube::LoadOptions load;
+    load.kubeconfig = options_.kubeconfig;
+    load.context = options_.context;
+    Result<kube::RestConfig> config = kube::load_rest_config(load);
+    if (!config) {
+      return std::unexpected(config.error());
+    }
+    cluster::RunnerOptions runner_options;
+    runner_options.run_id = options_.run_id;
+    runner_options.phase = "dns";
+    runner_options.image = options_.image;
+    runner_options.pods = pod_settings_;
+    Result<std::unique_ptr<cluster::PodRunner>> runner =
+        cluster::PodRunner::open(*config, runner_options, context.clock, context.cancel);
+    if (!runner) {
+      return std::unexpected(runner.error());
+    }
+    engine::ProgressSink& sink = context.progress;
+    sink.message(Phase::dns, fmt::format("namespace {}: {} agent pod{}, image {} ({})", (*runner)->ns(),
+                                         settings_.agents, settings_.agents == 1 ? "" : "s",
+                                         runner_options.image.reference, runner_options.image.pull_policy));
+    cluster_ = std::make_unique<ClusterDns>(
+        std::move(*runner), settings_, shape_, judging_from(load::CriteriaView(context.criteria)),
+        settings_.agents, context.clock, context.cancel,
+        [&sink](std::string_view text) { sink.message(Phase::dns, text); });
+    return cluster_->prepare();
+  }
+
+  DriverOptions options_;
   std::filesystem::path lab_dir_;
+  cluster::PodSettings pod_settings_;
+  std::unique_ptr<ClusterDns> cluster_;
   Settings settings_;
   RunShape shape_;
   std::unique_ptr<DnsPhase> phase_;
@@ -111,12 +180,12 @@ class DnsDriver final : public engine::Driver {
 
 }  // namespace
 
-std::unique_ptr<engine::Driver> make_driver(const config::Plan& /*plan*/, std::filesystem::path lab_dir) {
-  return std::make_unique<DnsDriver>(std::move(lab_dir));
+std::unique_ptr<engine::Driver> make_driver(const config::Plan& /*plan*/, DriverOptions options) {
+  return std::make_unique<DnsDriver>(std::move(options));
 }
 
-engine::DriverFactory driver_factory(std::filesystem::path lab_dir) {
-  return [lab_dir](const config::Plan& plan) { return make_driver(plan, lab_dir); };
+engine::DriverFactory driver_factory(DriverOptions options) {
+  return [options](const config::Plan& plan) { return make_driver(plan, options); };
 }
 
 }  // namespace kp::drivers::dns

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <charconv>
@@ -12,8 +13,8 @@
 
 #include <fmt/format.h>
 
-#include "prom/prometheus_text.hpp"
 #include "lab/http_get.hpp"
+#include "prom/prometheus_text.hpp"
 
 namespace kp::drivers::dns {
 namespace {
@@ -106,9 +107,15 @@ Result<CacheDelta> difference(const CacheCounters& before, const CacheCounters& 
                             "server restarted or its statistics were reset",
                             before.hits, after.hits, before.misses, after.misses));
   }
-  CacheDelta delta{.hits = after.hits - before.hits, .misses = after.misses - before.misses, .queries = {}};
+  CacheDelta delta;
+  delta.hits = after.hits - before.hits;
+  delta.misses = after.misses - before.misses;
   if (after.queries && before.queries) {
     delta.queries = *after.queries - *before.queries;
+  }
+  for (const auto& [type, count] : after.requests_by_type) {
+    const auto was = before.requests_by_type.find(type);
+    delta.requests_by_type[type] = count - (was == before.requests_by_type.end() ? 0.0 : was->second);
   }
   return delta;
 }
@@ -233,7 +240,8 @@ Result<CacheCounters> unbound_cache_counters(const std::map<std::string, double>
   if (!misses) {
     return std::unexpected(misses.error());
   }
-  CacheCounters counters{.hits = *hits, .misses = *misses, .queries = {}, .present = true};
+  CacheCounters counters{
+      .hits = *hits, .misses = *misses, .queries = {}, .present = true, .requests_by_type = {}};
   if (Result<double> queries = get("total.num.queries")) {
     counters.queries = *queries;
   }
@@ -246,9 +254,11 @@ Result<CacheCounters> coredns_cache_counters(std::string_view metrics_page) {
     return std::unexpected(page.error());
   }
   // client_golang leaves a counter family off the page until it has a first sample, so a missing family is
-  // zero; both missing (after traffic) means there is no cache plugin, which the phase reports.
+  // zero; none of them (after traffic) means there is no cache plugin, which the phase reports.
   CacheCounters counters;
   counters.present = false;
+  std::optional<double> requests;
+  bool misses_given = false;
   for (auto [family, target] : {std::pair{"coredns_cache_hits_total", &counters.hits},
                                 std::pair{"coredns_cache_misses_total", &counters.misses}}) {
     if (page->find(family) == nullptr) {
@@ -260,6 +270,23 @@ Result<CacheCounters> coredns_cache_counters(std::string_view metrics_page) {
     }
     *target = *value;
     counters.present = true;
+    misses_given = misses_given || target == &counters.misses;
+  }
+  if (page->find("coredns_cache_requests_total") != nullptr) {
+    Result<double> value = prom::scalar(*page, "coredns_cache_requests_total");
+    if (!value) {
+      return std::unexpected(value.error());
+    }
+    requests = *value;
+    counters.present = true;
+  }
+  if (!misses_given && requests) {
+    counters.misses = std::max(0.0, *requests - counters.hits);
+  }
+  if (const prom::Family* family = page->find("coredns_dns_requests_total")) {
+    for (const prom::Sample& sample : family->samples) {
+      counters.requests_by_type[std::string(sample.label("type").value_or("other"))] += sample.value;
+    }
   }
   return counters;
 }

@@ -30,12 +30,16 @@ struct CacheCounters {
   // False when the server publishes no cache counters at all (CoreDNS without the cache plugin, or one that
   // has not cached anything yet).
   bool present = true;
+  // CoreDNS's coredns_dns_requests_total summed by its `type` label ("A", "AAAA", "SRV", "other"): what the
+  // server was asked, beside its cache counters.
+  std::map<std::string, double> requests_by_type;
 };
 
 struct CacheDelta {
   double hits = 0;
   double misses = 0;
   std::optional<double> queries;
+  std::map<std::string, double> requests_by_type;  // after - before, per type
   // hits / (hits + misses); unset when the server saw no query.
   std::optional<double> ratio() const;
 };
@@ -53,8 +57,11 @@ Result<std::map<std::string, double>> parse_unbound_stats(std::string_view text)
 // total.num.cachehits / total.num.cachemiss (and total.num.queries) from parsed stats.
 Result<CacheCounters> unbound_cache_counters(const std::map<std::string, double>& stats);
 
-// From a CoreDNS /metrics page (Prometheus text format). A family not on the page counts as 0 (client_golang
-// omits a counter until its first sample); neither family: `present` is false.
+// From a CoreDNS /metrics page (Prometheus text format), summed over every series (server, zones, view, and
+// for hits `type` success|denial): coredns_cache_hits_total; misses from coredns_cache_misses_total, or,
+// where a CoreDNS has dropped that deprecated family, coredns_cache_requests_total - hits (its documented
+// replacement); coredns_dns_requests_total by `type` into requests_by_type. A family not on the page counts
+// as 0 (client_golang omits a counter until its first sample); no cache family at all: `present` is false.
 Result<CacheCounters> coredns_cache_counters(std::string_view metrics_page);
 
 // Where the counters come from, read on demand.

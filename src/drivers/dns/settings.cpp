@@ -8,6 +8,7 @@
 
 #include "config/yaml_fields.hpp"
 #include "core/cpu_budget.hpp"
+#include "drivers/dns/wire.hpp"
 
 namespace kp::drivers::dns {
 namespace {
@@ -88,7 +89,10 @@ Result<Settings> parse_settings(const YAML::Node& node, const std::string& file,
                                                 "unbound_control",
                                                 "metrics_url",
                                                 "stats_timeout",
-                                                "stress"});
+                                                "stress",
+                                                "agents",
+                                                "external_names",
+                                                "pods"});
   if (!opened) {
     return std::unexpected(opened.error());
   }
@@ -224,7 +228,33 @@ Result<Settings> parse_settings(const YAML::Node& node, const std::string& file,
                              }
                              return url;
                            })) &&
-      check(optional_field(map, "stats_timeout", s.stats_timeout, read_positive_duration));
+      check(optional_field(map, "stats_timeout", s.stats_timeout, read_positive_duration)) &&
+      check(optional_field(map, "agents", s.agents,
+                           [](const YamlField& field) { return read_count(field, 1, 1000); })) &&
+      check(optional_field(map, "external_names", s.external_names,
+                           [](const YamlField& field) -> Result<std::vector<std::string>> {
+                             Result<std::vector<YamlField>> items = field.items();
+                             if (!items) {
+                               return std::unexpected(items.error());
+                             }
+                             std::vector<std::string> names;
+                             for (const YamlField& item : *items) {
+                               Result<std::string> name = config::read_string(item);
+                               if (!name) {
+                                 return std::unexpected(name.error());
+                               }
+                               if (!encode_name(*name)) {
+                                 return item.fail_got("not a DNS name");
+                               }
+                               names.push_back(*name);
+                             }
+                             return names;
+                           }));
+  if (ok) {
+    if (std::optional<YamlField> pods = map.get("pods")) {
+      s.pods = pods->node();
+    }
+  }
   if (!ok) {
     return std::unexpected(results.front().error());
   }
@@ -256,7 +286,7 @@ Result<void> validate(const Settings& settings, std::string_view where) {
   if (!settings.unbound_control.empty() && !settings.metrics_url.empty()) {
     return fail(ErrorKind::input, fmt::format("{}: give unbound_control or metrics_url, not both", where));
   }
-  if (settings.queries != kBuiltinMix) {
+  if (settings.queries != kBuiltinMix && settings.inline_queries.empty()) {
     // Read it now: a bad line is an input error before anything runs, naming the file and line.
     if (Result<std::vector<QuerySpec>> queries = read_query_file(settings.queries); !queries) {
       return std::unexpected(queries.error());
@@ -266,6 +296,9 @@ Result<void> validate(const Settings& settings, std::string_view where) {
 }
 
 Result<std::vector<QuerySpec>> load_queries(const Settings& settings) {
+  if (!settings.inline_queries.empty()) {
+    return settings.inline_queries;
+  }
   if (settings.queries == kBuiltinMix) {
     lab::ClusterShape shape;
     shape.domain = settings.cluster_domain;
@@ -279,7 +312,7 @@ std::optional<ResolverConfig> resolver_config(const Settings& settings) {
     return std::nullopt;
   }
   ResolverConfig config = pod_resolver(settings.pod_namespace, settings.cluster_domain);
-  if (!settings.search.empty()) {
+  if (!settings.search.empty() || settings.search_given) {
     config.search = settings.search;
   }
   config.ndots = settings.ndots;

@@ -61,9 +61,13 @@ struct Settings {
   std::string server;  // "" : the lab's
   Protocol protocol = Protocol::udp;
   std::string queries = std::string(kBuiltinMix);  // "kubernetes" or a file path (resolved against the plan)
+  // Given queries (the agent's --query lines: the mix a cluster run built from its Services and pods); when
+  // not empty they are the queries, and `queries` only names where they came from.
+  std::vector<QuerySpec> inline_queries;
   bool pod_resolver = false;
   std::string pod_namespace = "default";
   std::vector<std::string> search;  // explicit search list; empty: the pod's from its namespace
+  bool search_given = false;        // `search` is the list even when empty (read from a resolv.conf)
   int ndots = 5;
   std::string cluster_domain = "cluster.local";
   load::RateSetting rate;  // capacity x load unless the plan says otherwise
@@ -81,6 +85,14 @@ struct Settings {
   std::string metrics_url;
   Duration stats_timeout = std::chrono::seconds(5);
   load::StressSettings stress;
+  // Fail before the run when the probe gets no answer at all (the agent: a pod whose resolver is wrong
+  // learns it in seconds, not after losing a whole run). The phase measures a silent server instead.
+  bool require_answer = false;
+  // --target cluster: agent pods, round robin over the schedulable nodes; the CLI's --agents overrides.
+  int agents = 1;
+  // --target cluster: the external names of the mix (answered by the cluster DNS's upstream).
+  std::vector<std::string> external_names = {"kubernetes.io", "example.com"};
+  YAML::Node pods;  // --target cluster: the agent pods' settings (cluster/agent_pod.hpp, read_pod_settings)
 };
 
 // Parses the settings node (null -> defaults). `path` is the field path of the node ("phases[3].settings");

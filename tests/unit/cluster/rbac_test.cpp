@@ -10,6 +10,7 @@
 
 #include "cluster/pod_runner.hpp"
 #include "drivers/api/permissions.hpp"
+#include "drivers/dns/cluster_dns.hpp"
 
 namespace kp::cluster {
 namespace {
@@ -47,6 +48,9 @@ std::vector<kube::Permission> run_permissions() {
   for (kube::Permission& permission : ingress_read_permissions("the ingress phase's Ingress")) {
     needed.push_back(std::move(permission));
   }
+  for (kube::Permission& permission : drivers::dns::dns_cluster_permissions()) {
+    needed.push_back(std::move(permission));
+  }
   return needed;
 }
 
@@ -76,6 +80,26 @@ TEST(Rbac, TheRunnerAsksForItsSubresourceAsRbacSpellsIt) {
   EXPECT_TRUE(std::any_of(needed.begin(), needed.end(), [](const kube::Permission& p) {
     return p.resource == "pods/log" && p.verb == "get";
   }));
+}
+
+}  // namespace
+}  // namespace kp::cluster
+
+namespace kp::cluster {
+namespace {
+
+// The optional CoreDNS scrape is granted by its own Role in kube-system, not cluster-wide.
+TEST(Rbac, TheCorednsMetricsRoleGrantsExactlyThePodProxyRead) {
+  const std::vector<YAML::Node> docs =
+      YAML::LoadAllFromFile(std::string(KP_SOURCE_DIR) + "/deploy/rbac/coredns-metrics.yaml");
+  ASSERT_EQ(docs.size(), 2u);
+  const kube::Permission wanted = drivers::dns::coredns_metrics_permission();
+  EXPECT_EQ(docs[0]["kind"].as<std::string>(), "Role");
+  EXPECT_EQ(docs[0]["metadata"]["namespace"].as<std::string>(), wanted.ns);
+  ASSERT_EQ(docs[0]["rules"].size(), 1u);
+  EXPECT_EQ(docs[0]["rules"][0]["resources"][0].as<std::string>(), wanted.resource);
+  EXPECT_EQ(docs[0]["rules"][0]["verbs"][0].as<std::string>(), wanted.verb);
+  EXPECT_EQ(docs[0]["rules"][0]["verbs"].size(), 1u);
 }
 
 }  // namespace

@@ -52,9 +52,9 @@ LoadResult clean_run() {
 }
 
 TEST(DnsPhaseRun, CleanRunGivesQpsP99AndCacheRatio) {
-  engine::PhaseRun run =
-      build_run(clean_run(), CacheDelta{.hits = 9500, .misses = 500, .queries = 10000},
-                "unbound stats_noreset at 127.0.0.1:8953", "", one_query(), Settings{}, {}, judging());
+  engine::PhaseRun run = build_run(
+      clean_run(), CacheDelta{.hits = 9500, .misses = 500, .queries = 10000, .requests_by_type = {}},
+      "unbound stats_noreset at 127.0.0.1:8953", "", one_query(), Settings{}, {}, judging());
   EXPECT_TRUE(run.invalid_reasons.empty());
   const Measurement* qps = find(run, "dns.qps");
   ASSERT_NE(qps, nullptr);

@@ -76,7 +76,7 @@ TEST(DnsSettings, MessagesNameFileLineFieldAndValue) {
       "plans/x.yaml:1: phases[3].settings: unknown key \"bogus\" (expected one of: server, protocol, "
       "queries, resolver, namespace, search, ndots, cluster_domain, rate, arrival, outstanding, clients, "
       "threads, total, timeout, edns, tcp_on_truncation, failure_window, late_tolerance, unbound_control, "
-      "metrics_url, stats_timeout, stress)");
+      "metrics_url, stats_timeout, stress, agents, external_names, pods)");
   EXPECT_EQ(
       parse_error("clients: 2\nrate: fast\n"),
       "plans/x.yaml:2: phases[3].settings.rate: not a rate > 0 (or \"max\", \"capacity\"), got \"fast\"");

@@ -1,0 +1,229 @@
+// The dns phase as pods see it, on the API fixture's process kubelet: three DNS agent pods, each reading the
+// resolv.conf the kubelet wrote for it (the kube-dns Service, its namespace's search list, ndots:5), query
+// the fixture's cluster DNS (a real unbound in its own pod and network namespace, behind
+// kube-system/kube-dns) with the mix built from the Services and pods the API lists. Their merged histogram
+// must be the union of the agents' own, exact in count and quantiles; the cache row is NOT MEASURED with its
+// reason (the server is not CoreDNS); the search-path fan-out shows in each agent's queries per lookup.
+
+#include <unistd.h>
+
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "../../unit/cli/cli_runner.hpp"
+#include "cluster/pod_runner.hpp"
+#include "cluster/run.hpp"
+#include "drivers/dns/cluster_runner.hpp"
+#include "fake_apiserver.hpp"
+#include "kube/api.hpp"
+#include "load/criteria_view.hpp"
+
+namespace kp::drivers::dns {
+namespace {
+
+using nlohmann::json;
+
+std::string skip_reason() {
+  if (::geteuid() != 0) {
+    return "needs root (the fixture's kubelet makes network namespaces and nft tables)";
+  }
+  for (const char* tool : {"/usr/sbin/unbound", "/usr/sbin/unbound-control", "/usr/bin/python3"}) {
+    if (::access(tool, X_OK) != 0) {
+      return fmt::format("needs {}", tool);
+    }
+  }
+  return "";
+}
+
+json fixture_config() {
+  return json{{"kubelet",
+               {{"binary", KP_BINARY},
+                {"images", {"kubeproof-agent"}},
+                {"termination_linger_ms", 300},
+                {"cluster_dns", {{"external", {{"example.com", "192.0.2.7"}}}}}}}};
+}
+
+// Objects an application namespace would have: the mix asks for them by name.
+void create_workload(kube::Api& api) {
+  ASSERT_TRUE(api.create(kube::namespaces_resource(), "", json{{"metadata", {{"name", "shop"}}}}));
+  const kube::Resource services = *kube::builtin_resource("v1", "Service");
+  for (const char* name : {"web", "cart"}) {
+    json service;
+    service["metadata"]["name"] = name;
+    service["spec"]["selector"]["app"] = name;
+    service["spec"]["ports"] = json::array({json{{"name", "http"}, {"port", 80}}});
+    ASSERT_TRUE(api.create(services, "shop", service));
+  }
+}
+
+class DnsClusterTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (skip_reason().empty()) {
+      fixture_ = new kp::testing::FakeApiserver("dns-cluster", fixture_config());
+    }
+  }
+  static void TearDownTestSuite() {
+    delete fixture_;
+    fixture_ = nullptr;
+  }
+  void SetUp() override {
+    if (const std::string reason = skip_reason(); !reason.empty()) {
+      GTEST_SKIP() << reason;
+    }
+    ASSERT_TRUE(fixture_->ok()) << fixture_->error();
+    Result<kube::RestConfig> config = fixture_->rest_config();
+    ASSERT_TRUE(config) << config.error().message;
+    config_ = *config;
+    Result<std::unique_ptr<kube::Transport>> transport =
+        kube::Transport::create(config_, kube::ClientOptions{}, real_clock());
+    ASSERT_TRUE(transport) << transport.error().message;
+    transport_ = std::move(*transport);
+    api_ = std::make_unique<kube::Api>(*transport_);
+    if (!workload_) {
+      create_workload(*api_);
+      workload_ = true;
+    }
+  }
+
+  bool namespace_exists(const std::string& name) {
+    return api_->get(kube::namespaces_resource(), "", name).has_value();
+  }
+
+  static kp::testing::FakeApiserver* fixture_;
+  static bool workload_;
+  kube::RestConfig config_;
+  std::unique_ptr<kube::Transport> transport_;
+  std::unique_ptr<kube::Api> api_;
+  engine::CancellationToken cancel_;
+};
+kp::testing::FakeApiserver* DnsClusterTest::fixture_ = nullptr;
+bool DnsClusterTest::workload_ = false;
+
+TEST_F(DnsClusterTest, ThreeAgentPodsMergeExactlyThroughTheirOwnResolvConf) {
+  cluster::RunnerOptions runner;
+  runner.run_id = cluster::new_run_id();
+  runner.phase = "dns";
+  runner.image = cluster::AgentImage{"localhost/kubeproof-agent:0.1.0-test", "IfNotPresent", ""};
+  runner.pods.start_timeout = std::chrono::seconds(30);
+  runner.cleanup_timeout = std::chrono::seconds(30);
+  Result<std::unique_ptr<cluster::PodRunner>> pods =
+      cluster::PodRunner::open(config_, runner, real_clock(), cancel_);
+  ASSERT_TRUE(pods) << pods.error().message;
+  const std::string ns = (*pods)->ns();
+
+  Settings settings;
+  settings.pod_resolver = true;
+  settings.clients = 2;
+  settings.external_names = {"example.com"};
+  RunShape shape;
+  shape.load.rate = Rate{600};  // 200 lookups/s per agent: well within one core each, on a busy machine
+  shape.load.duration = std::chrono::seconds(3);
+  ClusterDns dns(std::move(*pods), settings, shape, judging_from(load::CriteriaView({})), 3, real_clock(),
+                 cancel_, {});
+  ASSERT_TRUE(dns.prepare());
+  Result<engine::PhaseRun> run = dns.run();
+  ASSERT_TRUE(run) << run.error().message;
+  const std::vector<AgentRun>& agents = dns.agent_runs();
+  ASSERT_EQ(agents.size(), 3u);
+
+  // The union of what each agent printed as its own dns.p99 histogram...
+  Histogram union_of;
+  double qps = 0;
+  std::set<std::string> nodes;
+  for (const AgentRun& agent : agents) {
+    auto own =
+        std::ranges::find_if(agent.measurements, [](const Measurement& m) { return m.metric == "dns.p99"; });
+    ASSERT_NE(own, agent.measurements.end()) << agent.pod;
+    ASSERT_TRUE(own->histogram);
+    EXPECT_GT(own->histogram->count(), 0u) << agent.pod;
+    union_of.merge(*own->histogram);
+    qps += agent.load.answered_per_second();
+    nodes.insert(agent.node);
+    // Each agent asked what its resolv.conf says: the kube-dns Service, its namespace's search list.
+    EXPECT_TRUE(agent.server.starts_with("10.239.")) << agent.server;
+    EXPECT_TRUE(agent.server.ends_with(".10:53")) << agent.server;
+    EXPECT_EQ(agent.search,
+              (std::vector<std::string>{ns + ".svc.cluster.local", "svc.cluster.local", "cluster.local"}));
+    EXPECT_EQ(agent.ndots, 5);
+    // The search-path fan-out is real: short names cost an NXDOMAIN in the agent's own namespace first.
+    const Counters& c = agent.load.counters;
+    EXPECT_GT(c.walk_nxdomain, 0u) << agent.pod;
+    EXPECT_GT(double(c.sent) / double(c.lookups_started), 1.5) << agent.pod;
+    EXPECT_GT(c.lookups_answered, 0u) << agent.pod;  // the cluster's real names resolved
+  }
+  // ... is the phase's, exactly.
+  auto p99 =
+      std::ranges::find_if(run->measurements, [](const Measurement& m) { return m.metric == "dns.p99"; });
+  ASSERT_NE(p99, run->measurements.end());
+  ASSERT_TRUE(p99->histogram);
+  EXPECT_EQ(p99->histogram->count(), union_of.count());
+  EXPECT_EQ(*p99->histogram, union_of);
+  for (double p : {50.0, 90.0, 99.0, 99.9, 100.0}) {
+    EXPECT_EQ(p99->histogram->value_at_percentile(p), union_of.value_at_percentile(p)) << "P" << p;
+  }
+  auto rate =
+      std::ranges::find_if(run->measurements, [](const Measurement& m) { return m.metric == "dns.qps"; });
+  ASSERT_NE(rate, run->measurements.end());
+  EXPECT_DOUBLE_EQ(rate->value, qps);
+  EXPECT_GT(rate->value, 0);
+  // Preferred anti-affinity spread the three over the fixture's two nodes.
+  EXPECT_EQ(nodes.size(), 2u);
+  // The fixture's DNS is not CoreDNS: no ratio, and the reason.
+  EXPECT_FALSE(std::ranges::any_of(run->measurements,
+                                   [](const Measurement& m) { return m.metric == "dns.cache_hit_ratio"; }));
+  const auto reason = std::ranges::find_if(run->notes, [](const std::string& note) {
+    return note.starts_with("dns.cache_hit_ratio not measured: the cluster DNS pods are not CoreDNS");
+  });
+  EXPECT_NE(reason, run->notes.end());
+  dns.close();
+  EXPECT_FALSE(namespace_exists(ns)) << ns;
+}
+
+TEST_F(DnsClusterTest, TheRunCommandShowsTheAgentsAndTheCacheRowsReason) {
+  cli::testing::Sandbox sandbox;
+  const std::filesystem::path plan = sandbox.write("plan.yaml", R"(name: dns-cluster
+type: smoke
+target: cluster
+criteria: {storage_tier: ssd, cluster_size: small, pod_images: cached}
+capacity: {dns_qps: 600}
+phases:
+  - phase: dns
+    duration: 1m
+    load: 100%
+    settings: {clients: 2, external_names: [example.com]}
+)");
+  cli::testing::Ran ran =
+      sandbox.run({"run", "--plan", plan.string(), "--kubeconfig", fixture_->kubeconfig(), "--only", "dns",
+                   "--agents", "2", "--duration-scale", "0.05", "--format", "json"});
+  const json report = json::parse(ran.out, nullptr, false);
+  ASSERT_FALSE(report.is_discarded()) << ran.out << ran.err;
+  json dns;
+  for (const json& phase : report["phases"]) {
+    if (phase.value("phase", "") == "dns") {
+      dns = phase;
+    }
+  }
+  ASSERT_TRUE(dns.is_object()) << ran.out;
+  bool qps = false;
+  std::string cache_reason;
+  for (const json& row : dns.value("rows", json::array())) {
+    if (row.value("metric", "") == "dns.qps") {
+      qps = row["measured"].is_number() && row["measured"].get<double>() > 0;
+    }
+    if (row.value("metric", "") == "dns.cache_hit_ratio") {
+      cache_reason = row.value("reason", "");
+    }
+  }
+  EXPECT_TRUE(qps) << dns.dump(1);
+  EXPECT_TRUE(cache_reason.starts_with("not measured: the cluster DNS pods are not CoreDNS")) << cache_reason;
+  int agents = 0;
+  for (const json& note : dns["notes"]) {
+    agents += note.get<std::string>().starts_with("agent dns-agent-") ? 1 : 0;
+  }
+  EXPECT_EQ(agents, 2) << dns["notes"].dump(1);
+}
+
+}  // namespace
+}  // namespace kp::drivers::dns
