@@ -144,19 +144,14 @@ Shop make_shop(testing::FakeApiserver& server, const NginxFiles& files) {
     return shop;
   }
   shop.cluster_ip = (*created)["spec"].value("clusterIP", "");
-  const json ingress = {
-    {"metadata", {{"name", "storefront"}}},
-    {"spec",
-     {{"ingressClassName", "nginx"},
-      {"rules",
-       {{{"host", kHost},
-         {"http",
-          {{"paths",
-            {{{"path", "/"},
-              {"pathType", "Prefix"},
-              {"backend", {{"service", {{"name", "ingress-nginx"}, {"port", {{"number", 80}}}}}}}}}}}}}}}},
-     // Ignored at create, as the real API does: only the status subresource writes it.
-     {"status", {{"loadBalancer", {{"ingress", {{{"ip", "192.0.2.1"}}}}}}}}};
+  json path = {{"path", "/"},
+               {"pathType", "Prefix"},
+               {"backend", {{"service", {{"name", "ingress-nginx"}, {"port", {{"number", 80}}}}}}}};
+  json rule = {{"host", std::string(kHost)}, {"http", {{"paths", json::array({path})}}}};
+  json ingress = {{"metadata", {{"name", "storefront"}}},
+                  {"spec", {{"ingressClassName", "nginx"}, {"rules", json::array({rule})}}}};
+  // Ignored at create, as the real API does: only the status subresource writes it.
+  ingress["status"] = {{"loadBalancer", {{"ingress", json::array({json{{"ip", "192.0.2.1"}}})}}}};
   const kube::Resource ingresses = resource("networking.k8s.io", "ingresses", "Ingress");
   kube::ApiResult<json> stored = api.create(ingresses, "shop", ingress);
   if (failed(stored, "ingress")) {

@@ -28,6 +28,12 @@
 namespace kp::drivers::dns {
 namespace {
 
+DriverOptions lab_options(const std::filesystem::path& lab_dir) {
+  DriverOptions options;
+  options.lab_dir = lab_dir;
+  return options;
+}
+
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
@@ -131,7 +137,7 @@ class DnsLabIntegration : public ::testing::Test {
   // The plan's DNS phase through the orchestrator, against the suite's lab, as `run --only dns` does.
   static Result<engine::RunResult> run_dns_only(const config::Plan& plan, engine::ProgressSink& sink) {
     engine::Orchestrator orchestrator(
-        {{Phase::dns, driver_factory(lab_->dir())}}, default_rows(),
+        {{Phase::dns, driver_factory(lab_options(lab_->dir()))}}, default_rows(),
         engine::OrchestratorOptions{.continue_on_fail = false, .only = {Phase::dns}}, real_clock(), sink);
     engine::CancellationToken cancel;
     return orchestrator.run(plan, cancel);
@@ -396,7 +402,7 @@ TEST_F(DnsLabIntegration, LabWithoutUnboundSkipsThePhase) {
   Result<config::Plan> plan = config::parse_plan(
       "name: x\ntype: smoke\ncapacity:\n  dns_qps: 1k\nphases:\n  - phase: dns\n", "x.yaml");
   ASSERT_TRUE(plan) << plan.error().message;
-  std::unique_ptr<engine::Driver> driver = make_driver(*plan, empty);
+  std::unique_ptr<engine::Driver> driver = make_driver(*plan, lab_options(empty));
   CollectingSink sink;
   engine::CancellationToken cancel;
   engine::PhaseContext context{*plan, plan->phases.front(), real_clock(), cancel, sink};
@@ -541,7 +547,7 @@ TEST(DnsFaults, BadQueryFileLineNamesFileAndLine) {
                                       "      queries: queries.txt\n";
   Result<config::Plan> plan = config::load_plan(dir / "plan.yaml");
   ASSERT_TRUE(plan) << plan.error().message;
-  std::unique_ptr<engine::Driver> driver = make_driver(*plan, dir);
+  std::unique_ptr<engine::Driver> driver = make_driver(*plan, lab_options(dir));
   CollectingSink sink;
   engine::CancellationToken cancel;
   engine::PhaseContext context{*plan, plan->phases.front(), real_clock(), cancel, sink};
