@@ -1,6 +1,9 @@
 #include "engine/exit_deferral.hpp"
 
 #include <atomic>
+#include <pthread.h>
+#include <signal.h>
+
 #include <csignal>
 #include <cstdint>
 
@@ -16,6 +19,12 @@ static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
 
 [[noreturn]] void quit_by(int signal_number) {
   std::signal(signal_number, SIG_DFL);
+  // Called from the handler of this very signal, which the kernel blocks while its handler runs: unblock it,
+  // or the raise stays pending and only the SIGKILL below ends the process (killed by 9, not by SIGINT).
+  sigset_t own;
+  sigemptyset(&own);
+  sigaddset(&own, signal_number);
+  pthread_sigmask(SIG_UNBLOCK, &own, nullptr);
   std::raise(signal_number);
   // A blocked or ignored signal must not bring us back to a run that was told to quit.
   std::signal(SIGKILL, SIG_DFL);

@@ -219,7 +219,11 @@ Json timeseries_json(const RunReport& report, const eval::PhaseEvaluation& evalu
   json["offered"] = offered;
   json["offered_metric"] = offered_metric;
   json["series"] = series;
-  json["offered_points"] = offered_points;
+  if (!offered_points.empty()) {
+    // Additive in schema 3: absent where no rate was announced, so a report of an older build reads back
+    // and writes out the same.
+    json["offered_points"] = offered_points;
+  }
   return json;
 }
 

@@ -283,6 +283,27 @@ std::vector<SeriesTimeline> timelines(const Json& json, const std::string& path)
   return out;
 }
 
+// timeseries.offered_points (absent in reports that announced no rate).
+std::vector<OfferedPoint> offered_points(const Json& json, const std::string& path) {
+  std::vector<OfferedPoint> out;
+  if (!json.contains("offered_points")) {
+    return out;
+  }
+  const Json& points = array_at(json, "offered_points", path);
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    const std::string at_point = element(child(path, "offered_points"), i);
+    const Json& second = at(points[i], "second", at_point);
+    if (!second.is_number_integer()) {
+      throw BadField{child(at_point, "second"), fmt::format("must be an integer, got {}", second.dump())};
+    }
+    OfferedPoint point;
+    point.second = second.get<std::int64_t>();
+    point.offered = optional_number(points[i], "offered", at_point);
+    out.push_back(point);
+  }
+  return out;
+}
+
 // The measurement behind `metric` in the phase's input, created on first use.
 Measurement& measurement_of(std::vector<Measurement>& measurements, const std::string& metric) {
   for (Measurement& measurement : measurements) {
@@ -388,6 +409,10 @@ void read_phase(const Json& json, const std::string& path, RunReport& report) {
   std::vector<SeriesTimeline> series = timelines(timeseries, child(path, "timeseries"));
   if (!series.empty()) {
     report.timelines[phase.phase] = std::move(series);
+  }
+  std::vector<OfferedPoint> offered = offered_points(timeseries, child(path, "timeseries"));
+  if (!offered.empty()) {
+    report.offered_timelines[phase.phase] = std::move(offered);
   }
   report.inputs.push_back(std::move(input));
   report.evaluation.phases.push_back(std::move(phase));

@@ -22,13 +22,13 @@ TEST(ExecCredential, KindOrApiVersionOfAnotherTypeIsAnError) {
   Result<Credentials> kind =
       parse_exec_credential(R"({"kind":5,"status":{"token":"SECRET"}})", "client.authentication.k8s.io/v1");
   ASSERT_FALSE(kind);
-  EXPECT_EQ(kind.error().message, "exec plugin output: kind must be ExecCredential, got \"\"");
+  EXPECT_EQ(kind.error().message, "exec plugin output: kind must be ExecCredential");
   Result<Credentials> version =
       parse_exec_credential(R"({"kind":"ExecCredential","apiVersion":{"v":1},"status":{"token":"SECRET"}})",
                             "client.authentication.k8s.io/v1");
   ASSERT_FALSE(version);
   EXPECT_EQ(version.error().message,
-            "exec plugin output: apiVersion \"\" does not match the kubeconfig's "
+            "exec plugin output: apiVersion (none) does not match the kubeconfig's "
             "\"client.authentication.k8s.io/v1\"");
 }
 
