@@ -86,7 +86,7 @@ target: cluster
 capacity: {{etcd_ops: 1k}}
 phases:
   - phase: etcd
-    duration: 4s
+    duration: 1m
     load: 20%
     settings:
       from: control-plane-pod
@@ -155,7 +155,7 @@ TEST(EtcdPod, MeasuresTheLabsEtcdFromTheControlPlaneNodeAndCleansUp) {
   const fs::path plan = sandbox.write("plan.yaml", plan_text(etcd.client(), etcd.metrics()));
   const TimePoint start = real_clock().now();
   Ran ran = sandbox.run({"run", "--plan", plan.string(), "--kubeconfig", server.kubeconfig(), "--only",
-                         "etcd", "--format", "json"});
+                         "etcd", "--format", "json", "--duration-scale", "0.066"});
   EXPECT_LT(real_clock().now() - start, std::chrono::seconds(60));
   const json phase = etcd_phase(ran);
   ASSERT_TRUE(phase.is_object()) << ran.out << ran.err;
@@ -204,7 +204,7 @@ TEST(EtcdPod, NoControlPlaneNodeOrNoEtcdOnItIsSkippedWithTheReason) {
     Sandbox sandbox;
     const fs::path plan = sandbox.write("plan.yaml", plan_text("127.0.0.1:1", "http://127.0.0.1:1/metrics"));
     Ran ran = sandbox.run({"run", "--plan", plan.string(), "--kubeconfig", server.kubeconfig(), "--only",
-                           "etcd", "--format", "json"});
+                           "etcd", "--format", "json", "--duration-scale", "0.066"});
     const json phase = etcd_phase(ran);
     ASSERT_TRUE(phase.is_object()) << ran.out << ran.err;
     EXPECT_EQ(phase.value("verdict", ""), "SKIPPED") << phase.dump(2);
@@ -225,7 +225,7 @@ TEST(EtcdPod, NoControlPlaneNodeOrNoEtcdOnItIsSkippedWithTheReason) {
     Sandbox sandbox;
     const fs::path plan = sandbox.write("plan.yaml", plan_text("127.0.0.1:1", "http://127.0.0.1:1/metrics"));
     Ran ran = sandbox.run({"run", "--plan", plan.string(), "--kubeconfig", server.kubeconfig(), "--only",
-                           "etcd", "--format", "json"});
+                           "etcd", "--format", "json", "--duration-scale", "0.066"});
     const json phase = etcd_phase(ran);
     ASSERT_TRUE(phase.is_object()) << ran.out << ran.err;
     EXPECT_EQ(phase.value("verdict", ""), "SKIPPED") << phase.dump(2) << ran.err;
