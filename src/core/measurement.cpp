@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 namespace kp {
 
@@ -31,11 +32,18 @@ Result<Measurement> measurement_from_json(const nlohmann::json& json) {
   if (json.contains("offered") && json["offered"].is_number()) {
     m.offered = json["offered"].get<double>();
   }
-  if (json.contains("source") && json["source"].is_string()) {
-    m.source = json["source"].get<std::string>();
-  }
-  if (json.contains("note") && json["note"].is_string()) {
-    m.note = json["note"].get<std::string>();
+  // Absent or null reads as empty; another type is an error naming the field (the line comes from a pod's log
+  // or another process, and a silently dropped note would hide what it said).
+  for (auto [key, field] : {std::pair{"source", &m.source}, std::pair{"note", &m.note}}) {
+    auto it = json.find(key);
+    if (it == json.end() || it->is_null()) {
+      continue;
+    }
+    if (!it->is_string()) {
+      return fail(ErrorKind::protocol, fmt::format("measurement {}: {}: must be a string, got {}", m.metric,
+                                                   key, it->dump().substr(0, 60)));
+    }
+    *field = it->get<std::string>();
   }
   if (json.contains("histogram") && !json["histogram"].is_null()) {
     Result<Histogram> histogram = Histogram::from_json(json["histogram"]);

@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "core/histogram.hpp"
+#include "core/measurement_json.hpp"
 
 namespace kp::drivers::storage {
 namespace {
@@ -31,36 +32,6 @@ Result<std::string> optional_string(const nlohmann::json& object, std::string_vi
 }
 
 }  // namespace
-
-Result<Measurement> measurement_from_json(const nlohmann::json& json) {
-  if (!json.is_object() || !json.contains("metric") || !json["metric"].is_string() ||
-      !json.contains("value") || !json["value"].is_number()) {
-    return fail(ErrorKind::protocol, "measurement: needs a string \"metric\" and a number \"value\"");
-  }
-  Measurement m;
-  m.metric = json["metric"].get<std::string>();
-  m.value = json["value"].get<double>();
-  if (json.contains("offered") && json["offered"].is_number()) {
-    m.offered = json["offered"].get<double>();
-  }
-  const std::string where = fmt::format("measurement {}: ", m.metric);
-  Result<std::string> source = optional_string(json, where, "source");
-  Result<std::string> note = optional_string(json, where, "note");
-  if (!source || !note) {
-    return std::unexpected(!source ? source.error() : note.error());
-  }
-  m.source = std::move(*source);
-  m.note = std::move(*note);
-  if (json.contains("histogram") && !json["histogram"].is_null()) {
-    Result<Histogram> histogram = Histogram::from_json(json["histogram"]);
-    if (!histogram) {
-      return fail(ErrorKind::protocol,
-                  fmt::format("measurement {}: histogram: {}", m.metric, histogram.error().message));
-    }
-    m.histogram = std::move(*histogram);
-  }
-  return m;
-}
 
 Result<AgentResult> parse_agent_line(const nlohmann::json& line) {
   if (!line.is_object() || !line.contains("kind") || line["kind"] != kAgentLineKind) {

@@ -29,6 +29,5 @@ struct AgentResult {
 };
 // ErrorKind::protocol naming the field when the line is not the agent's.
 Result<AgentResult> parse_agent_line(const nlohmann::json& line);
-Result<Measurement> measurement_from_json(const nlohmann::json& json);
 
 }  // namespace kp::drivers::storage
