@@ -151,7 +151,7 @@ pods() {  # round
   echo "TCP_CRR pods $1 $(p50 net.same_node.tcp_crr.p99)" >>"$out"
   echo "randread pods $1 $(value storage.randread_4k.iops)" >>"$out"
   echo "seqread pods $1 $(value storage.seqread.bandwidth)" >>"$out"
-  log "round $1: pods done (report: $(jq -r '.verdict // "?"' "$work/report.json"))"
+  log "round $1: pods done (report: $(jq -r '.overall.verdict_text // "?"' "$work/report.json"))"
 }
 
 for round in $(seq "$ROUNDS"); do
