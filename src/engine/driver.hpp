@@ -65,6 +65,10 @@ struct PhaseRun {
   // Not empty: the phase found at run time that it cannot measure where it was asked to (etcd out of reach
   // on a managed control plane): it is SKIPPED with this reason, and `notes` still reach the report.
   std::string skipped;
+  // Not empty: the run stopped partway on this error (a server that went away between two of the phase's
+  // series), and `measurements` are what it measured before. The phase is an error with this reason, and its
+  // verdict comes from those measurements (FAIL if a row failed, else INCOMPLETE), never from nothing.
+  std::string error;
 };
 
 class Driver {

@@ -161,6 +161,10 @@ Result<RunResult> Orchestrator::run(const config::Plan& plan, CancellationToken&
         input.lateness = std::move(ran->lateness);
         // A driver returns normally when cancelled, with what it measured so far.
         input.status = cancel.requested() ? eval::PhaseStatus::cancelled : eval::PhaseStatus::completed;
+        if (!ran->error.empty() && !cancel.requested()) {
+          input.status = eval::PhaseStatus::error;
+          input.reason = fmt::format("run failed: {}", ran->error);
+        }
       } else if (ran.error().kind == ErrorKind::cancelled) {
         input.status = eval::PhaseStatus::cancelled;
         input.reason = ran.error().message;

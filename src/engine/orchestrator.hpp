@@ -8,9 +8,9 @@
 //   not in `only` -> SKIPPED "not selected"; absent from the plan -> "not in plan"; disabled -> "disabled in
 //   plan"; no factory (or it made none) -> SKIPPED "no driver for this phase yet"; prepare fails with
 //   ErrorKind::unavailable -> SKIPPED with the driver's message (the service is absent); any other prepare or
-//   run error, or an exception out of the driver -> status error with the reason; its verdict comes from
-//   whatever it measured (FAIL if a row failed, else INCOMPLETE: never a pass); teardown always runs once
-//   prepare was called.
+//   run error, PhaseRun::error (a run stopped partway, with what it measured before), or an exception out of
+//   the driver -> status error with the reason; its verdict comes from whatever it measured (FAIL if a row
+//   failed, else INCOMPLETE: never a pass); teardown always runs once prepare was called.
 // Gating: a phase whose verdict is FAIL *or* whose driver failed stops the later phases (an unproven
 // foundation is as useless to build on as a failed one): SKIPPED "not run: <phase> failed (foundation first;
 // --continue-on-fail runs them anyway)". With continue_on_fail they run and carry

@@ -173,6 +173,13 @@ std::pair<Verdict, std::string> phase_verdict(const PhaseInput& input, const std
     stopped = input.reason.empty() ? std::string("driver error") : input.reason;
   }
 
+  if (!failed.empty() && input.status == PhaseStatus::cancelled) {
+    // Whoever stopped the phase cut its sample short (a cold cache's first 0.2 s, a latency tail not yet
+    // averaged in): ABORTED, as every interrupted run is (exit 4), with what was beyond critical named.
+    return {Verdict::aborted,
+            fmt::format("{}; {} of {} metrics measured before it stopped, beyond critical then: {}", stopped,
+                        measured, considered, join(failed, "; "))};
+  }
   if (!failed.empty()) {
     std::string reason = join(failed, "; ");
     if (!stopped.empty()) {

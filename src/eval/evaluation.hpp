@@ -127,8 +127,10 @@ struct EvaluationOptions {
 // Phase verdict, first match wins:
 //   skipped with no measurements -> SKIPPED (reason: why it did not run);
 //   any invalid reason -> INVALID (the numbers cannot be trusted, not even a FAIL);
-//   any FAIL row -> FAIL (a measured failure is evidence even from an interrupted or errored phase);
-//   cancelled -> ABORTED; error -> INCOMPLETE (a phase that did not finish can never pass);
+//   cancelled -> ABORTED (an interrupted sample proves nothing either way: its FAIL rows keep their verdict
+//   and are named in the reason, but a Ctrl-C always ends a run ABORTED, exit 4);
+//   any FAIL row -> FAIL (a measured failure is evidence even from a phase whose driver failed);
+//   error -> INCOMPLETE (a phase that did not finish can never pass);
 //   no row measured -> NOT MEASURED; some rows not measured -> INCOMPLETE;
 //   else the worst of PASS / CONDITIONAL PASS.
 // Rows judged NOT MEASURED on a value that was measured (evaluate_row's `offered`) count as not measured; the

@@ -208,8 +208,14 @@ class IngressDriver final : public engine::Driver {
       }
       Result<void> ran = series.schedule.stress() ? run_stress(context, criteria, series, run)
                                                   : run_steady(context, criteria, series, run);
-      if (!ran) {
+      if (!ran && run.measurements.empty()) {
         return std::unexpected(ran.error());
+      }
+      if (!ran) {
+        // The server went away after an earlier series measured it (nginx killed during the requests, the
+        // connections then refused): what was measured, errors counted, is the finding.
+        run.error = fmt::format("{}: {}", series.what, ran.error().message);
+        break;
       }
     }
     return run;

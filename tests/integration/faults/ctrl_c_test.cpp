@@ -153,17 +153,16 @@ TempDir* CtrlC::dir_ = nullptr;
 std::string CtrlC::lab_error_;
 std::string CtrlC::netns_error_;
 
-// DISABLED_ like Dns below: at the merge one seed of three ended with exit 1 instead of 4.
-TEST_F(CtrlC, DISABLED_Etcd) {
+TEST_F(CtrlC, Etcd) {
   if (!lab_error_.empty()) {
     GTEST_SKIP() << lab_error_;
   }
   over_seeds("etcd", "{}");
 }
 
-// DISABLED_ (issue 18, still open): at the merge it ended with exit 1, not 4, after the interrupt; not yet
-// understood (the other phases' Ctrl-C tests pass).
-TEST_F(CtrlC, DISABLED_Dns) {
+// A Ctrl-C 0.3 s in once measured the cache still cold (hit ratio 43 %, beyond critical): the cut sample must
+// leave the run ABORTED (exit 4), with that row named in the reason, not a FAIL (eval/evaluation.hpp).
+TEST_F(CtrlC, Dns) {
   if (!lab_error_.empty()) {
     GTEST_SKIP() << lab_error_;
   }

@@ -2,13 +2,15 @@
 // (accepts and never answers); fio is killed. Each run is the real `kubeproof run --only PHASE` of a 3 s
 // phase against services of the test's own (a lab in a temp dir on free ports, or a faulty peer on an
 // ephemeral port), so killing them breaks no other test. Expected every time: the run ends within the
-// phase's duration plus a bounded grace, the verdict is FAIL or INVALID with a reason (never PASS), errors
-// are counted, the reports are written whole, and nothing the run started is left running.
+// phase's duration plus a bounded grace, the verdict is FAIL or INVALID with a reason (never PASS), or the
+// driver's own error when the server was broken before the load started, errors are counted, the reports
+// are written whole, and nothing the run started is left running.
 
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <ostream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -38,29 +40,70 @@ std::string missing(const std::vector<const char*>& tools) {
   return "";
 }
 
-class ServerFaults : public ::testing::Test {
+// A folder of the test's own with the lab dir `kubeproof run --lab-dir` requires (empty unless started), and
+// what the test started again (restarts), stopped at the end.
+class FaultFixture {
  protected:
-  void TearDown() override {
+  ~FaultFixture() {
     for (pid_t pid : restarted_) {
       kill_group(pid);
       reap_child(pid, std::chrono::seconds(10));
     }
-    lab_down(dir_.path() / "lab");
+    if (lab_started_) {
+      lab_down(lab());
+    }
   }
-  // Starts lab services in the test's own lab dir; skips the test when a binary is missing.
-  bool up(const std::vector<std::string>& services) {
-    const std::string failed = lab_up(dir_.path() / "lab", services);
-    EXPECT_EQ(failed, "");
-    return failed.empty();
-  }
-  LabService service(std::string_view name) {
-    std::optional<LabService> found = lab_service(dir_.path() / "lab", name);
-    return found.value_or(LabService{});
-  }
+  std::filesystem::path lab() const { return dir_.path() / "lab"; }
+
+  TempDir dir_{"kpflt-server"};
+  bool lab_started_ = false;
+  std::vector<pid_t> restarted_;
+};
+
+// --- the lab services and faulty peers, one table ---------------------------------------------------------
+
+enum class Break {
+  killed,     // the lab's server process group is killed 1.5 s into the phase
+  restarted,  // killed as above, and the same command started again 300 ms later
+  garbage,    // a peer of the test's own answers every request with random bytes
+  stall,      // a peer of the test's own accepts (or takes datagrams) and never answers
+};
+
+struct ServerCase {
+  const char* name;  // the test's name
+  const char* phase;
+  Break fault;
+  // The lab services to start (the last is the one killed), and the binary they need; empty for a peer.
+  std::vector<std::string> lab;
+  const char* tool;
+  // The phase's settings (a YAML flow mapping's contents): `bounds` always, `peer_key` naming the peer's
+  // address where the fault is a peer (its value is `peer_value`, "{}" standing for 127.0.0.1:PORT).
+  const char* bounds;
+  const char* peer_key;
+  const char* peer_value;
+  bool udp;
+  // The informational or judged row that must have counted the failures; empty: the driver fails before the
+  // load starts (a server broken from the first byte), and its reason must say which server and what.
+  const char* errors_row;
+  // In the driver's reason when errors_row is empty: what it found ("{}" stands for 127.0.0.1:PORT).
+  const char* said;
+};
+
+std::ostream& operator<<(std::ostream& out, const ServerCase& param) {
+  return out << param.name;
+}
+
+// request_timeout bounds a call to a dead or silent etcd; failure_window ends a stage no request succeeds in.
+constexpr const char* kEtcdBounds = "failure_window: 1s, request_timeout: 500ms";
+constexpr const char* kDnsBounds = "failure_window: 1s, timeout: 500ms";
+constexpr const char* kIngressBounds = "timeout: 500ms";
+
+class ServerFaults : public FaultFixture, public ::testing::TestWithParam<ServerCase> {
+ protected:
   // Kills the service at `kill_after` and, for a restart, starts the same command again `down_for` later.
-  std::function<void(Running&)> kill_then(std::string_view name, Duration kill_after,
+  std::function<void(Running&)> kill_then(const std::string& name, Duration kill_after,
                                           std::optional<Duration> down_for) {
-    LabService victim = service(name);
+    LabService victim = lab_service(lab(), name).value_or(LabService{});
     return [this, victim, kill_after, down_for](Running&) {
       at(kill_after);
       kill_group(victim.pid);
@@ -70,167 +113,72 @@ class ServerFaults : public ::testing::Test {
       }
     };
   }
-
-  TempDir dir_{"kpflt-server"};
-  std::vector<pid_t> restarted_;
 };
 
-// --- etcd -------------------------------------------------------------------------------------------------
-
-// request_timeout bounds a call to a dead or silent etcd; failure_window ends a stage no request succeeds in.
-constexpr const char* kEtcdBounds = "failure_window: 1s, request_timeout: 500ms";
-
-// DISABLED_ (issue 18, still open): written on a machine too loaded to build, first run at the merge, where
-// they failed on their expectations, not on a hang or crash: a garbage or stalling DNS/etcd peer ends in the
-// driver's prepare (status "error", no dns.error_rate row: timeouts count as errors, not as error RCODEs), the
-// nginx and ingress ones expect a 5xx rate where the failures are connection errors, and the lab-dir of the
-// ingress/fio cases is not created. Run them with --gtest_also_run_disabled_tests and fix the expectations.
-TEST_F(ServerFaults, EtcdKilledMidPhase) {
-  if (std::string why = missing({"etcd"}); !why.empty()) {
-    GTEST_SKIP() << why;
+TEST_P(ServerFaults, EndsClearlyWithTheErrorsCounted) {
+  const ServerCase& param = GetParam();
+  std::optional<FaultyPeer> peer;
+  std::string settings = param.bounds;
+  std::function<void(Running&)> during;
+  if (param.fault == Break::garbage || param.fault == Break::stall) {
+    peer.emplace(param.fault == Break::garbage ? Fault::garbage : Fault::stall, param.udp, 18);
+    ASSERT_TRUE(peer->ok());
+    settings = fmt::format("{}: {}, {}", param.peer_key,
+                           fmt::format(fmt::runtime(param.peer_value), peer->address()), param.bounds);
+  } else {
+    if (std::string why = missing({param.tool}); !why.empty()) {
+      GTEST_SKIP() << why;
+    }
+    lab_started_ = true;
+    ASSERT_EQ(lab_up(lab(), param.lab), "");
+    during =
+        kill_then(param.lab.back(), std::chrono::milliseconds(1500),
+                  param.fault == Break::restarted ? std::optional<Duration>(std::chrono::milliseconds(300))
+                                                  : std::nullopt);
   }
-  ASSERT_TRUE(up({"etcd"}));
-  PhaseOutcome outcome = run_phase(dir_.path(), "etcd", fmt::format("{{{}}}", kEtcdBounds),
-                                   kill_then("etcd", std::chrono::milliseconds(1500), std::nullopt));
-  expect_clear_failure(outcome, "etcd");
-  EXPECT_GT(measured(outcome.phase, "etcd.error_rate").value_or(0), 0) << outcome.phase.dump(1);
-  expect_nothing_left(outcome);
-}
-
-TEST_F(ServerFaults, EtcdRestartedMidPhase) {
-  if (std::string why = missing({"etcd"}); !why.empty()) {
-    GTEST_SKIP() << why;
+  PhaseOutcome outcome = run_phase(dir_.path(), param.phase, fmt::format("{{{}}}", settings), during);
+  expect_clear_failure(outcome, param.phase);
+  if (*param.errors_row != '\0') {
+    EXPECT_GT(measured(outcome.phase, param.errors_row).value_or(0), 0) << outcome.phase.dump(1);
+  } else {
+    // Broken before the load started: the phase is the driver's error, and its reason says what happened.
+    EXPECT_EQ(outcome.phase.value("status", ""), "error") << outcome.phase.dump(1);
+    const std::string said = fmt::format(fmt::runtime(param.said), peer ? peer->address() : "");
+    EXPECT_NE(reasons_of(outcome.phase).find(said), std::string::npos)
+        << "expected \"" << said << "\" in: " << reasons_of(outcome.phase);
   }
-  ASSERT_TRUE(up({"etcd"}));
-  PhaseOutcome outcome =
-      run_phase(dir_.path(), "etcd", fmt::format("{{{}}}", kEtcdBounds),
-                kill_then("etcd", std::chrono::milliseconds(1500), std::chrono::milliseconds(300)));
-  expect_clear_failure(outcome, "etcd");
-  EXPECT_GT(measured(outcome.phase, "etcd.error_rate").value_or(0), 0) << outcome.phase.dump(1);
-  expect_nothing_left(outcome);
-}
-
-TEST_F(ServerFaults, DISABLED_EtcdAnswersGarbage) {
-  FaultyPeer peer(Fault::garbage, false, 18);
-  ASSERT_TRUE(peer.ok());
-  PhaseOutcome outcome =
-      run_phase(dir_.path(), "etcd", fmt::format("{{endpoints: [{}], {}}}", peer.address(), kEtcdBounds));
-  expect_clear_failure(outcome, "etcd");
-  EXPECT_GT(peer.contacts(), 0u);
-  expect_nothing_left(outcome);
-}
-
-TEST_F(ServerFaults, DISABLED_EtcdStalls) {
-  FaultyPeer peer(Fault::stall, false, 18);
-  ASSERT_TRUE(peer.ok());
-  PhaseOutcome outcome =
-      run_phase(dir_.path(), "etcd", fmt::format("{{endpoints: [{}], {}}}", peer.address(), kEtcdBounds));
-  expect_clear_failure(outcome, "etcd");
-  EXPECT_GT(peer.contacts(), 0u);
-  expect_nothing_left(outcome);
-}
-
-// --- dns (unbound) ----------------------------------------------------------------------------------------
-
-constexpr const char* kDnsBounds = "failure_window: 1s, timeout: 500ms";
-
-TEST_F(ServerFaults, DISABLED_UnboundKilledMidPhase) {
-  if (std::string why = missing({"unbound"}); !why.empty()) {
-    GTEST_SKIP() << why;
+  if (peer) {
+    EXPECT_GT(peer->contacts(), 0u);
   }
-  ASSERT_TRUE(up({"unbound-zone", "unbound"}));
-  PhaseOutcome outcome = run_phase(dir_.path(), "dns", fmt::format("{{{}}}", kDnsBounds),
-                                   kill_then("unbound", std::chrono::milliseconds(1500), std::nullopt));
-  expect_clear_failure(outcome, "dns");
-  EXPECT_GT(measured(outcome.phase, "dns.error_rate").value_or(0), 0) << outcome.phase.dump(1);
   expect_nothing_left(outcome);
 }
 
-TEST_F(ServerFaults, DISABLED_UnboundRestartedMidPhase) {
-  if (std::string why = missing({"unbound"}); !why.empty()) {
-    GTEST_SKIP() << why;
-  }
-  ASSERT_TRUE(up({"unbound-zone", "unbound"}));
-  PhaseOutcome outcome =
-      run_phase(dir_.path(), "dns", fmt::format("{{{}}}", kDnsBounds),
-                kill_then("unbound", std::chrono::milliseconds(1500), std::chrono::milliseconds(300)));
-  expect_clear_failure(outcome, "dns");
-  EXPECT_GT(measured(outcome.phase, "dns.error_rate").value_or(0), 0) << outcome.phase.dump(1);
-  expect_nothing_left(outcome);
-}
-
-TEST_F(ServerFaults, DISABLED_DnsServerAnswersGarbage) {
-  FaultyPeer peer(Fault::garbage, true, 18);
-  ASSERT_TRUE(peer.ok());
-  PhaseOutcome outcome =
-      run_phase(dir_.path(), "dns", fmt::format("{{server: \"{}\", {}}}", peer.address(), kDnsBounds));
-  expect_clear_failure(outcome, "dns");
-  EXPECT_GT(peer.contacts(), 0u);
-  expect_nothing_left(outcome);
-}
-
-TEST_F(ServerFaults, DISABLED_DnsServerStalls) {
-  FaultyPeer peer(Fault::stall, true, 18);
-  ASSERT_TRUE(peer.ok());
-  PhaseOutcome outcome =
-      run_phase(dir_.path(), "dns", fmt::format("{{server: \"{}\", {}}}", peer.address(), kDnsBounds));
-  expect_clear_failure(outcome, "dns");
-  EXPECT_GT(peer.contacts(), 0u);
-  expect_nothing_left(outcome);
-}
-
-// --- ingress (nginx) --------------------------------------------------------------------------------------
-
-constexpr const char* kIngressBounds = "timeout: 500ms";
-
-TEST_F(ServerFaults, DISABLED_NginxKilledMidPhase) {
-  if (std::string why = missing({"nginx"}); !why.empty()) {
-    GTEST_SKIP() << why;
-  }
-  ASSERT_TRUE(up({"nginx"}));
-  PhaseOutcome outcome = run_phase(dir_.path(), "ingress", fmt::format("{{{}}}", kIngressBounds),
-                                   kill_then("nginx", std::chrono::milliseconds(1500), std::nullopt));
-  expect_clear_failure(outcome, "ingress");
-  EXPECT_GT(measured(outcome.phase, "ingress.error_rate_5xx").value_or(0), 0) << outcome.phase.dump(1);
-  expect_nothing_left(outcome);
-}
-
-TEST_F(ServerFaults, DISABLED_NginxRestartedMidPhase) {
-  if (std::string why = missing({"nginx"}); !why.empty()) {
-    GTEST_SKIP() << why;
-  }
-  ASSERT_TRUE(up({"nginx"}));
-  PhaseOutcome outcome =
-      run_phase(dir_.path(), "ingress", fmt::format("{{{}}}", kIngressBounds),
-                kill_then("nginx", std::chrono::milliseconds(1500), std::chrono::milliseconds(300)));
-  expect_clear_failure(outcome, "ingress");
-  EXPECT_GT(measured(outcome.phase, "ingress.error_rate_5xx").value_or(0), 0) << outcome.phase.dump(1);
-  expect_nothing_left(outcome);
-}
-
-TEST_F(ServerFaults, DISABLED_IngressAnswersGarbage) {
-  FaultyPeer peer(Fault::garbage, false, 18);
-  ASSERT_TRUE(peer.ok());
-  PhaseOutcome outcome = run_phase(
-      dir_.path(), "ingress", fmt::format("{{url: \"http://{}/\", {}}}", peer.address(), kIngressBounds));
-  expect_clear_failure(outcome, "ingress");
-  EXPECT_GT(peer.contacts(), 0u);
-  expect_nothing_left(outcome);
-}
-
-TEST_F(ServerFaults, DISABLED_IngressStalls) {
-  FaultyPeer peer(Fault::stall, false, 18);
-  ASSERT_TRUE(peer.ok());
-  PhaseOutcome outcome = run_phase(
-      dir_.path(), "ingress", fmt::format("{{url: \"http://{}/\", {}}}", peer.address(), kIngressBounds));
-  expect_clear_failure(outcome, "ingress");
-  EXPECT_GT(peer.contacts(), 0u);
-  expect_nothing_left(outcome);
-}
+// One row a case: name, phase, fault, lab services (the last one killed), the binary they need, the settings'
+// bounds, the peer's settings key and value, UDP, the row that counts the errors or the driver's reason.
+// clang-format off
+INSTANTIATE_TEST_SUITE_P(
+    Servers, ServerFaults,
+    ::testing::Values(
+        ServerCase{"EtcdKilledMidPhase", "etcd", Break::killed, {"etcd"}, "etcd", kEtcdBounds, "", "", false, "etcd.error_rate", ""},
+        ServerCase{"EtcdRestartedMidPhase", "etcd", Break::restarted, {"etcd"}, "etcd", kEtcdBounds, "", "", false, "etcd.error_rate", ""},
+        ServerCase{"EtcdAnswersGarbage", "etcd", Break::garbage, {}, "", kEtcdBounds, "endpoints", "[{}]", false, "", "prepare failed: etcd {}: "},
+        ServerCase{"EtcdStalls", "etcd", Break::stall, {}, "", kEtcdBounds, "endpoints", "[{}]", false, "", "prepare failed: etcd {}: "},
+        ServerCase{"UnboundKilledMidPhase", "dns", Break::killed, {"unbound-zone", "unbound"}, "unbound", kDnsBounds, "", "", false, "dns.loss_rate", ""},
+        ServerCase{"UnboundRestartedMidPhase", "dns", Break::restarted, {"unbound-zone", "unbound"}, "unbound", kDnsBounds, "", "", false, "dns.loss_rate", ""},
+        ServerCase{"DnsServerAnswersGarbage", "dns", Break::garbage, {}, "", kDnsBounds, "server", "\"{}\"", true, "dns.loss_rate", ""},
+        ServerCase{"DnsServerStalls", "dns", Break::stall, {}, "", kDnsBounds, "server", "\"{}\"", true, "dns.loss_rate", ""},
+        ServerCase{"NginxKilledMidPhase", "ingress", Break::killed, {"nginx"}, "nginx", kIngressBounds, "", "", false, "ingress.error_rate_5xx", ""},
+        ServerCase{"NginxRestartedMidPhase", "ingress", Break::restarted, {"nginx"}, "nginx", kIngressBounds, "", "", false, "ingress.error_rate_5xx", ""},
+        ServerCase{"IngressAnswersGarbage", "ingress", Break::garbage, {}, "", kIngressBounds, "url", "\"http://{}/\"", false, "", "prepare failed: ingress: http://{}/: "},
+        ServerCase{"IngressStalls", "ingress", Break::stall, {}, "", kIngressBounds, "url", "\"http://{}/\"", false, "", "prepare failed: ingress: http://{}/: "}),
+    [](const ::testing::TestParamInfo<ServerCase>& info) { return std::string(info.param.name); });
+// clang-format on
 
 // --- storage (fio) ----------------------------------------------------------------------------------------
 
-TEST_F(ServerFaults, DISABLED_FioKilledMidPhase) {
+class FioFaults : public FaultFixture, public ::testing::Test {};
+
+TEST_F(FioFaults, KilledMidPhase) {
   if (std::string why = missing({"fio"}); !why.empty()) {
     GTEST_SKIP() << why;
   }
@@ -257,8 +205,9 @@ TEST_F(ServerFaults, DISABLED_FioKilledMidPhase) {
 
 // --- network (the net-server agent) -----------------------------------------------------------------------
 
-// Network namespaces of this suite's own (kpflt-s*), so killing the agent in them touches no other test.
-class NetServerFaults : public ServerFaults {
+// Network namespaces of this suite's own (kpflt-s*), so killing the agent in them touches no other test. The
+// parameter: whether the killed net-server is started again 300 ms later.
+class NetServerFaults : public FaultFixture, public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     if (::geteuid() != 0 || !missing({"ip", "nft"}).empty()) {
@@ -275,13 +224,11 @@ class NetServerFaults : public ServerFaults {
       const std::string command = fmt::format("ip netns del {} 2>/dev/null", ns);
       [[maybe_unused]] int ignored = std::system(command.c_str());
     }
-    Result<lab::NetnsRecord> made = lab::netns_up(dir_.path() / "lab", layout_, real_clock());
+    lab_started_ = true;
+    Result<lab::NetnsRecord> made = lab::netns_up(lab(), layout_, real_clock());
     ASSERT_TRUE(made.has_value()) << made.error().message;
   }
-  void TearDown() override {
-    static_cast<void>(lab::netns_down(dir_.path() / "lab", real_clock()));
-    ServerFaults::TearDown();
-  }
+  void TearDown() override { static_cast<void>(lab::netns_down(lab(), real_clock())); }
   // The run's net-server, killed `after` the phase started; restarted in its namespace `down_for` later.
   std::function<void(Running&)> kill_server(Duration after, std::optional<Duration> down_for) {
     return [this, after, down_for](Running& run) {
@@ -313,27 +260,27 @@ class NetServerFaults : public ServerFaults {
   lab::NetnsLayout layout_;
 };
 
-constexpr const char* kNetSettings = "{warmup: 100ms, connect_timeout: 1s, response_timeout: 500ms}";
-
-TEST_F(NetServerFaults, KilledMidPhase) {
-  PhaseOutcome outcome = run_phase(dir_.path(), "network", kNetSettings,
-                                   kill_server(std::chrono::milliseconds(800), std::nullopt));
-  expect_clear_failure(outcome, "network");
-  expect_nothing_left(outcome);
-}
-
-TEST_F(NetServerFaults, RestartedMidPhase) {
+TEST_P(NetServerFaults, KilledMidPhase) {
+  const std::optional<Duration> down_for =
+      GetParam() ? std::optional<Duration>(std::chrono::milliseconds(300)) : std::nullopt;
   PhaseOutcome outcome =
-      run_phase(dir_.path(), "network", kNetSettings,
-                kill_server(std::chrono::milliseconds(800), std::chrono::milliseconds(300)));
+      run_phase(dir_.path(), "network", "{warmup: 100ms, connect_timeout: 1s, response_timeout: 500ms}",
+                kill_server(std::chrono::milliseconds(800), down_for));
   expect_clear_failure(outcome, "network");
   expect_nothing_left(outcome);
 }
+
+INSTANTIATE_TEST_SUITE_P(Agents, NetServerFaults, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return std::string(info.param ? "Restarted" : "NotRestarted");
+                         });
 
 // A garbage or silent peer in place of net-server: the client agent (what the phase runs per test) ends in
 // bounded time with its one JSON failure line and a non-zero exit, never hangs.
-void expect_client_gives_up(Fault fault) {
-  FaultyPeer peer(fault, false, 18);
+class NetClientFaults : public ::testing::TestWithParam<Fault> {};
+
+TEST_P(NetClientFaults, ClientGivesUp) {
+  FaultyPeer peer(GetParam(), false, 18);
   ASSERT_TRUE(peer.ok());
   TempDir work("kpflt-net-client");
   for (const char* scenario : {"TCP_STREAM", "TCP_RR", "UDP_RR"}) {
@@ -353,13 +300,11 @@ void expect_client_gives_up(Fault fault) {
   EXPECT_GT(peer.contacts(), 0u);
 }
 
-TEST(NetClientFaults, ServerAnswersGarbage) {
-  expect_client_gives_up(Fault::garbage);
-}
-
-TEST(NetClientFaults, ServerStalls) {
-  expect_client_gives_up(Fault::stall);
-}
+INSTANTIATE_TEST_SUITE_P(Peers, NetClientFaults, ::testing::Values(Fault::garbage, Fault::stall),
+                         [](const ::testing::TestParamInfo<Fault>& info) {
+                           return std::string(info.param == Fault::garbage ? "ServerAnswersGarbage"
+                                                                           : "ServerStalls");
+                         });
 
 }  // namespace
 }  // namespace kp::faults

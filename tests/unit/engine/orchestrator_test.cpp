@@ -34,6 +34,7 @@ struct Script {
   std::optional<Phase> claims_phase;
   std::string skipped_at_run;  // run() finds it cannot measure (PhaseRun::skipped), with `run_notes`
   std::vector<std::string> run_notes;
+  std::string stopped_with;  // run() stops partway with this error, keeping its measurements
 };
 
 // Every call of every fake driver, in order: "etcd.validate", "etcd.prepare", ...
@@ -76,6 +77,7 @@ class FakeDriver final : public Driver {
     result.invalid_reasons = script_.invalid_reasons;
     result.skipped = script_.skipped_at_run;
     result.notes = script_.run_notes;
+    result.error = script_.stopped_with;
     return result;
   }
 
@@ -381,6 +383,29 @@ TEST_F(OrchestratorTest, TeardownAfterARunErrorAndTheErrorGates) {
             "not run: etcd failed (foundation first; --continue-on-fail runs them anyway)");
   EXPECT_THAT(calls_of(Phase::api), ElementsAre("validate"));
   EXPECT_EQ(result->evaluation.overall, eval::Verdict::incomplete);
+}
+
+// The ingress server went away between the requests and the connections series: what the requests measured
+// stays, and the phase is the error (FAIL if a kept row failed, else INCOMPLETE), which gates as any error.
+TEST_F(OrchestratorTest, ARunStoppedPartwayKeepsWhatItMeasured) {
+  scripts[Phase::etcd].stopped_with = "cannot connect to 127.0.0.1:2379: connection refused";
+  scripts[Phase::api].stopped_with = "cannot connect to the API server";
+  scripts[Phase::api].measurements = {measure("api.mutating.p99", 1.5)};
+  OrchestratorOptions options;
+  options.continue_on_fail = true;
+  const Result<RunResult> result = run(options);
+  ASSERT_TRUE(result);
+  EXPECT_EQ(input(*result, Phase::etcd).status, eval::PhaseStatus::error);
+  EXPECT_EQ(input(*result, Phase::etcd).reason,
+            "run failed: cannot connect to 127.0.0.1:2379: connection refused");
+  ASSERT_EQ(input(*result, Phase::etcd).measurements.size(), 1U);
+  EXPECT_EQ(result->evaluation.phases[0].verdict, eval::Verdict::incomplete);
+  EXPECT_EQ(input(*result, Phase::api).status, eval::PhaseStatus::error);
+  EXPECT_EQ(result->evaluation.phases[1].verdict, eval::Verdict::fail);
+  EXPECT_THAT(result->evaluation.phases[1].reason,
+              HasSubstr("(run failed: cannot connect to the API server)"));
+  EXPECT_EQ(input(*result, Phase::network).ran_after_failure, Phase::etcd);
+  EXPECT_EQ(result->evaluation.overall, eval::Verdict::fail);
 }
 
 TEST_F(OrchestratorTest, TeardownAfterAnExceptionInRun) {
