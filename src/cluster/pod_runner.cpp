@@ -337,8 +337,7 @@ Result<PodInfo> PodRunner::wait_finished(const std::string& pod, TimePoint deadl
           return true;
         }
         last_pod = object;
-        const std::string phase = object.value("status", json::object()).value("phase", "");
-        return phase == "Succeeded" || phase == "Failed";
+        return agent_finished(object);
       });
   if (!end) {
     return std::unexpected(end.error());
@@ -411,7 +410,9 @@ void PodRunner::close() noexcept {
     // Sent: Kubernetes finishes the deletion without us, so a second Ctrl-C may end the process now.
     s.namespace_guard.reset();
     std::string problem;
-    if (!removed && removed.error().code != 404) {
+    // 409: the namespace is already Terminating (a retried DELETE whose first attempt went through): as good
+    // as accepted, so the wait for it to be gone follows.
+    if (!removed && removed.error().code != 404 && removed.error().code != 409) {
       problem = removed.error().error.message;
     } else {
       // Polling the namespace until it is gone (its finalizers delete every object in it first).

@@ -124,7 +124,8 @@ class PodRunner {
   //   ...`. A pod that already ended (an agent that failed at once) is returned as is: see exit_code, reason
   //   and its result line.
   Result<PodInfo> wait_running(const std::string& pod);
-  // Waits until the pod has Succeeded or Failed, by `deadline` (ErrorKind::timeout after it). On cancel it
+  // Waits until the pod has Succeeded or Failed, or its agent container has terminated (an injected sidecar
+  // keeps the pod Running), by `deadline` (ErrorKind::timeout after it). On cancel it
   // returns the pod as it is; the caller then deletes it (the agent gets SIGTERM, ends its window early and
   // prints its result) and reads the log while the pod terminates.
   Result<PodInfo> wait_finished(const std::string& pod, TimePoint deadline);

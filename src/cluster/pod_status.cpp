@@ -219,6 +219,11 @@ std::optional<ContainerEnd> container_end(const json& pod) {
   return ContainerEnd{int_of(ended, "exitCode", 0), text_of(ended, "reason")};
 }
 
+bool agent_finished(const json& pod) {
+  const std::string phase = text_of(member(pod, "status"), "phase");
+  return phase == "Succeeded" || phase == "Failed" || container_end(pod).has_value();
+}
+
 std::string last_event_message(const std::vector<json>& events, std::string* reason_out) {
   const json* best = nullptr;
   std::string best_time;

@@ -37,6 +37,10 @@ struct ContainerEnd {
 };
 // state.terminated of the agent container, when it has ended.
 std::optional<ContainerEnd> container_end(const json& pod);
+// The agent is done: the pod Succeeded or Failed, or its agent container terminated while the pod still runs
+// (a sidecar that a service mesh or a secrets agent injected keeps the phase at Running after the agent
+// exits).
+bool agent_finished(const json& pod);
 
 // The agent container's times from its status, as the kubelet wrote them by its node's clock:
 // state.running.startedAt, or state.terminated.startedAt and finishedAt. RFC 3339 with whole seconds (the API

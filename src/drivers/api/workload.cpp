@@ -203,7 +203,8 @@ Result<LoadStats> Workload::run(const Shape& shape, Duration duration) {
       Operation op;
       op.verb_class = VerbClass::mutating;
       op.request = kube::delete_request(kube::namespaces_resource(), "", ns, kube::Propagation::background);
-      op.accepted_statuses = {404};
+      // 409: already Terminating (the transport retried a DELETE whose first attempt went through).
+      op.accepted_statuses = {404, 409};
       operations.push_back(std::move(op));
     }
     return run_paced(std::move(operations), nullptr);

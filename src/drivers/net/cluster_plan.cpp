@@ -101,7 +101,7 @@ cluster::AgentPodSpec server_pod(const PlacementPlan& placement, int pair) {
   spec.name = server_agent(placement, pair);
   spec.agent = spec.name;
   const int port = server_port(placement, pair);
-  spec.args = {"net-server", "--listen", fmt::format("0.0.0.0:{}", port)};
+  spec.args = {"net-server", "--listen", fmt::format(":{}", port)};
   spec.labels = {{"kubeproof.io/role", "net-server"}, {"kubeproof.io/placement", placement.name}};
   spec.ports = {{"tcp", port}, {"udp", port}};
   spec.host_network = placement.host_network;
@@ -113,7 +113,7 @@ cluster::AgentPodSpec probe_pod(const PlacementPlan& placement) {
   spec.name = probe_agent(placement);
   spec.agent = spec.name;
   const int port = placement.host_network ? kAgentPort + 100 : kAgentPort;
-  spec.args = {"net-server", "--listen", fmt::format("0.0.0.0:{}", port)};
+  spec.args = {"net-server", "--listen", fmt::format(":{}", port)};
   spec.labels = {{"kubeproof.io/role", "net-server"}, {"kubeproof.io/placement", placement.name}};
   spec.ports = {{"tcp", port}, {"udp", port}};
   spec.host_network = placement.host_network;

@@ -39,6 +39,25 @@ int poll_timeout_ms(Duration timeout) {
   return ms > 1'000'000 ? 1'000'000 : static_cast<int>(ms);
 }
 
+// A node booted with ipv6.disable=1 has no AF_INET6 sockets at all.
+bool ipv6_available() {
+  const int fd = ::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return false;
+  }
+  ::close(fd);
+  return true;
+}
+
+// Dual-stack whatever net.ipv6.bindv6only says: a listener on :: then takes IPv4 peers too (as
+// ::ffff:a.b.c.d).
+void accept_both_families(int fd, const SocketAddress& address) {
+  if (address.family() == AF_INET6) {
+    const int zero = 0;
+    ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+  }
+}
+
 Result<SocketAddress> resolve_with(std::string_view host_port, bool passive) {
   Result<std::pair<std::string, std::uint16_t>> parts = split_host_port(host_port);
   if (!parts) {
@@ -46,7 +65,9 @@ Result<SocketAddress> resolve_with(std::string_view host_port, bool passive) {
   }
   std::string host = parts->first;
   if (passive && host.empty()) {
-    host = "0.0.0.0";
+    // No address: every address of both families where the kernel has IPv6 (an IPv6-only cluster's pod IP
+    // is IPv6; listen_tcp/bind_udp make the socket dual-stack, so IPv4 peers still reach it), else IPv4.
+    host = ipv6_available() ? "::" : "0.0.0.0";
   }
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -176,6 +197,7 @@ Result<Fd> listen_tcp(const SocketAddress& address, int backlog) {
   }
   const int one = 1;
   ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  accept_both_families(fd.get(), address);
   if (::bind(fd.get(), address.get(), address.length) != 0) {
     return fail(ErrorKind::network,
                 fmt::format("cannot listen on {}: {}", to_string(address), error_text(errno)));
@@ -192,6 +214,7 @@ Result<Fd> bind_udp(const SocketAddress& address) {
   if (!fd.valid()) {
     return fail(ErrorKind::io, fmt::format("socket(): {}", error_text(errno)));
   }
+  accept_both_families(fd.get(), address);
   if (::bind(fd.get(), address.get(), address.length) != 0) {
     return fail(ErrorKind::network,
                 fmt::format("cannot bind UDP {}: {}", to_string(address), error_text(errno)));

@@ -145,6 +145,24 @@ TEST(StartState, AnAgentThatEndedAtOnce) {
   EXPECT_FALSE(container_end(evicted).has_value());
 }
 
+// Istio's injected istio-proxy (and Linkerd's, Vault's agent) keeps running after the agent exits, so the pod
+// stays Running (istio/istio#11659): the agent's own terminated state says it is done.
+TEST(AgentFinished, ThePhaseOrTheAgentContainersOwnEnd) {
+  EXPECT_TRUE(agent_finished(pod_with(R"({"phase": "Succeeded"})")));
+  EXPECT_TRUE(agent_finished(pod_with(R"({"phase": "Failed", "reason": "Evicted"})")));
+  json with_sidecar = pod_with(R"({"phase": "Running", "podIP": "10.244.0.9",
+      "containerStatuses": [
+        {"name": "agent", "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}},
+        {"name": "istio-proxy", "ready": true, "state": {"running": {"startedAt": "2024-01-01T00:00:00Z"}}}]})");
+  EXPECT_TRUE(agent_finished(with_sidecar));
+  json sidecar_ended = pod_with(R"({"phase": "Running",
+      "containerStatuses": [
+        {"name": "istio-proxy", "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}},
+        {"name": "agent", "ready": true, "state": {"running": {"startedAt": "2024-01-01T00:00:00Z"}}}]})");
+  EXPECT_FALSE(agent_finished(sidecar_ended));
+  EXPECT_FALSE(agent_finished(pod_with(R"({"phase": "Pending"})")));
+}
+
 TEST(LastEvent, TheLatestInformativeWarningWins) {
   // Events as `kubectl get events -o json` lists them (hystax/optscale#701: Failed and ErrImageNeverPull).
   std::vector<json> events = {

@@ -106,7 +106,7 @@ TEST(NetClusterPlan, ServerPodListensOnTheOnePortForTcpAndUdp) {
   const cluster::AgentPodSpec server = server_pod(placement, 0);
   EXPECT_EQ(server.name, "net-server-cross-node-0");
   EXPECT_EQ(server.agent, server.name);
-  EXPECT_EQ(server.args, (std::vector<std::string>{"net-server", "--listen", "0.0.0.0:7410"}));
+  EXPECT_EQ(server.args, (std::vector<std::string>{"net-server", "--listen", ":7410"}));
   EXPECT_EQ(server.ports, (std::vector<std::pair<std::string, int>>{{"tcp", 7410}, {"udp", 7410}}));
   EXPECT_FALSE(server.host_network);
   EXPECT_EQ(service_ports(), server.ports);
@@ -135,8 +135,8 @@ TEST(NetClusterPlan, ClientIsPlacedRelativeToItsOwnServer) {
 TEST(NetClusterPlan, HostNetworkServersOfOneNodeGetTheirOwnPorts) {
   const Settings settings = settings_from("host_network_baseline: true\npairs: 2\nstreams: 2");
   const PlacementPlan host = plan_placements(settings, {node("a")}).back();
-  EXPECT_EQ(server_pod(host, 0).args.back(), "0.0.0.0:7410");
-  EXPECT_EQ(server_pod(host, 1).args.back(), "0.0.0.0:7411");
+  EXPECT_EQ(server_pod(host, 0).args.back(), ":7410");
+  EXPECT_EQ(server_pod(host, 1).args.back(), ":7411");
   EXPECT_TRUE(server_pod(host, 1).host_network);
 }
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <future>
+#include <iostream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -25,9 +26,9 @@ using std::chrono::seconds;
 
 class LoopbackServer {
  public:
-  explicit LoopbackServer(Duration hold = Duration::zero()) {
+  explicit LoopbackServer(Duration hold = Duration::zero(), std::string listen = "127.0.0.1:0") {
     ServerOptions options;
-    options.listen = "127.0.0.1:0";
+    options.listen = std::move(listen);
     options.hold = hold;
     Result<std::unique_ptr<Server>> server = Server::open(options, real_clock());
     if (!server) {
@@ -44,6 +45,7 @@ class LoopbackServer {
     }
   }
   std::string address() const { return fmt::format("127.0.0.1:{}", server_->port()); }
+  std::uint16_t port() const { return server_->port(); }
   void stop() { cancel_.request(); }
 
  private:
@@ -127,6 +129,42 @@ TEST(Loopback, RequestResponseCountsAgree) {
     EXPECT_GT(r->latency.corrected.value_at_percentile(50), 0);
     if (scenario == Scenario::tcp_crr) {
       EXPECT_EQ(r->server_report->connections, r->transactions_total);
+    }
+  }
+}
+
+// True when this host can bind ::1 (IPv6 on, loopback configured): a container may have neither.
+bool ipv6_loopback_usable() {
+  const int fd = ::socket(AF_INET6, SOCK_DGRAM, 0);
+  if (fd < 0) {
+    return false;
+  }
+  sockaddr_in6 address{};
+  address.sin6_family = AF_INET6;
+  address.sin6_addr = in6addr_loopback;
+  const bool bound = ::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
+  ::close(fd);
+  return bound;
+}
+
+// A pod's server listens with no address (":port"): on an IPv6-only cluster its pod IP is IPv6 and the
+// kubelet's readiness probe connects to it; on an IPv4 cluster the peers are IPv4. One dual-stack socket
+// takes both.
+TEST(Loopback, AServerWithoutAnAddressTakesIpv4AndIpv6Peers) {
+  LoopbackServer server(Duration::zero(), ":0");
+  std::vector<std::string> peers = {fmt::format("127.0.0.1:{}", server.port())};
+  if (ipv6_loopback_usable()) {
+    peers.push_back(fmt::format("[::1]:{}", server.port()));
+  } else {
+    std::cout << "[ NOTE ] no usable ::1 here: only the IPv4 peer is checked\n";
+  }
+  for (const std::string& peer : peers) {
+    for (Scenario scenario : {Scenario::tcp_rr, Scenario::udp_rr}) {
+      Result<ClientResult> r = run(peer, quick(scenario));
+      ASSERT_TRUE(r) << peer << ": " << r.error().message;
+      ASSERT_TRUE(r->complete) << peer << " " << to_string(scenario) << ": " << r->error;
+      EXPECT_GT(r->transactions, 0u) << peer;
+      EXPECT_EQ(r->transactions_total - r->timeouts, r->server_report->transactions) << peer;
     }
   }
 }
