@@ -49,7 +49,7 @@ criteria: {storage_tier: ssd, cluster_size: small, pod_images: cached}
 phases:
   - phase: dns
     duration: ${DURATION}s
-    settings: {rate: max, outstanding: ${OUTSTANDING}, clients: ${CLIENTS}, external_names: [example.com]}
+    settings: {rate: max, outstanding: ${OUTSTANDING}, clients: ${CLIENTS}, external_names: [example.com], pods: {start_lead: 5s}}
 PLAN
 
 run() {  # agents -> "qps p99_ms"
