@@ -48,14 +48,15 @@ target: cluster
 criteria: {storage_tier: ssd, cluster_size: small, pod_images: cached}
 phases:
   - phase: dns
-    duration: ${DURATION}s
-    settings: {rate: max, outstanding: ${OUTSTANDING}, clients: ${CLIENTS}, external_names: [example.com]}
+    duration: 15m
+    settings: {rate: max, outstanding: ${OUTSTANDING}, clients: ${CLIENTS}, external_names: [example.com], pods: {start_lead: 5s}}
 PLAN
 
 run() {  # agents -> "qps p99_ms"
   local n=$1 out="$work/report-$1.json"
+  # A load phase is 15..60 minutes: 15m scaled to DURATION seconds (the report says so).
   "$kubeproof" run --plan "$work/plan.yaml" --kubeconfig "$work/fx/kubeconfig" --only dns --agents "$n" \
-    --format json > "$out" 2> "$work/run-$n.err" || true
+    --duration-scale "$scale" --yes --format json > "$out" 2> "$work/run-$n.err" || true
   python3 - "$out" <<'PY'
 import json, sys
 report = json.load(open(sys.argv[1]))
@@ -69,6 +70,7 @@ print(f'{values.get("dns.qps", 0):.0f} {values.get("dns.p99", 0) * 1000:.2f}')
 PY
 }
 
+scale=$(python3 -c "print(${DURATION} / 900)")
 declare -A qps p99
 for round in $(seq "$ROUNDS"); do
   for n in 1 2 3; do

@@ -80,6 +80,7 @@ class CpuWatch {
   CpuWatch() : budget_(read_cpu_budget()), before_(read_cpu_stat(budget_)) {
     clock_.process_ms = load::epoch_ms(real_clock().wall_now());
     clock_.started_ms = clock_.process_ms;
+    clock_.kernel_start_ms = load::process_start_epoch_ms();
   }
 
   // --start-at: waits until then (bounded, load/start_time.hpp). Errors: a bad or too distant value
@@ -139,7 +140,8 @@ class CpuWatch {
     json clock{{"process_ms", clock_.process_ms},
                {"started_ms", clock_.started_ms},
                {"ended_ms", load::epoch_ms(real_clock().wall_now())},
-               {"start_at_ms", clock_.start_at_ms ? json(*clock_.start_at_ms) : json(nullptr)}};
+               {"start_at_ms", clock_.start_at_ms ? json(*clock_.start_at_ms) : json(nullptr)},
+               {"kernel_start_ms", clock_.kernel_start_ms ? json(*clock_.kernel_start_ms) : json(nullptr)}};
     line["clock"] = std::move(clock);
     return invalid;
   }

@@ -16,6 +16,7 @@
 #include "core/clock.hpp"
 #include "drivers/api/api_phase.hpp"
 #include "drivers/api/driver.hpp"
+#include "drivers/ingress/driver.hpp"
 #include "drivers/net/driver.hpp"
 #include "drivers/storage/driver.hpp"
 #include "engine/orchestrator.hpp"
@@ -362,6 +363,15 @@ Outcome run_plan(const RunOptions& options) {
     storage_options.kubeconfig = registry.kubeconfig;
     storage_options.context = registry.context;
     if (Result<void> inputs = drivers::storage::check_cluster_inputs(plan, storage_options); !inputs) {
+      return std::unexpected(inputs.error());
+    }
+  }
+  if (orchestrator_options.only.empty() || orchestrator_options.only.contains(Phase::ingress)) {
+    // So is an Ingress the cluster does not have (`ingress:`): read before the first phase runs.
+    drivers::ingress::DriverOptions ingress_options;
+    ingress_options.kubeconfig = registry.kubeconfig;
+    ingress_options.context = registry.context;
+    if (Result<void> inputs = drivers::ingress::check_cluster_inputs(plan, ingress_options); !inputs) {
       return std::unexpected(inputs.error());
     }
   }

@@ -62,6 +62,12 @@ std::string claim_size(std::uint64_t size) {
 
 }  // namespace
 
+void spread_over_nodes(AgentPodSpec& spec, std::string_view group) {
+  spec.agent = std::string(group);
+  spec.placement.spread_from = std::string(group);
+  spec.placement.topology_key = "kubernetes.io/hostname";
+}
+
 json agent_pod_manifest(const AgentPodSpec& spec, const AgentImage& image, const PodSettings& settings,
                         std::string_view ns, std::string_view run_id) {
   json labels = run_labels(run_id);

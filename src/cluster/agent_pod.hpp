@@ -128,6 +128,14 @@ struct AgentPodSpec {
   std::string image;  // "" = AgentImage::reference; the storage agent passes AgentImage::storage()
 };
 
+// The placement of agents that share one test's load (the dns phase's agents, the ingress phase's from:
+// pods): every pod of `group` is labelled kubeproof.io/agent=<group> and prefers (preferred pod
+// anti-affinity, weight 100, kubernetes.io/hostname) nodes that hold no other pod of the group: different
+// nodes where there are enough, and all of them still run where there are not. The scheduler decides, so
+// node selectors, taints, resources and cordons are honoured as for any pod (pinning by nodeName would
+// bypass them).
+void spread_over_nodes(AgentPodSpec& spec, std::string_view group);
+
 // The Pod object for `spec` in `ns`, with the run's label. Env: POD_NAME, POD_NAMESPACE, POD_IP, NODE_NAME,
 // HOST_IP (downward API), TMPDIR=/tmp; thread sizing is the agent's own (it reads its cgroup's cpu.max).
 json agent_pod_manifest(const AgentPodSpec& spec, const AgentImage& image, const PodSettings& settings,

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <regex>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -13,20 +14,35 @@
 #include "cluster/run.hpp"
 #include "cluster/runner_state.hpp"
 #include "cluster/service_accounts.hpp"
+#include "core/json_read.hpp"
 #include "kube/encoding.hpp"
 
 namespace kp::cluster {
 namespace {
 
-PodInfo to_info(const json& pod) {
+// The pod as the API gave it; a garbled object (a field of another type) is one line naming the field.
+Result<PodInfo> to_info(const json& pod, std::string_view ns, std::string_view name) {
   PodInfo info;
-  const json& metadata = pod.value("metadata", json::object());
-  const json& status = pod.value("status", json::object());
-  info.name = metadata.value("name", "");
-  info.phase = status.value("phase", "");
-  info.ip = status.value("podIP", "");
-  info.host_ip = status.value("hostIP", "");
-  info.node = pod.value("spec", json::object()).value("nodeName", "");
+  const std::string where = fmt::format("the API's pod {}/{}", ns, name);
+  Result<json> metadata = json_object(pod, "metadata", where);
+  Result<json> status = json_object(pod, "status", where);
+  Result<json> spec = json_object(pod, "spec", where);
+  for (const Result<json>* part : {&metadata, &status, &spec}) {
+    if (!*part) {
+      return std::unexpected(part->error());
+    }
+  }
+  for (auto [parent, key, field] :
+       {std::tuple{&*metadata, "metadata.name", &info.name},
+        std::tuple{&*status, "status.phase", &info.phase}, std::tuple{&*status, "status.podIP", &info.ip},
+        std::tuple{&*status, "status.hostIP", &info.host_ip},
+        std::tuple{&*spec, "spec.nodeName", &info.node}}) {
+    Result<std::string> value = json_string(*parent, key, where);
+    if (!value) {
+      return std::unexpected(value.error());
+    }
+    *field = std::move(*value);
+  }
   if (std::optional<ContainerEnd> end = container_end(pod)) {
     info.exit_code = end->exit_code;
     info.reason = end->reason;
@@ -317,7 +333,7 @@ Result<PodInfo> PodRunner::wait_running(const std::string& pod) {
       const Duration took = s.clock.now() - created->second;
       s.slowest_start = s.slowest_start ? std::max(*s.slowest_start, took) : took;
     }
-    return to_info(last_pod);
+    return to_info(last_pod, s.ns, pod);
   }
   const std::string event = detail::last_event(s, "Pod", pod);
   if (*end == detail::WaitEnd::decided) {
@@ -337,7 +353,8 @@ Result<PodInfo> PodRunner::wait_finished(const std::string& pod, TimePoint deadl
           return true;
         }
         last_pod = object;
-        return agent_finished(object);
+        // A garbled pod ends the wait: to_info() below says which field.
+        return !to_info(object, s.ns, pod) || agent_finished(object);
       });
   if (!end) {
     return std::unexpected(end.error());
@@ -349,10 +366,11 @@ Result<PodInfo> PodRunner::wait_finished(const std::string& pod, TimePoint deadl
     return fail(ErrorKind::network, fmt::format("pod {}/{} is gone", s.ns, pod));
   }
   if (*end == detail::WaitEnd::deadline) {
+    Result<PodInfo> info = to_info(last_pod, s.ns, pod);
     return fail(ErrorKind::timeout, fmt::format("pod {}/{} still {} at its deadline", s.ns, pod,
-                                                last_pod["status"].value("phase", "Pending")));
+                                                info && !info->phase.empty() ? info->phase : "Pending"));
   }
-  return to_info(last_pod);
+  return to_info(last_pod, s.ns, pod);
 }
 
 Result<PodInfo> PodRunner::pod(const std::string& pod) {
@@ -361,7 +379,7 @@ Result<PodInfo> PodRunner::pod(const std::string& pod) {
   if (!got) {
     return std::unexpected(detail::api_error(got.error(), fmt::format("get pod {}/{}", s.ns, pod)));
   }
-  return to_info(*got);
+  return to_info(*got, s.ns, pod);
 }
 
 Result<std::string> PodRunner::logs(const std::string& pod) {

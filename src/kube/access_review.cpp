@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "core/json_read.hpp"
+
 namespace kp::kube {
 namespace {
 
@@ -44,6 +46,27 @@ std::vector<Permission> unique_permissions(std::vector<Permission> permissions) 
   return unique;
 }
 
+Result<AccessAnswer> read_access_answer(const Permission& permission, const json& answer) {
+  constexpr std::string_view where = "SelfSubjectAccessReview answer";
+  Result<json> status = json_object(answer, "status", where);
+  if (!status) {
+    return std::unexpected(status.error());
+  }
+  if (!status->contains("allowed")) {
+    return fail(ErrorKind::protocol,
+                fmt::format("{}: status.allowed: missing, got {}", where, json_excerpt(answer)));
+  }
+  Result<bool> allowed = json_bool(*status, "status.allowed", where);
+  if (!allowed) {
+    return std::unexpected(allowed.error());
+  }
+  Result<std::string> reason = json_string(*status, "status.reason", where);
+  if (!reason) {
+    return std::unexpected(reason.error());
+  }
+  return AccessAnswer{.permission = permission, .allowed = *allowed, .reason = std::move(*reason)};
+}
+
 ApiResult<std::vector<AccessAnswer>> review_access(Transport& transport,
                                                    const std::vector<Permission>& needed) {
   std::vector<AccessAnswer> answers;
@@ -68,10 +91,12 @@ ApiResult<std::vector<AccessAnswer>> review_access(Transport& transport,
     if (!answer) {
       return api_fail(answer.error());
     }
-    const json status = answer->value("status", json::object());
-    answers.push_back(AccessAnswer{.permission = permission,
-                                   .allowed = status.value("allowed", false),
-                                   .reason = status.value("reason", "")});
+    Result<AccessAnswer> read = read_access_answer(permission, *answer);
+    if (!read) {
+      return api_fail(ApiError{
+          .error = with_context(read.error(), fmt::format("POST {}: ", path)), .code = 0, .reason = ""});
+    }
+    answers.push_back(std::move(*read));
   }
   return answers;
 }

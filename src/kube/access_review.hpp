@@ -33,6 +33,11 @@ struct AccessAnswer {
   std::string reason;  // the authorizer's, when it gave one
 };
 
+// The answer to one review (the server's SelfSubjectAccessReview object). status.allowed must be there and
+// a boolean; a garbled answer is ErrorKind::protocol naming the field, never an exception:
+//   SelfSubjectAccessReview answer: status.allowed: must be a boolean, got "yes"
+Result<AccessAnswer> read_access_answer(const Permission& permission, const json& answer);
+
 // One SelfSubjectAccessReview per permission, in order. An error when the server cannot answer them (the
 // review API unreachable or refused): the caller cannot tell then.
 ApiResult<std::vector<AccessAnswer>> review_access(Transport& transport,

@@ -1,10 +1,14 @@
 #include "load/start_time.hpp"
 
+#include <unistd.h>
+
 #include <cctype>
 #include <charconv>
 
 #include <algorithm>
 #include <ctime>
+#include <fstream>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -61,6 +65,41 @@ Result<TimePoint> start_deadline(WallTime start, const Clock& clock) {
                     fmt::format("{:g} s", std::chrono::duration<double>(kStartAtMaxLate).count())));
   }
   return now + std::chrono::duration_cast<Duration>(start - wall);
+}
+
+std::optional<std::int64_t> process_start_epoch_ms() {
+  std::ifstream file("/proc/self/stat");
+  std::string stat;
+  std::getline(file, stat);
+  // Field 2 (comm) may hold spaces and parentheses: the fields after it start past the last ')'.
+  const std::size_t close = stat.rfind(')');
+  if (close == std::string::npos) {
+    return std::nullopt;
+  }
+  std::istringstream fields(stat.substr(close + 1));
+  std::string field;
+  // starttime is field 22; the text after ')' begins with field 3 (state).
+  for (int index = 3; index <= 22; ++index) {
+    if (!(fields >> field)) {
+      return std::nullopt;
+    }
+  }
+  const long ticks_per_second = ::sysconf(_SC_CLK_TCK);
+  std::uint64_t ticks = 0;
+  if (ticks_per_second <= 0 ||
+      std::from_chars(field.data(), field.data() + field.size(), ticks).ec != std::errc()) {
+    return std::nullopt;
+  }
+  timespec boot{};
+  timespec wall{};
+  if (::clock_gettime(CLOCK_BOOTTIME, &boot) != 0 || ::clock_gettime(CLOCK_REALTIME, &wall) != 0) {
+    return std::nullopt;
+  }
+  const std::int64_t boot_ms = std::int64_t{boot.tv_sec} * 1000 + boot.tv_nsec / 1'000'000;
+  const std::int64_t wall_ms = std::int64_t{wall.tv_sec} * 1000 + wall.tv_nsec / 1'000'000;
+  const auto started_ms =
+      static_cast<std::int64_t>(ticks * 1000 / static_cast<std::uint64_t>(ticks_per_second));
+  return wall_ms - (boot_ms - started_ms);
 }
 
 }  // namespace kp::load

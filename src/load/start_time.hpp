@@ -48,9 +48,17 @@ Result<TimePoint> start_deadline(WallTime start, const Clock& clock);
 // its measurement began (after the wait) and when it ended. Epoch milliseconds by the agent's own clock.
 struct AgentClock {
   std::optional<std::int64_t> start_at_ms;  // --start-at, when given
-  std::int64_t process_ms = 0;              // the agent process's start
-  std::int64_t started_ms = 0;              // the measurement's start (the end of the wait)
-  std::int64_t ended_ms = 0;                // the result's time, just before the line is printed
+  std::int64_t process_ms = 0;              // the agent's main() (after the exec and the binary's start-up)
+  // When the kernel created the agent's process (/proc/self/stat starttime, 10 ms ticks): before the
+  // container was reported Running, where main() may come hundreds of ms after it on a busy node. Unset when
+  // it cannot be read (not Linux, or an agent older than this field).
+  std::optional<std::int64_t> kernel_start_ms;
+  std::int64_t started_ms = 0;  // the measurement's start (the end of the wait)
+  std::int64_t ended_ms = 0;    // the result's time, just before the line is printed
 };
+
+// The wall time (epoch ms, by this machine's clock) at which the kernel created this process: its starttime
+// from /proc/self/stat against CLOCK_BOOTTIME. nullopt when /proc cannot be read.
+std::optional<std::int64_t> process_start_epoch_ms();
 
 }  // namespace kp::load

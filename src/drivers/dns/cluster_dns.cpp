@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "core/json_read.hpp"
+
 namespace kp::drivers::dns {
 namespace {
 
@@ -23,8 +25,9 @@ bool coredns_image(const std::string& image) {
 }
 
 std::string pod_ref(const json& pod) {
-  const json& meta = pod.value("metadata", json::object());
-  return fmt::format("{}/{}", meta.value("namespace", std::string(kDnsNamespace)), meta.value("name", ""));
+  const json& meta = json_member_or_null(pod, "metadata");
+  return fmt::format("{}/{}", json_text_or(meta, "namespace", std::string(kDnsNamespace)),
+                     json_text_or(meta, "name"));
 }
 
 kube::Resource services() {
@@ -87,26 +90,28 @@ class PodProxySource final : public CacheStatsSource {
 ClusterDnsInfo read_cluster_dns(const json& service, const std::vector<json>& dns_pods,
                                 const std::vector<json>& node_local_pods) {
   ClusterDnsInfo info;
+  // Objects from the API: a field of another type than the API's reads as absent (never an exception).
   if (service.is_object()) {
-    const std::string ip = service.value("spec", json::object()).value("clusterIP", std::string());
+    const std::string ip = json_text_or(json_member_or_null(service, "spec"), "clusterIP");
     info.service_ip = ip == "None" ? "" : ip;
   }
   for (const json& pod : dns_pods) {
-    const json& status = pod.value("status", json::object());
-    if (status.value("phase", std::string()) != "Running") {
+    if (json_text_or(json_member_or_null(pod, "status"), "phase") != "Running") {
       continue;
     }
-    const json containers = pod.value("spec", json::object()).value("containers", json::array());
+    const json& containers = json_member_or_null(json_member_or_null(pod, "spec"), "containers");
     std::optional<CorednsPod> coredns;
     std::string images;
-    for (const json& container : containers) {
-      const std::string image = container.value("image", std::string());
+    for (const json& container : containers.is_array() ? containers : json::array()) {
+      const std::string image = json_text_or(container, "image");
       images += (images.empty() ? "" : ", ") + image;
       if (coredns_image(image)) {
-        CorednsPod found{pod.value("metadata", json::object()).value("name", std::string()), 9153};
-        for (const json& port : container.value("ports", json::array())) {
-          if (port.value("name", std::string()) == "metrics" && port.contains("containerPort")) {
-            found.metrics_port = port["containerPort"].get<int>();
+        CorednsPod found{json_text_or(json_member_or_null(pod, "metadata"), "name"), 9153};
+        const json& ports = json_member_or_null(container, "ports");
+        for (const json& port : ports.is_array() ? ports : json::array()) {
+          const json& number = json_member_or_null(port, "containerPort");
+          if (json_text_or(port, "name") == "metrics" && number.is_number_integer()) {
+            found.metrics_port = number.get<int>();
           }
         }
         coredns = found;

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "core/json_read.hpp"
 #include "drivers/dns/wire.hpp"
 
 namespace kp::drivers::dns {
@@ -31,35 +32,37 @@ std::string dashed(std::string ip) {
 }  // namespace
 
 ClusterNames read_cluster_names(const std::vector<json>& services, const std::vector<json>& pods) {
+  // Items of the API's lists: one whose fields are of another type than the API's is passed over (never an
+  // exception); the mix asks only for names it could read.
   ClusterNames names;
   for (const json& service : services) {
-    const json& meta = service.value("metadata", json::object());
-    const json& spec = service.value("spec", json::object());
-    if (spec.value("type", std::string("ClusterIP")) == "ExternalName") {
+    const json& meta = json_member_or_null(service, "metadata");
+    const json& spec = json_member_or_null(service, "spec");
+    if (json_text_or(spec, "type", "ClusterIP") == "ExternalName") {
       continue;
     }
-    ClusterService entry{meta.value("name", std::string()), meta.value("namespace", std::string()), {}};
+    ClusterService entry{json_text_or(meta, "name"), json_text_or(meta, "namespace"), {}};
     if (entry.name.empty() || entry.ns.empty()) {
       continue;
     }
-    for (const json& port : spec.value("ports", json::array())) {
-      const std::string port_name = port.value("name", std::string());
+    const json& ports = json_member_or_null(spec, "ports");
+    for (const json& port : ports.is_array() ? ports : json::array()) {
+      const std::string port_name = json_text_or(port, "name");
       if (!port_name.empty()) {
-        entry.named_ports.emplace_back(port_name, lower(port.value("protocol", std::string("TCP"))));
+        entry.named_ports.emplace_back(port_name, lower(json_text_or(port, "protocol", "TCP")));
       }
     }
     names.services.push_back(std::move(entry));
   }
   for (const json& pod : pods) {
-    const json& meta = pod.value("metadata", json::object());
-    const json& spec = pod.value("spec", json::object());
-    const json& status = pod.value("status", json::object());
-    const std::string phase = status.value("phase", std::string());
-    const std::string ip = status.value("podIP", std::string());
-    if (spec.value("hostNetwork", false) || !is_ipv4(ip) || phase == "Succeeded" || phase == "Failed") {
+    const json& status = json_member_or_null(pod, "status");
+    const std::string phase = json_text_or(status, "phase");
+    const std::string ip = json_text_or(status, "podIP");
+    const bool host_network = json_member_or_null(json_member_or_null(pod, "spec"), "hostNetwork") == true;
+    if (host_network || !is_ipv4(ip) || phase == "Succeeded" || phase == "Failed") {
       continue;
     }
-    names.pods.emplace_back(meta.value("namespace", std::string()), ip);
+    names.pods.emplace_back(json_text_or(json_member_or_null(pod, "metadata"), "namespace"), ip);
   }
   return names;
 }

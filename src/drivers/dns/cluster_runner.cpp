@@ -5,9 +5,13 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "cluster/agent_clock.hpp"
 #include "config/metric_catalog.hpp"
+#include "core/json_read.hpp"
+#include "core/measurement_json.hpp"
 #include "drivers/dns/load_json.hpp"
 #include "drivers/dns/wire.hpp"
+#include "load/start_time.hpp"
 
 namespace kp::drivers::dns {
 namespace {
@@ -17,7 +21,6 @@ using nlohmann::json;
 // Beyond the window: pulling nothing (the image is present), starting, the probe, the drain of the last
 // timeouts and the report take well under this.
 constexpr Duration kAgentSlack = std::chrono::seconds(60);
-constexpr std::string_view kGroupLabel = "kubeproof.io/group";
 constexpr std::string_view kSpreadGroup = "dns-agent";
 
 std::string millis(Duration d) {
@@ -28,10 +31,20 @@ std::string ms_text(double seconds) {
   return format_quantity(Quantity::duration, seconds, "ms");
 }
 
+}  // namespace
+
 Result<AgentRun> parse_agent(const std::string& pod, const std::string& node, const json& line) {
+  // The line comes from a pod's log: a garbled one is one line naming the pod and the field, never a throw.
+  const std::string where = fmt::format("dns agent pod {}'s line", pod);
+  if (!line.is_object()) {
+    return fail(ErrorKind::protocol, fmt::format("{}: not a JSON object, got {}", where, json_excerpt(line)));
+  }
   if (!line.contains("load")) {
-    const std::string error = line.value("error", std::string("no \"load\" in its result line"));
-    return fail(ErrorKind::unavailable, fmt::format("dns agent pod {} on {}: {}", pod, node, error));
+    Result<std::string> error = json_string(line, "error", where, "no \"load\" in its result line");
+    if (!error) {
+      return std::unexpected(error.error());
+    }
+    return fail(ErrorKind::unavailable, fmt::format("dns agent pod {} on {}: {}", pod, node, *error));
   }
   Result<LoadResult> load = load_from_json(line["load"]);
   if (!load) {
@@ -41,35 +54,45 @@ Result<AgentRun> parse_agent(const std::string& pod, const std::string& node, co
   run.pod = pod;
   run.node = node;
   run.load = std::move(*load);
-  const json resolver = line.value("resolver", json::object());
-  run.server = resolver.value("server", std::string());
-  run.search = resolver.value("search", std::vector<std::string>{});
-  run.ndots = resolver.value("ndots", 0);
-  for (const json& item : line.value("measurements", json::array())) {
-    // Its own rows as it printed them (core/measurement.hpp's form), histograms included.
-    Measurement m;
-    m.metric = item.value("metric", std::string());
-    m.value = item.value("value", 0.0);
-    m.source = item.value("source", std::string());
-    m.note = item.value("note", std::string());
-    if (item.contains("histogram") && !item["histogram"].is_null()) {
-      Result<Histogram> histogram = Histogram::from_json(item["histogram"]);
-      if (!histogram) {
-        return fail(ErrorKind::protocol,
-                    fmt::format("dns agent pod {}: {}: {}", pod, m.metric, histogram.error().message));
-      }
-      m.histogram = std::move(*histogram);
+  Result<json> resolver = json_object(line, "resolver", where);
+  Result<std::string> server = resolver ? json_string(*resolver, "resolver.server", where)
+                                        : Result<std::string>(std::unexpected(resolver.error()));
+  Result<std::vector<std::string>> search =
+      resolver ? json_strings(*resolver, "resolver.search", where)
+               : Result<std::vector<std::string>>(std::unexpected(resolver.error()));
+  Result<std::int64_t> ndots = resolver ? json_int(*resolver, "resolver.ndots", where)
+                                        : Result<std::int64_t>(std::unexpected(resolver.error()));
+  Result<json> measurements = json_array(line, "measurements", where);
+  Result<std::vector<std::string>> invalid = json_strings(line, "invalid_reasons", where);
+  for (const Error* error : {server ? nullptr : &server.error(), search ? nullptr : &search.error(),
+                             ndots ? nullptr : &ndots.error(), measurements ? nullptr : &measurements.error(),
+                             invalid ? nullptr : &invalid.error()}) {
+    if (error != nullptr) {
+      return std::unexpected(*error);
     }
-    run.measurements.push_back(std::move(m));
   }
-  run.invalid_reasons = line.value("invalid_reasons", std::vector<std::string>{});
+  run.server = std::move(*server);
+  run.search = std::move(*search);
+  run.ndots = static_cast<int>(*ndots);
+  for (const json& item : *measurements) {
+    // Its own rows as it printed them (core/measurement.hpp's form), histograms included. A value JSON
+    // cannot hold (NaN is written as null) is a row the agent could not compute: not one of its rows.
+    if (item.is_object() && item.contains("value") && item["value"].is_null()) {
+      continue;
+    }
+    Result<Measurement> m = measurement_from_json(item);
+    if (!m) {
+      return fail(ErrorKind::protocol, fmt::format("{}: {}", where, m.error().message));
+    }
+    run.measurements.push_back(std::move(*m));
+  }
+  run.invalid_reasons = std::move(*invalid);
   return run;
 }
 
-}  // namespace
-
 std::vector<std::string> agent_args(const Settings& settings, const RunShape& shape,
-                                    const std::vector<QuerySpec>& queries, int index, int agents) {
+                                    const std::vector<QuerySpec>& queries, int index, int agents,
+                                    WallTime start) {
   const LoadOptions& load = shape.load;
   auto share = [&](std::uint64_t total) {
     // The first `total % agents` agents take one more, so the shares add up to the total.
@@ -116,6 +139,7 @@ std::vector<std::string> agent_args(const Settings& settings, const RunShape& sh
   for (const QuerySpec& query : queries) {
     args.insert(args.end(), {"--query", fmt::format("{} {}", query.name, type_name(query.type))});
   }
+  args.insert(args.end(), {"--start-at", std::to_string(load::epoch_ms(start))});
   return args;
 }
 
@@ -126,25 +150,20 @@ std::string agent_summary(const AgentRun& run) {
   return fmt::format(
       "{}{}: {:.0f} answered/s{} over {:.1f}s, P99 {}, {} queries for {} lookups ({:.2f} per lookup, {} "
       "NXDOMAIN "
-      "walk steps), {} lost; resolv.conf: nameserver {}, search {}, ndots {}",
+      "walk steps), {} lost; resolv.conf: nameserver {}, search {}, ndots {}{}",
       run.pod, run.node.empty() ? "" : " on " + run.node, load.answered_per_second(),
       load.rate ? fmt::format(" (asked {:.0f} lookups/s)", load.rate->per_second) : std::string(),
       load.elapsed_seconds(),
       latency.count() > 0 ? ms_text(double(latency.value_at_percentile(99)) / 1e9) : std::string("n/a"),
       c.sent, c.lookups_started, c.lookups_started > 0 ? double(c.sent) / double(c.lookups_started) : 0.0,
       c.walk_nxdomain, c.lost, run.server.empty() ? "?" : run.server,
-      run.search.empty() ? std::string("(none)") : fmt::format("{}", fmt::join(run.search, " ")), run.ndots);
+      run.search.empty() ? std::string("(none)") : fmt::format("{}", fmt::join(run.search, " ")), run.ndots,
+      run.started.empty() ? std::string() : "; " + run.started);
 }
 
-engine::PhaseRun merge_agent_runs(const std::vector<AgentRun>& runs, const std::optional<CacheDelta>& cache,
-                                  const std::string& cache_source, const std::string& cache_problem,
-                                  const std::vector<QuerySpec>& queries, const Settings& settings,
-                                  const std::vector<std::string>& notes, const Judging& judging) {
+LoadResult merge_agent_loads(const std::vector<AgentRun>& runs) {
   if (runs.empty()) {
-    engine::PhaseRun run;
-    run.notes = notes;
-    run.invalid_reasons.push_back("no agent returned a result");
-    return run;
+    return LoadResult{};
   }
   LoadResult merged = runs.front().load;
   for (std::size_t i = 1; i < runs.size(); ++i) {
@@ -163,6 +182,22 @@ engine::PhaseRun merge_agent_runs(const std::vector<AgentRun>& runs, const std::
     merged.outstanding += r.load.outstanding;
   }
   merged.rate = rate ? std::optional<Rate>(Rate{*rate}) : std::nullopt;
+  return merged;
+}
+
+engine::PhaseRun merge_agent_runs(const std::vector<AgentRun>& runs, const std::optional<CacheDelta>& cache,
+                                  const std::string& cache_source, const std::string& cache_problem,
+                                  const std::vector<QuerySpec>& queries, const Settings& settings,
+                                  const std::vector<std::string>& notes, const Judging& judging) {
+  if (runs.empty()) {
+    engine::PhaseRun run;
+    run.notes = notes;
+    run.invalid_reasons.push_back("no agent returned a result");
+    return run;
+  }
+  const LoadResult merged = merge_agent_loads(runs);
+  const std::optional<double> rate =
+      merged.rate ? std::optional<double>(merged.rate->per_second) : std::nullopt;
   // The workload as the agents built it: the mix through the first agent's search list.
   ResolverConfig resolver;
   resolver.search = runs.front().search;
@@ -200,6 +235,10 @@ engine::PhaseRun merge_agent_runs(const std::vector<AgentRun>& runs, const std::
       if (reason.find("throttl") != std::string::npos) {
         run.invalid_reasons.push_back(fmt::format("{}: {}", r.pod, reason));
       }
+    }
+    if (r.clock_problem) {
+      // Its window did not line up with the others': the merged rate is not one window's.
+      run.invalid_reasons.push_back(*r.clock_problem);
     }
   }
   return run;
@@ -263,68 +302,80 @@ Result<void> ClusterDns::prepare() {
   return {};
 }
 
-Result<std::vector<AgentRun>> ClusterDns::run_agents() {
-  std::vector<std::string> pods;
+Result<std::vector<AgentRun>> ClusterDns::run_agents(const RunShape& shape, const std::string& prefix) {
+  struct Agent {
+    std::string pod;
+    std::string node;
+    cluster::ClockWitness witness;
+  };
+  std::vector<Agent> agents;
   auto delete_all = [&] {
-    for (const std::string& pod : pods) {
-      (void)runner_->delete_pod(pod);  // the namespace's deletion takes what is left
+    for (const Agent& agent : agents) {
+      (void)runner_->delete_pod(agent.pod);  // the namespace's deletion takes what is left
     }
   };
-  // Spread over the schedulable nodes, round robin by node name: with fewer nodes than agents they share
-  // nodes (never Pending for want of one), and no node gets a second agent before every node has one.
-  Result<std::vector<cluster::Node>> schedulable = runner_->schedulable_nodes();
-  if (!schedulable) {
-    return std::unexpected(schedulable.error());
-  }
+  // Every agent starts measuring at one wall-clock time, once all of them can be Running.
+  const WallTime start = clock_.wall_now() + runner_->start_lead();
   for (int i = 0; i < agents_; ++i) {
     cluster::AgentPodSpec spec;
-    spec.name = fmt::format("dns-agent-{}", i);
-    spec.agent = spec.name;
-    spec.args = agent_args(settings_, shape_, mix_.queries, i, agents_);
-    spec.labels[std::string(kGroupLabel)] = std::string(kSpreadGroup);
-    if (!schedulable->empty()) {
-      spec.placement.node_name = (*schedulable)[static_cast<std::size_t>(i) % schedulable->size()].name;
-    }
+    spec.name = fmt::format("{}-{}", prefix, i);
+    spec.args = agent_args(settings_, shape, mix_.queries, i, agents_, start);
+    cluster::spread_over_nodes(spec, kSpreadGroup);
+    Agent agent{spec.name, "", {}};
+    agent.witness.created = clock_.wall_now();
     if (Result<void> created = runner_->create_pod(spec); !created) {
       delete_all();
       return std::unexpected(created.error());
     }
-    pods.push_back(spec.name);
+    agents.push_back(std::move(agent));
   }
-  std::vector<std::string> nodes;
-  for (const std::string& pod : pods) {
-    Result<cluster::PodInfo> running = runner_->wait_running(pod);
+  for (Agent& agent : agents) {
+    Result<cluster::PodInfo> running = runner_->wait_running(agent.pod);
     if (!running) {
       delete_all();
       return std::unexpected(running.error());
     }
-    nodes.push_back(running->node);
+    agent.witness.seen_running = clock_.wall_now();
+    agent.node = running->node;
     if (progress_) {
-      progress_(fmt::format("{} on {} at {}", pod, running->node, running->ip));
+      progress_(fmt::format("{} on {} at {}", agent.pod, running->node, running->ip));
     }
   }
-  const TimePoint deadline = clock_.now() + shape_.load.duration + settings_.timeout + kAgentSlack;
+  const TimePoint deadline = clock_.now() + std::chrono::duration_cast<Duration>(start - clock_.wall_now()) +
+                             shape.load.duration + settings_.timeout + kAgentSlack;
   std::vector<AgentRun> runs;
-  for (std::size_t i = 0; i < pods.size(); ++i) {
-    Result<cluster::PodInfo> finished = runner_->wait_finished(pods[i], deadline);
+  for (Agent& agent : agents) {
+    Result<cluster::PodInfo> finished = runner_->wait_finished(agent.pod, deadline);
     if (!finished) {
       delete_all();
       return std::unexpected(finished.error());
     }
     if (finished->phase != "Succeeded" && finished->phase != "Failed") {
       // Cancelled: the deletion's SIGTERM ends the agent's window and it prints what it measured.
-      (void)runner_->delete_pod(pods[i]);
-      (void)runner_->wait_finished(pods[i], clock_.now() + std::chrono::seconds(30));
+      (void)runner_->delete_pod(agent.pod);
+      (void)runner_->wait_finished(agent.pod, clock_.now() + std::chrono::seconds(30));
     }
-    Result<json> line = runner_->result_line(pods[i], kAgentKind);
+    Result<json> line = runner_->result_line(agent.pod, kAgentKind);
+    agent.witness.seen_log = clock_.wall_now();
     if (!line) {
       delete_all();
       return std::unexpected(line.error());
     }
-    Result<AgentRun> run = parse_agent(pods[i], nodes[i], *line);
+    agent.witness.started_at = finished->started_at;
+    agent.witness.finished_at = finished->finished_at;
+    Result<AgentRun> run = parse_agent(agent.pod, agent.node, *line);
     if (!run) {
       delete_all();
       return std::unexpected(run.error());
+    }
+    if (Result<load::AgentClock> clock = cluster::agent_clock_from_line(*line); clock) {
+      run->started =
+          fmt::format("started {} (asked {})", load::format_wall_ms(load::from_epoch_ms(clock->started_ms)),
+                      load::format_wall_ms(start));
+      run->clock_problem = cluster::clock_skew_reason(agent.pod, agent.node, *clock, agent.witness);
+    } else {
+      run->clock_problem = fmt::format("agent {} on {}: {}; its start cannot be checked", agent.pod,
+                                       agent.node, clock.error().message);
     }
     runs.push_back(std::move(*run));
   }
@@ -346,7 +397,20 @@ Result<engine::PhaseRun> ClusterDns::run() {
       problem = fmt::format("{} before the run: {}", stats->describe(), read.error().message);
     }
   }
-  Result<std::vector<AgentRun>> runs = run_agents();
+  std::optional<StressOutcome> stress;
+  std::vector<std::string> stress_notes;
+  std::vector<std::string> stress_invalid;
+  Result<std::vector<AgentRun>> runs = std::vector<AgentRun>{};
+  if (shape_.schedule.stress()) {
+    Result<StressOutcome> outcome = run_stress(stress_notes, stress_invalid);
+    if (!outcome) {
+      return std::unexpected(outcome.error());
+    }
+    stress = std::move(*outcome);
+    runs = runs_;  // the first step's agents: their resolv.conf describes the workload
+  } else {
+    runs = run_agents(shape_, "dns-agent");
+  }
   if (!runs) {
     return std::unexpected(runs.error());
   }
@@ -374,6 +438,25 @@ Result<engine::PhaseRun> ClusterDns::run() {
   }
   std::vector<std::string> notes = shape_.notes;
   notes.insert(notes.end(), notes_.begin(), notes_.end());
+  if (stress) {
+    ResolverConfig resolver;
+    if (!runs->empty()) {
+      resolver.search = runs->front().search;
+      resolver.ndots = runs->front().ndots;
+    }
+    Result<Workload> workload = build_workload(mix_.queries, resolver, QueryOptions{});
+    Workload built = workload ? std::move(*workload) : Workload{};
+    built.walk = true;
+    engine::PhaseRun run = build_stress_run(*stress, cache, stats ? stats->describe() : std::string(),
+                                            problem, built, settings_, notes, judging_);
+    for (std::string& note : stress_notes) {
+      run.notes.push_back(std::move(note));
+    }
+    for (std::string& reason : stress_invalid) {
+      run.invalid_reasons.push_back(std::move(reason));
+    }
+    return run;
+  }
   engine::PhaseRun run = merge_agent_runs(*runs, cache, stats ? stats->describe() : std::string(), problem,
                                           mix_.queries, settings_, notes, judging_);
   if (progress_) {
@@ -383,6 +466,45 @@ Result<engine::PhaseRun> ClusterDns::run() {
   }
   runs_ = std::move(*runs);
   return run;
+}
+
+Result<StressOutcome> ClusterDns::run_stress(std::vector<std::string>& notes,
+                                             std::vector<std::string>& invalid) {
+  int step = 0;
+  runs_.clear();
+  StepRunner run_step = [&](Rate rate, Duration duration, bool bisection) -> Result<LoadResult> {
+    RunShape shape = shape_;
+    shape.load.rate = rate;
+    shape.load.duration = duration;
+    const double factor = shape_.schedule.base ? rate.per_second / shape_.schedule.base->per_second : 1.0;
+    const std::string label = fmt::format("stress {}step x{:.3g}", bisection ? "bisection " : "", factor);
+    if (progress_) {
+      progress_(fmt::format("{}: {:.0f}/s for {} from {} agent pod{}", label, rate.per_second,
+                            format_duration(duration), agents_, agents_ == 1 ? "" : "s"));
+    }
+    Result<std::vector<AgentRun>> runs = run_agents(shape, fmt::format("dns-agent-s{}", step++));
+    if (!runs) {
+      return std::unexpected(runs.error());
+    }
+    for (const AgentRun& agent : *runs) {
+      notes.push_back(fmt::format("{}: agent {}", label, agent_summary(agent)));
+      if (agent.clock_problem) {
+        invalid.push_back(fmt::format("{}: {}", label, *agent.clock_problem));
+      }
+    }
+    if (runs_.empty()) {
+      runs_ = *runs;
+    }
+    return merge_agent_loads(*runs);
+  };
+  // Only the walk matters to the search's judging (queries per lookup): the pods' search lists.
+  Workload walking;
+  walking.walk = true;
+  Result<StressOutcome> outcome = run_stress_search(shape_.schedule, run_step, walking, judging_, cancel_);
+  if (outcome && progress_) {
+    progress_(outcome->result.note);
+  }
+  return outcome;
 }
 
 }  // namespace kp::drivers::dns

@@ -6,16 +6,22 @@
 // cache ratio cannot be measured) and builds the mix from the Services and pods the API lists
 // (cluster_mix.hpp).
 // run(): reads CoreDNS's counters, creates N agent pods at once (`kubeproof agent dns --resolver pod`, each
-// with the offered rate / N, round robin by node name over the schedulable nodes), waits for each to run and
-// end, reads its result line from pods/log (before the pod goes), reads the counters again, and merges: the
-// agents' LoadResults merge exactly (counts add up, histograms bucket by bucket; load_json.hpp carries them
+// with the offered rate / N, spread over the nodes by preferred pod anti-affinity, all starting at one
+// wall-clock time: --start-at, now + the runner's start lead), waits for each to run and end, reads its
+// result line from pods/log (before the pod goes), reads the counters again, and merges: the agents'
+// LoadResults merge exactly (counts add up, histograms bucket by bucket; load_json.hpp carries them
 // losslessly), and the merged run is judged by the same build_run as one process's. dns.qps is the sum of
 // what each agent held (its answered queries over its own window); each agent's own summary is a phase note
-// (report.json "notes"), and its whole run stays readable (agent_runs()).
+// (report.json "notes"), and its whole run stays readable (agent_runs()). Each agent's clock is checked
+// against the runner's and the pod's status times (cluster/agent_clock.hpp): a skew makes the phase INVALID.
 //
 // Each agent reads its own /etc/resolv.conf (what the kubelet wrote: the cluster DNS Service, the search
 // list of its namespace, ndots), so the search-path fan-out measured is the pods' own; the notes say what
 // each one had.
+//
+// Type stress: each step of the breaking-point search (stress_search.hpp) is one round of N agent pods at the
+// step's rate / N, started together, merged as above; the search judges the merged step. Every agent's
+// summary is a note, prefixed by its step.
 //
 // Errors: an agent pod that cannot start, or that ends without a result (its own error line), fails the
 // phase naming the pod. Cancellation deletes the pods (their agents end their windows early on SIGTERM and
@@ -31,6 +37,7 @@
 #include "drivers/dns/cluster_mix.hpp"
 #include "drivers/dns/dns_phase.hpp"
 #include "drivers/dns/judging.hpp"
+#include "drivers/dns/stress_search.hpp"
 
 namespace kp::drivers::dns {
 
@@ -45,19 +52,34 @@ struct AgentRun {
   int ndots = 0;
   std::vector<Measurement> measurements;  // its own rows, as it printed them
   std::vector<std::string> invalid_reasons;
+  // Its start against the shared --start-at ("started 14:20:03.012Z (asked 14:20:03.000Z)"), and why its
+  // clock cannot be trusted (cluster/agent_clock.hpp: a skew beyond 100 ms, or no clock in its line): a
+  // reason that makes the phase INVALID.
+  std::string started;
+  std::optional<std::string> clock_problem;
 };
 
-// The arguments of agent pod `index` of `agents` (after `kubeproof agent`): the one place they are made,
-// so an argument every agent shares (a common start time) is one more line here.
+// The arguments of agent pod `index` of `agents` (after `kubeproof agent`), all starting at `start`
+// (--start-at, load/start_time.hpp): the one place they are made.
 std::vector<std::string> agent_args(const Settings& settings, const RunShape& shape,
-                                    const std::vector<QuerySpec>& queries, int index, int agents);
+                                    const std::vector<QuerySpec>& queries, int index, int agents,
+                                    WallTime start);
 
 // The phase's result from the agents' runs: merged load, dns.qps as the sum of the agents' rates, every
-// agent's summary in the notes. Pure; unit-tested without a cluster.
+// agent's summary in the notes, every agent's clock problem in the invalid reasons. Pure; unit-tested
+// without a cluster.
 engine::PhaseRun merge_agent_runs(const std::vector<AgentRun>& runs, const std::optional<CacheDelta>& cache,
                                   const std::string& cache_source, const std::string& cache_problem,
                                   const std::vector<QuerySpec>& queries, const Settings& settings,
                                   const std::vector<std::string>& notes, const Judging& judging);
+
+// An agent's result line, as read from its pod's log: ErrorKind::unavailable with its own error when it ran
+// no load, ErrorKind::protocol naming the pod and the field when the line is garbled (never an exception).
+Result<AgentRun> parse_agent(const std::string& pod, const std::string& node, const nlohmann::json& line);
+
+// The agents' loads as one: counts and histograms merged exactly, and what they were asked (rate, threads,
+// clients, outstanding) added up.
+LoadResult merge_agent_loads(const std::vector<AgentRun>& runs);
 
 // "dns-agent-0 on node-a: 4990 answered/s (asked 5000/s), P99 1.2 ms, ..." for the notes.
 std::string agent_summary(const AgentRun& run);
@@ -75,7 +97,11 @@ class ClusterDns {
   const std::vector<AgentRun>& agent_runs() const { return runs_; }
 
  private:
-  Result<std::vector<AgentRun>> run_agents();
+  // One round of agent pods at `shape`'s rate and duration; `prefix` names them ("dns-agent", or
+  // "dns-agent-s<step>" for a stress step: names are not reused while a deleted pod may still terminate).
+  Result<std::vector<AgentRun>> run_agents(const RunShape& shape, const std::string& prefix);
+  // Type stress: the breaking-point search (stress_search.hpp) with every step spread over the agents.
+  Result<StressOutcome> run_stress(std::vector<std::string>& notes, std::vector<std::string>& invalid);
 
   std::unique_ptr<cluster::PodRunner> runner_;
   Settings settings_;

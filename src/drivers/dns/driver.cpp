@@ -44,12 +44,6 @@ class DnsDriver final : public engine::Driver {
                                   where, key));
         }
       }
-      if (context.plan.type == config::TestType::stress) {
-        return fail(ErrorKind::input,
-                    fmt::format("{}: type stress is not offered for the dns phase on --target cluster yet: "
-                                "run a load test with agents, or stress the DNS from one host with server",
-                                where));
-      }
       Result<cluster::PodSettings> pods =
           cluster::read_pod_settings(config::YamlField(settings->pods, file, path + ".pods"));
       if (!pods) {

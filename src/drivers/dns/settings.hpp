@@ -88,7 +88,7 @@ struct Settings {
   // Fail before the run when the probe gets no answer at all (the agent: a pod whose resolver is wrong
   // learns it in seconds, not after losing a whole run). The phase measures a silent server instead.
   bool require_answer = false;
-  // --target cluster: agent pods, round robin over the schedulable nodes; the CLI's --agents overrides.
+  // --target cluster: agent pods, spread over the nodes (preferred anti-affinity); the CLI's --agents overrides.
   int agents = 1;
   // --target cluster: the external names of the mix (answered by the cluster DNS's upstream).
   std::vector<std::string> external_names = {"kubernetes.io", "example.com"};

@@ -473,6 +473,47 @@ std::unique_ptr<engine::Driver> make_driver(const config::Plan& plan, std::files
   return make_driver(plan, std::move(options));
 }
 
+Result<void> check_cluster_inputs(const config::Plan& plan, const DriverOptions& options) {
+  if (plan.target != config::Target::cluster) {
+    return {};
+  }
+  for (const config::PhasePlan& phase : plan.phases) {
+    if (phase.phase != Phase::ingress || !phase.enabled) {
+      continue;
+    }
+    Result<Settings> settings =
+        parse_settings(phase.settings, plan.source.string(), config::settings_path(phase));
+    if (!settings || settings->ingress.empty()) {
+      return {};
+    }
+    kube::LoadOptions load;
+    load.kubeconfig = options.kubeconfig;
+    load.context = options.context;
+    Result<kube::RestConfig> config = kube::load_rest_config(load);
+    if (!config) {
+      return {};
+    }
+    kube::ClientOptions client;
+    client.request_timeout = std::chrono::seconds(30);
+    client.warn = [](std::string_view) {};  // the phases warn about an insecure kubeconfig themselves
+    Result<std::unique_ptr<kube::Transport>> transport =
+        kube::Transport::create(*config, client, real_clock());
+    if (!transport) {
+      return {};
+    }
+    kube::Api api(**transport);
+    const std::string ns = settings->ingress_namespace.empty() ? config->ns : settings->ingress_namespace;
+    Result<IngressTarget> target =
+        read_ingress(api, ns.empty() ? "default" : ns, settings->ingress,
+                     fmt::format("context \"{}\" ({})", config->context, config->server));
+    if (!target && target.error().kind == ErrorKind::input) {
+      return std::unexpected(target.error());
+    }
+    return {};
+  }
+  return {};
+}
+
 engine::DriverFactory driver_factory(DriverOptions options) {
   return [options](const config::Plan& plan) { return make_driver(plan, options); };
 }

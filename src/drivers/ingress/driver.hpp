@@ -37,6 +37,13 @@ struct DriverOptions {
 
 engine::DriverFactory driver_factory(DriverOptions options);
 
+// The run's preflight for an enabled ingress phase that names an Ingress (`ingress:`) on --target cluster:
+// reads it before anything is created, so an Ingress the cluster does not have (or one without an address
+// or rules) is the plan's mistake, one line and exit 2 (ErrorKind::input), never a phase ERROR after other
+// phases ran. {} when there is nothing to check, the settings are bad (validate() reports those) or the
+// cluster cannot be asked (the phase says why).
+Result<void> check_cluster_inputs(const config::Plan& plan, const DriverOptions& options);
+
 std::unique_ptr<engine::Driver> make_driver(const config::Plan& plan, DriverOptions options);
 // The local lab only (tests): no cluster options.
 std::unique_ptr<engine::Driver> make_driver(const config::Plan& plan, std::filesystem::path lab_dir);

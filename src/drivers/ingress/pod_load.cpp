@@ -111,9 +111,8 @@ Result<PodLoadResult> PodLoad::run(const LoadSpec& spec, const std::string& labe
     Agent& agent = agents[static_cast<std::size_t>(i)];
     cluster::AgentPodSpec pod;
     pod.name = fmt::format("http-{}-{}", round, i);
-    pod.agent = group;
     pod.args = agent_args(spec, threads_, i, agents_, start);
-    pod.placement.spread_from = group;
+    cluster::spread_over_nodes(pod, group);
     agent.witness.created = clock_.wall_now();
     if (spec.rate) {
       agent.offered = load::share_of(*spec.rate, agents_);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "cluster/agent_clock.hpp"
+#include "core/json_read.hpp"
 #include "drivers/net/agent.hpp"
 #include "drivers/net/lab_runner.hpp"
 #include "drivers/net/merge.hpp"
@@ -117,8 +118,14 @@ Result<ClusterNet::Servers> ClusterNet::start_servers(engine::PhaseContext& cont
                   fmt::format("net-server pod {}/{} on {} is Running but not listening: {}", ns(), spec.name,
                               pod->node, line.error().message));
     }
-    context.progress.message(Phase::network, fmt::format("{} on {} at {} ({})", spec.name, pod->node, pod->ip,
-                                                         line->value("listening", std::string("?"))));
+    Result<std::string> listening =
+        json_string(*line, "listening", fmt::format("net-server pod {}/{}'s line", ns(), spec.name), "?");
+    if (!listening) {
+      delete_pods(servers.names);
+      return std::unexpected(listening.error());
+    }
+    context.progress.message(Phase::network,
+                             fmt::format("{} on {} at {} ({})", spec.name, pod->node, pod->ip, *listening));
     if (spec.name == probe_agent(placement)) {
       servers.probe = *pod;
     } else {

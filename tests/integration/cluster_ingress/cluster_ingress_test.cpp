@@ -157,7 +157,10 @@ Shop make_shop(testing::FakeApiserver& server, const NginxFiles& files) {
   if (failed(stored, "ingress")) {
     return shop;
   }
-  if (!(*stored)["status"]["loadBalancer"].value("ingress", json::array()).empty()) {
+  // Read without operator[] on a missing member: the fixture rightly returns no status, and a null's value()
+  // throws (this threw "cannot use value() with null" before the run started).
+  const json::json_pointer given("/status/loadBalancer/ingress");
+  if (stored->contains(given) && !stored->at(given).empty()) {
     shop.error = "the fixture kept a status given at create";
     return shop;
   }
@@ -172,7 +175,9 @@ Shop make_shop(testing::FakeApiserver& server, const NginxFiles& files) {
     kube::ApiResult<json> now = api.get(kube::pods_resource(), "shop", "ingress-nginx-controller");
     bool ready = false;
     if (now) {
-      for (const json& condition : (*now)["status"].value("conditions", json::array())) {
+      // A pod just created has no status yet: read through a pointer (operator[] would insert a null, and a
+      // null's value() throws).
+      for (const json& condition : now->value("/status/conditions"_json_pointer, json::array())) {
         ready = ready || (condition.value("type", "") == "Ready" && condition.value("status", "") == "True");
       }
     }
@@ -209,20 +214,25 @@ std::vector<std::string> args_for(const testing::FakeApiserver& server, const st
           "--format", "json",   "--duration-scale", "0.05"};
 }
 
-const json& ingress_phase(const json& report) {
-  static const json none;
+// The ingress phase's object, or an empty object when the report has none (the assertions then say so). A
+// copy: value() returns a temporary, so a reference into it would dangle.
+json ingress_phase(const json& report) {
   for (const json& phase : report.value("phases", json::array())) {
     if (phase.value("phase", "") == "ingress") {
       return phase;
     }
   }
-  return none;
+  return json::object();
 }
 
-// DISABLED_ (issue 16, still open): written on a machine too loaded to build, first run at the merge: the two
-// run tests throw "cannot use value() with null" while reading the run's report (the report's shape is not
-// what the test expects, or the run failed before it: print ran.err first), and an unknown Ingress exits 4,
-// where the test (and the issue) want 2. Run with --gtest_also_run_disabled_tests.
+// DISABLED_ (issue 16, still open): everything up to the cross-check with nginx passes (3 agents on 2 nodes,
+// 900 responses merged exactly, the clock check quiet), but nginx's access log reads 0 lines where the agents
+// counted 900 responses with status 200 from the rule's host: find out where nginx in the fixture's pod
+// writes its log (or whether another server answers) before enabling. The two throws it had ("cannot use
+// value() with null") were the test's own reads (a null's value() after operator[] on a missing status, and
+// a reference into a temporary), and the clock check's false "ahead of the runner's" came from comparing the
+// agent's main() (after a slow start-up) with Running: it now uses the kernel's process start.
+// Run with --gtest_also_run_disabled_tests.
 TEST(ClusterIngress, DISABLED_ThreeAgentPodsLoadNginxInAPodThroughItsIngressAndTheirResultsMergeExactly) {
   if (const std::string reason = skip_reason(); !reason.empty()) {
     GTEST_SKIP() << reason;
@@ -238,7 +248,7 @@ TEST(ClusterIngress, DISABLED_ThreeAgentPodsLoadNginxInAPodThroughItsIngressAndT
   Ran ran = sandbox.run(args_for(server, plan));
   const json report = json::parse(ran.out, nullptr, false);
   ASSERT_FALSE(report.is_discarded()) << ran.out << ran.err;
-  const json& phase = ingress_phase(report);
+  const json phase = ingress_phase(report);
   ASSERT_EQ(phase.value("status", ""), "completed") << phase.dump() << ran.err;
   EXPECT_EQ(phase.value("invalid_reasons", json::array()), json::array()) << phase.dump();
   // Every agent's summary is kept, and they ran on both nodes (preferred anti-affinity).
@@ -282,7 +292,7 @@ TEST(ClusterIngress, DISABLED_ThreeAgentPodsLoadNginxInAPodThroughItsIngressAndT
 
 // A node whose clock is off: the kubelet writes the agent containers' startedAt 3 s ahead of the agents' own
 // clock. The agents' windows cannot be trusted to line up: the phase is INVALID with that reason (exit 4).
-TEST(ClusterIngress, DISABLED_AnAgentWhoseClockDisagreesWithItsNodesStatusTimesMakesThePhaseInvalid) {
+TEST(ClusterIngress, AnAgentWhoseClockDisagreesWithItsNodesStatusTimesMakesThePhaseInvalid) {
   if (const std::string reason = skip_reason(); !reason.empty()) {
     GTEST_SKIP() << reason;
   }
@@ -302,7 +312,7 @@ TEST(ClusterIngress, DISABLED_AnAgentWhoseClockDisagreesWithItsNodesStatusTimesM
   EXPECT_EQ(ran.exit_code, 4) << ran.err;
   const json report = json::parse(ran.out, nullptr, false);
   ASSERT_FALSE(report.is_discarded()) << ran.out << ran.err;
-  const json& phase = ingress_phase(report);
+  const json phase = ingress_phase(report);
   EXPECT_EQ(phase.value("verdict", ""), "INVALID") << phase.dump();
   const json reasons = phase.value("invalid_reasons", json::array());
   ASSERT_FALSE(reasons.empty()) << phase.dump();
@@ -312,7 +322,7 @@ TEST(ClusterIngress, DISABLED_AnAgentWhoseClockDisagreesWithItsNodesStatusTimesM
 }
 
 // Bad input is one line naming the field and the value, exit 2; an Ingress the cluster does not have too.
-TEST(ClusterIngress, DISABLED_BadSettingsAndAnUnknownIngressAreTheInputsFault) {
+TEST(ClusterIngress, BadSettingsAndAnUnknownIngressAreTheInputsFault) {
   if (const std::string reason = skip_reason(); !reason.empty()) {
     GTEST_SKIP() << reason;
   }

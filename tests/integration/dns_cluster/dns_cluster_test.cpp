@@ -7,6 +7,8 @@
 
 #include <unistd.h>
 
+#include <map>
+#include <regex>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -107,6 +109,7 @@ TEST_F(DnsClusterTest, ThreeAgentPodsMergeExactlyThroughTheirOwnResolvConf) {
   runner.phase = "dns";
   runner.image = cluster::AgentImage{"localhost/kubeproof-agent:0.1.0-test", "IfNotPresent", ""};
   runner.pods.start_timeout = std::chrono::seconds(30);
+  runner.pods.start_lead = std::chrono::seconds(3);  // the shared --start-at: the process kubelet is quick
   runner.cleanup_timeout = std::chrono::seconds(30);
   Result<std::unique_ptr<cluster::PodRunner>> pods =
       cluster::PodRunner::open(config_, runner, real_clock(), cancel_);
@@ -170,6 +173,18 @@ TEST_F(DnsClusterTest, ThreeAgentPodsMergeExactlyThroughTheirOwnResolvConf) {
   EXPECT_GT(rate->value, 0);
   // Preferred anti-affinity spread the three over the fixture's two nodes.
   EXPECT_EQ(nodes.size(), 2u);
+  // One shared start (--start-at), and every agent's clock agreed with the runner's and the kubelet's.
+  std::set<std::string> asked;
+  for (const AgentRun& agent : agents) {
+    EXPECT_TRUE(agent.started.starts_with("started ")) << agent.pod << ": " << agent.started;
+    asked.insert(agent.started.substr(agent.started.find("(asked ")));
+    EXPECT_FALSE(agent.clock_problem) << *agent.clock_problem;
+  }
+  EXPECT_EQ(asked.size(), 1u);
+  // (A busy machine may make the generator's own lateness a reason: only a clock reason is wrong here.)
+  for (const std::string& reason : run->invalid_reasons) {
+    EXPECT_EQ(reason.find("clock"), std::string::npos) << reason;
+  }
   // The fixture's DNS is not CoreDNS: no ratio, and the reason.
   EXPECT_FALSE(std::ranges::any_of(run->measurements,
                                    [](const Measurement& m) { return m.metric == "dns.cache_hit_ratio"; }));
@@ -179,6 +194,68 @@ TEST_F(DnsClusterTest, ThreeAgentPodsMergeExactlyThroughTheirOwnResolvConf) {
   EXPECT_NE(reason, run->notes.end());
   dns.close();
   EXPECT_FALSE(namespace_exists(ns)) << ns;
+}
+
+// Type stress on a cluster: every step of the breaking-point search is one round of agent pods at the step's
+// rate / N, and the search judges their merged step: what a step counted is exactly what its agents sent.
+TEST_F(DnsClusterTest, StressStepsAreSpreadOverTheAgentsAndMergedExactly) {
+  cluster::RunnerOptions runner;
+  runner.run_id = cluster::new_run_id();
+  runner.phase = "dns";
+  runner.image = cluster::AgentImage{"localhost/kubeproof-agent:0.1.0-test", "IfNotPresent", ""};
+  runner.pods.start_timeout = std::chrono::seconds(30);
+  runner.pods.start_lead = std::chrono::seconds(3);  // the shared --start-at: the process kubelet is quick
+  runner.cleanup_timeout = std::chrono::seconds(30);
+  Result<std::unique_ptr<cluster::PodRunner>> pods =
+      cluster::PodRunner::open(config_, runner, real_clock(), cancel_);
+  ASSERT_TRUE(pods) << pods.error().message;
+  Settings settings;
+  settings.pod_resolver = true;
+  settings.clients = 2;
+  settings.external_names = {"example.com"};
+  RunShape shape;
+  shape.load.rate = Rate{200};
+  shape.load.duration = std::chrono::seconds(1);
+  shape.schedule.type = config::TestType::stress;
+  shape.schedule.base = Rate{200};
+  for (double factor : {1.0, 1.5}) {
+    load::Step step;
+    step.factor = factor;
+    step.rate = Rate{200 * factor};
+    step.duration = std::chrono::seconds(1);
+    shape.schedule.steps.push_back(step);
+  }
+  ClusterDns dns(std::move(*pods), settings, shape, judging_from(load::CriteriaView({})), 2, real_clock(),
+                 cancel_, {});
+  ASSERT_TRUE(dns.prepare());
+  Result<engine::PhaseRun> run = dns.run();
+  ASSERT_TRUE(run) << run.error().message;
+  ASSERT_EQ(run->stress.size(), 1u);
+  const load::StressResult& stress = run->stress.front();
+  ASSERT_FALSE(stress.steps.empty());
+  // Each step's agents, from their notes: "stress step x1: agent dns-agent-s0-1 on ...: ..., 412 queries".
+  const std::regex agent_note(
+      R"(^(stress (?:bisection )?step x[0-9.]+): agent dns-agent-s(\d+)-\d on [^:]+: .*, (\d+) queries for )");
+  std::map<int, std::uint64_t> sent;
+  std::map<int, int> agents;
+  for (const std::string& note : run->notes) {
+    std::smatch match;
+    if (std::regex_search(note, match, agent_note)) {
+      const int step = std::stoi(match[2].str());
+      sent[step] += std::stoull(match[3].str());
+      ++agents[step];
+    }
+  }
+  ASSERT_EQ(sent.size(), stress.steps.size()) << ::testing::PrintToString(run->notes);
+  for (std::size_t i = 0; i < stress.steps.size(); ++i) {
+    EXPECT_EQ(agents[static_cast<int>(i)], 2) << "step " << i;
+    EXPECT_GT(sent[static_cast<int>(i)], 0u) << "step " << i;
+    // completed = sent + send errors (judging.cpp step_record): none failed to send on loopback.
+    EXPECT_EQ(stress.steps[i].completed, sent[static_cast<int>(i)]) << "step " << i;
+  }
+  EXPECT_TRUE(
+      std::ranges::any_of(run->measurements, [](const Measurement& m) { return m.metric == "dns.p99"; }));
+  dns.close();
 }
 
 TEST_F(DnsClusterTest, TheRunCommandShowsTheAgentsAndTheCacheRowsReason) {
@@ -192,7 +269,7 @@ phases:
   - phase: dns
     duration: 1m
     load: 100%
-    settings: {clients: 2, external_names: [example.com]}
+    settings: {clients: 2, external_names: [example.com], pods: {start_lead: 3s}}
 )");
   cli::testing::Ran ran =
       sandbox.run({"run", "--plan", plan.string(), "--kubeconfig", fixture_->kubeconfig(), "--only", "dns",
@@ -223,6 +300,50 @@ phases:
     agents += note.get<std::string>().starts_with("agent dns-agent-") ? 1 : 0;
   }
   EXPECT_EQ(agents, 2) << dns["notes"].dump(1);
+}
+
+// A node whose clock is off: its kubelet writes the agents' startedAt 3 s ahead of the agents' own clock.
+// The agents' windows cannot be trusted to line up: the phase is INVALID with that reason.
+TEST(DnsClusterClock, AnAgentWhoseClockDisagreesWithItsNodesStatusTimesMakesTheRunInvalid) {
+  if (const std::string reason = skip_reason(); !reason.empty()) {
+    GTEST_SKIP() << reason;
+  }
+  json config = fixture_config();
+  config["kubelet"]["clock_skew_ms"] = {{"fixture-node-a", 3000}, {"fixture-node-b", 3000}};
+  kp::testing::FakeApiserver fixture("dns-skew", config);
+  ASSERT_TRUE(fixture.ok()) << fixture.error();
+  Result<kube::RestConfig> rest = fixture.rest_config();
+  ASSERT_TRUE(rest) << rest.error().message;
+  cluster::RunnerOptions runner;
+  runner.run_id = cluster::new_run_id();
+  runner.phase = "dns";
+  runner.image = cluster::AgentImage{"localhost/kubeproof-agent:0.1.0-test", "IfNotPresent", ""};
+  runner.pods.start_timeout = std::chrono::seconds(30);
+  runner.pods.start_lead = std::chrono::seconds(3);  // the shared --start-at: the process kubelet is quick
+  runner.cleanup_timeout = std::chrono::seconds(30);
+  engine::CancellationToken cancel;
+  Result<std::unique_ptr<cluster::PodRunner>> pods =
+      cluster::PodRunner::open(*rest, runner, real_clock(), cancel);
+  ASSERT_TRUE(pods) << pods.error().message;
+  Settings settings;
+  settings.pod_resolver = true;
+  settings.clients = 1;
+  RunShape shape;
+  shape.load.rate = Rate{100};
+  shape.load.duration = std::chrono::seconds(1);
+  ClusterDns dns(std::move(*pods), settings, shape, judging_from(load::CriteriaView({})), 2, real_clock(),
+                 cancel, {});
+  ASSERT_TRUE(dns.prepare());
+  Result<engine::PhaseRun> run = dns.run();
+  ASSERT_TRUE(run) << run.error().message;
+  // The skew is a reason of its own (a busy machine may add the generator's lateness beside it).
+  const auto skew = std::ranges::find_if(run->invalid_reasons, [](const std::string& reason) {
+    return reason.find("behind the kubelet's") != std::string::npos;
+  });
+  ASSERT_NE(skew, run->invalid_reasons.end()) << ::testing::PrintToString(run->invalid_reasons);
+  EXPECT_TRUE(skew->starts_with("agent dns-agent-")) << *skew;
+  EXPECT_NE(skew->find("within 100 ms"), std::string::npos) << *skew;
+  dns.close();
 }
 
 }  // namespace

@@ -66,10 +66,17 @@ TEST(AgentClock, TheSecondAfterAWholeSecondStampIsNotASkew) {
 
 TEST(AgentClock, TheRunnersOwnClockBracketsTheProcessStart) {
   Agreeing a;
-  a.clock.process_ms = kT + 2500;  // after the runner saw it Running at +1.7 s
+  // main() after the runner saw it Running is its start-up, not a skew (a busy node, a large binary)...
+  a.clock.process_ms = kT + 2500;
+  EXPECT_FALSE(clock_skew_reason("http-0-0", "node-a", a.clock, a.witness).has_value());
+  // ... but a process the kernel created after the runner saw it Running at +1.7 s is a clock ahead.
+  a.clock.kernel_start_ms = kT + 2500;
   std::optional<std::string> ahead = clock_skew_reason("http-0-0", "node-a", a.clock, a.witness);
   ASSERT_TRUE(ahead.has_value());
-  EXPECT_NE(ahead->find("at least 0.80 s ahead of the runner's"), std::string::npos) << *ahead;
+  EXPECT_NE(ahead->find("at least 0.80 s ahead of the runner's (the kernel created its process"),
+            std::string::npos)
+      << *ahead;
+  a.clock.kernel_start_ms.reset();
   a.clock.process_ms = kT + 500;  // before the runner asked for the pod at +1.0 s
   std::optional<std::string> behind = clock_skew_reason("http-0-0", "node-a", a.clock, a.witness);
   ASSERT_TRUE(behind.has_value());
@@ -87,6 +94,9 @@ TEST(AgentClock, ReadsTheAgentsClockFromItsLine) {
   EXPECT_EQ(clock->started_ms, kT + 10);
   EXPECT_EQ(clock->ended_ms, kT + 20);
   EXPECT_EQ(clock->start_at_ms, kT + 10);
+  EXPECT_FALSE(clock->kernel_start_ms.has_value());  // an agent older than the field
+  line["clock"]["kernel_start_ms"] = kT - 300;
+  EXPECT_EQ(agent_clock_from_line(line)->kernel_start_ms, kT - 300);
   line["clock"].erase("ended_ms");
   Result<load::AgentClock> missing = agent_clock_from_line(line);
   ASSERT_FALSE(missing.has_value());

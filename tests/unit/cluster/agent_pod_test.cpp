@@ -108,6 +108,23 @@ TEST(AgentPod, PlacementBecomesAffinityScopedToTheRun) {
   EXPECT_EQ(pod["spec"]["nodeName"], "node-b");
 }
 
+// Agents that share a load (dns, ingress from pods): one label for the group, a preferred anti-affinity to it
+// on the node, and no nodeName (the scheduler places them, honouring taints, selectors and resources).
+TEST(AgentPod, AgentsOfOneLoadPreferDifferentNodes) {
+  AgentPodSpec agent;
+  agent.name = "dns-agent-1";
+  agent.args = {"dns", "--resolver", "pod"};
+  spread_over_nodes(agent, "dns-agent");
+  json pod = agent_pod_manifest(agent, image(), PodSettings{}, "ns", "kp-1");
+  EXPECT_EQ(pod["metadata"]["labels"][std::string(kAgentLabel)], "dns-agent");
+  EXPECT_FALSE(pod["spec"].contains("nodeName"));
+  EXPECT_EQ(pod["spec"]["affinity"],
+            json::parse(R"({"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+      {"weight": 100, "podAffinityTerm": {
+         "labelSelector": {"matchLabels": {"kubeproof.io/agent": "dns-agent", "kubeproof.io/run": "kp-1"}},
+         "topologyKey": "kubernetes.io/hostname"}}]}})"));
+}
+
 TEST(AgentPod, NodeSelectorTolerationsAndHostNetwork) {
   PodSettings settings;
   settings.node_selector = {{"kubeproof.io/bench", "true"}};

@@ -59,3 +59,19 @@ TEST(StartAt, AnAgentReadyLongAfterTheStartIsRefused) {
 
 }  // namespace
 }  // namespace kp::load
+
+namespace kp::load {
+namespace {
+
+// This test process was created before the test ran, and not long before (a test binary starts in well
+// under a minute): the kernel's starttime read against CLOCK_BOOTTIME is a real wall time.
+TEST(StartAt, TheKernelsProcessStartIsBeforeNow) {
+  const std::optional<std::int64_t> started = process_start_epoch_ms();
+  ASSERT_TRUE(started.has_value());
+  const std::int64_t now = epoch_ms(real_clock().wall_now());
+  EXPECT_LE(*started, now + 10);  // 10 ms ticks
+  EXPECT_GT(*started, now - 10 * 60 * 1000);
+}
+
+}  // namespace
+}  // namespace kp::load

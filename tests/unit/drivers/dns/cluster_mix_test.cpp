@@ -42,6 +42,31 @@ TEST(ClusterMix, ReadsServicesAndRunningPodsFromTheApi) {
   EXPECT_EQ(names.pods, (std::vector<std::pair<std::string, std::string>>{{"shop", "10.244.1.7"}}));
 }
 
+// A list item whose fields are of another type than the API's is passed over, never an exception.
+TEST(ClusterMix, GarbledItemsArePassedOverWithoutAnException) {
+  std::vector<json> garbled_services = services();
+  for (const char* text :
+       {R"({"metadata": {"name": 5, "namespace": "shop"}})", R"({"metadata": "x"})", R"([1, 2])",
+        R"({"metadata": {"name": "api", "namespace": "shop"},
+                               "spec": {"type": 3, "ports": [{"name": 80}, "http", {"name": "grpc", "protocol": 6}]}})"}) {
+    garbled_services.push_back(json::parse(text));
+  }
+  std::vector<json> garbled_pods = pods();
+  for (const char* text : {R"({"status": {"phase": "Running", "podIP": 10}})", R"({"spec": [], "status": 7})",
+                           R"({"metadata": {"namespace": "shop"}, "spec": {"hostNetwork": "yes"},
+                               "status": {"phase": "Running", "podIP": "10.244.1.9"}})"}) {
+    garbled_pods.push_back(json::parse(text));
+  }
+  ClusterNames names;
+  ASSERT_NO_THROW(names = read_cluster_names(garbled_services, garbled_pods));
+  ASSERT_EQ(names.services.size(), 3u);
+  EXPECT_EQ(names.services[2].name, "api");
+  EXPECT_EQ(names.services[2].named_ports,
+            (std::vector<std::pair<std::string, std::string>>{{"grpc", "tcp"}}));
+  EXPECT_EQ(names.pods, (std::vector<std::pair<std::string, std::string>>{{"shop", "10.244.1.7"},
+                                                                          {"shop", "10.244.1.9"}}));
+}
+
 TEST(ClusterMix, AsksRealNamesInTheStatedShares) {
   const ClusterMix mix =
       cluster_mix(read_cluster_names(services(), pods()), "cluster.local", {"example.com"}, 200);

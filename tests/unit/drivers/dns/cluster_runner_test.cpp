@@ -6,6 +6,7 @@
 
 #include "drivers/dns/load_json.hpp"
 #include "load/criteria_view.hpp"
+#include "load/start_time.hpp"
 
 namespace kp::drivers::dns {
 namespace {
@@ -135,6 +136,26 @@ TEST(DnsClusterMerge, TheMergedHistogramIsTheUnionAndQpsTheSumOfTheAgents) {
   EXPECT_NE(
       std::ranges::find(run.notes, "dns.cache_hit_ratio not measured: the cluster DNS pods are not CoreDNS"),
       run.notes.end());
+  // Every agent's clock agreed: the run is valid.
+  EXPECT_TRUE(run.invalid_reasons.empty()) << run.invalid_reasons.front();
+}
+
+TEST(DnsClusterMerge, AnAgentWhoseClockIsOffMakesTheRunInvalidWithItsReason) {
+  std::vector<AgentRun> runs{agent("dns-agent-0", agent_load(3000, 1000, 200, std::chrono::seconds(3))),
+                             agent("dns-agent-1", agent_load(3000, 1000, 200, std::chrono::seconds(3)))};
+  runs[0].started = "started 2026-12-02T14:20:03.010Z (asked 2026-12-02T14:20:03.000Z)";
+  runs[1].clock_problem = "agent dns-agent-1 on node-b: its clock is at least 2.90 s behind the kubelet's";
+  Settings settings;
+  settings.pod_resolver = true;
+  const engine::PhaseRun run = merge_agent_runs(runs, std::nullopt, "", "not CoreDNS", {{"web.shop", 1}},
+                                                settings, {}, judging_from(load::CriteriaView({})));
+  ASSERT_EQ(run.invalid_reasons.size(), 1u);
+  EXPECT_EQ(run.invalid_reasons.front(), *runs[1].clock_problem);
+  const auto summary = std::ranges::find_if(
+      run.notes, [](const std::string& n) { return n.starts_with("agent dns-agent-0 on node-a: "); });
+  ASSERT_NE(summary, run.notes.end());
+  EXPECT_TRUE(summary->ends_with("; started 2026-12-02T14:20:03.010Z (asked 2026-12-02T14:20:03.000Z)"))
+      << *summary;
 }
 
 TEST(DnsClusterMerge, AgentArgumentsShareTheRateAndCarryTheMix) {
@@ -145,7 +166,8 @@ TEST(DnsClusterMerge, AgentArgumentsShareTheRateAndCarryTheMix) {
   shape.load.rate = Rate{3000};
   shape.load.duration = std::chrono::seconds(5);
   const std::vector<QuerySpec> queries{{"web.shop", 1}, {"_http._tcp.web.shop.svc.cluster.local", 33}};
-  const std::vector<std::string> args = agent_args(settings, shape, queries, 0, 3);
+  const WallTime start = load::from_epoch_ms(1'733'140'800'123);
+  const std::vector<std::string> args = agent_args(settings, shape, queries, 0, 3, start);
   auto value = [&](std::string_view flag) {
     auto it = std::ranges::find(args, flag);
     return it == args.end() || it + 1 == args.end() ? std::string("<none>") : *(it + 1);
@@ -155,8 +177,11 @@ TEST(DnsClusterMerge, AgentArgumentsShareTheRateAndCarryTheMix) {
   EXPECT_EQ(value("--rate"), "1000/s");
   EXPECT_EQ(value("--duration"), "5000ms");
   EXPECT_EQ(value("--total"), "4");  // 10 over 3: 4, 3, 3
-  EXPECT_EQ(agent_args(settings, shape, queries, 2, 3).end()[-3], "web.shop A");
-  EXPECT_EQ(args.back(), "_http._tcp.web.shop.svc.cluster.local SRV");
+  EXPECT_EQ(agent_args(settings, shape, queries, 2, 3, start).end()[-5], "web.shop A");
+  EXPECT_EQ(args.end()[-3], "_http._tcp.web.shop.svc.cluster.local SRV");
+  // One wall-clock start for every agent, in epoch milliseconds (load/start_time.hpp).
+  EXPECT_EQ(value("--start-at"), "1733140800123");
+  EXPECT_EQ(agent_args(settings, shape, queries, 2, 3, start).back(), "1733140800123");
   // No --server: each agent asks the nameserver of its own resolv.conf.
   EXPECT_EQ(std::ranges::find(args, "--server"), args.end());
 }
@@ -194,6 +219,62 @@ TEST(DnsClusterDns, SaysWhyTheCacheRatioCannotBeMeasured) {
       cache_unmeasured(read_cluster_dns(json(), {}, {}), ""),
       "no running pod labelled k8s-app=kube-dns in kube-system: no CoreDNS whose cache counters could be "
       "read");
+}
+
+}  // namespace
+}  // namespace kp::drivers::dns
+
+namespace kp::drivers::dns {
+namespace {
+
+// An agent's line comes from a pod's log: a garbled one is one line naming the pod and the field.
+TEST(DnsClusterAgentLine, AGarbledLineNamesTheFieldAndNeverThrows) {
+  LoadResult load = agent_load(10, 100, 300, std::chrono::seconds(1));
+  json good = {{"kind", "kubeproof.agent.dns"},
+               {"load", load_to_json(load)},
+               {"resolver", {{"server", "10.96.0.10:53"}, {"search", {"a.svc"}}, {"ndots", 5}}},
+               {"measurements", json::array({json{{"metric", "dns.p99"}, {"value", 0.001}}})},
+               {"invalid_reasons", json::array()}};
+  Result<AgentRun> run = parse_agent("dns-agent-0", "node-a", good);
+  ASSERT_TRUE(run) << run.error().message;
+  EXPECT_EQ(run->server, "10.96.0.10:53");
+  EXPECT_EQ(run->ndots, 5);
+  ASSERT_EQ(run->measurements.size(), 1u);
+
+  struct Case {
+    std::string field;
+    json value;
+    std::string message;
+  };
+  for (
+      const Case& c : std::vector<Case>{
+          {"resolver", json("x"), "dns agent pod dns-agent-0's line: resolver: must be an object, got \"x\""},
+          {"resolver", json{{"ndots", "5"}},
+           "dns agent pod dns-agent-0's line: resolver.ndots: must be an integer, got \"5\""},
+          {"resolver", json{{"search", {1}}},
+           "dns agent pod dns-agent-0's line: resolver.search[0]: must be a string, got 1"},
+          {"measurements", json{{"metric", 1}},
+           "dns agent pod dns-agent-0's line: measurements: must be an array, got {\"metric\":1}"},
+          {"measurements", json::array({json{{"metric", "dns.p99"}, {"value", "fast"}}}),
+           "dns agent pod dns-agent-0's line: measurement: needs a string \"metric\" and a number \"value\""},
+          {"invalid_reasons", json::array({2}),
+           "dns agent pod dns-agent-0's line: invalid_reasons[0]: must be a string, got 2"}}) {
+    json line = good;
+    line[c.field] = c.value;
+    Result<AgentRun> bad = parse_agent("dns-agent-0", "node-a", line);
+    ASSERT_FALSE(bad) << c.field;
+    EXPECT_EQ(bad.error().message, c.message);
+  }
+  // A failure line whose error is not text, and a line that is not an object.
+  Result<AgentRun> failed = parse_agent("dns-agent-0", "node-a", json{{"error", 7}});
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().message, "dns agent pod dns-agent-0's line: error: must be a string, got 7");
+  failed = parse_agent("dns-agent-0", "node-a", json::array());
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().message, "dns agent pod dns-agent-0's line: not a JSON object, got []");
+  failed = parse_agent("dns-agent-0", "node-a", json{{"error", "no server answered"}});
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().message, "dns agent pod dns-agent-0 on node-a: no server answered");
 }
 
 }  // namespace
