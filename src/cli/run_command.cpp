@@ -458,6 +458,7 @@ Outcome run_plan(const RunOptions& options) {
   report.evaluation = std::move(result.evaluation);
   report.timelines = timeline.series();
   report.offered_timelines = timeline.offered_series();
+  report.throughput_timelines = timeline.throughput_series();
   Outcome delivered = deliver_report(report, options.output);
   if (metrics_server && linger > Duration::zero() && !cancel.requested()) {
     // The verdict reached the endpoint a moment ago: give Prometheus one more scrape before it goes.

@@ -117,7 +117,11 @@ std::string_view html_page_script() {
         }
         s.achieved.forEach(function (p) { last = Math.max(last, p.x); });
       });
-      if (phase.rate.offered !== null) {
+      if (phase.rate.offered_points.length > 0) {
+        // The rate the schedule offered in each second: a stress ramp's steps, a steady run's flat line.
+        datasets.push({ label: 'offered /s', data: phase.rate.offered_points, borderColor: '#57606a',
+                        borderDash: [6, 4], pointRadius: 0, stepped: true, spanGaps: false });
+      } else if (phase.rate.offered !== null) {
         datasets.push({ label: 'offered /s (' + phase.rate.offered_metric + ')',
                         data: [{ x: 0, y: phase.rate.offered }, { x: last, y: phase.rate.offered }],
                         borderColor: '#57606a', borderDash: [6, 4], pointRadius: 0 });
@@ -127,6 +131,34 @@ std::string_view html_page_script() {
         options: { parsing: true, plugins: { title: { display: true, text: phase.name + ': rate over time' } },
                    scales: { x: { type: 'linear', title: { display: true, text: 'second of the phase' } },
                              y: { beginAtZero: true, title: { display: true, text: 'per second' } } } }
+      });
+    }
+    if (phase.percentiles.length > 0) {
+      // P50 and P99 of each second (seconds without a completion are left out).
+      var percentileSets = [];
+      phase.percentiles.forEach(function (s, i) {
+        var colour = colours[i % colours.length];
+        percentileSets.push({ label: s.name + ' P50', data: s.p50_ms, borderColor: colour, pointRadius: 1,
+                              tension: 0, borderDash: [3, 3] });
+        percentileSets.push({ label: s.name + ' P99', data: s.p99_ms, borderColor: colour, pointRadius: 1,
+                              tension: 0 });
+      });
+      chart(charts, 'percentiles-' + phase.phase, count(percentileSets), {
+        type: 'line', data: { datasets: percentileSets },
+        options: { plugins: { title: { display: true, text: phase.name + ': P50 and P99 per second' } },
+                   scales: { x: { type: 'linear', title: { display: true, text: 'second of the phase' } },
+                             y: { type: 'logarithmic', title: { display: true, text: 'ms' } } } }
+      });
+    }
+    if (phase.throughput.length > 0) {
+      var throughputSets = phase.throughput.map(function (s, i) {
+        return { label: s.name, data: s.mbps, borderColor: colours[i % colours.length], pointRadius: 1, tension: 0 };
+      });
+      chart(charts, 'throughput-' + phase.phase, count(throughputSets), {
+        type: 'line', data: { datasets: throughputSets },
+        options: { plugins: { title: { display: true, text: phase.name + ': throughput over time' } },
+                   scales: { x: { type: 'linear', title: { display: true, text: 'second of the phase' } },
+                             y: { beginAtZero: true, title: { display: true, text: 'Mbit/s' } } } }
       });
     }
     if (phase.latency.length > 0) {

@@ -78,16 +78,48 @@ Json phase_view(const Json& phase) {
   rate["offered"] = timeseries.value("offered", Json(nullptr));
   rate["offered_metric"] = timeseries.value("offered_metric", Json(nullptr));
   Json series = Json::array();
+  Json percentiles = Json::array();
   for (const Json& one : timeseries.value("series", Json::array())) {
     Json achieved = Json::array();
     Json errors = Json::array();
+    Json p50 = Json::array();
+    Json p99 = Json::array();
     for (const Json& point : one.value("points", Json::array())) {
-      achieved.push_back(Json{{"x", point.value("second", 0)}, {"y", point.value("achieved", 0.0)}});
-      errors.push_back(Json{{"x", point.value("second", 0)}, {"y", point.value("errors", 0)}});
+      const Json second = point.value("second", 0);
+      achieved.push_back(Json{{"x", second}, {"y", point.value("achieved", 0.0)}});
+      errors.push_back(Json{{"x", second}, {"y", point.value("errors", 0)}});
+      // Seconds without a completion have no percentile: left out, not drawn as 0.
+      for (auto [key, into] : {std::pair<const char*, Json*>{"p50", &p50}, {"p99", &p99}}) {
+        if (const Json value = point.value(key, Json(nullptr)); value.is_number()) {
+          into->push_back(Json{{"x", second}, {"y", value.get<double>() * 1e3}});
+        }
+      }
     }
     series.push_back(Json{{"name", text_of(one, "series")}, {"achieved", achieved}, {"errors", errors}});
+    if (!p99.empty() || !p50.empty()) {
+      percentiles.push_back(Json{{"name", text_of(one, "series")}, {"p50_ms", p50}, {"p99_ms", p99}});
+    }
   }
   rate["series"] = series;
+  // The offered rate of each second (null where none applied), when the run recorded it.
+  Json offered_points = Json::array();
+  for (const Json& point : timeseries.value("offered_points", Json::array())) {
+    offered_points.push_back(
+        Json{{"x", point.value("second", 0)}, {"y", point.value("offered", Json(nullptr))}});
+  }
+  rate["offered_points"] = offered_points;
+  view["percentiles"] = percentiles;
+  Json throughput = Json::array();
+  for (const Json& one : timeseries.value("throughput", Json::array())) {
+    Json points = Json::array();
+    for (const Json& point : one.value("points", Json::array())) {
+      const Json bits = point.value("bits_per_second", Json(nullptr));
+      points.push_back(Json{{"x", point.value("second", 0)},
+                            {"y", bits.is_number() ? Json(bits.get<double>() / 1e6) : Json(nullptr)}});
+    }
+    throughput.push_back(Json{{"name", text_of(one, "series")}, {"mbps", points}});
+  }
+  view["throughput"] = throughput;
   view["rate"] = rate;
 
   Json latency = Json::array();

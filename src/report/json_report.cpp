@@ -215,14 +215,28 @@ Json timeseries_json(const RunReport& report, const eval::PhaseEvaluation& evalu
       offered_points.push_back(Json{{"second", point.second}, {"offered", optional_number(point.offered)}});
     }
   }
+  Json throughput = Json::array();
+  if (auto found = report.throughput_timelines.find(phase); found != report.throughput_timelines.end()) {
+    for (const ThroughputTimeline& timeline : found->second) {
+      Json points = Json::array();
+      for (const ThroughputPoint& point : timeline.points) {
+        points.push_back(
+            Json{{"second", point.second}, {"bits_per_second", optional_number(point.bits_per_second)}});
+      }
+      throughput.push_back(Json{{"series", timeline.series}, {"points", points}});
+    }
+  }
   Json json = Json::object();
   json["offered"] = offered;
   json["offered_metric"] = offered_metric;
   json["series"] = series;
+  // Both additive in schema 3: absent where there is nothing to say, so a report of an older build reads back
+  // and writes out the same.
   if (!offered_points.empty()) {
-    // Additive in schema 3: absent where no rate was announced, so a report of an older build reads back
-    // and writes out the same.
     json["offered_points"] = offered_points;
+  }
+  if (!throughput.empty()) {
+    json["throughput"] = throughput;
   }
   return json;
 }

@@ -304,6 +304,34 @@ std::vector<OfferedPoint> offered_points(const Json& json, const std::string& pa
   return out;
 }
 
+// timeseries.throughput (absent in reports without a stream or an fio job series).
+std::vector<ThroughputTimeline> throughput(const Json& json, const std::string& path) {
+  std::vector<ThroughputTimeline> out;
+  if (!json.contains("throughput")) {
+    return out;
+  }
+  const Json& series = array_at(json, "throughput", path);
+  for (std::size_t i = 0; i < series.size(); ++i) {
+    const std::string at_series = element(child(path, "throughput"), i);
+    ThroughputTimeline timeline;
+    timeline.series = text(series[i], "series", at_series);
+    const Json& points = array_at(series[i], "points", at_series);
+    for (std::size_t j = 0; j < points.size(); ++j) {
+      const std::string at_point = element(child(at_series, "points"), j);
+      const Json& second = at(points[j], "second", at_point);
+      if (!second.is_number_integer()) {
+        throw BadField{child(at_point, "second"), fmt::format("must be an integer, got {}", second.dump())};
+      }
+      ThroughputPoint point;
+      point.second = second.get<std::int64_t>();
+      point.bits_per_second = number_or_nan(points[j], "bits_per_second", at_point);
+      timeline.points.push_back(point);
+    }
+    out.push_back(std::move(timeline));
+  }
+  return out;
+}
+
 // The measurement behind `metric` in the phase's input, created on first use.
 Measurement& measurement_of(std::vector<Measurement>& measurements, const std::string& metric) {
   for (Measurement& measurement : measurements) {
@@ -413,6 +441,10 @@ void read_phase(const Json& json, const std::string& path, RunReport& report) {
   std::vector<OfferedPoint> offered = offered_points(timeseries, child(path, "timeseries"));
   if (!offered.empty()) {
     report.offered_timelines[phase.phase] = std::move(offered);
+  }
+  std::vector<ThroughputTimeline> streams = throughput(timeseries, child(path, "timeseries"));
+  if (!streams.empty()) {
+    report.throughput_timelines[phase.phase] = std::move(streams);
   }
   report.inputs.push_back(std::move(input));
   report.evaluation.phases.push_back(std::move(phase));

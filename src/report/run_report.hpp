@@ -43,9 +43,11 @@ struct RunReport {
   eval::Evaluation evaluation;
   // Per phase, the per-second series of its load generators (report/timeline.hpp); empty for `evaluate`.
   std::map<Phase, std::vector<SeriesTimeline>> timelines;
-  // Per phase, the offered rate of every second as its schedule announced it (a stress ramp's steps too);
-  // empty for `evaluate` and phases that announce none (network, storage).
+  // Per phase, the offered rate of every second as its schedule announced it (a stress ramp's steps too; the
+  // open-loop network tests and rate-limited fio jobs over their seconds); empty for `evaluate`.
   std::map<Phase, std::vector<OfferedPoint>> offered_timelines;
+  // Per phase, the payload throughput of every second of its streams and fio jobs (network, storage).
+  std::map<Phase, std::vector<ThroughputTimeline>> throughput_timelines;
 };
 
 // Writes `contents` to `path` atomically: a temp file in the same folder, fsync, rename. A failure leaves no

@@ -1,6 +1,8 @@
 #include "report/timeline.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 
 namespace kp::report {
 
@@ -70,7 +72,94 @@ std::map<Phase, std::vector<SeriesTimeline>> Timeline::series() const {
     }
     out[key.first].push_back(std::move(timeline));
   }
+  for (const auto& [key, seconds] : finished_) {
+    const bool counts =
+        std::ranges::any_of(seconds, [](const auto& one) { return one.second.completions.has_value(); });
+    if (!counts || seconds.empty()) {
+      continue;
+    }
+    SeriesTimeline timeline;
+    timeline.series = key.second;
+    for (std::int64_t s = 0; s <= seconds.rbegin()->first; ++s) {
+      TimelinePoint point;
+      point.second = s;
+      if (auto found = seconds.find(s); found != seconds.end()) {
+        point.achieved = found->second.completions.value_or(0);
+        point.errors = found->second.errors;
+        point.p50 = found->second.p50;
+        point.p99 = found->second.p99;
+      }
+      timeline.points.push_back(point);
+    }
+    out[key.first].push_back(std::move(timeline));
+  }
   return out;
+}
+
+std::map<Phase, std::vector<ThroughputTimeline>> Timeline::throughput_series() const {
+  std::lock_guard lock(mutex_);
+  std::map<Phase, std::vector<ThroughputTimeline>> out;
+  for (const auto& [key, seconds] : finished_) {
+    const bool carries =
+        std::ranges::any_of(seconds, [](const auto& one) { return one.second.bits_per_second.has_value(); });
+    if (!carries || seconds.empty()) {
+      continue;
+    }
+    ThroughputTimeline timeline;
+    timeline.series = key.second;
+    for (std::int64_t s = 0; s <= seconds.rbegin()->first; ++s) {
+      ThroughputPoint point;
+      point.second = s;
+      if (auto found = seconds.find(s); found != seconds.end()) {
+        point.bits_per_second = found->second.bits_per_second.value_or(0);
+      }
+      timeline.points.push_back(point);
+    }
+    out[key.first].push_back(std::move(timeline));
+  }
+  return out;
+}
+
+void Timeline::finished(const FinishedSeries& series) {
+  if (series.seconds.empty()) {
+    return;
+  }
+  const TimePoint now = clock_.now();
+  std::lock_guard lock(mutex_);
+  const TimePoint start = started_.try_emplace(series.phase, now).first->second;
+  const auto count = static_cast<std::int64_t>(series.seconds.size());
+  const double end = std::chrono::duration<double>(now - series.ended_before - start).count();
+  // A series longer than the phase so far (it cannot be, but clocks are clocks) starts at the phase's start.
+  const std::int64_t first = std::max<std::int64_t>(0, std::llround(end) - count);
+  std::map<std::int64_t, FinishedSecond>& slots = finished_[{series.phase, series.series}];
+  for (std::int64_t i = 0; i < count; ++i) {
+    const FinishedSecond& one = series.seconds[static_cast<std::size_t>(i)];
+    auto [slot, fresh] = slots.try_emplace(first + i, one);
+    if (fresh) {
+      continue;
+    }
+    FinishedSecond& merged = slot->second;
+    auto add = [](std::optional<double>& into, std::optional<double> more) {
+      if (more) {
+        into = into.value_or(0) + *more;
+      }
+    };
+    add(merged.completions, one.completions);
+    add(merged.bits_per_second, one.bits_per_second);
+    merged.errors += one.errors;
+    merged.p50.reset();
+    merged.p99.reset();
+  }
+  if (series.offered) {
+    // From its first second to the end of its last; nothing is offered after it unless announced again.
+    std::vector<std::pair<double, std::optional<double>>>& changes = announced_[series.phase];
+    auto insert = [&changes](double at, std::optional<double> rate) {
+      auto where = std::ranges::upper_bound(changes, at, {}, [](const auto& change) { return change.first; });
+      changes.insert(where, {at, rate});
+    };
+    insert(static_cast<double>(first), series.offered);
+    insert(static_cast<double>(first + count), std::nullopt);
+  }
 }
 
 void Timeline::offered(Phase phase, std::optional<double> per_second) {
@@ -91,6 +180,11 @@ std::map<Phase, std::vector<OfferedPoint>> Timeline::offered_series() const {
     // As far as the phase's series go (the last announcement's second at least).
     std::int64_t last = static_cast<std::int64_t>(changes.back().first);
     for (const auto& [key, seconds] : seconds_) {
+      if (key.first == phase && !seconds.empty()) {
+        last = std::max(last, seconds.rbegin()->first);
+      }
+    }
+    for (const auto& [key, seconds] : finished_) {
       if (key.first == phase && !seconds.empty()) {
         last = std::max(last, seconds.rbegin()->first);
       }

@@ -13,6 +13,9 @@
 //   histograms are, and report.json carries them).
 // The offered rate of a steady schedule is the phase's (Measurement::offered); a stress ramp's per step is in
 // its steps.
+// Generators that report only at their end (the network agents, fio) hand over finished series instead
+// (core/finished_series.hpp): exact per-second figures of their own, placed back from the hand-over; those
+// carry payload throughput too (throughput_series()).
 //
 // Thread-safe: workers add() from their threads, the orchestrator's thread calls phase_started().
 
@@ -26,6 +29,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/finished_series.hpp"
 #include "core/live.hpp"
 #include "core/offered_sink.hpp"
 #include "core/phase.hpp"
@@ -54,12 +58,23 @@ struct SeriesTimeline {
   std::vector<TimelinePoint> points;  // every second from 0 to the last with data (empty seconds are zeros)
 };
 
+// Payload throughput of a stream (network) or of an fio job, bits per second, per second of the phase.
+struct ThroughputPoint {
+  std::int64_t second = 0;  // since the phase started
+  double bits_per_second = 0;
+};
+
+struct ThroughputTimeline {
+  std::string series;
+  std::vector<ThroughputPoint> points;  // every second from 0 to the last with data (empty seconds are zeros)
+};
+
 // P-th percentile (0..100) of live bucket counts, seconds, interpolated linearly within the bucket holding
 // the rank (the first bucket from 0; the +Inf bucket answers its lower bound). nullopt for no counts.
 std::optional<double> live_percentile(const std::array<std::uint64_t, kLiveBuckets>& buckets,
                                       double percentile);
 
-class Timeline final : public LiveSink, public OfferedSink {
+class Timeline final : public LiveSink, public OfferedSink, public FinishedSeriesSink {
  public:
   explicit Timeline(const Clock& clock) : clock_(clock) {}
 
@@ -67,9 +82,16 @@ class Timeline final : public LiveSink, public OfferedSink {
   void phase_started(Phase phase);
   void add(const LiveDelta& delta) override;
   void offered(Phase phase, std::optional<double> per_second) override;
+  // A series reported at its generator's end (core/finished_series.hpp): its last second is placed
+  // `ended_before` before now, rounded to the phase's whole seconds (so a second can be off by one). Its
+  // offered rate, if any, applies over its seconds. A second that two finished series of the same name share
+  // sums their counts; its percentiles, which cannot be merged from two summaries, are then unset.
+  void finished(const FinishedSeries& series) override;
 
-  // Per phase, its series by name.
+  // Per phase, its series by name: the live hand-overs', then the finished series that count completions.
   std::map<Phase, std::vector<SeriesTimeline>> series() const;
+  // Per phase, the finished series that measured payload throughput.
+  std::map<Phase, std::vector<ThroughputTimeline>> throughput_series() const;
   // Per phase that announced a rate, every second from 0 to the last second with data or an announcement.
   std::map<Phase, std::vector<OfferedPoint>> offered_series() const;
 
@@ -83,13 +105,17 @@ class Timeline final : public LiveSink, public OfferedSink {
   mutable std::mutex mutex_;
   std::map<Phase, TimePoint> started_;
   std::map<std::pair<Phase, std::string>, std::map<std::int64_t, Second>> seconds_;
+  std::map<std::pair<Phase, std::string>, std::map<std::int64_t, FinishedSecond>> finished_;
   // Per phase, each announcement: when (seconds since the phase started) and the rate (unset: closed loop).
   std::map<Phase, std::vector<std::pair<double, std::optional<double>>>> announced_;
 };
 
 // Forwards everything to `inner` (people's progress, and live metrics when they are on) and also records the
 // load generators' hand-overs into `timeline`. Both must outlive this object.
-class TimelineProgress final : public engine::ProgressSink, public LiveSink, public OfferedSink {
+class TimelineProgress final : public engine::ProgressSink,
+                               public LiveSink,
+                               public OfferedSink,
+                               public FinishedSeriesSink {
  public:
   TimelineProgress(engine::ProgressSink& inner, Timeline& timeline) : inner_(inner), timeline_(timeline) {}
   void message(Phase phase, std::string_view text) override { inner_.message(phase, text); }
@@ -111,6 +137,7 @@ class TimelineProgress final : public engine::ProgressSink, public LiveSink, pub
     timeline_.offered(phase, per_second);
     announce_offered(inner_.live_sink(), phase, per_second);
   }
+  void finished(const FinishedSeries& series) override { timeline_.finished(series); }
   LiveSink* live_sink() override { return this; }
 
  private:

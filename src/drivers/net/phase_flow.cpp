@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "drivers/net/result_series.hpp"
 #include "drivers/net/stress.hpp"
 #include "load/criteria_view.hpp"
 #include "load/validity.hpp"
@@ -159,6 +160,15 @@ class PathRun {
     }
   }
 
+  // The result's per-second series to the report's timeline (result_series.hpp), as it arrives.
+  void hand_over(const Result<ClientResult>& result, std::string_view name) {
+    if (result) {
+      hand_over_series(
+          context_.progress.live_sink(),
+          finished_series(*result, fmt::format("{} {}", to_string(result->spec.scenario), name)));
+    }
+  }
+
   Result<ClientResult> run_one(ServerRole role, const std::string& target, const TestSpec& spec,
                                std::optional<int> cpu) {
     std::vector<Result<ClientResult>> results = run_clients_({ClientJob{role, target, spec, cpu}});
@@ -174,6 +184,7 @@ class PathRun {
     context_.progress.message(Phase::network, fmt::format("{}: {} from {} to {}", label, describe(test.spec),
                                                           path_.client, test.target));
     Result<ClientResult> result = run_one(role, test.target, test.spec, settings_.client_cpu);
+    hand_over(result, label);
     if (!result) {
       reason_or_note(judged, fmt::format("{}: not measured: {}", label, result.error().message));
       context_.progress.message(Phase::network, judged ? run_.invalid_reasons.back() : run_.notes.back());
@@ -208,6 +219,8 @@ class PathRun {
         const Error error{ErrorKind::internal, "network: the client runner lost a result"};
         return StreamStepResult{std::unexpected(error), std::unexpected(error)};
       }
+      hand_over(results[0], "stress streams");
+      hand_over(results[1], "stress probe");
       return StreamStepResult{std::move(results[0]), std::move(results[1])};
     };
     StreamSearch streams = search_streams(plan_.stream_steps, plan_.bisect, p99_critical, stream_step,
@@ -253,6 +266,7 @@ class PathRun {
       rr.rate = rate;
       rr.duration = bisection ? schedule->bisect_step_duration : schedule->steps.front().duration;
       Result<ClientResult> ran = run_one(ServerRole::server, path_.server, rr, settings_.client_cpu);
+      hand_over(ran, "stress rate");
       if (ran) {
         results.emplace_back(rate.per_second, *ran);
       }

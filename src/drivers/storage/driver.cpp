@@ -109,6 +109,7 @@ class StorageDriver final : public engine::Driver {
     if (search) {
       phase_->set_depth_search(std::move(*search));
     }
+    phase_->set_live_sink(sink.live_sink());
     return phase_->prepare();
   }
 

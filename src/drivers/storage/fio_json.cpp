@@ -216,7 +216,10 @@ std::optional<double> parse_double(std::string_view text) {
   return value;
 }
 
-Result<LatencyStats> read_latency(const Json& object, const Fields& fields) {
+// A status dump's jobs need their bins only (fio_series.hpp); the final document's also the Histogram.
+enum class Detail { result, status };
+
+Result<LatencyStats> read_latency(const Json& object, const Fields& fields, Detail detail) {
   LatencyStats stats;
   Result<std::uint64_t> samples = fields.count(object, "N");
   if (!samples) {
@@ -264,14 +267,21 @@ Result<LatencyStats> read_latency(const Json& object, const Fields& fields) {
         return fields.error(fmt::format("bins[\"{}\"]", key),
                             fmt::format("must be a count, got {}", echo(value)));
       }
-      histogram.record(ns, value.get<std::uint64_t>());
+      if (detail == Detail::result) {
+        histogram.record(ns, value.get<std::uint64_t>());
+      }
+      stats.bins.emplace_back(ns, value.get<std::uint64_t>());
     }
-    stats.histogram = std::move(histogram);
+    std::ranges::sort(stats.bins);
+    if (detail == Detail::result) {
+      stats.histogram = std::move(histogram);
+    }
   }
   return stats;
 }
 
-Result<DirectionStats> read_direction(const Json& job, std::string_view key, const Fields& job_fields) {
+Result<DirectionStats> read_direction(const Json& job, std::string_view key, const Fields& job_fields,
+                                      Detail detail) {
   Result<const Json*> object = job_fields.object(job, key);
   if (!object) {
     return std::unexpected(object.error());
@@ -303,7 +313,7 @@ Result<DirectionStats> read_direction(const Json& job, std::string_view key, con
   if (!clat) {
     return std::unexpected(clat.error());
   }
-  Result<LatencyStats> latency = read_latency(**clat, fields.nested("clat_ns"));
+  Result<LatencyStats> latency = read_latency(**clat, fields.nested("clat_ns"), detail);
   if (!latency) {
     return std::unexpected(latency.error());
   }
@@ -311,7 +321,7 @@ Result<DirectionStats> read_direction(const Json& job, std::string_view key, con
   return stats;
 }
 
-Result<FioJobResult> read_job(const Json& job, std::size_t index, std::string_view source) {
+Result<FioJobResult> read_job(const Json& job, std::size_t index, std::string_view source, Detail detail) {
   const Fields anonymous(source, fmt::format("jobs[{}]", index), "");
   if (!job.is_object()) {
     return anonymous.error("", fmt::format("must be an object, got {}", echo(job)));
@@ -332,12 +342,12 @@ Result<FioJobResult> read_job(const Json& job, std::size_t index, std::string_vi
     return std::unexpected(error.error());
   }
   result.error = static_cast<int>(*error);
-  Result<DirectionStats> read = read_direction(job, "read", fields);
+  Result<DirectionStats> read = read_direction(job, "read", fields, detail);
   if (!read) {
     return std::unexpected(read.error());
   }
   result.read = std::move(*read);
-  Result<DirectionStats> write = read_direction(job, "write", fields);
+  Result<DirectionStats> write = read_direction(job, "write", fields, detail);
   if (!write) {
     return std::unexpected(write.error());
   }
@@ -351,7 +361,7 @@ Result<FioJobResult> read_job(const Json& job, std::size_t index, std::string_vi
     if (!latency_object) {
       return std::unexpected(latency_object.error());
     }
-    Result<LatencyStats> latency = read_latency(**latency_object, sync_fields.nested("lat_ns"));
+    Result<LatencyStats> latency = read_latency(**latency_object, sync_fields.nested("lat_ns"), detail);
     if (!latency) {
       return std::unexpected(latency.error());
     }
@@ -385,16 +395,57 @@ std::string job_label(const FioJobResult& job) {
   return fmt::format("jobs[{}] \"{}\"", job.index, job.name);
 }
 
-Result<FioOutput> parse_fio_output(std::string_view text, std::string_view source) {
-  FioOutput output;
-  // fio writes its own diagnostics into the output file ahead of the JSON; they are the best explanation
-  // of a failure, so they are kept rather than skipped.
+namespace {
+
+// Where the documents are: fio's JSON documents start with '{' at the start of a line; anything else at the
+// top level is one of its lines. A document that never closes (fio killed while writing) is the last one.
+struct Split {
+  std::vector<std::pair<std::size_t, std::size_t>> documents;  // [begin, end) of each, in order
+  bool last_cut_short = false;                                 // the last one never closed
+  std::vector<std::string> messages;
+};
+
+Split split_documents(std::string_view text) {
+  Split out;
   std::size_t start = 0;
   while (start < text.size()) {
     const std::size_t first = text.find_first_not_of(" \t\r", start);
     if (first != std::string_view::npos && text[first] == '{') {
-      start = first;
-      break;
+      // Scan to the brace that closes it, minding strings (a job name may hold a brace).
+      int depth = 0;
+      bool in_string = false;
+      bool escaped = false;
+      std::size_t i = first;
+      for (; i < text.size(); ++i) {
+        const char c = text[i];
+        if (in_string) {
+          if (escaped) {
+            escaped = false;
+          } else if (c == '\\') {
+            escaped = true;
+          } else if (c == '"') {
+            in_string = false;
+          }
+          continue;
+        }
+        if (c == '"') {
+          in_string = true;
+        } else if (c == '{' || c == '[') {
+          ++depth;
+        } else if (c == '}' || c == ']') {
+          if (--depth == 0) {
+            break;
+          }
+        }
+      }
+      if (i >= text.size()) {
+        out.documents.emplace_back(first, text.size());
+        out.last_cut_short = true;
+        return out;
+      }
+      out.documents.emplace_back(first, i + 1);
+      start = i + 1;
+      continue;
     }
     std::size_t end = text.find('\n', start);
     end = end == std::string_view::npos ? text.size() : end;
@@ -403,11 +454,56 @@ Result<FioOutput> parse_fio_output(std::string_view text, std::string_view sourc
       line.remove_suffix(1);
     }
     if (!line.empty()) {
-      output.messages.emplace_back(line);
+      out.messages.emplace_back(line);
     }
     start = end + 1;
   }
-  if (start >= text.size()) {
+  return out;
+}
+
+struct Document {
+  std::string fio_version;
+  std::int64_t timestamp_ms = 0;
+  std::vector<FioJobResult> jobs;
+};
+
+// One document that parsed as JSON: its version, timestamp and jobs.
+Result<Document> read_document(const Json& root, std::string_view source, Detail detail) {
+  Document out;
+  // Every document starts with '{', so one that parsed is an object.
+  const Fields top(source, "", "");
+  if (auto version = root.find("fio version"); version != root.end() && version->is_string()) {
+    out.fio_version = version->get<std::string>();
+  }
+  if (auto stamp = root.find("timestamp_ms"); stamp != root.end() && stamp->is_number_integer()) {
+    out.timestamp_ms = stamp->get<std::int64_t>();
+  }
+  Result<const Json*> jobs = top.member(root, "jobs");
+  if (!jobs) {
+    return std::unexpected(jobs.error());
+  }
+  if (!(*jobs)->is_array()) {
+    return top.error("jobs", fmt::format("must be a list, got {}", echo(**jobs)));
+  }
+  for (std::size_t index = 0; index < (*jobs)->size(); ++index) {
+    Result<FioJobResult> job = read_job((**jobs)[index], index, source, detail);
+    if (!job) {
+      return std::unexpected(job.error());
+    }
+    out.jobs.push_back(std::move(*job));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<FioOutput> parse_fio_output(std::string_view text, std::string_view source) {
+  FioOutput output;
+  // fio writes its own diagnostics into the output file around the JSON; they are the best explanation
+  // of a failure, so they are kept rather than skipped.
+  Split split = split_documents(text);
+  output.messages = std::move(split.messages);
+  if (split.documents.empty()) {
     if (output.messages.empty()) {
       return protocol_error(fmt::format("{}: empty (fio wrote no JSON)", source));
     }
@@ -418,7 +514,12 @@ Result<FioOutput> parse_fio_output(std::string_view text, std::string_view sourc
     return protocol_error(fmt::format("{}: fio wrote no JSON; it said: {}", source, said));
   }
 
-  const std::string_view body = text.substr(start);
+  // The result: the last document, whole. A cut-short one, or anything after it (fio ends with its result),
+  // is where the message points.
+  const auto [start, end] = split.documents.back();
+  const bool after = text.find_first_not_of(" \t\r\n", end) != std::string_view::npos;
+  const std::string_view body =
+      text.substr(start, split.last_cut_short || after ? std::string_view::npos : end - start);
   Json root = Json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (root.is_discarded()) {
     Locator locator;
@@ -428,24 +529,39 @@ Result<FioOutput> parse_fio_output(std::string_view text, std::string_view sourc
                                       start + locator.position(), where.empty() ? "" : ", " + where,
                                       locator.reason()));
   }
-  // The body starts with '{', so a document that parsed is an object.
-  const Fields top(source, "", "");
-  if (auto version = root.find("fio version"); version != root.end() && version->is_string()) {
-    output.fio_version = version->get<std::string>();
+  Result<Document> final_document = read_document(root, source, Detail::result);
+  if (!final_document) {
+    return std::unexpected(final_document.error());
   }
-  Result<const Json*> jobs = top.member(root, "jobs");
-  if (!jobs) {
-    return std::unexpected(jobs.error());
-  }
-  if (!(*jobs)->is_array()) {
-    return top.error("jobs", fmt::format("must be a list, got {}", echo(**jobs)));
-  }
-  for (std::size_t index = 0; index < (*jobs)->size(); ++index) {
-    Result<FioJobResult> job = read_job((**jobs)[index], index, source);
-    if (!job) {
-      return std::unexpected(job.error());
+  output.fio_version = std::move(final_document->fio_version);
+  output.timestamp_ms = final_document->timestamp_ms;
+  output.jobs = std::move(final_document->jobs);
+
+  for (std::size_t i = 0; i + 1 < split.documents.size(); ++i) {
+    const auto [from, to] = split.documents[i];
+    const std::string dump_source = fmt::format("{}: status dump {} (byte {})", source, i + 1, from);
+    Json dump = Json::parse(text.substr(from, to - from), nullptr, /*allow_exceptions=*/false);
+    if (dump.is_discarded()) {
+      return protocol_error(fmt::format("{}: not JSON", dump_source));
     }
-    output.jobs.push_back(std::move(*job));
+    Result<Document> status = read_document(dump, dump_source, Detail::status);
+    if (!status) {
+      return std::unexpected(status.error());
+    }
+    // A job that did nothing since the previous dump (not started, finished) adds nothing to the series: its
+    // bins, the bulk of a dump, are not kept (a long run has thousands of dumps).
+    if (!output.status.empty()) {
+      for (FioJobResult& job : status->jobs) {
+        auto before = std::ranges::find(output.status.back().jobs, job.name, &FioJobResult::name);
+        if (before != output.status.back().jobs.end() && before->read.runtime_ms == job.read.runtime_ms &&
+            before->write.runtime_ms == job.write.runtime_ms &&
+            before->read.total_ios == job.read.total_ios && before->write.total_ios == job.write.total_ios) {
+          job.read.clat.bins.clear();
+          job.write.clat.bins.clear();
+        }
+      }
+    }
+    output.status.push_back(FioStatus{.timestamp_ms = status->timestamp_ms, .jobs = std::move(status->jobs)});
   }
   return output;
 }

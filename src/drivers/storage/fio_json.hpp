@@ -2,9 +2,11 @@
 
 // fio's JSON output (`--output-format=json` or `json+`, fio 3.x), read defensively: fio writes its own error
 // lines ("fio: ENOSPC on laying out file, stopping") into the output file before the JSON, a killed fio
-// leaves it truncated, and a job that failed still appears with its errno. Every error names the source, the
-// job and the field: `fio output /tmp/x/volume.json: jobs[1] "randwrite-4k": write.clat_ns.N: must be a
-// number, got "x"`.
+// leaves it truncated, and a job that failed still appears with its errno. With `--status-interval` the file
+// holds a status dump (a whole document of cumulative values) per interval before the final document: the
+// final one is the result, the earlier ones are kept for the per-second series (fio_series.hpp). Every error
+// names the source, the job and the field: `fio output /tmp/x/volume.json: jobs[1] "randwrite-4k":
+// write.clat_ns.N: must be a number, got "x"`.
 
 #include <cstdint>
 #include <optional>
@@ -27,6 +29,8 @@ struct LatencyStats {
   std::vector<std::pair<double, double>> percentiles;
   // The whole distribution, from json+ "bins" (fio's own buckets, ~1.6 % wide), for merging across agents.
   std::optional<Histogram> histogram;
+  // The same bins as fio wrote them, (ns, count) ascending by ns: status dumps are subtracted bin by bin.
+  std::vector<std::pair<std::int64_t, std::uint64_t>> bins;
 
   // fio's value at exactly `percent` (it reports a fixed list that includes 50, 90, 99, 99.9).
   std::optional<double> percentile_ns(double percent) const;
@@ -50,17 +54,27 @@ struct FioJobResult {
   std::optional<LatencyStats> sync;  // fsync/fdatasync latency, fio's "sync.lat_ns"
 };
 
+// One --status-interval dump: every job's cumulative values at that moment.
+struct FioStatus {
+  std::int64_t timestamp_ms = 0;  // fio's "timestamp_ms": when it wrote the dump (Unix time)
+  std::vector<FioJobResult> jobs;
+};
+
 struct FioOutput {
   std::string fio_version;            // "fio-3.33"
-  std::vector<std::string> messages;  // the lines fio wrote before its JSON ("fio: ..."), in order
+  std::vector<std::string> messages;  // the lines fio wrote outside its JSON ("fio: ..."), in order
   std::vector<FioJobResult> jobs;
+  std::int64_t timestamp_ms = 0;  // when fio wrote the final document; 0 when it has none
+  std::vector<FioStatus> status;  // the status dumps before the final document, in order
 
   const FioJobResult* find(std::string_view name) const;
 };
 
 // Parses fio's output. `source` names it in messages ("fio output /tmp/x/volume.json"). Errors are
 // ErrorKind::protocol; text that is cut short says so and where: `... is truncated or not JSON at byte 5123,
-// inside jobs[1] "randwrite-4k" at write.clat_ns.percentile: ...`.
+// inside jobs[1] "randwrite-4k" at write.clat_ns.percentile: ...`. Status dumps before the final document
+// are read like it; the last document is the result (a killed fio's cut-short last document is an error,
+// never replaced by an earlier dump).
 Result<FioOutput> parse_fio_output(std::string_view text, std::string_view source);
 
 // "jobs[1] \"randwrite-4k\"": how messages name a job.

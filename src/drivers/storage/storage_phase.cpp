@@ -14,6 +14,7 @@
 #include "core/private_file.hpp"
 #include "drivers/storage/child_process.hpp"
 #include "drivers/storage/filesystem.hpp"
+#include "drivers/storage/fio_series.hpp"
 #include "drivers/storage/medium_notes.hpp"
 #include "lab/process.hpp"
 
@@ -274,12 +275,13 @@ Result<StoragePhase::FioRun> StoragePhase::run_fio(const Target& target, const f
   const fs::path json = work_dir_ / fmt::format("{}.json", name);
   const fs::path log = work_dir_ / fmt::format("{}.log", name);
   const Duration timeout = settings_.timeout.value_or(default_timeout(set));
-  const ChildSpec spec{
-      .binary = fio_,
-      .args = {"--output-format=json+", "--eta=never", "--output=" + json.string(), job_file.string()},
-      .working_dir = target.scratch,
-      .output_file = log,
-      .timeout = timeout};
+  const ChildSpec spec{.binary = fio_,
+                       // A status dump per second gives the report its per-second series (fio_series.hpp).
+                       .args = {"--output-format=json+", "--eta=never", "--status-interval=1",
+                                "--output=" + json.string(), job_file.string()},
+                       .working_dir = target.scratch,
+                       .output_file = log,
+                       .timeout = timeout};
   Result<ChildExit> exit = run_child(spec, clock_, cancel);
   if (!exit) {
     return std::unexpected(with_context(exit.error(), "storage: "));
@@ -292,6 +294,12 @@ Result<StoragePhase::FioRun> StoragePhase::run_fio(const Target& target, const f
                             format_duration(timeout), fio_said(text, log)));
   }
   Result<FioOutput> parsed = parse_fio_output(text, fmt::format("storage: fio output for {}", where));
+  if (parsed) {
+    const std::string suffix = target.role == "volume" ? "" : fmt::format(" on {}", target.role);
+    for (const FinishedSeries& series : fio_series(*parsed, set, suffix)) {
+      hand_over_series(live_, series);
+    }
+  }
   if (exit->cancelled) {
     // Whatever fio finished before the stop still counts; an unreadable remainder is simply nothing.
     return FioRun{.output = parsed.value_or(FioOutput{}), .cancelled = true};

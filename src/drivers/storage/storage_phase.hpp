@@ -22,6 +22,7 @@
 
 #include "core/clock.hpp"
 #include "core/error.hpp"
+#include "core/live.hpp"
 #include "drivers/storage/depth_search.hpp"
 #include "drivers/storage/filesystem.hpp"
 #include "drivers/storage/jobs.hpp"
@@ -76,6 +77,8 @@ class StoragePhase {
 
   // Stress: run the iodepth search on the volume after its jobs. Call before run().
   void set_depth_search(DepthSearchPlan plan) { search_ = std::move(plan); }
+  // Where each fio run's per-second series go (fio_series.hpp), as it ends; null: nowhere.
+  void set_live_sink(LiveSink* sink) { live_ = sink; }
 
   // fio missing or not fio -> ErrorKind::unavailable. A path that is missing -> input; read-only, full or not
   // writable -> io, each naming the path. Nothing is left behind on error.
@@ -119,6 +122,7 @@ class StoragePhase {
   std::filesystem::path job_file_;
   std::vector<Target> targets_;
   std::optional<DepthSearchPlan> search_;
+  LiveSink* live_ = nullptr;
   // Held from the first file created to the last one removed: a second Ctrl-C waits for the removal rather
   // than leave fio's scratch files on the volume under test.
   std::optional<engine::ExitDeferral> files_guard_;

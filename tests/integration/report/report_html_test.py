@@ -8,7 +8,9 @@ INVALID reason: `kubeproof report DIR --format html`, then chromium --dump-dom w
 - no console message at all (the page logs nothing when it works; an exception is a console error);
 - the page ran to its end (body data-rendered="true");
 - every chart drew exactly the data points its model holds, and more than 0; the expected charts are there
-  (per phase with data: rate over time, latency percentiles, one per stress series);
+  (per phase with data: rate over time with the offered rate of each second, P50/P99 per second, throughput
+  over time, latency percentiles, one per stress series), and the time-series charts drew as many points as
+  report.json holds (counted here from the file, not from the page);
 - the hostile strings appear as text, never as elements;
 and a screenshot beside each report. Exit 0 on success; each failure is printed.
 """
@@ -69,15 +71,50 @@ def charts(dom):
     return found
 
 
+def has_percentiles(series):
+    return any(p["p50"] is not None or p["p99"] is not None for p in series["points"])
+
+
 def expected_charts(report):
     names = []
     for phase in report["phases"]:
-        if phase["timeseries"]["series"]:
+        timeseries = phase["timeseries"]
+        if timeseries["series"]:
             names.append("rate-" + phase["phase"])
+        if any(has_percentiles(s) for s in timeseries["series"]):
+            names.append("percentiles-" + phase["phase"])
+        if timeseries.get("throughput"):
+            names.append("throughput-" + phase["phase"])
         if phase["histograms"]:
             names.append("latency-" + phase["phase"])
         names += [f"stress-{phase['phase']}-{n}" for n in range(len(phase["stress"]))]
     return names
+
+
+def expected_points(report):
+    """Points of the time-series charts, from report.json itself."""
+    points = {}
+    for phase in report["phases"]:
+        timeseries = phase["timeseries"]
+        name = phase["phase"]
+        if timeseries["series"]:
+            rate = 0
+            for series in timeseries["series"]:
+                rate += len(series["points"])
+                if any(p["errors"] > 0 for p in series["points"]):
+                    rate += len(series["points"])
+            if timeseries.get("offered_points"):
+                rate += len(timeseries["offered_points"])
+            elif timeseries["offered"] is not None:
+                rate += 2
+            points["rate-" + name] = rate
+        percentiles = sum(sum(p[k] is not None for p in s["points"] for k in ("p50", "p99"))
+                          for s in timeseries["series"])
+        if percentiles:
+            points["percentiles-" + name] = percentiles
+        if timeseries.get("throughput"):
+            points["throughput-" + name] = sum(len(s["points"]) for s in timeseries["throughput"])
+    return points
 
 
 def main():
@@ -94,6 +131,16 @@ def main():
     check(sorted(drawn) == sorted(wanted), f"charts: wanted {sorted(wanted)}, page has {sorted(drawn)}")
     for name, (expected, points) in drawn.items():
         check(expected > 0 and points == expected, f"chart {name}: {points} points drawn of {expected}")
+    for name, points in expected_points(report).items():
+        check(drawn.get(name, (0, -1))[1] == points,
+              f"chart {name}: {drawn.get(name, (0, -1))[1]} points drawn, report.json holds {points}")
+    # The fixture has what each kind of chart draws: offered per second, the network's streams and request/
+    # response tests, fio's jobs.
+    for name in ("rate-network", "percentiles-network", "throughput-network", "rate-storage",
+                 "percentiles-storage", "throughput-storage"):
+        check(name in wanted, f"the fixture should have the chart {name}")
+    check(any(p["timeseries"].get("offered_points") for p in report["phases"]),
+          "the fixture should have an offered rate per second")
     check(report["overall"]["verdict_text"] in dom and "breaking point:" in dom,
           "the overall verdict or the breaking point is missing")
 

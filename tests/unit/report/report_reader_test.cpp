@@ -23,10 +23,9 @@ RunReport read_back(const std::string& text) {
   return read ? std::move(*read) : RunReport{};
 }
 
-// The real run's report.json in tests/fixtures/report/ (dns and ingress stress: steps, series, histograms).
+// The real run's report.json in tests/fixtures/report/ (stress in four phases: steps, series, histograms).
 std::string real_run_json() {
-  const auto gz =
-      std::filesystem::path(KP_SOURCE_DIR) / "tests/fixtures/report/stress-dns-ingress.report.json.gz";
+  const auto gz = std::filesystem::path(KP_SOURCE_DIR) / "tests/fixtures/report/stress-local.report.json.gz";
   testing::CommandOutput unzipped = testing::run_command("gzip -dc '" + gz.string() + "'");
   EXPECT_EQ(unzipped.status, 0) << unzipped.output;
   return unzipped.output;
@@ -59,11 +58,11 @@ TEST(ReportReader, ARealRunsReportRoundTripsExactly) {
   // The fixture is stored without indentation: the same document, as this build writes it.
   const std::string expected = Json::parse(stored).dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
   // EXPECT_TRUE, not EXPECT_EQ: gtest's line diff of two multi-megabyte documents runs for minutes.
-  EXPECT_TRUE(first == expected) << "the report read back renders differently (first difference at byte "
-                                 << std::distance(first.begin(), std::mismatch(first.begin(), first.end(),
-                                                                               expected.begin(), expected.end())
-                                                                      .first)
-                                 << ")";
+  EXPECT_TRUE(first == expected)
+      << "the report read back renders differently (first difference at byte "
+      << std::distance(first.begin(),
+                       std::mismatch(first.begin(), first.end(), expected.begin(), expected.end()).first)
+      << ")";
   if (first != expected) {
     std::ofstream("/tmp/kp-rr-first.json") << first;
     std::ofstream("/tmp/kp-rr-expected.json") << expected;

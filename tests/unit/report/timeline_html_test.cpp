@@ -8,6 +8,7 @@
 
 #include "core/clock.hpp"
 #include "report/report_file.hpp"
+#include "report/report_reader.hpp"
 #include "report/run_report.hpp"
 #include "report/timeline.hpp"
 #include "report_fixture.hpp"
@@ -74,6 +75,74 @@ TEST(Timeline, ProgressForwardsToPeopleAndRecords) {
   progress.live_sink()->add(delta(Phase::etcd, "put", 5, 0, 2));
   EXPECT_EQ(quiet.messages, 1);
   EXPECT_EQ(timeline.series().at(Phase::etcd).at(0).points.at(0).achieved, 5);
+  // A finished series (network, storage) reaches the timeline through the same sink.
+  FinishedSeries fio;
+  fio.phase = Phase::storage;
+  fio.series = "randread-4k";
+  fio.seconds.push_back(
+      FinishedSecond{.completions = 1200.0, .errors = 0, .p50 = {}, .p99 = {}, .bits_per_second = {}});
+  hand_over_series(progress.live_sink(), fio);
+  EXPECT_EQ(timeline.series().at(Phase::storage).at(0).points.at(0).achieved, 1200);
+}
+
+// A generator that reports at its end (a network agent, fio): its seconds are placed back from the hand-over.
+TEST(Timeline, PlacesAFinishedSeriesSoItsLastSecondEndsAtTheHandOver) {
+  FakeClock clock;
+  Timeline timeline(clock);
+  timeline.phase_started(Phase::network);
+  clock.advance(std::chrono::seconds(10));
+  FinishedSeries rr;
+  rr.phase = Phase::network;
+  rr.series = "TCP_RR net.pod_to_pod.latency.p99";
+  rr.offered = 500.0;
+  for (int i = 0; i < 3; ++i) {
+    FinishedSecond second;
+    second.completions = 490.0 + i;
+    second.p50 = 0.0001;
+    second.p99 = 0.0004 + i * 0.0001;
+    rr.seconds.push_back(second);
+  }
+  hand_over_series(&timeline, rr);
+  FinishedSeries stream;
+  stream.phase = Phase::network;
+  stream.series = "TCP_STREAM net.pod_to_pod.throughput";
+  stream.ended_before = std::chrono::seconds(4);  // e.g. fio's job that finished before fio did
+  stream.seconds = {
+      FinishedSecond{.completions = {}, .errors = 0, .p50 = {}, .p99 = {}, .bits_per_second = 9e9},
+      FinishedSecond{.completions = {}, .errors = 0, .p50 = {}, .p99 = {}, .bits_per_second = 8e9}};
+  hand_over_series(&timeline, stream);
+
+  const auto series = timeline.series();
+  ASSERT_EQ(series.at(Phase::network).size(), 1u);  // the stream counts no completions
+  const SeriesTimeline& got = series.at(Phase::network).at(0);
+  EXPECT_EQ(got.series, rr.series);
+  ASSERT_EQ(got.points.size(), 10u);  // seconds 0..6 are empty, 7..9 the test's
+  EXPECT_DOUBLE_EQ(got.points[6].achieved, 0);
+  EXPECT_FALSE(got.points[6].p99.has_value());
+  EXPECT_DOUBLE_EQ(got.points[7].achieved, 490);
+  EXPECT_DOUBLE_EQ(*got.points[9].p99, 0.0006);
+
+  const auto throughput = timeline.throughput_series();
+  ASSERT_EQ(throughput.at(Phase::network).size(), 1u);
+  const ThroughputTimeline& bits = throughput.at(Phase::network).at(0);
+  ASSERT_EQ(bits.points.size(), 6u);  // ended 4 s before the hand-over at 10 s: seconds 4 and 5
+  EXPECT_DOUBLE_EQ(bits.points[4].bits_per_second, 9e9);
+  EXPECT_DOUBLE_EQ(bits.points[5].bits_per_second, 8e9);
+  EXPECT_DOUBLE_EQ(bits.points[3].bits_per_second, 0);
+
+  // The open-loop test's rate over its seconds, nothing offered around them.
+  const std::vector<OfferedPoint> offered = timeline.offered_series().at(Phase::network);
+  ASSERT_EQ(offered.size(), 11u);
+  EXPECT_FALSE(offered[6].offered.has_value());
+  EXPECT_DOUBLE_EQ(*offered[7].offered, 500);
+  EXPECT_DOUBLE_EQ(*offered[9].offered, 500);
+  EXPECT_FALSE(offered[10].offered.has_value());
+
+  // A second series of the same name in the same seconds: counts add, percentiles cannot be merged.
+  hand_over_series(&timeline, rr);
+  const SeriesTimeline twice = timeline.series().at(Phase::network).at(0);
+  EXPECT_DOUBLE_EQ(twice.points[7].achieved, 980);
+  EXPECT_FALSE(twice.points[7].p99.has_value());
 }
 
 TEST(JsonReport, CarriesTheTimeSeriesPerPhaseAndSeries) {
@@ -94,6 +163,26 @@ TEST(JsonReport, CarriesTheTimeSeriesPerPhaseAndSeries) {
               json::parse(R"({"second":0,"achieved":950.0,"errors":1,"p50":0.002,"p99":0.004})"));
     EXPECT_TRUE(series[0].at("points")[1].at("p99").is_null());
   }
+}
+
+TEST(JsonReport, CarriesThroughputOnlyWhereThereIsSome) {
+  RunReport report = fixture_report();
+  report.throughput_timelines[Phase::network] = {ThroughputTimeline{
+      "TCP_STREAM net.pod_to_pod.throughput", {ThroughputPoint{0, 0}, ThroughputPoint{1, 9.4e9}}}};
+  const std::string text = render_json(report);
+  const json parsed = json::parse(text);
+  for (const json& phase : parsed.at("phases")) {
+    if (phase.at("phase") != "network") {
+      EXPECT_FALSE(phase.at("timeseries").contains("throughput")) << phase.at("phase");
+      continue;
+    }
+    EXPECT_EQ(phase.at("timeseries").at("throughput"),
+              json::parse(R"([{"series":"TCP_STREAM net.pod_to_pod.throughput",
+                               "points":[{"second":0,"bits_per_second":0.0},{"second":1,"bits_per_second":9.4e9}]}])"));
+  }
+  Result<RunReport> read = read_report(nlohmann::ordered_json::parse(text), "report.json");
+  ASSERT_TRUE(read) << read.error().message;
+  EXPECT_EQ(render_json(*read), text);
 }
 
 TEST(HtmlReport, EscapesHostileStringsAndInlinesChartJs) {

@@ -2,13 +2,19 @@
 
 #include <gtest/gtest.h>
 
+#include "core/finished_series.hpp"
+
 namespace kp::drivers::net {
 namespace {
 
-class Lines final : public engine::ProgressSink {
+class Lines final : public engine::ProgressSink, public LiveSink, public FinishedSeriesSink {
  public:
   void message(Phase, std::string_view text) override { lines.emplace_back(text); }
+  LiveSink* live_sink() override { return this; }
+  void add(const LiveDelta&) override {}
+  void finished(const FinishedSeries& series) override { finished_series.push_back(series); }
   std::vector<std::string> lines;
+  std::vector<FinishedSeries> finished_series;
 };
 
 // The flow with the client runner replaced by one that answers from the job (the seam both targets plug
@@ -45,6 +51,8 @@ struct Flow {
         r.throughput_source = "receiver";
         r.transactions = 100;
         r.transaction_rate = 100;
+        r.per_second_bps = {1e9};
+        r.per_second_tps = {100};
         const TimePoint t0{};
         for (int i = 0; i < 100; ++i) {
           r.latency.record(t0, t0, t0 + std::chrono::microseconds(50 + i));
@@ -103,6 +111,12 @@ TEST(NetPhaseFlow, LabPathGivesTheCatalogRowsOnly) {
   EXPECT_EQ(flow.jobs[2].role, ServerRole::service);
   EXPECT_EQ(flow.jobs[2].target, "10.237.1.10:80");
   EXPECT_NE(run.measurements[2].source.find("DNAT 10.237.1.10:80 -> 10.237.0.2:7410"), std::string::npos);
+  // Each test's per-second series went to the report's timeline as its result arrived.
+  ASSERT_EQ(flow.progress.finished_series.size(), 3u);
+  EXPECT_EQ(flow.progress.finished_series[0].series, "TCP_STREAM net.pod_to_pod.throughput");
+  EXPECT_EQ(flow.progress.finished_series[0].seconds.at(0).bits_per_second, 1e9);
+  EXPECT_EQ(flow.progress.finished_series[2].series, "TCP_RR net.pod_to_service.latency.p99");
+  EXPECT_EQ(flow.progress.finished_series[2].seconds.at(0).completions, 100.0);
 }
 
 // A judged cluster placement gives the catalog's rows and its own, plus UDP_RR and TCP_CRR; each row's note

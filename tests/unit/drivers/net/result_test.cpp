@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "drivers/net/result_series.hpp"
 #include "drivers/net/stress.hpp"
 
 namespace kp::drivers::net {
@@ -129,6 +130,41 @@ TEST(ClientResultJson, SummaryForPeople) {
   EXPECT_EQ(summary(stream), "TCP_STREAM 9.41Gbps (receiver), 12 retransmits, client CPU 0.00");
   EXPECT_NE(summary(sample()).find("(incomplete: stream 0: the server closed the connection"),
             std::string::npos);
+}
+
+// The per-second series the report's timeline gets from a result (result_series.hpp).
+TEST(ClientResultSeries, RequestResponseGivesTransactionsAndPercentilesPerSecond) {
+  ClientResult r = sample();
+  r.per_second_tps = {2.9, 1.1, 0.0};  // the control thread's samples
+  r.latency_series = {SecondSnapshot{0, 3, 3.0, 40000, 60000}, SecondSnapshot{1, 1, 1.0, 20000, 20000}};
+  const FinishedSeries series = finished_series(r, "TCP_RR net.pod_to_pod.latency.p99");
+  EXPECT_EQ(series.phase, Phase::network);
+  EXPECT_EQ(series.series, "TCP_RR net.pod_to_pod.latency.p99");
+  EXPECT_EQ(series.offered, 1000.0);
+  ASSERT_EQ(series.seconds.size(), 3u);
+  EXPECT_EQ(series.seconds[0].completions, 3.0);  // the snapshot's exact count, not the sample
+  EXPECT_DOUBLE_EQ(*series.seconds[0].p50, 40e-6);
+  EXPECT_DOUBLE_EQ(*series.seconds[0].p99, 60e-6);
+  EXPECT_EQ(series.seconds[1].completions, 1.0);
+  EXPECT_EQ(series.seconds[2].completions, 0.0);  // no snapshot: no transaction ended in it
+  EXPECT_FALSE(series.seconds[2].p99.has_value());
+  EXPECT_FALSE(series.seconds[0].bits_per_second.has_value());
+
+  r.latency_series.clear();  // merged from several agents: the samples, without percentiles
+  const FinishedSeries merged = finished_series(r, "x");
+  EXPECT_EQ(merged.seconds[0].completions, 2.9);
+  EXPECT_FALSE(merged.seconds[0].p50.has_value());
+}
+
+TEST(ClientResultSeries, StreamGivesThroughputPerSecond) {
+  ClientResult r;
+  r.spec.scenario = Scenario::tcp_stream;
+  r.per_second_bps = {9.1e9, 9.3e9};
+  const FinishedSeries series = finished_series(r, "TCP_STREAM net.pod_to_pod.throughput");
+  ASSERT_EQ(series.seconds.size(), 2u);
+  EXPECT_EQ(series.seconds[1].bits_per_second, 9.3e9);
+  EXPECT_FALSE(series.seconds[1].completions.has_value());
+  EXPECT_FALSE(series.offered.has_value());
 }
 
 }  // namespace

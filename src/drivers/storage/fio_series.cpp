@@ -1,0 +1,147 @@
+#include "drivers/storage/fio_series.hpp"
+
+#include <algorithm>
+#include <map>
+
+namespace kp::drivers::storage {
+namespace {
+
+// A job's cumulative values in one document.
+struct Cumulative {
+  std::int64_t timestamp_ms = 0;
+  std::uint64_t ios = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t runtime_ms = 0;
+  std::uint64_t samples = 0;                   // completion latencies recorded
+  std::map<std::int64_t, std::uint64_t> bins;  // ns -> count, read and write together
+};
+
+// What a job did between two documents.
+struct Interval {
+  std::uint64_t ios = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t runtime_ms = 0;
+  std::map<std::int64_t, std::uint64_t> bins;
+};
+
+// Shorter than this, an interval is added to the one before it rather than stand as a second of its own: fio
+// writes its final document moments after its last dump, and a rate over a few milliseconds says nothing.
+constexpr std::uint64_t kShortestIntervalMs = 250;
+
+Cumulative cumulative(const FioJobResult& job, std::int64_t timestamp_ms) {
+  Cumulative out;
+  out.timestamp_ms = timestamp_ms;
+  out.ios = job.read.total_ios + job.write.total_ios;
+  out.bytes = job.read.io_bytes + job.write.io_bytes;
+  out.runtime_ms = std::max(job.read.runtime_ms, job.write.runtime_ms);
+  out.samples = job.read.clat.samples + job.write.clat.samples;
+  for (const DirectionStats* direction : {&job.read, &job.write}) {
+    for (const auto& [ns, count] : direction->clat.bins) {
+      out.bins[ns] += count;
+    }
+  }
+  return out;
+}
+
+// fio's rule for a percentile of its bins: the value of the bin holding the rank.
+std::optional<double> percentile_seconds(const std::map<std::int64_t, std::uint64_t>& bins,
+                                         std::uint64_t total, double percent) {
+  if (total == 0) {
+    return std::nullopt;
+  }
+  const double rank = percent / 100.0 * static_cast<double>(total);
+  std::uint64_t below = 0;
+  for (const auto& [ns, count] : bins) {
+    below += count;
+    if (static_cast<double>(below) >= rank) {
+      return static_cast<double>(ns) / 1e9;
+    }
+  }
+  return static_cast<double>(bins.rbegin()->first) / 1e9;
+}
+
+}  // namespace
+
+std::vector<FinishedSeries> fio_series(const FioOutput& output, const JobSet& set, std::string_view suffix) {
+  // Every document in order, the final one last.
+  std::vector<std::pair<std::int64_t, const std::vector<FioJobResult>*>> documents;
+  for (const FioStatus& status : output.status) {
+    documents.emplace_back(status.timestamp_ms, &status.jobs);
+  }
+  documents.emplace_back(output.timestamp_ms, &output.jobs);
+
+  std::vector<FinishedSeries> out;
+  for (const FioJob& job : set.jobs) {
+    FinishedSeries series;
+    series.phase = Phase::storage;
+    series.series = job.name + std::string(suffix);
+    series.offered = job.offered_iops();
+    Cumulative previous;
+    std::vector<Interval> intervals;
+    std::int64_t last_at = 0;
+    for (const auto& [timestamp, jobs] : documents) {
+      auto found = std::ranges::find(*jobs, job.name, &FioJobResult::name);
+      if (found == jobs->end()) {
+        continue;
+      }
+      Cumulative now = cumulative(*found, timestamp);
+      if (now.samples == 0) {
+        // Not started, or in its ramp (fio counts its I/Os but records no latency until the ramp ends, and
+        // then starts counting again from 0): no second yet.
+        previous = Cumulative{};
+        continue;
+      }
+      if (now.runtime_ms < previous.runtime_ms || now.ios < previous.ios) {
+        previous = Cumulative{};  // counting started again
+      }
+      if (now.runtime_ms == previous.runtime_ms) {
+        continue;  // it did not run since the last document (it finished)
+      }
+      Interval interval;
+      interval.ios = now.ios - previous.ios;
+      interval.bytes = now.bytes - std::min(now.bytes, previous.bytes);
+      interval.runtime_ms = now.runtime_ms - previous.runtime_ms;
+      for (const auto& [ns, count] : now.bins) {
+        auto before = previous.bins.find(ns);
+        const std::uint64_t earlier = before == previous.bins.end() ? 0 : before->second;
+        if (count > earlier) {
+          interval.bins[ns] = count - earlier;
+        }
+      }
+      if (interval.runtime_ms < kShortestIntervalMs && !intervals.empty()) {
+        Interval& into = intervals.back();
+        into.ios += interval.ios;
+        into.bytes += interval.bytes;
+        into.runtime_ms += interval.runtime_ms;
+        for (const auto& [ns, count] : interval.bins) {
+          into.bins[ns] += count;
+        }
+      } else {
+        intervals.push_back(std::move(interval));
+      }
+      last_at = timestamp;
+      previous = std::move(now);
+    }
+    for (const Interval& interval : intervals) {
+      const double seconds = static_cast<double>(interval.runtime_ms) / 1e3;
+      FinishedSecond second;
+      second.completions = static_cast<double>(interval.ios) / seconds;
+      second.bits_per_second = static_cast<double>(interval.bytes) * 8 / seconds;
+      std::uint64_t total = 0;
+      for (const auto& [ns, count] : interval.bins) {
+        total += count;
+      }
+      second.p50 = percentile_seconds(interval.bins, total, 50);
+      second.p99 = percentile_seconds(interval.bins, total, 99);
+      series.seconds.push_back(second);
+    }
+    if (series.seconds.empty()) {
+      continue;
+    }
+    series.ended_before = std::chrono::milliseconds(std::max<std::int64_t>(0, output.timestamp_ms - last_at));
+    out.push_back(std::move(series));
+  }
+  return out;
+}
+
+}  // namespace kp::drivers::storage
