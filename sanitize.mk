@@ -1,7 +1,7 @@
 # Sanitizer builds (issue 18): included by the Makefile, kept apart so other hardening work merges cleanly.
 #
 #   make test-sanitize   test-asan + test-tsan
-#   make test-asan       every unit and integration test, built with ASan+UBSan into build-asan/
+#   make test-asan       every unit and integration test but ASAN_EXCLUDE, with ASan+UBSan, in build-asan/
 #   make test-tsan       the threaded engines' tests (dns, ingress, etcd, api, net, live metrics), TSan, build-tsan/
 #
 # Both builds are Debug at -O1 (sanitizer reports need frames; -O1 keeps the load tests' rates near the real
