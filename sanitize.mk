@@ -1,7 +1,7 @@
 # Sanitizer builds (issue 18): included by the Makefile, kept apart so other hardening work merges cleanly.
 #
 #   make test-sanitize   test-asan + test-tsan
-#   make test-asan       every unit and integration test, built with ASan+UBSan into build-asan/
+#   make test-asan       every unit and integration test but ASAN_EXCLUDE, with ASan+UBSan, in build-asan/
 #   make test-tsan       the threaded engines' tests (dns, ingress, etcd, api, net, live metrics), TSan, build-tsan/
 #
 # Both builds are Debug at -O1 (sanitizer reports need frames; -O1 keeps the load tests' rates near the real
@@ -35,10 +35,16 @@ build-tsan: deps
 		-DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" $(CMAKE_FLAGS)
 	cmake --build $(TSAN_BUILD_DIR) -j $(SANITIZE_JOBS) --target $(TSAN_TARGETS)
 
+# Tests the ASan run leaves out, by name (a ctest regex; docs/sanitizers.md gives each one's reason):
+#   AgentImage.*  packs the binary under test into an image of Debian's runtime libraries only; an instrumented
+#                 binary needs libasan/libubsan, which the image rightly does not have. It tests packaging,
+#                 and `make test` runs it with the real binary.
+ASAN_EXCLUDE ?= ^AgentImage\.
+
 # Unit tests in parallel, integration tests one at a time (as `make test`).
 test-asan: build-asan
 	cd $(ASAN_BUILD_DIR) && $(ASAN_ENV) ctest --output-on-failure -j $(SANITIZE_JOBS) -LE integration
-	cd $(ASAN_BUILD_DIR) && $(ASAN_ENV) ctest --output-on-failure -L integration
+	cd $(ASAN_BUILD_DIR) && $(ASAN_ENV) ctest --output-on-failure -L integration $(if $(ASAN_EXCLUDE),-E '$(ASAN_EXCLUDE)')
 
 test-tsan: build-tsan
 	bash scripts/sanitize/run-tsan.sh $(TSAN_BUILD_DIR)
