@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <map>
 
 #include <fmt/format.h>
@@ -195,10 +196,24 @@ class Fields {
     if (!value) {
       return std::unexpected(value.error());
     }
-    if (*value < 0 || *value != std::floor(*value)) {
+    // 2^64 is exact as a double; anything at or above it would overflow the cast.
+    if (*value < 0 || *value != std::floor(*value) || *value >= 18446744073709551616.0) {
       return error(key, fmt::format("must be a whole number >= 0, got {}", echo(parent.at(key))));
     }
     return static_cast<std::uint64_t>(*value);
+  }
+
+  // fio's job error is an errno: a whole number that fits an int.
+  Result<int> error_code(const Json& parent, std::string_view key) const {
+    Result<double> value = number(parent, key);
+    if (!value) {
+      return std::unexpected(value.error());
+    }
+    if (*value != std::floor(*value) || *value < std::numeric_limits<int>::min() ||
+        *value > std::numeric_limits<int>::max()) {
+      return error(key, fmt::format("must be an error number, got {}", echo(parent.at(key))));
+    }
+    return static_cast<int>(*value);
   }
 
  private:
@@ -337,11 +352,11 @@ Result<FioJobResult> read_job(const Json& job, std::size_t index, std::string_vi
   }
   result.name = (*name)->get<std::string>();
   const Fields fields(source, job_label(result), "");
-  Result<double> error = fields.number(job, "error");
+  Result<int> error = fields.error_code(job, "error");
   if (!error) {
     return std::unexpected(error.error());
   }
-  result.error = static_cast<int>(*error);
+  result.error = *error;
   Result<DirectionStats> read = read_direction(job, "read", fields, detail);
   if (!read) {
     return std::unexpected(read.error());

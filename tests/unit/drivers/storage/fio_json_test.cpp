@@ -194,6 +194,15 @@ TEST(FioJson, MissingAndMistypedFieldsNameTheJobAndField) {
             "got \"p99\"");
   EXPECT_EQ(parse_error(replaced(text, "\"error\" : 0", "\"error\" : \"none\"")),
             "fio output x.json: jobs[0] \"randread4k_libaio_1\": error: must be a number, got \"none\"");
+  // Found by fuzz_fio_json: numbers beyond the target type's range were cast unchecked (undefined behaviour).
+  EXPECT_EQ(parse_error(replaced(text, "\"error\" : 0", "\"error\" : 9223372036854775807")),
+            "fio output x.json: jobs[0] \"randread4k_libaio_1\": error: must be an error number, got "
+            "9223372036854775807");
+  EXPECT_EQ(parse_error(replaced(text, "\"error\" : 0", "\"error\" : 2.5")),
+            "fio output x.json: jobs[0] \"randread4k_libaio_1\": error: must be an error number, got 2.5");
+  EXPECT_EQ(parse_error(replaced(text, "\"io_bytes\" : 3343708160", "\"io_bytes\" : 1e20")),
+            "fio output x.json: jobs[0] \"randread4k_libaio_1\": read.io_bytes: must be a whole number >= 0, "
+            "got 1e+20");
   EXPECT_EQ(parse_error(replaced(text, "\"jobname\" : \"randread4k_libaio_1\",", "")),
             "fio output x.json: jobs[0]: jobname: missing");
   EXPECT_EQ(parse_error(replaced(text, "\"read\" : {", "\"reads\" : {")),
