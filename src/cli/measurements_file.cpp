@@ -189,6 +189,12 @@ Result<ImportedMeasurements> parse_document(const Context& context, const json& 
     if (!seconds) {
       return std::unexpected(with_context(seconds.error(), context.fail_prefix("soak_duration")));
     }
+    // A soak is a day or so; a year bounds it well inside Duration's range (292 years of nanoseconds).
+    constexpr double kMaxSoakSeconds = 365.0 * 24 * 3600;
+    if (!(*seconds >= 0 && *seconds <= kMaxSoakSeconds)) {
+      return context.fail_at("soak_duration",
+                             fmt::format("must be a duration from 0 to 365d, got {}", shown(soak)));
+    }
     imported.soak_duration = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(*seconds));
   }
   if (document.contains("description")) {

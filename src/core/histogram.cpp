@@ -269,7 +269,12 @@ void Histogram::merge(const Histogram& other) {
   overflow_count_ += other.overflow_count_;
   min_ = std::min(min_, other.min_);
   max_ = std::max(max_, other.max_);
-  sum_ += other.sum_;
+  // Saturates rather than overflows (undefined for Int128): only histograms read from outside, with counts
+  // near 2^64 each, come near the limit, and a saturated mean still says "absurdly large".
+  if (__builtin_add_overflow(sum_, other.sum_, &sum_)) {
+    constexpr auto kMax = static_cast<Int128>(~UInt128{0} >> 1);
+    sum_ = other.sum_ > 0 ? kMax : -kMax - 1;
+  }
 }
 
 void Histogram::reset() {

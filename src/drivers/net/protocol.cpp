@@ -37,6 +37,20 @@ Result<std::uint64_t> get_count(const json& object, std::string_view where, std:
   return found->get<std::uint64_t>();
 }
 
+// A time in nanoseconds: at most 1e17 (three years, longer than any test), so that it fits a Duration and
+// sums of a few such times do too.
+Result<Duration> get_nanoseconds(const json& object, std::string_view where, std::string_view key) {
+  constexpr std::uint64_t kMax = 100'000'000'000'000'000;
+  Result<std::uint64_t> value = get_count(object, where, key);
+  if (value && *value > kMax) {
+    return bad(fmt::format("{}.{}: must be at most {} ns, got {}", where, key, kMax, *value));
+  }
+  if (!value) {
+    return std::unexpected(value.error());
+  }
+  return Duration(static_cast<std::int64_t>(*value));
+}
+
 json report_to_json(const ServerReport& r) {
   return json{{"bytes_received", r.bytes_received},
               {"window_bytes_received", r.window_bytes_received},
@@ -59,24 +73,26 @@ Result<ServerReport> report_from_json(const json& object) {
     std::string_view key;
     std::uint64_t* target;
   };
-  std::uint64_t window_ns = 0;
-  std::uint64_t user_ns = 0;
-  std::uint64_t system_ns = 0;
   for (Field field :
        {Field{"bytes_received", &r.bytes_received}, Field{"window_bytes_received", &r.window_bytes_received},
-        Field{"window_ns", &window_ns}, Field{"packets_received", &r.packets_received},
+        Field{"packets_received", &r.packets_received},
         Field{"window_packets_received", &r.window_packets_received}, Field{"transactions", &r.transactions},
-        Field{"connections", &r.connections}, Field{"cpu_user_ns", &user_ns},
-        Field{"cpu_system_ns", &system_ns}}) {
+        Field{"connections", &r.connections}}) {
     Result<std::uint64_t> value = get_count(object, "result.report", field.key);
     if (!value) {
       return std::unexpected(value.error());
     }
     *field.target = *value;
   }
-  r.window = Duration(static_cast<std::int64_t>(window_ns));
-  r.cpu_user = Duration(static_cast<std::int64_t>(user_ns));
-  r.cpu_system = Duration(static_cast<std::int64_t>(system_ns));
+  for (auto [key, target] : {std::pair<std::string_view, Duration*>{"window_ns", &r.window},
+                             {"cpu_user_ns", &r.cpu_user},
+                             {"cpu_system_ns", &r.cpu_system}}) {
+    Result<Duration> value = get_nanoseconds(object, "result.report", key);
+    if (!value) {
+      return std::unexpected(value.error());
+    }
+    *target = *value;
+  }
   auto seconds = object.find("per_second_bytes");
   if (seconds == object.end() || !seconds->is_array()) {
     return bad("result.report.per_second_bytes: must be a list");
@@ -127,11 +143,14 @@ Result<ControlMessage> decode_object(const json& object) {
       return std::unexpected(ok.error());
     }
     Result<std::uint64_t> session = get_count(object, "ready", "session");
-    Result<std::uint64_t> hold = session ? get_count(object, "ready", "hold_ns") : session;
+    if (!session) {
+      return std::unexpected(session.error());
+    }
+    Result<Duration> hold = get_nanoseconds(object, "ready", "hold_ns");
     if (!hold) {
       return std::unexpected(hold.error());
     }
-    return ReadyMessage{*session, Duration(static_cast<std::int64_t>(*hold))};
+    return ReadyMessage{*session, *hold};
   }
   if (name == "mark") {
     auto mark = object.find("name");

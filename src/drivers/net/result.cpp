@@ -18,6 +18,12 @@ Duration from_seconds(double value) {
   return Duration(static_cast<std::int64_t>(std::llround(value * 1e9)));
 }
 
+// Longer than any measurement kubeproof makes (a soak is a day), short enough that sums of a few such times
+// stay far inside Duration's range: a result line beyond it is not from a kubeproof agent.
+constexpr double kMaxSeconds = 1e8;
+// Nanosecond figures the line carries as numbers must fit a Duration's int64 count.
+constexpr double kMaxNanoseconds = 9.2e18;
+
 json cpu_json(const CpuUse& cpu) {
   return json{{"user_s", seconds(cpu.user)},
               {"system_s", seconds(cpu.system)},
@@ -73,6 +79,30 @@ class Reader {
       return wrong(path, "a number");
     }
     return (*node)->get<double>();
+  }
+
+  // A duration in seconds: finite, >= 0 and below kMaxSeconds, so that it converts to a Duration exactly.
+  Result<Duration> seconds(std::string_view path) const {
+    Result<double> value = number(path);
+    if (!value) {
+      return std::unexpected(value.error());
+    }
+    if (!std::isfinite(*value) || *value < 0 || *value >= kMaxSeconds) {
+      return wrong(path, fmt::format("a number of seconds from 0 to {:g}, got {}", kMaxSeconds, *value));
+    }
+    return from_seconds(*value);
+  }
+
+  // A whole figure (a second's index, nanoseconds) that must fit an int64.
+  Result<std::int64_t> whole(std::string_view path) const {
+    Result<double> value = number(path);
+    if (!value) {
+      return std::unexpected(value.error());
+    }
+    if (!std::isfinite(*value) || *value < 0 || *value >= kMaxNanoseconds) {
+      return wrong(path, fmt::format("a number from 0 to {:g}, got {}", kMaxNanoseconds, *value));
+    }
+    return static_cast<std::int64_t>(*value);
   }
 
   Result<std::uint64_t> count(std::string_view path) const {
@@ -140,13 +170,13 @@ class Reader {
 
   Result<CpuUse> cpu(std::string_view path) const {
     const std::string base(path);
-    Result<double> user = number(base + ".user_s");
-    Result<double> system = user ? number(base + ".system_s") : user;
-    Result<double> window = system ? number(base + ".window_s") : system;
+    Result<Duration> user = seconds(base + ".user_s");
+    Result<Duration> system = user ? seconds(base + ".system_s") : user;
+    Result<Duration> window = system ? seconds(base + ".window_s") : system;
     if (!window) {
       return std::unexpected(window.error());
     }
-    return CpuUse{from_seconds(*user), from_seconds(*system), from_seconds(*window)};
+    return CpuUse{*user, *system, *window};
   }
 
  private:
@@ -265,14 +295,11 @@ Result<ClientResult> result_from_json_line(std::string_view text) {
     KP_READ(test, in.at("test"));
     KP_READ(r.spec, spec_from_json(*test));
     KP_READ(r.server, in.text("server"));
-    double value = 0;
-    KP_READ(value, in.number("server_hold_s"));
-    r.server_hold = from_seconds(value);
+    KP_READ(r.server_hold, in.seconds("server_hold_s"));
     KP_READ(r.complete, in.boolean("complete"));
     KP_READ(r.cancelled, in.boolean("cancelled"));
     KP_READ(r.error, in.text("error"));
-    KP_READ(value, in.number("measured_s"));
-    r.measured = from_seconds(value);
+    KP_READ(r.measured, in.seconds("measured_s"));
     KP_READ(r.throughput_bps, in.number("throughput.bits_per_second"));
     KP_READ(r.throughput_source, in.text("throughput.source"));
     KP_READ(r.sender_bps, in.number("throughput.sender_bits_per_second"));
@@ -296,17 +323,11 @@ Result<ClientResult> result_from_json_line(std::string_view text) {
     for (const json& item : *series) {
       Reader second(item);
       SecondSnapshot s;
-      double p50 = 0;
-      double p99 = 0;
-      double index = 0;
-      KP_READ(index, second.number("second"));
+      KP_READ(s.second, second.whole("second"));
       KP_READ(s.count, second.count("count"));
-      KP_READ(p50, second.number("p50_ns"));
-      KP_READ(p99, second.number("p99_ns"));
-      s.second = static_cast<std::int64_t>(index);
+      KP_READ(s.p50, second.whole("p50_ns"));
+      KP_READ(s.p99, second.whole("p99_ns"));
       s.rate = double(s.count);
-      s.p50 = static_cast<std::int64_t>(p50);
-      s.p99 = static_cast<std::int64_t>(p99);
       r.latency_series.push_back(s);
     }
     const json* open_loop = nullptr;
@@ -315,8 +336,7 @@ Result<ClientResult> result_from_json_line(std::string_view text) {
       PacerStats stats;
       KP_READ(stats.sends, in.count("open_loop.sends"));
       KP_READ(stats.late_sends, in.count("open_loop.late_sends"));
-      KP_READ(value, in.number("open_loop.max_lag_s"));
-      stats.max_lag = from_seconds(value);
+      KP_READ(stats.max_lag, in.seconds("open_loop.max_lag_s"));
       r.pacer = std::move(stats);
     }
     // The agent's cgroup throttling over the run (cli/agent_command.cpp adds "cpu_budget"); absent when the
@@ -324,11 +344,9 @@ Result<ClientResult> result_from_json_line(std::string_view text) {
     if (root.contains("cpu_budget") && root["cpu_budget"].is_object() &&
         root["cpu_budget"].contains("throttling") && root["cpu_budget"]["throttling"].is_object()) {
       CpuThrottling throttling;
-      double throttled_s = 0;
       KP_READ(throttling.periods, in.count("cpu_budget.throttling.periods"));
       KP_READ(throttling.throttled, in.count("cpu_budget.throttling.throttled"));
-      KP_READ(throttled_s, in.number("cpu_budget.throttling.throttled_s"));
-      throttling.throttled_time = from_seconds(throttled_s);
+      KP_READ(throttling.throttled_time, in.seconds("cpu_budget.throttling.throttled_s"));
       r.throttling = throttling;
     }
     // Absent in a result from an older agent: nothing is known about its own lateness.

@@ -272,6 +272,8 @@ Result<LatencyStats> read_latency(const Json& object, const Fields& fields, Deta
       return fields.error("bins", fmt::format("must be an object, got {}", echo(*bins)));
     }
     Histogram histogram;
+    // Their sum is the histogram's count: past 2^64 it would wrap, and the exact sum of values overflow.
+    std::uint64_t binned = 0;
     for (const auto& [key, value] : bins->items()) {
       std::int64_t ns = 0;
       auto [end, code] = std::from_chars(key.data(), key.data() + key.size(), ns);
@@ -281,6 +283,9 @@ Result<LatencyStats> read_latency(const Json& object, const Fields& fields, Deta
       if (!value.is_number_unsigned()) {
         return fields.error(fmt::format("bins[\"{}\"]", key),
                             fmt::format("must be a count, got {}", echo(value)));
+      }
+      if (__builtin_add_overflow(binned, value.get<std::uint64_t>(), &binned)) {
+        return fields.error("bins", "the counts add up to more than 2^64");
       }
       if (detail == Detail::result) {
         histogram.record(ns, value.get<std::uint64_t>());

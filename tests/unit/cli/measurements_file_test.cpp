@@ -111,6 +111,11 @@ TEST(MeasurementsFile, MessagesNameFileKeyAndValue) {
             "m.json: measurements: must be an object of metric id -> value, got array");
   EXPECT_EQ(error_of(R"({"measurements": {}, "soak_duration": true})"),
             "m.json: soak_duration: must be a duration such as \"24h\", got true");
+  // Beyond Duration's range the conversion was undefined (found reviewing fuzz_measurements_json's reach).
+  EXPECT_EQ(error_of(R"({"measurements": {}, "soak_duration": 1e300})"),
+            "m.json: soak_duration: must be a duration from 0 to 365d, got 1e+300");
+  EXPECT_EQ(error_of(R"({"measurements": {}, "soak_duration": "9223372036.854775807s"})"),
+            "m.json: soak_duration: must be a duration from 0 to 365d, got \"9223372036.854775807s\"");
   std::string bad_unit = error_of(R"({"measurements": {"etcd.write.p99": "fast"}})");
   EXPECT_TRUE(bad_unit.starts_with("m.json: measurements.\"etcd.write.p99\": ")) << bad_unit;
   EXPECT_NE(bad_unit.find("\"fast\""), std::string::npos) << bad_unit;

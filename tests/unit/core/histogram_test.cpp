@@ -319,6 +319,17 @@ TEST(HistogramMerge, WithEmptyIsIdentity) {
   EXPECT_EQ(empty, histogram);
 }
 
+// Histograms from outside (agents' lines, report.json) can hold sums near the Int128 limit; merging two such
+// sums overflowed (undefined). It saturates instead, so the mean stays "enormous", never wraps negative.
+TEST(HistogramMerge, SumsPastTheInt128LimitSaturate) {
+  Histogram a;
+  a.record(kMaxInt64, std::numeric_limits<std::uint64_t>::max() / 2);
+  Histogram b = a;
+  a.merge(b);
+  a.merge(b);
+  EXPECT_GT(a.mean(), 1e18);
+}
+
 TEST(HistogramJson, RoundTripsExactly) {
   std::vector<Histogram> cases = {Histogram(), record_all(log_uniform_values(17, 10'000)),
                                   record_all(adversarial_values()),

@@ -117,6 +117,10 @@ TEST(ControlProtocol, MalformedInputGetsExactErrors) {
             "mark: \"name\" must be \"measure_start\" or \"measure_end\"");
   EXPECT_EQ(decode_error("{\"type\":\"ready\",\"version\":1,\"session\":-1,\"hold_ns\":0}"),
             "ready.session: must be a whole number >= 0");
+  // Beyond int64 these wrapped to a negative Duration that encode() wrote and decode() then refused
+  // (found by fuzz_net_control's round-trip check).
+  EXPECT_EQ(decode_error("{\"type\":\"ready\",\"version\":1,\"session\":1,\"hold_ns\":9223372036854775808}"),
+            "ready.hold_ns: must be at most 100000000000000000 ns, got 9223372036854775808");
   EXPECT_EQ(decode_error("{\"type\":\"error\"}"), "error: missing \"message\"");
   EXPECT_EQ(decode_error("{\"type\":\"result\",\"report\":[]}"), "result.report: must be an object");
   // Control characters of a foreign peer are not echoed raw.

@@ -121,6 +121,34 @@ TEST(ClientResultJson, ForeignOrTruncatedLinesAreOneLineErrors) {
   EXPECT_EQ(error_of(line.dump()), "net-client result: version 9 is not supported");
 }
 
+// Found by fuzz_net_result's review: times and nanosecond figures beyond a Duration's range were converted
+// unchecked (undefined behaviour, and CPU sums that overflowed).
+TEST(ClientResultJson, FiguresBeyondADurationsRangeAreErrors) {
+  auto error_of = [](const nlohmann::json& line) {
+    Result<ClientResult> r = result_from_json_line(line.dump());
+    return r ? std::string("parsed") : r.error().message;
+  };
+  nlohmann::json line = nlohmann::json::parse(to_json_line(sample()));
+  line["latency"]["per_second"][0]["second"] = 1e300;
+  EXPECT_EQ(error_of(line), "net-client result: \"second\" must be a number from 0 to 9.2e+18, got 1e+300");
+  line = nlohmann::json::parse(to_json_line(sample()));
+  line["latency"]["per_second"][0]["p99_ns"] = -5;
+  EXPECT_EQ(error_of(line), "net-client result: \"p99_ns\" must be a number from 0 to 9.2e+18, got -5");
+  line = nlohmann::json::parse(to_json_line(sample()));
+  line["cpu"]["client"]["user_s"] = 5e9;
+  EXPECT_EQ(
+      error_of(line),
+      "net-client result: \"cpu.client.user_s\" must be a number of seconds from 0 to 1e+08, got 5000000000");
+  line = nlohmann::json::parse(to_json_line(sample()));
+  line["measured_s"] = -1.0;
+  EXPECT_EQ(error_of(line),
+            "net-client result: \"measured_s\" must be a number of seconds from 0 to 1e+08, got -1");
+  // The limits leave every real figure alone.
+  line = nlohmann::json::parse(to_json_line(sample()));
+  line["measured_s"] = 86400.0;
+  EXPECT_EQ(error_of(line), "parsed");
+}
+
 TEST(ClientResultJson, SummaryForPeople) {
   ClientResult stream;
   stream.throughput_bps = 9.41e9;

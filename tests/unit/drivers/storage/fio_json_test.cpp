@@ -115,6 +115,16 @@ TEST(FioJson, JsonPlusBinsBecomeAHistogramOfEveryCompletion) {
   EXPECT_EQ(output->find("nope"), nullptr);
 }
 
+// Bins whose counts add past 2^64 wrapped the histogram's count and overflowed its exact sum (undefined).
+TEST(FioJson, BinCountsPastTwoToTheSixtyFourAreAnError) {
+  const std::string text = replaced(
+      fixture("kubeproof_jsonplus.json"), "\"152576\" : 2,",
+      "\"9223372036854775807\" : 18446744073709551615, \"9223372036854775806\" : 18446744073709551615,");
+  EXPECT_EQ(parse_error(text),
+            "fio output x.json: jobs[0] \"randread-4k\": read.clat_ns.bins: the counts add up "
+            "to more than 2^64");
+}
+
 TEST(FioJson, ErrorLinesBeforeTheJsonAreKeptAndJobErrorsRead) {
   Result<FioOutput> output = parse_fio_output(fixture("fio_enospc.json"), "f");
   ASSERT_TRUE(output) << output.error().message;
