@@ -32,6 +32,20 @@ Result<load::AgentClock> agent_clock_from_line(const nlohmann::json& line) {
       return bad();
     }
   }
+  // Beyond what a WallTime holds, from_epoch_ms and the differences of clock_skew_reason would overflow.
+  const auto in_range = [](const nlohmann::json& ms) {
+    return ms.is_number_unsigned()
+               ? ms.get<std::uint64_t>() <= std::uint64_t{load::kLatestEpochMs}
+               : ms.get<std::int64_t>() >= 0 && ms.get<std::int64_t>() <= load::kLatestEpochMs;
+  };
+  for (const char* key : {"process_ms", "started_ms", "ended_ms", "start_at_ms", "kernel_start_ms"}) {
+    if (clock.contains(key) && clock[key].is_number_integer() && !in_range(clock[key])) {
+      return fail(
+          ErrorKind::protocol,
+          fmt::format("the agent's line: clock.{}: must be Unix epoch milliseconds from 0 to {}, got {}", key,
+                      load::kLatestEpochMs, clock[key].dump()));
+    }
+  }
   load::AgentClock out;
   out.process_ms = clock["process_ms"].get<std::int64_t>();
   out.started_ms = clock["started_ms"].get<std::int64_t>();

@@ -167,7 +167,8 @@ std::string format_duration(Duration duration) {
     return fmt::format("{:.2f}s", value / 1e9);
   }
   // A minute or more: "2m30s", "1h30m", "1h0m5s"; sub-second digits would only be noise at this scale.
-  const std::int64_t total_seconds = (ns + 500'000'000) / 1'000'000'000;
+  // Rounded to the nearest second without adding first: ns + 0.5 s overflows near the int64 maximum.
+  const std::int64_t total_seconds = ns / 1'000'000'000 + (ns % 1'000'000'000 >= 500'000'000 ? 1 : 0);
   const std::int64_t hours = total_seconds / 3600;
   const std::int64_t minutes = (total_seconds % 3600) / 60;
   const std::int64_t seconds = total_seconds % 60;

@@ -21,7 +21,9 @@ std::int64_t epoch_ms(WallTime time) {
 }
 
 WallTime from_epoch_ms(std::int64_t ms) {
-  return WallTime{} + std::chrono::milliseconds(ms);
+  // Callers check times from outside against kLatestEpochMs; the clamp keeps any other value from overflowing
+  // the conversion to nanoseconds.
+  return WallTime{} + std::chrono::milliseconds(std::clamp(ms, -kLatestEpochMs, kLatestEpochMs));
 }
 
 std::string format_wall_ms(WallTime time) {
@@ -40,6 +42,10 @@ Result<WallTime> parse_start_at(std::string_view flag, std::string_view text, Wa
                       std::all_of(text.begin(), text.end(), [](char c) { return std::isdigit(c) != 0; });
   if (!digits || std::from_chars(text.data(), text.data() + text.size(), ms).ec != std::errc()) {
     return flag_error(flag, "not Unix epoch milliseconds (e.g. 1733140800123)", text);
+  }
+  if (ms > kLatestEpochMs) {
+    return flag_error(
+        flag, fmt::format("past the latest time this agent can hold ({}, in 2262)", kLatestEpochMs), text);
   }
   const WallTime start = from_epoch_ms(ms);
   if (start - now > kStartAtMaxAhead) {

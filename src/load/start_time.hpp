@@ -29,9 +29,15 @@ inline constexpr Duration kStartAtMaxLate = std::chrono::seconds(1);
 std::int64_t epoch_ms(WallTime time);
 WallTime from_epoch_ms(std::int64_t ms);
 
+// The latest epoch millisecond a WallTime holds (its int64 nanoseconds end on 2262-04-11). Epoch times read
+// from outside (--start-at, an agent's clock) must lie in [0, kLatestEpochMs]: a clock before 1970 is as
+// wrong as one past 2262, and within that range the difference of any two is a Duration too.
+inline constexpr std::int64_t kLatestEpochMs = 9'223'372'036'854;
+
 // `--start-at` (ErrorKind::usage naming `flag`, without dashes): digits only, epoch milliseconds, within
 // kStartAtMaxAhead of `now`:
 //   --start-at: not Unix epoch milliseconds (e.g. 1733140800123), got "soon"
+//   --start-at: past the latest time this agent can hold (9223372036854, in 2262), got "..."
 //   --start-at: 2026-12-02T14:20:00.000Z is 3h0m ahead of this agent's clock (at most 10m), got "..."
 Result<WallTime> parse_start_at(std::string_view flag, std::string_view text, WallTime now);
 

@@ -27,6 +27,13 @@ std::string text_of(const Json& object, std::string_view key) {
   return found->is_string() ? found->get<std::string>() : found->dump();
 }
 
+// A chart coordinate copied through as report.json holds it: value(key, 0) would convert with get<int>(),
+// undefined for a float like 1e300 in a hand-edited file. Anything but a number reads as `fallback`.
+Json number_or(const Json& object, std::string_view key, Json fallback) {
+  auto found = object.find(key);
+  return found != object.end() && found->is_number() ? *found : fallback;
+}
+
 // Percentiles of the HDR-style plot: a point only where the histogram holds enough values to state it.
 constexpr double kPercentiles[] = {0, 50, 75, 90, 95, 99, 99.9, 99.99, 99.999, 99.9999};
 
@@ -85,9 +92,9 @@ Json phase_view(const Json& phase) {
     Json p50 = Json::array();
     Json p99 = Json::array();
     for (const Json& point : one.value("points", Json::array())) {
-      const Json second = point.value("second", 0);
+      const Json second = number_or(point, "second", 0);
       achieved.push_back(Json{{"x", second}, {"y", point.value("achieved", 0.0)}});
-      errors.push_back(Json{{"x", second}, {"y", point.value("errors", 0)}});
+      errors.push_back(Json{{"x", second}, {"y", number_or(point, "errors", 0)}});
       // Seconds without a completion have no percentile: left out, not drawn as 0.
       for (auto [key, into] : {std::pair<const char*, Json*>{"p50", &p50}, {"p99", &p99}}) {
         if (const Json value = point.value(key, Json(nullptr)); value.is_number()) {
@@ -105,7 +112,7 @@ Json phase_view(const Json& phase) {
   Json offered_points = Json::array();
   for (const Json& point : timeseries.value("offered_points", Json::array())) {
     offered_points.push_back(
-        Json{{"x", point.value("second", 0)}, {"y", point.value("offered", Json(nullptr))}});
+        Json{{"x", number_or(point, "second", 0)}, {"y", point.value("offered", Json(nullptr))}});
   }
   rate["offered_points"] = offered_points;
   view["percentiles"] = percentiles;
@@ -114,7 +121,7 @@ Json phase_view(const Json& phase) {
     Json points = Json::array();
     for (const Json& point : one.value("points", Json::array())) {
       const Json bits = point.value("bits_per_second", Json(nullptr));
-      points.push_back(Json{{"x", point.value("second", 0)},
+      points.push_back(Json{{"x", number_or(point, "second", 0)},
                             {"y", bits.is_number() ? Json(bits.get<double>() / 1e6) : Json(nullptr)}});
     }
     throughput.push_back(Json{{"name", text_of(one, "series")}, {"mbps", points}});

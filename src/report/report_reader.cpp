@@ -150,6 +150,23 @@ constexpr std::array kStates = {eval::ChecklistState::met, eval::ChecklistState:
 constexpr std::array kComparisons = {config::Comparison::less, config::Comparison::less_equal,
                                      config::Comparison::greater, config::Comparison::greater_equal};
 
+// The longest duration read back: its nanoseconds (about 292 years' worth) must fit an int64 for llround.
+constexpr double kLongestSeconds = 9.2e9;
+
+// A stored number of seconds no longer than kLongestSeconds, and not below 0 unless `may_be_negative`.
+double bounded_seconds(const Json& object, std::string_view key, const std::string& path, double seconds,
+                       bool may_be_negative) {
+  if (!(std::fabs(seconds) < kLongestSeconds) || (seconds < 0 && !may_be_negative)) {
+    throw BadField{child(path, key), fmt::format("must be between {} and 9.2e9 seconds, got {}",
+                                                 may_be_negative ? "-9.2e9" : "0", object.at(key).dump())};
+  }
+  return seconds;
+}
+
+// 1677-09-22T00:00:00Z and 2262-04-11T00:00:00Z.
+constexpr std::int64_t kEarliestSeconds = -9'223'286'400;
+constexpr std::int64_t kLatestSeconds = 9'223'286'400;
+
 // "2026-11-27T23:05:12Z" -> whole seconds since the epoch; null -> nullopt.
 std::optional<std::int64_t> utc_seconds(const Json& object, std::string_view key, const std::string& path) {
   const std::string value = text_or_empty(object, key, path);
@@ -167,7 +184,15 @@ std::optional<std::int64_t> utc_seconds(const Json& object, std::string_view key
   }
   parts.tm_year -= 1900;
   parts.tm_mon -= 1;
-  return static_cast<std::int64_t>(::timegm(&parts));
+  const auto seconds = static_cast<std::int64_t>(::timegm(&parts));
+  // WallTime counts nanoseconds in an int64: about 1677-09-21 to 2262-04-11. A day inside those ends leaves
+  // room for the sub-second fraction and the duration that timing() adds.
+  if (seconds < kEarliestSeconds || seconds > kLatestSeconds) {
+    throw BadField{
+        child(path, key),
+        fmt::format("must be between 1677-09-22T00:00:00Z and 2262-04-11T00:00:00Z, got \"{}\"", value)};
+  }
+  return seconds;
 }
 
 // Times whose whole seconds print as the stored `started`/`finished` and whose difference is the stored
@@ -186,6 +211,15 @@ engine::PhaseTiming timing(const Json& object, const std::string& path) {
     out.finished = WallTime(std::chrono::duration_cast<WallTime::duration>(seconds(*finished)));
   }
   if (started && finished && length_seconds && std::isfinite(*length_seconds)) {
+    bounded_seconds(object, "duration_seconds", path, *length_seconds, true);
+    // The writer's difference is within a second of finished - started (each is cut to whole seconds), and
+    // may be negative when the wall clock stepped back. Beyond two seconds it is not that difference, and
+    // nanoseconds of it (or started + it) could overflow.
+    if (std::fabs(static_cast<double>(*finished - *started) - *length_seconds) >= 2.0) {
+      throw BadField{child(path, "duration_seconds"),
+                     fmt::format("must be the time from started to finished ({} s), got {}",
+                                 *finished - *started, object.at("duration_seconds").dump())};
+    }
     const auto length = nanoseconds(std::llround(*length_seconds * 1e9));
     const nanoseconds whole = seconds(*finished - *started);
     // The start's fraction of a second: the smallest that keeps started + length within finished's second.
@@ -245,7 +279,8 @@ load::StressResult stress(const Json& json, const std::string& path) {
     step.p99 = optional_number(value, "p99", at_step);
     step.completed = count(value, "completed", at_step);
     step.errors = count(value, "errors", at_step);
-    step.duration = Duration(std::llround(number(value, "duration", at_step) * 1e9));
+    step.duration = Duration(std::llround(
+        bounded_seconds(value, "duration", at_step, number(value, "duration", at_step), false) * 1e9));
     step.cancelled = flag(value, "cancelled", at_step);
     step.broke = text_or_empty(value, "broke", at_step);
     out.steps.push_back(std::move(step));

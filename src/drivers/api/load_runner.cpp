@@ -13,6 +13,12 @@
 #include "load/worker_pool.hpp"
 
 namespace kp::drivers::api {
+namespace {
+
+// The longest schedule a run's time is measured against: a year.
+constexpr double kLongestPacedSeconds = 365.0 * 24 * 3600;
+
+}  // namespace
 
 void LoadStats::merge(const LoadStats& other) {
   mutating.merge(other.mutating);
@@ -292,8 +298,10 @@ Result<LoadStats> LoadRunner::run(std::vector<Operation> operations, kube::Token
     latencies.merge(stats.list);
     const Duration typical =
         std::chrono::nanoseconds(latencies.count() > 0 ? latencies.value_at_percentile(50) : 0);
+    // A tiny rate makes sent / qps more than a Duration holds (the cast would be undefined); a year is
+    // beyond any run, and a few such times summed by merge() still fit.
     const auto paced = std::chrono::duration_cast<Duration>(
-        std::chrono::duration<double>(static_cast<double>(sent.sent) / qps));
+        std::chrono::duration<double>(std::min(static_cast<double>(sent.sent) / qps, kLongestPacedSeconds)));
     stats.busy = std::max(paced, *shared->last_finished - sent.first - typical);
   }
   if (qps > 0) {

@@ -34,7 +34,10 @@ Shape shape_at(const Settings& settings, double qps, Duration duration) {
   } else {
     double seconds = std::chrono::duration<double>(duration).count();
     double per_iteration = std::max(1, requests_per_iteration(settings));
-    shape.iterations = std::clamp(static_cast<int>(shape.qps * seconds / 3.0 / per_iteration), 1, 1000);
+    // Clamped as a double: a rate like 1e20 gives more iterations than an int holds (the cast would be
+    // undefined), and an infinite rate over no time gives NaN (read as 1).
+    const double wanted = shape.qps * seconds / 3.0 / per_iteration;
+    shape.iterations = wanted >= 1000 ? 1000 : wanted >= 1 ? static_cast<int>(wanted) : 1;
   }
   return shape;
 }

@@ -1,5 +1,9 @@
 #include "drivers/dns/load_json.hpp"
 
+#include <limits>
+#include <type_traits>
+#include <utility>
+
 #include <fmt/format.h>
 
 namespace kp::drivers::dns {
@@ -97,7 +101,20 @@ Result<LoadResult> load_from_json(const json& in) {
       error = bad(name, "missing or not a number");
       return;
     }
-    target = from[name].get<T>();
+    const json& value = from[name];
+    if constexpr (std::is_integral_v<T>) {
+      // get<T>() of a float, or of an integer beyond T, would convert unchecked: undefined for 1e300 or -1.5.
+      const bool fits = value.is_number_unsigned()  ? std::in_range<T>(value.get<std::uint64_t>())
+                        : value.is_number_integer() ? std::in_range<T>(value.get<std::int64_t>())
+                                                    : false;
+      if (!fits) {
+        error =
+            bad(name, fmt::format("must be an integer from {} to {}, got {}", std::numeric_limits<T>::min(),
+                                  std::numeric_limits<T>::max(), value.dump()));
+        return;
+      }
+    }
+    target = value.get<T>();
   };
   const json& counters = in.contains("counters") ? in["counters"] : json();
   if (!counters.is_object()) {

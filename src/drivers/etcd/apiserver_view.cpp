@@ -15,7 +15,8 @@ std::string seconds_text(double seconds) {
   if (!std::isfinite(seconds)) {
     return "n/a";
   }
-  return format_duration(std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds)));
+  // Not a duration_cast: a histogram's quantile can be any finite number, beyond what a Duration holds.
+  return format_quantity(Quantity::duration, seconds);
 }
 
 Result<EtcdRequestLatency> latency_of(const prom::Exposition& page, const prom::Labels& match,

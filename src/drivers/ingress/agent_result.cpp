@@ -63,14 +63,31 @@ Result<LoadResult> load_result_from_line(const json& line) {
   result.connections_opened = count("connections_opened");
   result.server_closes = count("server_closes");
   result.bytes_read = count("bytes_read");
-  result.elapsed = seconds_of(real("elapsed_s"));
-  result.window = seconds_of(real("window_s"));
-  result.pacer.max_lag = seconds_of(real("pacer_max_lag_s"));
+  std::string out_of_range;
+  const auto duration = [&](const char* key) -> Duration {
+    const double seconds = real(key);
+    // Nanoseconds in an int64 hold about 292 years; converting more (or NaN) is undefined, and none of these
+    // is ever negative.
+    if (!(seconds >= 0 && seconds < 9.2e9)) {
+      if (out_of_range.empty()) {
+        out_of_range =
+            fmt::format("counts.{}: must be between 0 and 9.2e9 seconds, got {}", key, counts[key].dump());
+      }
+      return Duration{};
+    }
+    return seconds_of(seconds);
+  };
+  result.elapsed = duration("elapsed_s");
+  result.window = duration("window_s");
+  result.pacer.max_lag = duration("pacer_max_lag_s");
   result.intended_rate = real("intended_rate");
   result.open_loop = counts.value("open_loop", false);
   if (!missing.empty()) {
     return fail(ErrorKind::protocol,
                 fmt::format("{} line: counts.{} is missing or not a number", kHttpAgentKind, missing));
+  }
+  if (!out_of_range.empty()) {
+    return fail(ErrorKind::protocol, fmt::format("{} line: {}", kHttpAgentKind, out_of_range));
   }
   const std::pair<const char*, Histogram*> wanted[] = {
       {"latency", &result.latency},           {"uncorrected", &result.uncorrected},

@@ -22,6 +22,8 @@ constexpr std::size_t kReadBufferSize = 64 * 1024;
 // Open loop: intended times waiting for a connection, at most (about 100 s at 10k/s); the rest are counted
 // unsent (the server's: every connection was busy).
 constexpr std::size_t kMaxPending = std::size_t{1} << 20;
+// The furthest a worker's first send is put off: a year, in ns.
+constexpr double kLongestFirstOffsetNs = 365.0 * 24 * 3600 * 1e9;
 
 }  // namespace
 
@@ -405,8 +407,10 @@ LoadResult HttpWorker::run(TimePoint start) {
   // Workers interleave: worker i's k-th request is intended at start + (k * workers + i) / total rate.
   Duration offset{0};
   if (share_.rate) {
-    offset = Duration(static_cast<std::int64_t>(
-        1e9 * share_.index / (share_.rate->per_second * static_cast<double>(share_.workers))));
+    // A tiny rate puts a later worker's first send further off than a Duration holds (the cast would be
+    // undefined, and start + offset overflow); a year is beyond any run's window.
+    const double ns = 1e9 * share_.index / (share_.rate->per_second * static_cast<double>(share_.workers));
+    offset = Duration(static_cast<std::int64_t>(!(ns > 0) ? 0.0 : std::min(ns, kLongestFirstOffsetNs)));
   }
   flow_.emplace(FlowOptions{.slots = conns_.size(),
                             .rate = share_.rate,

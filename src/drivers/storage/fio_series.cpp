@@ -28,6 +28,9 @@ struct Interval {
 // writes its final document moments after its last dump, and a rate over a few milliseconds says nothing.
 constexpr std::uint64_t kShortestIntervalMs = 250;
 
+// The longest time ended_before takes from fio's timestamps: a day.
+constexpr std::uint64_t kLongestEndGapMs = 24ULL * 3600 * 1000;
+
 Cumulative cumulative(const FioJobResult& job, std::int64_t timestamp_ms) {
   Cumulative out;
   out.timestamp_ms = timestamp_ms;
@@ -138,7 +141,14 @@ std::vector<FinishedSeries> fio_series(const FioOutput& output, const JobSet& se
     if (series.seconds.empty()) {
       continue;
     }
-    series.ended_before = std::chrono::milliseconds(std::max<std::int64_t>(0, output.timestamp_ms - last_at));
+    // fio's timestamps are read from its output: their difference can exceed an int64, and its nanoseconds
+    // overflow far sooner. Unsigned, it is exact when positive; capped at a day, far longer than fio ever
+    // takes between its last dump and its end, so a garbled timestamp misplaces the series but stays defined.
+    const std::uint64_t gap_ms =
+        output.timestamp_ms > last_at
+            ? static_cast<std::uint64_t>(output.timestamp_ms) - static_cast<std::uint64_t>(last_at)
+            : 0;
+    series.ended_before = std::chrono::milliseconds(std::min<std::uint64_t>(gap_ms, kLongestEndGapMs));
     out.push_back(std::move(series));
   }
   return out;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -251,7 +252,12 @@ load::GeneratorAccount generator_account(const JobSummary& summary, bool rate_ju
   account.offered = *offered;
   account.rate_judged = rate_judged;
   const double seconds = std::chrono::duration<double>(summary.runtime).count();
-  account.due = static_cast<std::uint64_t>(std::llround(*offered * seconds));
+  // Range-checked before converting: fio's runtime is outside input, and a high rate over a long one is more
+  // than llround's long long (or a uint64) holds, where the conversion is undefined.
+  const double due = std::round(*offered * seconds);
+  account.due = !(due >= 0)                    ? 0
+                : due < 18446744073709551616.0 ? static_cast<std::uint64_t>(due)
+                                               : std::numeric_limits<std::uint64_t>::max();
   if (account.due > account.sent && summary.mean && *summary.mean > 0) {
     const double slots = double(summary.job.iodepth) * summary.job.numjobs;
     if (slots / *summary.mean < *offered) {

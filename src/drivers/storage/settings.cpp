@@ -37,7 +37,13 @@ Result<std::uint64_t> read_bytes(const config::YamlField& field, std::uint64_t m
   if (*bytes != std::floor(*bytes) || *bytes < static_cast<double>(minimum)) {
     return field.fail_got(fmt::format("must be a whole number of bytes >= {}", minimum));
   }
-  return static_cast<std::uint64_t>(*bytes);
+  // The bytes themselves from the exact parse: the double rounds 18446744073709551615 up to 2^64, which no
+  // uint64 holds (casting it is undefined), and loses the last digits of anything above 2^53.
+  Result<ByteSize> exact = parse_byte_size(field.text());
+  if (!exact) {
+    return field.fail_got(fmt::format("must be a whole number of bytes >= {}", minimum));
+  }
+  return exact->bytes;
 }
 
 Result<Duration> read_duration_at_least(const config::YamlField& field, Duration minimum) {

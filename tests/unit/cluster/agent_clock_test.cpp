@@ -103,5 +103,30 @@ TEST(AgentClock, ReadsTheAgentsClockFromItsLine) {
   EXPECT_EQ(missing.error().kind, ErrorKind::protocol);
 }
 
+TEST(AgentClock, ATimeNoWallTimeHoldsIsOneLineNamingTheField) {
+  // Epoch milliseconds past 2262 overflowed the conversion to nanoseconds (undefined behaviour).
+  nlohmann::json line{{"kind", "kubeproof.agent.http"},
+                      {"clock", {{"process_ms", kT}, {"started_ms", kT + 10}, {"ended_ms", kT + 20}}}};
+  line["clock"]["ended_ms"] = 9'223'372'036'855LL;
+  Result<load::AgentClock> late = agent_clock_from_line(line);
+  ASSERT_FALSE(late.has_value());
+  EXPECT_EQ(late.error().kind, ErrorKind::protocol);
+  EXPECT_EQ(late.error().message,
+            "the agent's line: clock.ended_ms: must be Unix epoch milliseconds from 0 to 9223372036854, got "
+            "9223372036855");
+  line["clock"]["ended_ms"] = kT + 20;
+  line["clock"]["kernel_start_ms"] = -9'000'000'000'000'000'000LL;
+  Result<load::AgentClock> early = agent_clock_from_line(line);
+  ASSERT_FALSE(early.has_value());
+  EXPECT_EQ(
+      early.error().message,
+      "the agent's line: clock.kernel_start_ms: must be Unix epoch milliseconds from 0 to 9223372036854, "
+      "got -9000000000000000000");
+  line["clock"]["kernel_start_ms"] = 18'000'000'000'000'000'000ULL;
+  EXPECT_FALSE(agent_clock_from_line(line).has_value());
+  line["clock"]["kernel_start_ms"] = 9'223'372'036'854LL;
+  EXPECT_TRUE(agent_clock_from_line(line).has_value());
+}
+
 }  // namespace
 }  // namespace kp::cluster

@@ -268,6 +268,11 @@ TEST(FormatDuration, PicksTheUnit) {
   EXPECT_EQ(format_duration(std::chrono::seconds(3605)), "1h0m5s");
   EXPECT_EQ(format_duration(std::chrono::hours(2)), "2h");
   EXPECT_EQ(format_duration(nanoseconds(-5'000'000)), "-5.00ms");
+  // The ends of the range: rounding to the second added half a second first and overflowed.
+  EXPECT_EQ(format_duration(nanoseconds::max()), "2562047h47m17s");
+  EXPECT_EQ(format_duration(nanoseconds::min()), "-2562047h47m17s");
+  EXPECT_EQ(format_duration(std::chrono::milliseconds(89'500)), "1m30s");
+  EXPECT_EQ(format_duration(std::chrono::milliseconds(89'499)), "1m29s");
 }
 
 }  // namespace

@@ -33,6 +33,17 @@ TEST(StartAt, RefusesWordsAndStartsTooFarAheadNamingTheFlagAndValue) {
   EXPECT_NE(ahead.error().message.find("got \"" + far + "\""), std::string::npos);
   // Exactly at the bound is fine.
   EXPECT_TRUE(parse_start_at("start-at", std::to_string(kNoonish + 600000), now).has_value());
+  // 18 digits pass the parse; beyond 2262 the conversion to nanoseconds overflowed (undefined behaviour).
+  Result<WallTime> beyond = parse_start_at("start-at", "999999999999999999", now);
+  ASSERT_FALSE(beyond.has_value());
+  EXPECT_EQ(beyond.error().kind, ErrorKind::usage);
+  EXPECT_EQ(beyond.error().message,
+            "--start-at: past the latest time this agent can hold (9223372036854, in 2262), got "
+            "\"999999999999999999\"");
+  Result<WallTime> latest = parse_start_at("start-at", "9223372036854", now);
+  ASSERT_FALSE(latest.has_value());
+  EXPECT_NE(latest.error().message.find("2262-04-11T23:47:16.854Z is "), std::string::npos)
+      << latest.error().message;
 }
 
 TEST(StartAt, TheDeadlineIsTheStartSeenFromTheMonotonicClock) {

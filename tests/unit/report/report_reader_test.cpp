@@ -1,5 +1,6 @@
 #include "report/report_reader.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -121,6 +122,62 @@ TEST(ReportReader, AFieldOfTheWrongKindIsOneLineNamingFileAndField) {
   ASSERT_FALSE(read.has_value());
   EXPECT_TRUE(read.error().message.starts_with("r.json: phases[0].histograms.etcd.write.p99.data: "))
       << read.error().message;
+}
+
+// Times and durations beyond WallTime's nanoseconds were converted unchecked (undefined behaviour).
+TEST(ReportReader, TimesAndDurationsAWallTimeCannotHoldAreOneLineNamingTheField) {
+  const auto error_of = [](const Json& document) {
+    Result<RunReport> read = read_report(document, "r.json");
+    return read ? std::string("read") : read.error().message;
+  };
+  Json document = Json::parse(render_json(fixture_report()));
+  document["phases"][0]["started"] = "2263-01-01T00:00:00Z";
+  EXPECT_EQ(error_of(document),
+            "r.json: phases[0].started: must be between 1677-09-22T00:00:00Z and 2262-04-11T00:00:00Z, got "
+            "\"2263-01-01T00:00:00Z\"");
+  document = Json::parse(render_json(fixture_report()));
+  document["meta"]["finished"] = "-999-01-01T00:00:00Z";
+  EXPECT_EQ(error_of(document),
+            "r.json: meta.finished: must be between 1677-09-22T00:00:00Z and 2262-04-11T00:00:00Z, got "
+            "\"-999-01-01T00:00:00Z\"");
+  // The latest time it holds still reads.
+  document = Json::parse(render_json(fixture_report()));
+  document["meta"]["started"] = "2262-04-10T23:58:30Z";
+  document["meta"]["finished"] = "2262-04-11T00:00:00Z";
+  EXPECT_EQ(error_of(document), "read");
+
+  document = Json::parse(render_json(fixture_report()));
+  document["phases"][0]["duration_seconds"] = 1e300;
+  EXPECT_EQ(error_of(document),
+            "r.json: phases[0].duration_seconds: must be between -9.2e9 and 9.2e9 seconds, "
+            "got 1e+300");
+  document["phases"][0]["duration_seconds"] = 5e9;  // started + 5e9 s is past 2262
+  EXPECT_EQ(error_of(document),
+            "r.json: phases[0].duration_seconds: must be the time from started to finished (30 s), got "
+            "5000000000.0");
+  document["phases"][0]["duration_seconds"] = 29.5;
+  EXPECT_EQ(error_of(document), "read");
+
+  RunReport report = fixture_report();
+  load::StepRecord step;
+  step.duration = std::chrono::seconds(10);
+  load::StressResult search;
+  search.series = "queries";
+  search.steps = {step};
+  report.inputs.front().stress = {search};
+  report.evaluation = eval::evaluate(report.inputs, testing::fixture_rows(), {});
+  document = Json::parse(render_json(report));
+  const auto with_stress =
+      std::ranges::find_if(document["phases"], [](const Json& phase) { return !phase["stress"].empty(); });
+  ASSERT_NE(with_stress, document["phases"].end());
+  const std::string at_step = fmt::format("r.json: phases[{}].stress[0].steps[0].duration",
+                                          std::distance(document["phases"].begin(), with_stress));
+  Json& duration = (*with_stress)["stress"][0]["steps"][0]["duration"];
+  ASSERT_EQ(duration, 10.0);
+  duration = 1e20;
+  EXPECT_EQ(error_of(document), at_step + ": must be between 0 and 9.2e9 seconds, got 1e+20");
+  duration = -1.5;
+  EXPECT_EQ(error_of(document), at_step + ": must be between 0 and 9.2e9 seconds, got -1.5");
 }
 
 TEST(ReportReader, LoadsAFolderOrAFileAndRefusesAnotherVersion) {

@@ -205,6 +205,20 @@ TEST(HtmlReport, EscapesHostileStringsAndInlinesChartJs) {
   EXPECT_EQ(ends, 3u);
 }
 
+TEST(HtmlReport, CopiesAHandEditedSecondOrErrorCountThroughWithoutConvertingIt) {
+  // `kubeproof report --format html` renders report.json as found: a float where the writer puts an integer
+  // was converted with get<int>(), undefined behaviour for 1e300.
+  const auto report = nlohmann::ordered_json::parse(R"({"phases":[{"timeseries":{
+      "series":[{"series":"query","points":[{"second":1e300,"achieved":1,"errors":-1.5}]}],
+      "offered_points":[{"second":-1e300,"offered":5}],
+      "throughput":[{"series":"t","points":[{"second":2.5,"bits_per_second":1e6}]}]}}]})");
+  const std::string html = render_html(report);
+  EXPECT_THAT(html, HasSubstr(R"({"x":1e+300,"y":-1.5})"));
+  EXPECT_THAT(html, HasSubstr(R"({"x":-1e+300,"y":5})"));
+  EXPECT_THAT(html, HasSubstr(R"({"x":2.5,"y":1.0})"));
+  EXPECT_THAT(html, Not(HasSubstr("-2147483648")));
+}
+
 TEST(HtmlReport, EscapesMalformedUtf8AndControlBytesAsJUnitDoes) {
   // One escaper serves HTML and XML: a service's stray bytes become U+FFFD or vanish in both.
   EXPECT_EQ(html_escape("a\xff'b\x01\n"), "a\xef\xbf\xbd&#39;b&#10;");

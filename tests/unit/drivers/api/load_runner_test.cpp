@@ -81,6 +81,17 @@ TEST(LoadRunner, AServerThatFallsBehindStretchesTheRunsTime) {
   EXPECT_LT(static_cast<double>(stats->ok) / std::chrono::duration<double>(stats->busy).count(), 70.0);
 }
 
+TEST(LoadRunner, ATinyRatesScheduleIsCappedAtAYear) {
+  // One send at 1e-15/s is a schedule of 1e15 s: converting that to nanoseconds was undefined behaviour.
+  FakeClock clock;
+  engine::CancellationToken cancel;
+  LoadRunner runner(instant_server(clock, milliseconds(5)), clock, cancel);
+  Result<LoadStats> stats = runner.run(std::vector<Operation>(1, get_operation()), 1e-15, 1);
+  ASSERT_TRUE(stats) << stats.error().message;
+  EXPECT_EQ(stats->sent, 1u);
+  EXPECT_EQ(stats->busy, std::chrono::hours(365 * 24));
+}
+
 TEST(LoadRunner, AnswerOfAQueuedSendIsTheServersNotOwnLateness) {
   LoadStats stats;
   kube::Response late;

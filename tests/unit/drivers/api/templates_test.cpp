@@ -1,5 +1,7 @@
 #include "drivers/api/templates.hpp"
 
+#include <limits>
+
 #include <gtest/gtest.h>
 
 #include "drivers/api/api_phase.hpp"
@@ -108,6 +110,15 @@ TEST(Shape, ExplicitRateAndMax) {
   Result<Shape> max = shape_run(settings, {}, 0.1, std::chrono::minutes(2));
   ASSERT_TRUE(max) << max.error().message;
   EXPECT_EQ(max->qps, 0) << "closed loop";
+}
+
+TEST(Shape, IterationsOfAnExtremeRateAreClampedBeforeTheCast) {
+  // qps x seconds beyond an int was cast unchecked (undefined behaviour) before the clamp.
+  Settings settings;
+  EXPECT_EQ(shape_at(settings, 1e20, std::chrono::minutes(2)).iterations, 1000);
+  EXPECT_EQ(shape_at(settings, std::numeric_limits<double>::infinity(), Duration{0}).iterations, 1);
+  EXPECT_EQ(shape_at(settings, 0.001, std::chrono::minutes(2)).iterations, 1);
+  EXPECT_EQ(shape_at(settings, 10, std::chrono::minutes(2)).iterations, 11);  // within the range: as before
 }
 
 TEST(Shape, MissingOrZeroCapacityIsAnInputError) {

@@ -73,6 +73,27 @@ TEST(DnsLoadJson, RoundTripsEveryCountAndHistogram) {
   Result<LoadResult> bad = load_from_json(broken);
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().message, "dns agent result: load.sent: missing or not a number");
+
+  // Numbers beyond a field's integer type were converted unchecked (undefined behaviour).
+  const auto error_of = [&](const char* field, const json& value) {
+    json changed = text;
+    (changed.contains(field) ? changed : changed["counters"])[field] = value;
+    Result<LoadResult> read = load_from_json(changed);
+    return read ? std::string("read") : read.error().message;
+  };
+  EXPECT_EQ(error_of("sent", -1.5),
+            "dns agent result: load.sent: must be an integer from 0 to 18446744073709551615, got -1.5");
+  EXPECT_EQ(error_of("sent", -1),
+            "dns agent result: load.sent: must be an integer from 0 to 18446744073709551615, got -1");
+  EXPECT_EQ(error_of("elapsed_ns", 1e300),
+            "dns agent result: load.elapsed_ns: must be an integer from -9223372036854775808 to "
+            "9223372036854775807, got 1e+300");
+  EXPECT_EQ(
+      error_of("threads", 4294967296LL),
+      "dns agent result: load.threads: must be an integer from -2147483648 to 2147483647, got 4294967296");
+  EXPECT_EQ(error_of("outstanding", -1),
+            "dns agent result: load.outstanding: must be an integer from 0 to 4294967295, got -1");
+  EXPECT_EQ(error_of("outstanding", 4294967295U), "read");
 }
 
 AgentRun agent(std::string pod, LoadResult load) {

@@ -50,6 +50,16 @@ TEST(ApiserverView, PerOperationAndTypeBusiestFirst) {
   EXPECT_NE(notes[3].find("1 more"), std::string::npos) << notes[3];
 }
 
+TEST(ApiserverView, AQuantileBeyondWhatADurationHoldsIsWrittenInSeconds) {
+  // histogram_quantile returns the top bucket's bound, any finite number a server writes: it was converted
+  // to nanoseconds unchecked (undefined behaviour beyond about 292 years).
+  ApiserverEtcdView view;
+  view.all = {.operation = "*", .type = "*", .count = 3, .p50 = 0.0125, .p99 = 1e12};
+  const std::vector<std::string> notes = apiserver_etcd_notes(view, 2);
+  ASSERT_EQ(notes.size(), 1U);
+  EXPECT_NE(notes[0].find("3 requests, P50 12.50ms, P99 1000000000000.00s"), std::string::npos) << notes[0];
+}
+
 TEST(ApiserverView, APageWithoutTheHistogramSaysSo) {
   Result<ApiserverEtcdView> none = apiserver_etcd_view(
       page_of("# TYPE apiserver_request_total counter\napiserver_request_total{code=\"200\"} 3\n"));

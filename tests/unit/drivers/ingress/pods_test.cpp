@@ -2,6 +2,7 @@
 // start time), how its line is read back (losslessly, so many agents merge exactly), and how an Ingress
 // object is read.
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "drivers/ingress/agent_result.hpp"
@@ -106,6 +107,19 @@ TEST(IngressPods, AFailureLineIsTheAgentsErrorAndAForeignLineIsRefused) {
   Result<LoadResult> missing = load_result_from_line(line);
   ASSERT_FALSE(missing.has_value());
   EXPECT_NE(missing.error().message.find("counts.responses"), std::string::npos);
+  // Seconds no Duration holds were converted unchecked (undefined behaviour).
+  for (const auto& [key, value] :
+       {std::pair<const char*, double>{"elapsed_s", 1e300}, {"window_s", -0.5}, {"pacer_max_lag_s", 9.3e9}}) {
+    json far = line_of(sample_result(1'000'000, 10));
+    far["counts"][key] = value;
+    Result<LoadResult> refused = load_result_from_line(far);
+    ASSERT_FALSE(refused.has_value()) << key;
+    EXPECT_EQ(refused.error().kind, ErrorKind::protocol);
+    EXPECT_EQ(refused.error().message,
+              fmt::format("kubeproof.agent.http line: counts.{}: must be between 0 and "
+                          "9.2e9 seconds, got {}",
+                          key, json(value).dump()));
+  }
 }
 
 TEST(IngressPods, EachAgentGetsItsShareAndTheOneStartTime) {

@@ -80,5 +80,23 @@ TEST(RunLoad, AWorkerExceptionIsAnErrorNotACrash) {
       << result.error().message;
 }
 
+TEST(RunLoad, ATinyRatePutsALaterWorkersFirstSendOffWithoutOverflow) {
+  // Worker 1's first send is 1e9 / (2 x 1e-300) ns away: cast to a Duration unchecked, that was undefined
+  // behaviour (UBSan in `make test-asan`); now a year off, beyond the window, so nothing is sent.
+  SilentListener listener;
+  ASSERT_NE(listener.port(), 0);
+  LoadSpec spec;
+  spec.url = *parse_url(fmt::format("http://127.0.0.1:{}/", listener.port()));
+  spec.threads = 2;
+  spec.connections = 2;
+  spec.rate = Rate{1e-300};
+  spec.duration = std::chrono::milliseconds(100);
+  spec.timeout = std::chrono::milliseconds(100);
+  engine::CancellationToken cancel;
+  Result<LoadResult> result = run_load(spec, real_clock(), cancel);
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(result->requests_sent, 0u);
+}
+
 }  // namespace
 }  // namespace kp::drivers::ingress

@@ -4,6 +4,7 @@
 #include "drivers/storage/fio_series.hpp"
 
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -132,6 +133,25 @@ TEST(FioSeries, DifferencesBetweenDumpsAcrossTheRamp) {
   EXPECT_DOUBLE_EQ(*series[0].seconds[1].p50, 4e-6);  // only what that second added
   EXPECT_DOUBLE_EQ(*series[0].seconds[2].p50, 8e-6);
   EXPECT_EQ(series[0].ended_before, std::chrono::milliseconds(0));
+}
+
+TEST(FioSeries, AGarbledFinalTimestampEndsTheSeriesADayEarlyAtMost) {
+  // The difference of fio's timestamps overflowed an int64 and its nanoseconds (undefined behaviour).
+  FioOutput output;
+  output.status = {
+      FioStatus{std::numeric_limits<std::int64_t>::min(), {cumulative(200, 1000, {{2000, 200}})}}};
+  output.timestamp_ms = std::numeric_limits<std::int64_t>::max();
+  output.jobs = {cumulative(200, 1000, {{2000, 200}})};
+  JobSet set;
+  set.jobs = {job("randread-4k")};
+  std::vector<FinishedSeries> series = fio_series(output, set, "");
+  ASSERT_EQ(series.size(), 1u);
+  EXPECT_EQ(series[0].ended_before, std::chrono::hours(24));
+  output.status[0].timestamp_ms = 1'000;
+  output.timestamp_ms = 2'500;
+  series = fio_series(output, set, "");
+  ASSERT_EQ(series.size(), 1u);
+  EXPECT_EQ(series[0].ended_before, std::chrono::milliseconds(1'500));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "drivers/storage/results.hpp"
 
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -331,6 +332,16 @@ TEST(StorageValidity, AShortfallWithFreeSlotsIsFiosOwnOnBothSidesOfTheBoundary) 
   // 99 % of due is still valid; and a row that is not judged from the rate is never INVALID for it.
   EXPECT_TRUE(load::judge_validity(generator_account(rated_job(2000, 1980, 1e-3, 32), true), 5e-3).valid());
   EXPECT_TRUE(load::judge_validity(generator_account(rated_job(2000, 1960, 1e-3, 32), false), 5e-3).valid());
+}
+
+TEST(StorageValidity, DueBeyondALongLongIsCountedAndBeyondAUint64Saturates) {
+  // A high rate over a long runtime went through llround past a long long (undefined behaviour).
+  JobSummary job = rated_job(2'000'000'000, 1000, 1e-3, 32);
+  job.runtime = std::chrono::hours(24 * 365 * 200);
+  const double seconds = std::chrono::duration<double>(job.runtime).count();
+  EXPECT_DOUBLE_EQ(static_cast<double>(generator_account(job, true).due), 2e9 * seconds);
+  job.job.numjobs = 256;
+  EXPECT_EQ(generator_account(job, true).due, std::numeric_limits<std::uint64_t>::max());
 }
 
 }  // namespace

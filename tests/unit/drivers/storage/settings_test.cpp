@@ -1,5 +1,7 @@
 #include "drivers/storage/settings.hpp"
 
+#include <limits>
+
 #include <gtest/gtest.h>
 
 namespace kp::drivers::storage {
@@ -155,6 +157,15 @@ TEST(StorageSettings, BadValuesAreEchoed) {
                   .starts_with("plans/x.yaml:1: phases[4].settings.size: not a size, got \"big\""));
   EXPECT_EQ(parse_error("size: 0"),
             "plans/x.yaml:1: phases[4].settings.size: must be a whole number of bytes >= 1, got \"0\"");
+  // The largest uint64 went through a double, rounded to 2^64 and was cast unchecked (undefined behaviour).
+  Result<Settings> largest = parse("size: 18446744073709551615");
+  ASSERT_TRUE(largest.has_value()) << largest.error().message;
+  EXPECT_EQ(largest->size, std::numeric_limits<std::uint64_t>::max());
+  EXPECT_EQ(parse("size: 9007199254740993")->size, 9007199254740993u);  // 2^53 + 1: no double holds it
+  EXPECT_EQ(
+      parse_error("size: 18446744073709551616"),
+      "plans/x.yaml:1: phases[4].settings.size: not a size, got \"18446744073709551616\" (too large; at most "
+      "16EiB)");
   EXPECT_EQ(parse_error("direct: yes please"),
             "plans/x.yaml:1: phases[4].settings.direct: must be true or false, got \"yes please\"");
   EXPECT_EQ(
