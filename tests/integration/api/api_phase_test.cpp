@@ -30,10 +30,14 @@ ApiPhase::Progress progress() {
   return [](std::string_view text) { messages.emplace_back(text); };
 }
 
+// The cluster enforces the restricted Pod Security level by default (its admission configuration): the
+// built-in pods must meet it, or their creates are 403s counted as errors. (The fixture runs no Deployment
+// controller; the template's context is checked in the unit tests.)
 TEST(ApiPhase, BuiltinWorkloadAgainstTheFixture) {
   testing::FakeApiserver server(
       "phase", json{{"pod_delays_ms",
-                     {{"scheduled", 200}, {"initialized", 100}, {"containers_ready", 300}, {"ready", 100}}}});
+                     {{"scheduled", 200}, {"initialized", 100}, {"containers_ready", 300}, {"ready", 100}}},
+                    {"pod_security_default", "restricted"}});
   ASSERT_TRUE(server.ok()) << server.error();
   Result<kube::RestConfig> config = server.rest_config();
   ASSERT_TRUE(config);
