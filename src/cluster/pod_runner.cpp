@@ -118,6 +118,14 @@ const std::string& PodRunner::ns() const {
   return state_->ns;
 }
 
+std::map<std::string, std::string> privileged_pod_security_labels() {
+  // warn and audit too: left out, a cluster default of baseline would still warn on every pod create and
+  // annotate the audit log as if the pods broke a policy.
+  return {{"pod-security.kubernetes.io/enforce", "privileged"},
+          {"pod-security.kubernetes.io/warn", "privileged"},
+          {"pod-security.kubernetes.io/audit", "privileged"}};
+}
+
 kube::Api& PodRunner::api() {
   return *state_->api;
 }

@@ -55,6 +55,12 @@ struct RunnerOptions {
   std::map<std::string, std::string> namespace_labels;
 };
 
+// The namespace labels that let Pod Security admission admit host-network and hostPath pods:
+// pod-security.kubernetes.io/enforce, warn and audit = privileged (a cluster-wide default of baseline or
+// restricted, set in the admission configuration, applies to every namespace without these labels). For
+// RunnerOptions::namespace_labels of a phase that runs such pods, and only then.
+std::map<std::string, std::string> privileged_pod_security_labels();
+
 struct Node {
   std::string name;
   std::map<std::string, std::string> labels;

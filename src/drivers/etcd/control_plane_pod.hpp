@@ -39,7 +39,6 @@ inline constexpr std::string_view kControlPlaneLabel = "node-role.kubernetes.io/
 inline constexpr std::string_view kKubeadmPkiDir = "/etc/kubernetes/pki/etcd";
 inline constexpr std::string_view kAgentPodName = "etcd-agent";
 inline constexpr std::string_view kAgentLineKind = "kubeproof.agent.etcd";
-inline constexpr std::string_view kPodSecurityLabel = "pod-security.kubernetes.io/enforce";
 
 // Where the agent finds etcd on the node: the settings' endpoints, metrics_url and certificates where given,
 // else kubeadm's (https://127.0.0.1:2379; http://127.0.0.1:2381/metrics; the certificates above). An

@@ -32,8 +32,8 @@ Result<std::unique_ptr<ControlPlaneEtcd>> ControlPlaneEtcd::open(const ClusterOp
   runner_options.phase = "etcd";
   runner_options.image = options.image;
   runner_options.pods = control_plane_pod_settings(std::move(pods));
-  // Pod Security admission reads the namespace's label: host network and a hostPath need "privileged".
-  runner_options.namespace_labels[std::string(kPodSecurityLabel)] = "privileged";
+  // Pod Security admission reads the namespace's labels: host network and a hostPath need "privileged".
+  runner_options.namespace_labels = cluster::privileged_pod_security_labels();
   Result<std::unique_ptr<cluster::PodRunner>> runner =
       cluster::PodRunner::open(*config, runner_options, clock, cancel);
   if (!runner) {

@@ -43,7 +43,8 @@ class PodRunnerTest : public ::testing::Test {
       GTEST_SKIP() << "the process kubelet needs root (network namespaces, nftables, setpriv)";
     }
     ASSERT_TRUE(fixture_->ok()) << fixture_->error();
-    fixture_->control("POST", "/fixture/config", json{{"denied", json::array()}});
+    fixture_->control("POST", "/fixture/config",
+                      json{{"denied", json::array()}, {"pod_security_default", nullptr}});
     Result<kube::RestConfig> config = fixture_->rest_config();
     ASSERT_TRUE(config) << config.error().message;
     config_ = *config;
@@ -380,6 +381,37 @@ TEST(PodRunnerLateIp, WaitRunningReturnsOnlyWithAnIp) {
   Result<PodInfo> running = (*pods)->wait_running("late");
   ASSERT_TRUE(running) << running.error().message;
   EXPECT_FALSE(running->ip.empty()) << "phase " << running->phase;
+}
+
+// Pod Security admission with a cluster-wide default of baseline refuses a host-network pod unless its
+// namespace is labelled privileged, which the runner does when a phase asks for it.
+TEST_F(PodRunnerTest, HostNetworkPodsNeedTheNamespaceLabelledPrivileged) {
+  fixture_->control("POST", "/fixture/config", json{{"pod_security_default", "baseline"}});
+  AgentPodSpec host = agent("host-0", {"net-server", "--listen", "0.0.0.0:7440"});
+  host.host_network = true;
+  {
+    std::unique_ptr<PodRunner> pods = open(options());
+    ASSERT_TRUE(pods);
+    Result<void> refused = pods->create_pod(host);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().kind, ErrorKind::input);
+    EXPECT_NE(refused.error().message.find("violates PodSecurity \"baseline:latest\": host namespaces "
+                                           "(hostNetwork=true)"),
+              std::string::npos)
+        << refused.error().message;
+  }
+  RunnerOptions privileged = options();
+  privileged.namespace_labels = privileged_pod_security_labels();
+  std::unique_ptr<PodRunner> pods = open(privileged);
+  ASSERT_TRUE(pods);
+  json ns = namespace_object(pods->ns());
+  for (const char* mode : {"enforce", "warn", "audit"}) {
+    EXPECT_EQ(ns["metadata"]["labels"].value(fmt::format("pod-security.kubernetes.io/{}", mode), ""),
+              "privileged")
+        << ns.dump();
+  }
+  Result<void> created = pods->create_pod(host);
+  ASSERT_TRUE(created) << created.error().message;
 }
 
 }  // namespace
