@@ -158,6 +158,8 @@ json agent_pod_manifest(const AgentPodSpec& spec, const AgentImage& image, const
 
   json pod_spec = {
       {"restartPolicy", "Never"},
+      {"terminationGracePeriodSeconds",
+       std::chrono::duration_cast<std::chrono::seconds>(kAgentGracePeriod).count()},
       {"serviceAccountName", std::string(kAgentServiceAccount)},
       {"automountServiceAccountToken", false},
       {"enableServiceLinks", false},

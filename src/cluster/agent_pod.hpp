@@ -30,6 +30,10 @@ using nlohmann::json;
 
 inline constexpr std::string_view kAgentServiceAccount = "kubeproof-agent";
 inline constexpr std::string_view kAgentContainer = "agent";
+// terminationGracePeriodSeconds of every agent pod: the time from a deletion's SIGTERM (a cancelled phase) to
+// SIGKILL, in which an agent ends its window and prints what it measured (the API's default, stated so the
+// runner's bound on that wait follows the pod's).
+inline constexpr Duration kAgentGracePeriod = std::chrono::seconds(30);
 
 // An image reference split by Docker's reference grammar: [registry[:port]/]path[:tag][@digest].
 struct ImageReference {

@@ -142,6 +142,14 @@ class PodRunner {
   // The last line of the log that is a JSON object whose "kind" is `kind` (e.g. "kubeproof.agent.storage").
   // ErrorKind::network naming the pod, with the log's last line, when there is none.
   Result<json> result_line(const std::string& pod, std::string_view kind);
+  // Ends a pod whose agent is still running (a cancelled phase) and returns its result line: the agent gets
+  // the deletion's SIGTERM, ends its window early and prints what it measured. The log is followed
+  // (pods/log?follow=true) from before the DELETE until the container ends, because a pod may be gone (404)
+  // as soon as its container ended, and reading the log right after the DELETE can also come before the agent
+  // printed. Bounded by the pod's grace period (kAgentGracePeriod, which every agent pod states) plus
+  // kStopSlack; a stream cut there still gives every line printed so far. The same errors as result_line.
+  Result<json> stop_for_result(const std::string& pod, std::string_view kind);
+  static constexpr Duration kStopSlack = std::chrono::seconds(15);
   Result<void> delete_pod(const std::string& pod);
 
   // A Service in front of one agent pod, returned once its EndpointSlice lists a ready endpoint (kube-proxy's

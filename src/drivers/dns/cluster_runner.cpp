@@ -350,12 +350,10 @@ Result<std::vector<AgentRun>> ClusterDns::run_agents(const RunShape& shape, cons
       delete_all();
       return std::unexpected(finished.error());
     }
-    if (finished->phase != "Succeeded" && finished->phase != "Failed") {
-      // Cancelled: the deletion's SIGTERM ends the agent's window and it prints what it measured.
-      (void)runner_->delete_pod(agent.pod);
-      (void)runner_->wait_finished(agent.pod, clock_.now() + std::chrono::seconds(30));
-    }
-    Result<json> line = runner_->result_line(agent.pod, kAgentKind);
+    // Cancelled: the deletion's SIGTERM ends the agent's window and it prints what it measured.
+    const bool running_still = finished->phase != "Succeeded" && finished->phase != "Failed";
+    Result<json> line = running_still ? runner_->stop_for_result(agent.pod, kAgentKind)
+                                      : runner_->result_line(agent.pod, kAgentKind);
     agent.witness.seen_log = clock_.wall_now();
     if (!line) {
       delete_all();

@@ -116,10 +116,10 @@ Result<engine::PhaseRun> ControlPlaneEtcd::run(engine::PhaseContext& context) {
   if (!finished) {
     return std::unexpected(finished.error());
   }
-  if (finished->phase != "Succeeded" && finished->phase != "Failed") {
-    (void)runner_->delete_pod(spec.name);  // cancelled: SIGTERM, the agent reports what it measured
-  }
-  Result<cluster::json> line = runner_->result_line(spec.name, kAgentLineKind);
+  // Cancelled: the deletion's SIGTERM, and the agent reports what it measured.
+  const bool running_still = finished->phase != "Succeeded" && finished->phase != "Failed";
+  Result<cluster::json> line = running_still ? runner_->stop_for_result(spec.name, kAgentLineKind)
+                                             : runner_->result_line(spec.name, kAgentLineKind);
   if (!line) {
     if (context.cancel.requested()) {
       return engine::PhaseRun{};

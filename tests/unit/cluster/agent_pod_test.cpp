@@ -30,6 +30,8 @@ TEST(AgentPod, RestrictedByDefault) {
   EXPECT_EQ(pod["metadata"]["labels"][std::string(kAgentLabel)], "net-server-0");
   const json& spec = pod["spec"];
   EXPECT_EQ(spec["restartPolicy"], "Never");
+  // The runner's bound on a stopped agent's last words (PodRunner::stop_for_result) follows this.
+  EXPECT_EQ(spec["terminationGracePeriodSeconds"], 30);
   EXPECT_EQ(spec["serviceAccountName"], "kubeproof-agent");
   EXPECT_EQ(spec["automountServiceAccountToken"], false);
   EXPECT_EQ(spec["enableServiceLinks"], false);
