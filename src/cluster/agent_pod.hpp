@@ -84,6 +84,14 @@ struct PodSettings {
   std::optional<Duration> start_lead;
   bool restricted = true;  // the restricted security context above; false: the image's defaults
 };
+// The architecture of this build, as Kubernetes names it in the node label kubernetes.io/arch ("amd64",
+// "arm64", ...): the agent image's, since scripts/build-agent-image.sh packs this binary.
+std::string_view build_architecture();
+// The node selector every agent pod gets: kubernetes.io/os=linux (the agent is a Linux binary; mixed clusters
+// have Windows nodes) and kubernetes.io/arch=build_architecture(), then the plan's node_selector, whose keys
+// win (kubernetes.io/arch: arm64 for an agent image built on another machine). The runner's node list filters
+// by it too, so a node picked by name is one the pod may run on.
+std::map<std::string, std::string> agent_node_selector(const PodSettings& settings);
 // Reads `pods: {node_selector, tolerations, resources, priority_class, agent_start_timeout, start_lead,
 // restricted}` (the
 // field itself, e.g. `network.settings.pods`; a null field gives the defaults). Errors are ErrorKind::input

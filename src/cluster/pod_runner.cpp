@@ -251,6 +251,7 @@ Result<std::vector<Node>> PodRunner::schedulable_nodes() {
   if (!listed) {
     return std::unexpected(detail::api_error(listed.error(), "list nodes"));
   }
+  const std::map<std::string, std::string> selector = agent_node_selector(s.options.pods);
   std::vector<Node> nodes;
   for (const json& item : listed->items) {
     const json& spec = item.value("spec", json::object());
@@ -259,7 +260,7 @@ Result<std::vector<Node>> PodRunner::schedulable_nodes() {
     }
     const json& labels = item.value("metadata", json::object()).value("labels", json::object());
     bool selected = true;
-    for (const auto& [key, value] : s.options.pods.node_selector) {
+    for (const auto& [key, value] : selector) {
       selected = selected && labels.contains(key) && labels[key].is_string() && labels[key] == value;
     }
     bool tolerated = true;
