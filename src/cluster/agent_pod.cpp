@@ -212,6 +212,13 @@ json agent_pod_manifest(const AgentPodSpec& spec, const AgentImage& image, const
     pod_spec["priorityClassName"] = settings.priority_class;
   }
   json affinity = json::object();
+  if (!settings.node_label_keys.empty()) {
+    json terms = json::array();
+    for (const std::string& key : settings.node_label_keys) {
+      terms.push_back(json{{"matchExpressions", json::array({json{{"key", key}, {"operator", "Exists"}}})}});
+    }
+    affinity["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"] = terms;
+  }
   if (spec.placement.away_from) {
     affinity["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] =
         json::array({pod_affinity_term(*spec.placement.away_from, run_id, spec.placement.topology_key)});

@@ -83,6 +83,9 @@ struct PodSettings {
   // long enough for every pod of a test to be scheduled, pulled and Running. Unset: PodRunner::start_lead().
   std::optional<Duration> start_lead;
   bool restricted = true;  // the restricted security context above; false: the image's defaults
+  // Set by a phase, not read from a plan: only nodes that carry one of these label keys, whatever its value
+  // (required node affinity, one term per key, operator Exists). Empty: any node.
+  std::vector<std::string> node_label_keys;
 };
 // The architecture of this build, as Kubernetes names it in the node label kubernetes.io/arch ("amd64",
 // "arm64", ...): the agent image's, since scripts/build-agent-image.sh packs this binary.

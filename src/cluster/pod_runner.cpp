@@ -263,6 +263,10 @@ Result<std::vector<Node>> PodRunner::schedulable_nodes() {
     for (const auto& [key, value] : selector) {
       selected = selected && labels.contains(key) && labels[key].is_string() && labels[key] == value;
     }
+    const std::vector<std::string>& keys = s.options.pods.node_label_keys;
+    selected = selected &&
+               (keys.empty() || std::any_of(keys.begin(), keys.end(),
+                                            [&](const std::string& key) { return labels.contains(key); }));
     bool tolerated = true;
     for (const json& taint : spec.value("taints", json::array())) {
       const std::string effect = taint.value("effect", "");
@@ -403,6 +407,12 @@ Result<PodInfo> PodRunner::pod(const std::string& pod) {
     return std::unexpected(detail::api_error(got.error(), fmt::format("get pod {}/{}", s.ns, pod)));
   }
   return to_info(*got, s.ns, pod);
+}
+
+PodRunner::PodEvent PodRunner::last_event(const std::string& pod) {
+  PodEvent event;
+  event.message = detail::last_event(*state_, "Pod", pod, &event.reason);
+  return event;
 }
 
 Result<std::string> PodRunner::logs(const std::string& pod) {

@@ -110,8 +110,8 @@ class PodRunner {
   kube::Api& api();
   const RunnerOptions& options() const;
 
-  // Schedulable nodes (not cordoned, matching the settings' node_selector, no NoSchedule/NoExecute taint the
-  // settings do not tolerate), sorted by name.
+  // Schedulable nodes (not cordoned, matching agent_node_selector() and node_label_keys, no
+  // NoSchedule/NoExecute taint the settings do not tolerate), sorted by name.
   Result<std::vector<Node>> schedulable_nodes();
 
   // Creates the pod; returns at once. 403 -> ErrorKind::input; 409 (the name is taken) -> ErrorKind::input.
@@ -137,6 +137,13 @@ class PodRunner {
   Result<PodInfo> wait_finished(const std::string& pod, TimePoint deadline);
   // The pod as it is now.
   Result<PodInfo> pod(const std::string& pod);
+  // The last Event about the pod: its reason ("FailedMount") and message; both "" when there is none or
+  // events cannot be listed.
+  struct PodEvent {
+    std::string reason;
+    std::string message;
+  };
+  PodEvent last_event(const std::string& pod);
   // The pod's log (stdout and stderr mixed, as pods/log gives them).
   Result<std::string> logs(const std::string& pod);
   // The last line of the log that is a JSON object whose "kind" is `kind` (e.g. "kubeproof.agent.storage").
