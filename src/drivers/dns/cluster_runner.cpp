@@ -280,11 +280,12 @@ Result<void> ClusterDns::prepare() {
           : fmt::format("servers: {}", dns_.other_servers.empty()
                                            ? std::string("none found")
                                            : fmt::format("{}", fmt::join(dns_.other_servers, "; ")))));
-  // The mix: what the cluster really has, from every namespace.
+  // The mix: what the cluster really has, from every namespace; names a moment old resolve all the same.
   std::vector<json> lists[2];
   for (int i = 0; i < 2; ++i) {
-    kube::ApiResult<kube::ListResult> listed = runner_->api().list(
-        i == 0 ? *kube::builtin_resource("v1", "Service") : kube::pods_resource(), "", {});
+    kube::ApiResult<kube::ListResult> listed =
+        runner_->api().list(i == 0 ? *kube::builtin_resource("v1", "Service") : kube::pods_resource(), "",
+                            kube::stale_ok_list_options());
     if (!listed) {
       return fail(listed.error().code == 403 ? ErrorKind::input : ErrorKind::network,
                   fmt::format("list {} in all namespaces (the dns phase's query mix): {}",
