@@ -55,6 +55,19 @@ need git git
 [ "$(id -u)" = 0 ] || die "must run as root (mmdebstrap unpacks packages owned by root; try sudo)"
 [ -x "$BINARY" ] || die "--binary: no executable at \"$BINARY\" (run \`make build\` first)"
 
+# The image holds this host's Debian packages and the binary built here: the host's architecture, by the OCI
+# (GOARCH) name that runtimes match and that kubeproof's agent pods select as kubernetes.io/arch.
+case "$(dpkg --print-architecture)" in
+  amd64) ARCH=amd64 ;;
+  arm64) ARCH=arm64 ;;
+  armhf|armel) ARCH=arm ;;
+  ppc64el) ARCH=ppc64le ;;
+  s390x) ARCH=s390x ;;
+  riscv64) ARCH=riscv64 ;;
+  i386) ARCH=386 ;;
+  *) die "no OCI architecture name for Debian architecture $(dpkg --print-architecture)" ;;
+esac
+
 VERSION=$(sed -n 's/^project(kubeproof VERSION \([0-9][0-9.]*\).*/\1/p' CMakeLists.txt)
 [ -n "$VERSION" ] || die "CMakeLists.txt: no \`project(kubeproof VERSION x.y.z\` line"
 HASH=$(git rev-parse --short=7 HEAD 2>/dev/null) || die "not a git checkout: the tag needs the commit hash"
@@ -134,7 +147,7 @@ build_variant() {
   mv "$rootfs" "$bundle/rootfs"
   unpacked_mb=$(du -sm "$bundle/rootfs" | cut -f1)
   umoci repack --image "$layout:$TAG" "$bundle"
-  umoci config --image "$layout:$TAG" --os linux --architecture amd64 \
+  umoci config --image "$layout:$TAG" --os linux --architecture "$ARCH" \
     --author "kubeproof scripts/build-agent-image.sh" \
     --config.user 65534:65534 --config.workingdir /tmp \
     --config.env PATH=/usr/local/bin:/usr/bin:/bin --config.env TMPDIR=/tmp \

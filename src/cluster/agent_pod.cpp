@@ -68,6 +68,35 @@ void spread_over_nodes(AgentPodSpec& spec, std::string_view group) {
   spec.placement.topology_key = "kubernetes.io/hostname";
 }
 
+std::string_view build_architecture() {
+#if defined(__x86_64__)
+  return "amd64";
+#elif defined(__aarch64__)
+  return "arm64";
+#elif defined(__arm__)
+  return "arm";
+#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  return "ppc64le";
+#elif defined(__s390x__)
+  return "s390x";
+#elif defined(__riscv) && __riscv_xlen == 64
+  return "riscv64";
+#elif defined(__i386__)
+  return "386";
+#else
+#error "kubeproof: add this architecture's kubernetes.io/arch name"
+#endif
+}
+
+std::map<std::string, std::string> agent_node_selector(const PodSettings& settings) {
+  std::map<std::string, std::string> selector = {{"kubernetes.io/os", "linux"},
+                                                 {"kubernetes.io/arch", std::string(build_architecture())}};
+  for (const auto& [key, value] : settings.node_selector) {
+    selector[key] = value;
+  }
+  return selector;
+}
+
 json agent_pod_manifest(const AgentPodSpec& spec, const AgentImage& image, const PodSettings& settings,
                         std::string_view ns, std::string_view run_id) {
   json labels = run_labels(run_id);
@@ -158,6 +187,8 @@ json agent_pod_manifest(const AgentPodSpec& spec, const AgentImage& image, const
 
   json pod_spec = {
       {"restartPolicy", "Never"},
+      {"terminationGracePeriodSeconds",
+       std::chrono::duration_cast<std::chrono::seconds>(kAgentGracePeriod).count()},
       {"serviceAccountName", std::string(kAgentServiceAccount)},
       {"automountServiceAccountToken", false},
       {"enableServiceLinks", false},
@@ -173,9 +204,7 @@ json agent_pod_manifest(const AgentPodSpec& spec, const AgentImage& image, const
   if (!spec.placement.node_name.empty()) {
     pod_spec["nodeName"] = spec.placement.node_name;
   }
-  if (!settings.node_selector.empty()) {
-    pod_spec["nodeSelector"] = settings.node_selector;
-  }
+  pod_spec["nodeSelector"] = agent_node_selector(settings);
   if (!settings.tolerations.empty()) {
     pod_spec["tolerations"] = settings.tolerations;
   }
@@ -183,6 +212,13 @@ json agent_pod_manifest(const AgentPodSpec& spec, const AgentImage& image, const
     pod_spec["priorityClassName"] = settings.priority_class;
   }
   json affinity = json::object();
+  if (!settings.node_label_keys.empty()) {
+    json terms = json::array();
+    for (const std::string& key : settings.node_label_keys) {
+      terms.push_back(json{{"matchExpressions", json::array({json{{"key", key}, {"operator", "Exists"}}})}});
+    }
+    affinity["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"] = terms;
+  }
   if (spec.placement.away_from) {
     affinity["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] =
         json::array({pod_affinity_term(*spec.placement.away_from, run_id, spec.placement.topology_key)});

@@ -30,6 +30,10 @@ using nlohmann::json;
 
 inline constexpr std::string_view kAgentServiceAccount = "kubeproof-agent";
 inline constexpr std::string_view kAgentContainer = "agent";
+// terminationGracePeriodSeconds of every agent pod: the time from a deletion's SIGTERM (a cancelled phase) to
+// SIGKILL, in which an agent ends its window and prints what it measured (the API's default, stated so the
+// runner's bound on that wait follows the pod's).
+inline constexpr Duration kAgentGracePeriod = std::chrono::seconds(30);
 
 // An image reference split by Docker's reference grammar: [registry[:port]/]path[:tag][@digest].
 struct ImageReference {
@@ -79,7 +83,18 @@ struct PodSettings {
   // long enough for every pod of a test to be scheduled, pulled and Running. Unset: PodRunner::start_lead().
   std::optional<Duration> start_lead;
   bool restricted = true;  // the restricted security context above; false: the image's defaults
+  // Set by a phase, not read from a plan: only nodes that carry one of these label keys, whatever its value
+  // (required node affinity, one term per key, operator Exists). Empty: any node.
+  std::vector<std::string> node_label_keys;
 };
+// The architecture of this build, as Kubernetes names it in the node label kubernetes.io/arch ("amd64",
+// "arm64", ...): the agent image's, since scripts/build-agent-image.sh packs this binary.
+std::string_view build_architecture();
+// The node selector every agent pod gets: kubernetes.io/os=linux (the agent is a Linux binary; mixed clusters
+// have Windows nodes) and kubernetes.io/arch=build_architecture(), then the plan's node_selector, whose keys
+// win (kubernetes.io/arch: arm64 for an agent image built on another machine). The runner's node list filters
+// by it too, so a node picked by name is one the pod may run on.
+std::map<std::string, std::string> agent_node_selector(const PodSettings& settings);
 // Reads `pods: {node_selector, tolerations, resources, priority_class, agent_start_timeout, start_lead,
 // restricted}` (the
 // field itself, e.g. `network.settings.pods`; a null field gives the defaults). Errors are ErrorKind::input

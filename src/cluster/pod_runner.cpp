@@ -4,7 +4,9 @@
 #include "cluster/pod_runner.hpp"
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
 #include <regex>
 #include <tuple>
 
@@ -76,6 +78,18 @@ bool tolerates(const json& toleration, const json& taint) {
   return op == "Exists" || toleration.value("value", "") == taint.value("value", "");
 }
 
+// What an agent printed as its result, or one line saying what its log ends with instead.
+Result<json> line_in_log(std::string_view ns, std::string_view pod, std::string_view log,
+                         std::string_view kind) {
+  if (std::optional<json> line = find_result_line(log, kind)) {
+    return std::move(*line);
+  }
+  const std::string last = last_log_line(log);
+  return fail(ErrorKind::network, fmt::format("pod {}/{} printed no {} result line ({})", ns, pod, kind,
+                                              last.empty() ? std::string("its log is empty")
+                                                           : fmt::format("log ends \"{}\"", last)));
+}
+
 std::string joined_reason(const StartState& state, const std::string& event) {
   const std::string& detail = event.empty() ? state.message : event;
   return detail.empty() ? state.reason : fmt::format("{}: {}", state.reason, detail);
@@ -116,6 +130,14 @@ PodRunner::~PodRunner() {
 
 const std::string& PodRunner::ns() const {
   return state_->ns;
+}
+
+std::map<std::string, std::string> privileged_pod_security_labels() {
+  // warn and audit too: left out, a cluster default of baseline would still warn on every pod create and
+  // annotate the audit log as if the pods broke a policy.
+  return {{"pod-security.kubernetes.io/enforce", "privileged"},
+          {"pod-security.kubernetes.io/warn", "privileged"},
+          {"pod-security.kubernetes.io/audit", "privileged"}};
 }
 
 kube::Api& PodRunner::api() {
@@ -229,6 +251,7 @@ Result<std::vector<Node>> PodRunner::schedulable_nodes() {
   if (!listed) {
     return std::unexpected(detail::api_error(listed.error(), "list nodes"));
   }
+  const std::map<std::string, std::string> selector = agent_node_selector(s.options.pods);
   std::vector<Node> nodes;
   for (const json& item : listed->items) {
     const json& spec = item.value("spec", json::object());
@@ -237,9 +260,13 @@ Result<std::vector<Node>> PodRunner::schedulable_nodes() {
     }
     const json& labels = item.value("metadata", json::object()).value("labels", json::object());
     bool selected = true;
-    for (const auto& [key, value] : s.options.pods.node_selector) {
+    for (const auto& [key, value] : selector) {
       selected = selected && labels.contains(key) && labels[key].is_string() && labels[key] == value;
     }
+    const std::vector<std::string>& keys = s.options.pods.node_label_keys;
+    selected = selected &&
+               (keys.empty() || std::any_of(keys.begin(), keys.end(),
+                                            [&](const std::string& key) { return labels.contains(key); }));
     bool tolerated = true;
     for (const json& taint : spec.value("taints", json::array())) {
       const std::string effect = taint.value("effect", "");
@@ -382,6 +409,12 @@ Result<PodInfo> PodRunner::pod(const std::string& pod) {
   return to_info(*got, s.ns, pod);
 }
 
+PodRunner::PodEvent PodRunner::last_event(const std::string& pod) {
+  PodEvent event;
+  event.message = detail::last_event(*state_, "Pod", pod, &event.reason);
+  return event;
+}
+
 Result<std::string> PodRunner::logs(const std::string& pod) {
   State& s = *state_;
   const std::string path = fmt::format(
@@ -398,14 +431,56 @@ Result<json> PodRunner::result_line(const std::string& pod, std::string_view kin
   if (!log) {
     return std::unexpected(log.error());
   }
-  if (std::optional<json> line = find_result_line(*log, kind)) {
-    return std::move(*line);
+  return line_in_log(state_->ns, pod, *log, kind);
+}
+
+Result<json> PodRunner::stop_for_result(const std::string& pod, std::string_view kind) {
+  State& s = *state_;
+  struct Followed {
+    std::mutex mutex;
+    std::condition_variable ended;
+    std::string log;
+    std::optional<Result<kube::Response>> end;
+  };
+  auto followed = std::make_shared<Followed>();
+  kube::Request request;
+  request.path = fmt::format("{}/log?container={}&follow=true",
+                             kube::resource_path(kube::pods_resource(), s.ns, pod), kAgentContainer);
+  request.timeout = kAgentGracePeriod + kStopSlack;
+  request.rate_limited = false;
+  request.on_data = [followed](std::string_view chunk) {
+    std::lock_guard lock(followed->mutex);
+    followed->log.append(chunk);
+    return true;
+  };
+  // Submitted before the DELETE on the same transport: the stream is asked for while the pod still exists.
+  const std::uint64_t id = s.transport->submit(request, [followed](Result<kube::Response> response) {
+    std::lock_guard lock(followed->mutex);
+    followed->end = std::move(response);
+    followed->ended.notify_all();
+  });
+  if (Result<void> deleted = delete_pod(pod); !deleted) {
+    s.transport->cancel(id);
+    std::unique_lock lock(followed->mutex);
+    followed->ended.wait(lock, [&] { return followed->end.has_value(); });
+    return std::unexpected(deleted.error());
   }
-  const std::string last = last_log_line(*log);
-  return fail(
-      ErrorKind::network,
-      fmt::format("pod {}/{} printed no {} result line ({})", state_->ns, pod, kind,
-                  last.empty() ? std::string("its log is empty") : fmt::format("log ends \"{}\"", last)));
+  // The request's own timeout bounds this wait: the transport calls back exactly once.
+  std::unique_lock lock(followed->mutex);
+  followed->ended.wait(lock, [&] { return followed->end.has_value(); });
+  const Result<kube::Response>& end = *followed->end;
+  if (end && (end->status < 200 || end->status >= 300)) {
+    return std::unexpected(detail::api_error(kube::status_error("GET", request.path, *end),
+                                             fmt::format("log of pod {}/{}", s.ns, pod)));
+  }
+  if (std::optional<json> line = find_result_line(followed->log, kind)) {
+    return std::move(*line);  // a stream cut at its bound still holds what the agent printed
+  }
+  if (!end) {
+    return fail(end.error().kind == ErrorKind::timeout ? ErrorKind::timeout : ErrorKind::network,
+                fmt::format("log of pod {}/{} while it stopped: {}", s.ns, pod, end.error().message));
+  }
+  return line_in_log(s.ns, pod, followed->log, kind);
 }
 
 Result<void> PodRunner::delete_pod(const std::string& pod) {

@@ -55,6 +55,12 @@ struct RunnerOptions {
   std::map<std::string, std::string> namespace_labels;
 };
 
+// The namespace labels that let Pod Security admission admit host-network and hostPath pods:
+// pod-security.kubernetes.io/enforce, warn and audit = privileged (a cluster-wide default of baseline or
+// restricted, set in the admission configuration, applies to every namespace without these labels). For
+// RunnerOptions::namespace_labels of a phase that runs such pods, and only then.
+std::map<std::string, std::string> privileged_pod_security_labels();
+
 struct Node {
   std::string name;
   std::map<std::string, std::string> labels;
@@ -104,8 +110,8 @@ class PodRunner {
   kube::Api& api();
   const RunnerOptions& options() const;
 
-  // Schedulable nodes (not cordoned, matching the settings' node_selector, no NoSchedule/NoExecute taint the
-  // settings do not tolerate), sorted by name.
+  // Schedulable nodes (not cordoned, matching agent_node_selector() and node_label_keys, no
+  // NoSchedule/NoExecute taint the settings do not tolerate), sorted by name.
   Result<std::vector<Node>> schedulable_nodes();
 
   // Creates the pod; returns at once. 403 -> ErrorKind::input; 409 (the name is taken) -> ErrorKind::input.
@@ -131,11 +137,26 @@ class PodRunner {
   Result<PodInfo> wait_finished(const std::string& pod, TimePoint deadline);
   // The pod as it is now.
   Result<PodInfo> pod(const std::string& pod);
+  // The last Event about the pod: its reason ("FailedMount") and message; both "" when there is none or
+  // events cannot be listed.
+  struct PodEvent {
+    std::string reason;
+    std::string message;
+  };
+  PodEvent last_event(const std::string& pod);
   // The pod's log (stdout and stderr mixed, as pods/log gives them).
   Result<std::string> logs(const std::string& pod);
   // The last line of the log that is a JSON object whose "kind" is `kind` (e.g. "kubeproof.agent.storage").
   // ErrorKind::network naming the pod, with the log's last line, when there is none.
   Result<json> result_line(const std::string& pod, std::string_view kind);
+  // Ends a pod whose agent is still running (a cancelled phase) and returns its result line: the agent gets
+  // the deletion's SIGTERM, ends its window early and prints what it measured. The log is followed
+  // (pods/log?follow=true) from before the DELETE until the container ends, because a pod may be gone (404)
+  // as soon as its container ended, and reading the log right after the DELETE can also come before the agent
+  // printed. Bounded by the pod's grace period (kAgentGracePeriod, which every agent pod states) plus
+  // kStopSlack; a stream cut there still gives every line printed so far. The same errors as result_line.
+  Result<json> stop_for_result(const std::string& pod, std::string_view kind);
+  static constexpr Duration kStopSlack = std::chrono::seconds(15);
   Result<void> delete_pod(const std::string& pod);
 
   // A Service in front of one agent pod, returned once its EndpointSlice lists a ready endpoint (kube-proxy's

@@ -254,6 +254,12 @@ Request get_request(const Resource& resource, std::string_view ns, std::string_v
   return request;
 }
 
+ListOptions stale_ok_list_options() {
+  ListOptions options;
+  options.resource_version = "0";
+  return options;
+}
+
 Request list_request(const Resource& resource, std::string_view ns, const ListOptions& options,
                      std::string_view continue_token) {
   std::vector<std::string> query;

@@ -66,6 +66,11 @@ struct ListOptions {
   int limit = 500;  // page size; 0 = no pagination
   std::string resource_version;
 };
+// For a list that only discovers what exists (which Services and pods a cluster has), where an answer a
+// little behind is as good: resourceVersion "0", "any version", which the API server answers from its watch
+// cache instead of a quorum read of every object from etcd (on a big cluster, the costliest read there is).
+// Sent on the first page only, as the API requires; the server may then ignore `limit`.
+ListOptions stale_ok_list_options();
 
 Request create_request(const Resource& resource, std::string_view ns, const json& object);
 Request get_request(const Resource& resource, std::string_view ns, std::string_view name);

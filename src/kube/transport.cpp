@@ -415,6 +415,14 @@ void Transport::start_attempt(Transfer* transfer) {
   if (timeout.count() > 0) {
     curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, to_ms(timeout));
   }
+  if (request.stall_timeout) {
+    curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(
+        easy, CURLOPT_LOW_SPEED_TIME,
+        std::max<long>(
+            1, static_cast<long>(
+                   std::chrono::duration_cast<std::chrono::seconds>(*request.stall_timeout).count())));
+  }
   curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
   if (options_.http2) {

@@ -41,6 +41,10 @@ struct Request {
   // Streaming (watch): a 2xx body is handed over chunk by chunk as it arrives, on the transport thread, and
   // not kept; returning false ends the transfer (the Response then completes normally).
   std::function<bool(std::string_view)> on_data;
+  // Ends the exchange (ErrorKind::timeout) when nothing at all arrives for this long: a connection that died
+  // without a FIN or RST (a NAT or load balancer dropped it) otherwise keeps a stream open for good. Whole
+  // seconds (libcurl's low-speed limit of 1 byte/s over this time).
+  std::optional<Duration> stall_timeout;
   bool retry = true;
   bool rate_limited = true;  // false for the phase's own bookkeeping (metrics scrapes, cleanup)
 };

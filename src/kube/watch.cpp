@@ -1,5 +1,7 @@
 #include "kube/watch.hpp"
 
+#include <random>
+
 #include <fmt/format.h>
 
 namespace kp::kube {
@@ -111,10 +113,15 @@ void take_line(WatchStream::State& state, std::string_view line) {
 
 }  // namespace
 
-std::unique_ptr<WatchStream> WatchStream::open(Transport& transport, Clock& clock, const Resource& resource,
-                                               std::string_view ns, const WatchOptions& options) {
-  auto state = std::make_shared<State>();
-  state->clock = &clock;
+int watch_timeout_seconds(int requested) {
+  if (requested > 0) {
+    return requested;
+  }
+  thread_local std::mt19937 random(std::random_device{}());
+  return std::uniform_int_distribution<int>(300, 599)(random);
+}
+
+Request watch_request(const Resource& resource, std::string_view ns, const WatchOptions& options) {
   std::string path = resource_path(resource, ns) + "?watch=true";
   if (options.bookmarks) {
     path += "&allowWatchBookmarks=true";
@@ -128,16 +135,24 @@ std::unique_ptr<WatchStream> WatchStream::open(Transport& transport, Clock& cloc
   if (!options.field_selector.empty()) {
     path += "&fieldSelector=" + query_escape(options.field_selector);
   }
-  if (options.timeout_seconds > 0) {
-    path += fmt::format("&timeoutSeconds={}", options.timeout_seconds);
-  }
-  state->path = path;
-  state->resource_version = options.resource_version;
+  const int timeout = watch_timeout_seconds(options.timeout_seconds);
+  path += fmt::format("&timeoutSeconds={}", timeout);
   Request request;
-  request.path = path;
-  request.timeout = Duration::zero();
+  request.path = std::move(path);
+  request.timeout = std::chrono::seconds(timeout) + options.stall_timeout;
+  request.stall_timeout = options.stall_timeout;
   request.retry = false;
   request.rate_limited = false;
+  return request;
+}
+
+std::unique_ptr<WatchStream> WatchStream::open(Transport& transport, Clock& clock, const Resource& resource,
+                                               std::string_view ns, const WatchOptions& options) {
+  auto state = std::make_shared<State>();
+  state->clock = &clock;
+  Request request = watch_request(resource, ns, options);
+  state->path = request.path;
+  state->resource_version = options.resource_version;
   std::weak_ptr<State> weak = state;
   request.on_data = [weak](std::string_view data) {
     std::shared_ptr<State> state = weak.lock();

@@ -38,13 +38,29 @@ ApiResult<WatchEvent> parse_watch_line(std::string_view line, std::string_view p
 // metadata.resourceVersion of the event's object; "" when it has none (or not as a string).
 std::string event_resource_version(const WatchEvent& event);
 
+// Nothing read on a watch for this long, not even a bookmark (kube-apiserver sends one about every minute to
+// a watch that allows them), ends it as broken.
+inline constexpr Duration kWatchStallTimeout = std::chrono::seconds(150);
+
 struct WatchOptions {
   std::string resource_version;  // "" = start with the current state (synthetic ADDED events)
   std::string label_selector;
   std::string field_selector;
   bool bookmarks = true;
-  int timeout_seconds = 0;  // the server ends the watch after this; 0 = the server's default
+  // The server ends the watch after this (timeoutSeconds); 0 = a random 300..600 s, as client-go's reflector
+  // asks, so that many watches do not end together and none outlives a server's connection limits.
+  int timeout_seconds = 0;
+  // Nothing read for this long ends the stream as broken (ErrorKind::timeout): a connection that died without
+  // a FIN or RST is noticed. The callers then watch again from the last resourceVersion, which loses nothing.
+  Duration stall_timeout = kWatchStallTimeout;
 };
+
+// `requested` when > 0, else a random 300..600 (client-go's minWatchTimeout x [1, 2)).
+int watch_timeout_seconds(int requested);
+// The watch's request: the path with watch=true and the options' query (timeoutSeconds always set, via
+// watch_timeout_seconds), unretried and not rate-limited, the stall timeout, and a client-side bound of the
+// server's timeout plus the stall timeout in case the server never ends it. on_data is the caller's.
+Request watch_request(const Resource& resource, std::string_view ns, const WatchOptions& options);
 
 class WatchStream {
  public:

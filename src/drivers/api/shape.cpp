@@ -65,6 +65,14 @@ Result<Shape> shape_run(const Settings& settings, const config::Capacity& capaci
   return shape;
 }
 
+// The restricted Pod Security profile, so the built-in pods are admitted in namespaces that enforce it (the
+// run's namespaces inherit a cluster-wide default level). The pause image runs as 65535 by its own USER;
+// stating the UID keeps runAsNonRoot satisfiable for a pod_image whose USER is root or a name.
+constexpr std::string_view kPodSecurity =
+    "{runAsNonRoot: true, runAsUser: 65535, runAsGroup: 65535, seccompProfile: {type: RuntimeDefault}}";
+constexpr std::string_view kContainerSecurity =
+    "{allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}";
+
 std::vector<ObjectSpec> builtin_objects(const Settings& s) {
   const std::string labels = fmt::format("{{{}: \"{{{{.RunID}}}}\", app: kp-{{{{.Replica}}}}}}", kRunLabel);
   std::vector<ObjectSpec> objects;
@@ -100,8 +108,9 @@ spec: {{selector: {{app: kp-{{{{.Replica}}}}}}, ports: [{{port: 80, targetPort: 
                                  s.services});
   }
   if (s.deployments > 0) {
-    objects.push_back(ObjectSpec{"builtin deployment",
-                                 fmt::format(R"(apiVersion: apps/v1
+    objects.push_back(
+        ObjectSpec{"builtin deployment",
+                   fmt::format(R"(apiVersion: apps/v1
 kind: Deployment
 metadata: {{name: "kp-deploy-{{{{.Replica}}}}", labels: {}}}
 spec:
@@ -111,10 +120,12 @@ spec:
     metadata: {{labels: {{{}: "{{{{.RunID}}}}", app: kp-deploy-{{{{.Replica}}}}}}}}
     spec:
       terminationGracePeriodSeconds: 0
-      containers: [{{name: pause, image: "{}", resources: {{requests: {{cpu: 1m, memory: 4Mi}}}}}}]
+      securityContext: {}
+      containers: [{{name: pause, image: "{}", resources: {{requests: {{cpu: 1m, memory: 4Mi}}}},
+                    securityContext: {}}}]
 )",
-                                             labels, kRunLabel, s.pod_image),
-                                 s.deployments});
+                               labels, kRunLabel, kPodSecurity, s.pod_image, kContainerSecurity),
+                   s.deployments});
   }
   if (s.pods > 0) {
     objects.push_back(ObjectSpec{"builtin pod",
@@ -123,9 +134,11 @@ kind: Pod
 metadata: {{name: "kp-pod-{{{{.Replica}}}}", labels: {}}}
 spec:
   terminationGracePeriodSeconds: 0
-  containers: [{{name: pause, image: "{}", resources: {{requests: {{cpu: 1m, memory: 4Mi}}}}}}]
+  securityContext: {}
+  containers: [{{name: pause, image: "{}", resources: {{requests: {{cpu: 1m, memory: 4Mi}}}},
+                securityContext: {}}}]
 )",
-                                             labels, s.pod_image),
+                                             labels, kPodSecurity, s.pod_image, kContainerSecurity),
                                  s.pods});
   }
   return objects;

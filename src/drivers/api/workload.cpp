@@ -315,7 +315,7 @@ Result<LoadStats> Workload::run(const Shape& shape, Duration duration) {
         if (Result<void> done = delete_namespaces(names); !done) {
           return std::unexpected(done.error());
         }
-        wait_namespaces_gone(names, clock.now() + settings.cleanup_timeout);
+        const std::size_t terminating = wait_namespaces_gone(names, clock.now() + settings.cleanup_timeout);
         {
           std::lock_guard lock(created->mutex);
           std::erase_if(created->objects, [&](const Object& o) {
@@ -324,6 +324,19 @@ Result<LoadStats> Workload::run(const Shape& shape, Duration duration) {
           std::erase_if(created->namespaces, [&](const std::string& n) {
             return std::find(names.begin(), names.end(), n) != names.end();
           });
+        }
+        if (cancel.requested()) {
+          break;
+        }
+        if (terminating > 0) {
+          // Recreating a namespace that is still Terminating gets 409 AlreadyExists, and creating in it 403:
+          // the namespace controller's slowness, not request errors of the API server to count.
+          notes_.push_back(fmt::format(
+              "churn stopped in cycle {} of {}: {} of {} deleted namespaces still Terminating after {} "
+              "(cleanup_timeout); the namespace controller is slow to empty them",
+              cycle + 1, settings.churn_cycles, terminating, names.size(),
+              format_duration(settings.cleanup_timeout)));
+          break;
         }
         if (Result<void> done = create_namespaces(churned); !done) {
           return std::unexpected(done.error());

@@ -280,11 +280,12 @@ Result<void> ClusterDns::prepare() {
           : fmt::format("servers: {}", dns_.other_servers.empty()
                                            ? std::string("none found")
                                            : fmt::format("{}", fmt::join(dns_.other_servers, "; ")))));
-  // The mix: what the cluster really has, from every namespace.
+  // The mix: what the cluster really has, from every namespace; names a moment old resolve all the same.
   std::vector<json> lists[2];
   for (int i = 0; i < 2; ++i) {
-    kube::ApiResult<kube::ListResult> listed = runner_->api().list(
-        i == 0 ? *kube::builtin_resource("v1", "Service") : kube::pods_resource(), "", {});
+    kube::ApiResult<kube::ListResult> listed =
+        runner_->api().list(i == 0 ? *kube::builtin_resource("v1", "Service") : kube::pods_resource(), "",
+                            kube::stale_ok_list_options());
     if (!listed) {
       return fail(listed.error().code == 403 ? ErrorKind::input : ErrorKind::network,
                   fmt::format("list {} in all namespaces (the dns phase's query mix): {}",
@@ -350,12 +351,10 @@ Result<std::vector<AgentRun>> ClusterDns::run_agents(const RunShape& shape, cons
       delete_all();
       return std::unexpected(finished.error());
     }
-    if (finished->phase != "Succeeded" && finished->phase != "Failed") {
-      // Cancelled: the deletion's SIGTERM ends the agent's window and it prints what it measured.
-      (void)runner_->delete_pod(agent.pod);
-      (void)runner_->wait_finished(agent.pod, clock_.now() + std::chrono::seconds(30));
-    }
-    Result<json> line = runner_->result_line(agent.pod, kAgentKind);
+    // Cancelled: the deletion's SIGTERM ends the agent's window and it prints what it measured.
+    const bool running_still = finished->phase != "Succeeded" && finished->phase != "Failed";
+    Result<json> line = running_still ? runner_->stop_for_result(agent.pod, kAgentKind)
+                                      : runner_->result_line(agent.pod, kAgentKind);
     agent.witness.seen_log = clock_.wall_now();
     if (!line) {
       delete_all();

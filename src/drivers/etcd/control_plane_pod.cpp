@@ -61,12 +61,14 @@ Endpoint control_plane_endpoint(const Settings& settings) {
 }
 
 cluster::PodSettings control_plane_pod_settings(cluster::PodSettings settings) {
-  settings.node_selector[std::string(kControlPlaneLabel)] = "";
-  const cluster::json toleration = {
-      {"key", std::string(kControlPlaneLabel)}, {"operator", "Exists"}, {"effect", "NoSchedule"}};
-  if (std::find(settings.tolerations.begin(), settings.tolerations.end(), toleration) ==
-      settings.tolerations.end()) {
-    settings.tolerations.push_back(toleration);
+  settings.node_label_keys = {std::string(kControlPlaneLabel), std::string(kLegacyMasterLabel)};
+  for (std::string_view key : {kControlPlaneLabel, kLegacyMasterLabel}) {
+    const cluster::json toleration = {
+        {"key", std::string(key)}, {"operator", "Exists"}, {"effect", "NoSchedule"}};
+    if (std::find(settings.tolerations.begin(), settings.tolerations.end(), toleration) ==
+        settings.tolerations.end()) {
+      settings.tolerations.push_back(toleration);
+    }
   }
   settings.restricted = false;
   return settings;

@@ -8,8 +8,9 @@
 // control-plane nodes. The pod therefore runs there, as kubeadm lays it out:
 //   - hostNetwork: etcd listens on the node's 127.0.0.1:2379 (client, TLS) and 127.0.0.1:2381 (/metrics,
 //     plain http), kubeadm's --listen-client-urls and --listen-metrics-urls;
-//   - placed by nodeSelector node-role.kubernetes.io/control-plane="" with a toleration of the
-//     node-role.kubernetes.io/control-plane:NoSchedule taint;
+//   - placed on a node labelled node-role.kubernetes.io/control-plane or node-role.kubernetes.io/master,
+//     whatever the value (kubeadm sets "", k3s and RKE "true"; required node affinity, operator Exists),
+//     tolerating the NoSchedule taints of both keys;
 //   - kubeadm's etcd client certificate read-only from the node through hostPath /etc/kubernetes/pki/etcd
 //     (ca.crt, healthcheck-client.crt, healthcheck-client.key: the pair kubeadm made for etcd's own health
 //     checks; the key is root's, mode 0600, so the agent runs as root, not under the restricted profile).
@@ -36,18 +37,19 @@
 namespace kp::drivers::etcd {
 
 inline constexpr std::string_view kControlPlaneLabel = "node-role.kubernetes.io/control-plane";
+// The label and taint of control-plane nodes before Kubernetes 1.24 (k3s and RKE still set both).
+inline constexpr std::string_view kLegacyMasterLabel = "node-role.kubernetes.io/master";
 inline constexpr std::string_view kKubeadmPkiDir = "/etc/kubernetes/pki/etcd";
 inline constexpr std::string_view kAgentPodName = "etcd-agent";
 inline constexpr std::string_view kAgentLineKind = "kubeproof.agent.etcd";
-inline constexpr std::string_view kPodSecurityLabel = "pod-security.kubernetes.io/enforce";
 
 // Where the agent finds etcd on the node: the settings' endpoints, metrics_url and certificates where given,
 // else kubeadm's (https://127.0.0.1:2379; http://127.0.0.1:2381/metrics; the certificates above). An
 // endpoint list of plain http:// endpoints uses no certificates unless the settings name them.
 Endpoint control_plane_endpoint(const Settings& settings);
 
-// The pod settings every etcd agent pod gets on top of the plan's `pods:`: the control-plane node selector
-// and toleration added, the restricted profile off (root reads the key).
+// The pod settings every etcd agent pod gets on top of the plan's `pods:`: the control-plane node affinity
+// and tolerations added, the restricted profile off (root reads the key).
 cluster::PodSettings control_plane_pod_settings(cluster::PodSettings settings);
 
 // `kubeproof agent etcd` flags that run exactly the phase's steady stages: the resolved rate (or max), the

@@ -12,6 +12,9 @@ namespace {
 
 // Beyond the stages' own time: the pod's start (bounded separately), the scrapes, the key cleanup.
 constexpr Duration kAgentSlack = std::chrono::minutes(1);
+constexpr std::string_view kNotKubeadm =
+    "not measured: the control plane does not keep etcd's certificates where kubeadm does (k3s and RKE2 "
+    "keep theirs elsewhere)";
 
 }  // namespace
 
@@ -32,8 +35,8 @@ Result<std::unique_ptr<ControlPlaneEtcd>> ControlPlaneEtcd::open(const ClusterOp
   runner_options.phase = "etcd";
   runner_options.image = options.image;
   runner_options.pods = control_plane_pod_settings(std::move(pods));
-  // Pod Security admission reads the namespace's label: host network and a hostPath need "privileged".
-  runner_options.namespace_labels[std::string(kPodSecurityLabel)] = "privileged";
+  // Pod Security admission reads the namespace's labels: host network and a hostPath need "privileged".
+  runner_options.namespace_labels = cluster::privileged_pod_security_labels();
   Result<std::unique_ptr<cluster::PodRunner>> runner =
       cluster::PodRunner::open(*config, runner_options, clock, cancel);
   if (!runner) {
@@ -93,9 +96,9 @@ Result<engine::PhaseRun> ControlPlaneEtcd::run(engine::PhaseContext& context) {
   }
   if (nodes->empty()) {
     return skipped(fmt::format(
-        "no schedulable control-plane node (label {}) is visible, so etcd cannot be reached from one "
+        "no schedulable control-plane node (label {} or {}) is visible, so etcd cannot be reached from one "
         "(a managed control plane keeps etcd to itself)",
-        kControlPlaneLabel));
+        kControlPlaneLabel, kLegacyMasterLabel));
   }
   const cluster::AgentPodSpec spec = agent_pod(settings_, plan_, duration_);
   if (Result<void> created = runner_->create_pod(spec); !created) {
@@ -106,6 +109,16 @@ Result<engine::PhaseRun> ControlPlaneEtcd::run(engine::PhaseContext& context) {
   }
   Result<cluster::PodInfo> running = runner_->wait_running(spec.name);
   if (!running) {
+    // The kubelet's hostPath type check: the node has no kubeadm PKI folder, so there is nothing to measure
+    // with, which is not the cluster failing.
+    if (running.error().kind == ErrorKind::timeout) {
+      if (const cluster::PodRunner::PodEvent event = runner_->last_event(spec.name);
+          event.reason == "FailedMount") {
+        Result<cluster::PodInfo> stuck = runner_->pod(spec.name);
+        return skipped(fmt::format("{} cannot be mounted on control-plane node {}: {}: {}", kKubeadmPkiDir,
+                                   stuck ? stuck->node : std::string("?"), kNotKubeadm, event.message));
+      }
+    }
     return std::unexpected(running.error());
   }
   context.progress.message(
@@ -116,10 +129,10 @@ Result<engine::PhaseRun> ControlPlaneEtcd::run(engine::PhaseContext& context) {
   if (!finished) {
     return std::unexpected(finished.error());
   }
-  if (finished->phase != "Succeeded" && finished->phase != "Failed") {
-    (void)runner_->delete_pod(spec.name);  // cancelled: SIGTERM, the agent reports what it measured
-  }
-  Result<cluster::json> line = runner_->result_line(spec.name, kAgentLineKind);
+  // Cancelled: the deletion's SIGTERM, and the agent reports what it measured.
+  const bool running_still = finished->phase != "Succeeded" && finished->phase != "Failed";
+  Result<cluster::json> line = running_still ? runner_->stop_for_result(spec.name, kAgentLineKind)
+                                             : runner_->result_line(spec.name, kAgentLineKind);
   if (!line) {
     if (context.cancel.requested()) {
       return engine::PhaseRun{};
@@ -131,6 +144,12 @@ Result<engine::PhaseRun> ControlPlaneEtcd::run(engine::PhaseContext& context) {
     if (run.error().kind == ErrorKind::unavailable) {
       return skipped(fmt::format("etcd is not reachable from control-plane node {}: {}", running->node,
                                  run.error().message));
+    }
+    // The folder is there but not kubeadm's files in it ("etcd cacert: cannot read ...").
+    if (run.error().kind == ErrorKind::input &&
+        run.error().message.find(kKubeadmPkiDir) != std::string::npos) {
+      return skipped(fmt::format("etcd's client certificate is not on control-plane node {}: {}: {}",
+                                 running->node, kNotKubeadm, run.error().message));
     }
     return fail(
         run.error().kind == ErrorKind::protocol ? ErrorKind::io : run.error().kind,

@@ -140,11 +140,10 @@ Result<PodLoadResult> PodLoad::run(const LoadSpec& spec, const std::string& labe
       delete_all();
       return std::unexpected(finished.error());
     }
-    if (finished->phase != "Succeeded" && finished->phase != "Failed") {
-      // Cancelled: the pod's deletion sends SIGTERM and the agent prints what it has.
-      (void)runner_->delete_pod(agent.pod);
-    }
-    Result<nlohmann::json> line = runner_->result_line(agent.pod, kHttpAgentKind);
+    // Cancelled: the pod's deletion sends SIGTERM and the agent prints what it has.
+    const bool running_still = finished->phase != "Succeeded" && finished->phase != "Failed";
+    Result<nlohmann::json> line = running_still ? runner_->stop_for_result(agent.pod, kHttpAgentKind)
+                                                : runner_->result_line(agent.pod, kHttpAgentKind);
     agent.witness.seen_log = clock_.wall_now();
     if (!line) {
       delete_all();

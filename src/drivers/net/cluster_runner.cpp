@@ -160,11 +160,10 @@ Result<ClientResult> ClusterNet::finish_client(const std::string& pod, Duration 
   if (!finished) {
     return std::unexpected(finished.error());
   }
-  if (finished->phase != "Succeeded" && finished->phase != "Failed") {
-    // Cancelled (or past its deadline): the pod's deletion sends SIGTERM and the agent prints what it has.
-    (void)runner_->delete_pod(pod);
-  }
-  Result<cluster::json> line = runner_->result_line(pod, kClientResultKind);
+  // Cancelled: the pod's deletion sends SIGTERM and the agent prints what it has.
+  const bool running_still = finished->phase != "Succeeded" && finished->phase != "Failed";
+  Result<cluster::json> line = running_still ? runner_->stop_for_result(pod, kClientResultKind)
+                                             : runner_->result_line(pod, kClientResultKind);
   witness.seen_log = clock_.wall_now();
   if (!line) {
     return std::unexpected(line.error());

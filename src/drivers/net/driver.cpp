@@ -169,6 +169,11 @@ class NetDriver final : public engine::Driver {
     options.phase = "network";
     options.image = cluster_options_.image;
     options.pods = pod_settings_;
+    if (settings_.host_network_baseline) {
+      // hostNetwork is privileged to Pod Security admission; without the baseline the namespace keeps the
+      // cluster's default level, which the restricted agent pods meet.
+      options.namespace_labels = cluster::privileged_pod_security_labels();
+    }
     Result<std::unique_ptr<cluster::PodRunner>> runner =
         cluster::PodRunner::open(*config, options, context.clock, context.cancel);
     if (!runner) {

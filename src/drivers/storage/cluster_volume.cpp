@@ -103,10 +103,10 @@ Result<engine::PhaseRun> ClusterVolume::run(engine::PhaseContext& context) {
     if (!finished) {
       return std::unexpected(finished.error());
     }
-    if (finished->phase != "Succeeded" && finished->phase != "Failed") {
-      (void)runner_->delete_pod(pods[i]);  // cancelled: SIGTERM, the agent keeps what fio finished
-    }
-    Result<cluster::json> line = runner_->result_line(pods[i], kAgentLineKind);
+    // Cancelled: the deletion's SIGTERM, and the agent keeps what fio finished.
+    const bool running_still = finished->phase != "Succeeded" && finished->phase != "Failed";
+    Result<cluster::json> line = running_still ? runner_->stop_for_result(pods[i], kAgentLineKind)
+                                               : runner_->result_line(pods[i], kAgentLineKind);
     if (!line) {
       if (context.cancel.requested()) {
         run.notes.push_back(fmt::format("{}: cancelled before it reported", pods[i]));

@@ -30,10 +30,14 @@ ApiPhase::Progress progress() {
   return [](std::string_view text) { messages.emplace_back(text); };
 }
 
+// The cluster enforces the restricted Pod Security level by default (its admission configuration): the
+// built-in pods must meet it, or their creates are 403s counted as errors. (The fixture runs no Deployment
+// controller; the template's context is checked in the unit tests.)
 TEST(ApiPhase, BuiltinWorkloadAgainstTheFixture) {
   testing::FakeApiserver server(
       "phase", json{{"pod_delays_ms",
-                     {{"scheduled", 200}, {"initialized", 100}, {"containers_ready", 300}, {"ready", 100}}}});
+                     {{"scheduled", 200}, {"initialized", 100}, {"containers_ready", 300}, {"ready", 100}}},
+                    {"pod_security_default", "restricted"}});
   ASSERT_TRUE(server.ok()) << server.error();
   Result<kube::RestConfig> config = server.rest_config();
   ASSERT_TRUE(config);
@@ -157,6 +161,50 @@ spec: {containers: [{name: c, image: pause}]}
   EXPECT_NE(startup->note.find("2 never scheduled"), std::string::npos) << startup->note;
   EXPECT_GE(startup->value, 1.0) << "unstarted pods enter the P99 at the timeout";
   EXPECT_EQ(server.counters()["objects"], 0);
+}
+
+// Churn recreates namespaces only once they are gone: one still Terminating after cleanup_timeout (a slow
+// namespace controller; the fixture's takes 3 s) stops the churn with a note, instead of recreating it into
+// the API's 409 AlreadyExists and counting that as the server's errors.
+TEST(ApiPhase, ChurnStopsWhenDeletedNamespacesOutlastTheCleanupTimeout) {
+  testing::FakeApiserver server("churn", json{{"namespace_delete_delay_ms", 3000}});
+  ASSERT_TRUE(server.ok()) << server.error();
+  Result<kube::RestConfig> config = server.rest_config();
+  ASSERT_TRUE(config);
+  Settings settings;
+  settings.iterations = 2;
+  settings.rate = load::RateSetting::fixed_at(Rate{100});
+  settings.burst = 20;
+  settings.configmaps = 1;
+  settings.secrets = 0;
+  settings.services = 0;
+  settings.deployments = 0;
+  settings.pods = 0;
+  settings.churn_percent = 50;
+  settings.churn_cycles = 2;
+  settings.cleanup_timeout = milliseconds(500);
+  ApiPhase phase(settings, *shape_run(settings, {}, 1.0, seconds(1)), seconds(1), real_clock(), progress(),
+                 "kp-churn1");
+  ASSERT_TRUE(phase.prepare(*config));
+  engine::CancellationToken cancel;
+  Result<engine::PhaseRun> run = phase.run(cancel);
+  ASSERT_TRUE(run) << run.error().message;
+  phase.teardown();
+  // The workload's notes go with the latency rows.
+  const Measurement* mutating = find(*run, "api.mutating.p99");
+  ASSERT_NE(mutating, nullptr);
+  EXPECT_NE(mutating->note.find("churn stopped in cycle 1 of 2: 1 of 1 deleted namespaces still Terminating "
+                                "after 500.00ms"),
+            std::string::npos)
+      << mutating->note;
+  const Measurement* errors = find(*run, "api.error_rate");
+  ASSERT_NE(errors, nullptr);
+  EXPECT_EQ(errors->value, 0) << errors->note;
+  json counters = server.counters();
+  EXPECT_EQ(counters["by_verb"].value("create", 0) -
+                counters["by_resource"].value("create selfsubjectaccessreviews", 0),
+            4)
+      << "2 namespaces and their 2 configmaps, nothing recreated";
 }
 
 TEST(ApiPhase, UnreachableServerIsUnavailable) {

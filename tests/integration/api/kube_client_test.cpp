@@ -244,6 +244,44 @@ TEST_F(KubeClient, WatchDeliversEventsAndBookmarks) {
   EXPECT_GT(bookmarks, 0);
 }
 
+// A watch on which nothing arrives (no events, no bookmarks: as from a connection that died silently) is cut
+// after its stall timeout, and a new one from the last resourceVersion read misses nothing.
+TEST_F(KubeClient, AStalledWatchIsCutAndResumesFromItsResourceVersion) {
+  auto transport = connect(*server_);
+  Api api(*transport);
+  ASSERT_TRUE(api.create(namespaces_resource(), "", ns_object("stall")));
+  ApiResult<ListResult> listed = api.list(configmaps(), "stall");
+  ASSERT_TRUE(listed);
+  WatchOptions options;
+  options.resource_version = listed->resource_version;
+  options.bookmarks = false;
+  options.timeout_seconds = 60;
+  options.stall_timeout = seconds(2);
+  auto stream = WatchStream::open(*transport, real_clock(), configmaps(), "stall", options);
+  ASSERT_TRUE(api.create(configmaps(), "stall", configmap("s1")));
+  ApiResult<WatchStream::Next> first = stream->next(real_clock().now() + seconds(10));
+  ASSERT_TRUE(first) << first.error().error.message;
+  ASSERT_EQ(first->status, WatchStream::Status::event);
+  EXPECT_EQ(first->event.object["metadata"]["name"], "s1");
+
+  const TimePoint quiet = real_clock().now();
+  ApiResult<WatchStream::Next> cut = stream->next(quiet + seconds(30));
+  ASSERT_FALSE(cut) << "the stream stayed open for 30 s with nothing on it";
+  EXPECT_EQ(cut.error().error.kind, ErrorKind::timeout) << cut.error().error.message;
+  EXPECT_GE(real_clock().now() - quiet, milliseconds(1500));
+  EXPECT_LT(real_clock().now() - quiet, seconds(10));
+
+  // Changed while no watch ran: the next watch from the last resourceVersion read delivers it.
+  ASSERT_TRUE(api.create(configmaps(), "stall", configmap("s2")));
+  options.resource_version = stream->resource_version();
+  stream = WatchStream::open(*transport, real_clock(), configmaps(), "stall", options);
+  ApiResult<WatchStream::Next> resumed = stream->next(real_clock().now() + seconds(10));
+  ASSERT_TRUE(resumed) << resumed.error().error.message;
+  ASSERT_EQ(resumed->status, WatchStream::Status::event);
+  EXPECT_EQ(resumed->event.type, WatchEvent::Type::added);
+  EXPECT_EQ(resumed->event.object["metadata"]["name"], "s2") << "s1 again would be a duplicate";
+}
+
 TEST_F(KubeClient, WatchFromACompactedVersionIsGone) {
   auto transport = connect(*server_);
   Api api(*transport);

@@ -43,7 +43,8 @@ class PodRunnerTest : public ::testing::Test {
       GTEST_SKIP() << "the process kubelet needs root (network namespaces, nftables, setpriv)";
     }
     ASSERT_TRUE(fixture_->ok()) << fixture_->error();
-    fixture_->control("POST", "/fixture/config", json{{"denied", json::array()}});
+    fixture_->control("POST", "/fixture/config",
+                      json{{"denied", json::array()}, {"pod_security_default", nullptr}});
     Result<kube::RestConfig> config = fixture_->rest_config();
     ASSERT_TRUE(config) << config.error().message;
     config_ = *config;
@@ -380,6 +381,89 @@ TEST(PodRunnerLateIp, WaitRunningReturnsOnlyWithAnIp) {
   Result<PodInfo> running = (*pods)->wait_running("late");
   ASSERT_TRUE(running) << running.error().message;
   EXPECT_FALSE(running->ip.empty()) << "phase " << running->phase;
+}
+
+// Pod Security admission with a cluster-wide default of baseline refuses a host-network pod unless its
+// namespace is labelled privileged, which the runner does when a phase asks for it.
+TEST_F(PodRunnerTest, HostNetworkPodsNeedTheNamespaceLabelledPrivileged) {
+  fixture_->control("POST", "/fixture/config", json{{"pod_security_default", "baseline"}});
+  AgentPodSpec host = agent("host-0", {"net-server", "--listen", "0.0.0.0:7440"});
+  host.host_network = true;
+  {
+    std::unique_ptr<PodRunner> pods = open(options());
+    ASSERT_TRUE(pods);
+    Result<void> refused = pods->create_pod(host);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().kind, ErrorKind::input);
+    EXPECT_NE(refused.error().message.find("violates PodSecurity \"baseline:latest\": host namespaces "
+                                           "(hostNetwork=true)"),
+              std::string::npos)
+        << refused.error().message;
+  }
+  RunnerOptions privileged = options();
+  privileged.namespace_labels = privileged_pod_security_labels();
+  std::unique_ptr<PodRunner> pods = open(privileged);
+  ASSERT_TRUE(pods);
+  json ns = namespace_object(pods->ns());
+  for (const char* mode : {"enforce", "warn", "audit"}) {
+    EXPECT_EQ(ns["metadata"]["labels"].value(fmt::format("pod-security.kubernetes.io/{}", mode), ""),
+              "privileged")
+        << ns.dump();
+  }
+  Result<void> created = pods->create_pod(host);
+  ASSERT_TRUE(created) << created.error().message;
+}
+
+// A cancelled phase stops its agents by deleting their pods; the SIGTERM makes an agent print what it
+// measured. The API does not keep a pod whose containers ended: with a kubelet that finishes the deletion at
+// once (termination_linger_ms 0) the log cannot be read after the end, so only following it from before
+// the DELETE gets the line.
+TEST(PodRunnerStop, StopForResultFollowsTheLogThroughTheDeletion) {
+  if (geteuid() != 0) {
+    GTEST_SKIP() << "the process kubelet needs root (network namespaces, nftables, setpriv)";
+  }
+  json config = fixture_config();
+  config["kubelet"]["termination_linger_ms"] = 0;
+  kp::testing::FakeApiserver fixture("cluster-stop", config);
+  ASSERT_TRUE(fixture.ok()) << fixture.error();
+  Result<kube::RestConfig> rest = fixture.rest_config();
+  ASSERT_TRUE(rest) << rest.error().message;
+  RunnerOptions runner;
+  runner.run_id = new_run_id();
+  runner.phase = "network";
+  runner.image = AgentImage{"localhost/kubeproof-agent:0.1.0-test", "IfNotPresent", ""};
+  runner.pods.start_timeout = std::chrono::seconds(10);
+  engine::CancellationToken cancel;
+  Result<std::unique_ptr<PodRunner>> opened = PodRunner::open(*rest, runner, real_clock(), cancel);
+  ASSERT_TRUE(opened) << opened.error().message;
+  PodRunner& pods = **opened;
+  AgentPodSpec server = agent("net-server-0", {"net-server", "--listen", "0.0.0.0:7430"});
+  server.ports = {{"tcp", 7430}};
+  ASSERT_TRUE(pods.create_pod(server));
+  Result<PodInfo> serving = pods.wait_running("net-server-0");
+  ASSERT_TRUE(serving) << serving.error().message;
+  AgentPodSpec client = agent("net-client-0", {"net-client", "--server", serving->ip + ":7430", "--scenario",
+                                               "TCP_RR", "--duration", "120s", "--warmup", "0s"});
+  ASSERT_TRUE(pods.create_pod(client));
+  ASSERT_TRUE(pods.wait_running("net-client-0"));
+
+  const TimePoint start = real_clock().now();
+  Result<json> line = pods.stop_for_result("net-client-0", "kubeproof.agent.net-client");
+  ASSERT_TRUE(line) << line.error().message;
+  EXPECT_EQ(line->value("kind", ""), "kubeproof.agent.net-client");
+  EXPECT_FALSE(line->value("complete", true)) << "stopped 120 s early: " << line->dump();
+  EXPECT_LT(real_clock().now() - start, std::chrono::seconds(30)) << "SIGTERM ends it, not the grace period";
+
+  // What reading after the deletion would have met: the pod goes with its container, and its log with it.
+  Result<PodInfo> gone = pods.pod("net-client-0");
+  for (int i = 0; i < 200 && gone; ++i) {
+    real_clock().sleep_until(real_clock().now() + std::chrono::milliseconds(50));  // the poll interval
+    gone = pods.pod("net-client-0");
+  }
+  ASSERT_FALSE(gone) << "pod still there: " << gone->phase;
+  Result<json> late = pods.result_line("net-client-0", "kubeproof.agent.net-client");
+  ASSERT_FALSE(late);
+  EXPECT_NE(late.error().message.find("404"), std::string::npos) << late.error().message;
 }
 
 }  // namespace

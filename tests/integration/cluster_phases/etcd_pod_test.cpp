@@ -237,5 +237,77 @@ TEST(EtcdPod, NoControlPlaneNodeOrNoEtcdOnItIsSkippedWithTheReason) {
   fs::remove_all(pki);
 }
 
+// k3s and RKE2 label their servers node-role.kubernetes.io/control-plane: "true" (and master: "true"), and
+// keep etcd's certificates away from kubeadm's folder: the pod still finds the node, and the phase is
+// SKIPPED naming the missing certificates rather than failing on a pod stuck in ContainerCreating or an
+// agent that cannot read a file.
+TEST(EtcdPod, AControlPlaneNodeWithoutKubeadmsCertificatesIsSkippedWithTheReason) {
+  if (::geteuid() != 0) {
+    GTEST_SKIP() << "needs root (the fixture's kubelet makes network namespaces and nft tables)";
+  }
+  ASSERT_FALSE(fs::exists("/etc/kubernetes/pki/etcd")) << "this host's own kubeadm folder would be mounted";
+  const json nodes = json::array(
+      {json{{"name", "server-0"},
+            {"labels",
+             {{"node-role.kubernetes.io/control-plane", "true"}, {"node-role.kubernetes.io/master", "true"}}},
+            {"taints",
+             json::array({json{{"key", "node-role.kubernetes.io/master"}, {"effect", "NoSchedule"}}})}},
+       json{{"name", "worker-0"}}});
+  const std::string plan_yaml = R"(name: etcd-pod
+type: smoke
+target: cluster
+capacity: {etcd_ops: 1k}
+phases:
+  - phase: etcd
+    duration: 1m
+    load: 20%
+    settings:
+      from: control-plane-pod
+      key_prefix: kubeproof/etcdpod-it/
+      pods: {agent_start_timeout: 5s}
+)";
+  {
+    // No such folder on the node: the kubelet's hostPath type check fails (FailedMount).
+    json config = fixture_config(nodes, "/nonexistent");
+    config.erase("node_paths");
+    testing::FakeApiserver server("etcdpod-k3s", config);
+    ASSERT_TRUE(server.ok()) << server.error();
+    Sandbox sandbox;
+    const fs::path plan = sandbox.write("plan.yaml", plan_yaml);
+    Ran ran = sandbox.run({"run", "--plan", plan.string(), "--kubeconfig", server.kubeconfig(), "--only",
+                           "etcd", "--format", "json", "--duration-scale", "0.066"});
+    const json phase = etcd_phase(ran);
+    ASSERT_TRUE(phase.is_object()) << ran.out << ran.err;
+    EXPECT_EQ(phase.value("verdict", ""), "SKIPPED") << phase.dump(2) << ran.err;
+    const std::string reason = phase.value("reason", "");
+    EXPECT_NE(reason.find("/etc/kubernetes/pki/etcd cannot be mounted on control-plane node server-0: not "
+                          "measured"),
+              std::string::npos)
+        << phase.dump(2);
+    EXPECT_NE(reason.find("MountVolume.SetUp failed"), std::string::npos) << reason;
+    EXPECT_EQ(run_namespaces(server), std::vector<std::string>{});
+  }
+  {
+    // The folder, empty: the agent cannot read kubeadm's CA file.
+    const fs::path pki = fs::temp_directory_path() / fmt::format("kp-etcdpod-empty-{}", ::getpid());
+    fs::create_directories(pki);
+    testing::FakeApiserver server("etcdpod-empty", fixture_config(nodes, pki));
+    ASSERT_TRUE(server.ok()) << server.error();
+    Sandbox sandbox;
+    const fs::path plan = sandbox.write("plan.yaml", plan_yaml);
+    Ran ran = sandbox.run({"run", "--plan", plan.string(), "--kubeconfig", server.kubeconfig(), "--only",
+                           "etcd", "--format", "json", "--duration-scale", "0.066"});
+    const json phase = etcd_phase(ran);
+    ASSERT_TRUE(phase.is_object()) << ran.out << ran.err;
+    EXPECT_EQ(phase.value("verdict", ""), "SKIPPED") << phase.dump(2) << ran.err;
+    EXPECT_NE(
+        phase.value("reason", "").find("etcd's client certificate is not on control-plane node server-0"),
+        std::string::npos)
+        << phase.dump(2);
+    EXPECT_EQ(run_namespaces(server), std::vector<std::string>{});
+    fs::remove_all(pki);
+  }
+}
+
 }  // namespace
 }  // namespace kp

@@ -30,6 +30,8 @@ TEST(AgentPod, RestrictedByDefault) {
   EXPECT_EQ(pod["metadata"]["labels"][std::string(kAgentLabel)], "net-server-0");
   const json& spec = pod["spec"];
   EXPECT_EQ(spec["restartPolicy"], "Never");
+  // The runner's bound on a stopped agent's last words (PodRunner::stop_for_result) follows this.
+  EXPECT_EQ(spec["terminationGracePeriodSeconds"], 30);
   EXPECT_EQ(spec["serviceAccountName"], "kubeproof-agent");
   EXPECT_EQ(spec["automountServiceAccountToken"], false);
   EXPECT_EQ(spec["enableServiceLinks"], false);
@@ -133,10 +135,31 @@ TEST(AgentPod, NodeSelectorTolerationsAndHostNetwork) {
   AgentPodSpec spec = server();
   spec.host_network = true;
   json pod = agent_pod_manifest(spec, image(), settings, "ns", "kp-1");
-  EXPECT_EQ(pod["spec"]["nodeSelector"], json::parse(R"({"kubeproof.io/bench": "true"})"));
+  // Linux nodes of the image's architecture, and the plan's selector merged in.
+  EXPECT_EQ(pod["spec"]["nodeSelector"], json({{"kubeproof.io/bench", "true"},
+                                               {"kubernetes.io/os", "linux"},
+                                               {"kubernetes.io/arch", std::string(build_architecture())}}));
   EXPECT_EQ(pod["spec"]["tolerations"], settings.tolerations);
   EXPECT_EQ(pod["spec"]["hostNetwork"], true);
   EXPECT_EQ(pod["spec"]["dnsPolicy"], "ClusterFirstWithHostNet");
+}
+
+// Windows nodes of a mixed cluster never get an agent; the plan's keys win, so an image built for another
+// architecture can say so.
+TEST(AgentPod, EveryPodSelectsLinuxNodesOfTheImagesArchitecture) {
+  PodSettings settings;
+  json pod = agent_pod_manifest(server(), image(), settings, "ns", "kp-1");
+  EXPECT_EQ(pod["spec"]["nodeSelector"]["kubernetes.io/os"], "linux");
+#if defined(__x86_64__)
+  EXPECT_EQ(build_architecture(), "amd64");
+#elif defined(__aarch64__)
+  EXPECT_EQ(build_architecture(), "arm64");
+#endif
+  EXPECT_EQ(pod["spec"]["nodeSelector"]["kubernetes.io/arch"], std::string(build_architecture()));
+  settings.node_selector = {{"kubernetes.io/arch", "riscv64"}};
+  pod = agent_pod_manifest(server(), image(), settings, "ns", "kp-1");
+  EXPECT_EQ(pod["spec"]["nodeSelector"],
+            json({{"kubernetes.io/os", "linux"}, {"kubernetes.io/arch", "riscv64"}}));
 }
 
 TEST(AgentPod, VolumesAndTheStorageImage) {

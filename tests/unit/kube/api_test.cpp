@@ -19,6 +19,17 @@ TEST(Api, PathsOfCoreGroupAndNamedGroups) {
             "namespaces?limit=500&continue=tok%2Fen%3D&labelSelector=kubeproof.io%2Frun%3Dkp-1%2Capp%21%3Dx");
 }
 
+// A discovery list may be served from the watch cache (resourceVersion=0); a continue token carries its own
+// version, and the API refuses both together.
+TEST(Api, AStaleOkListAsksForAnyVersionOnItsFirstPageOnly) {
+  EXPECT_EQ(list_request(pods_resource(), "", stale_ok_list_options()).path,
+            "/api/v1/pods?limit=500&resourceVersion=0");
+  EXPECT_EQ(list_request(pods_resource(), "", stale_ok_list_options(), "next").path,
+            "/api/v1/pods?limit=500&continue=next");
+  EXPECT_EQ(list_request(pods_resource(), "", ListOptions{}).path, "/api/v1/pods?limit=500")
+      << "other lists stay consistent reads";
+}
+
 TEST(Api, StatusBodiesBecomeOneLineErrors) {
   Response response;
   response.status = 409;

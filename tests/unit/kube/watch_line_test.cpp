@@ -1,3 +1,6 @@
+#include <set>
+#include <string>
+
 #include <gtest/gtest.h>
 
 #include "kube/watch.hpp"
@@ -46,6 +49,45 @@ TEST(WatchLine, FieldsOfTheWrongTypeAreErrorsNotExceptions) {
   odd = parse_watch_line(R"({"type":"BOOKMARK","object":"x"})", kPath);
   ASSERT_TRUE(odd);
   EXPECT_EQ(event_resource_version(*odd), "");
+}
+
+int timeout_in(const std::string& path) {
+  const std::string key = "&timeoutSeconds=";
+  const std::size_t at = path.find(key);
+  return at == std::string::npos ? -1 : std::stoi(path.substr(at + key.size()));
+}
+
+// As client-go's reflector: every watch asks the server to end it after a random 5-10 min, a dead connection
+// is cut after the stall timeout, and the client's own bound is both.
+TEST(WatchRequest, AsksForARandomServerTimeoutAndCutsAStalledStream) {
+  const Resource pods{"", "v1", "pods", "Pod", true};
+  WatchOptions options;
+  options.resource_version = "42";
+  std::set<int> seen;
+  for (int i = 0; i < 200; ++i) {
+    const Request request = watch_request(pods, "ns", options);
+    const int timeout = timeout_in(request.path);
+    ASSERT_GE(timeout, 300) << request.path;
+    ASSERT_LT(timeout, 600) << request.path;
+    seen.insert(timeout);
+    EXPECT_EQ(request.timeout, std::chrono::seconds(timeout) + kWatchStallTimeout);
+    EXPECT_EQ(request.stall_timeout, kWatchStallTimeout);
+    EXPECT_FALSE(request.retry);
+  }
+  EXPECT_GT(seen.size(), 20U) << "spread, so watches do not all end together";
+  const Request request = watch_request(pods, "ns", options);
+  EXPECT_TRUE(
+      request.path.starts_with("/api/v1/namespaces/ns/pods?watch=true&allowWatchBookmarks=true"
+                               "&resourceVersion=42&timeoutSeconds="))
+      << request.path;
+
+  options.timeout_seconds = 30;
+  options.stall_timeout = std::chrono::seconds(5);
+  const Request fixed = watch_request(pods, "", options);
+  EXPECT_EQ(timeout_in(fixed.path), 30);
+  EXPECT_EQ(fixed.timeout, std::chrono::seconds(35));
+  EXPECT_EQ(fixed.stall_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(watch_timeout_seconds(45), 45);
 }
 
 TEST(ListPage, ItemsContinueAndTheFirstPagesResourceVersion) {

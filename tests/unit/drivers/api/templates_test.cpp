@@ -62,6 +62,34 @@ TEST(Templates, BuiltinObjectsExpandAndParse) {
   }
 }
 
+// Pod Security admission's restricted level, field by field, on the built-in Pod and the Deployment's
+// template: pods the api phase creates are admitted in namespaces that enforce it.
+TEST(Templates, BuiltinPodsMeetTheRestrictedPodSecurityLevel) {
+  Settings settings;
+  int checked = 0;
+  for (const ObjectSpec& spec : builtin_objects(settings)) {
+    Result<std::string> text = expand(spec.text, TemplateValues{1, 2, "j", "kp-x", "kp-x-1"}, spec.name);
+    ASSERT_TRUE(text) << text.error().message;
+    Result<std::vector<nlohmann::json>> objects = parse_objects(*text, spec.name);
+    ASSERT_TRUE(objects) << spec.name << ": " << objects.error().message;
+    const nlohmann::json& object = (*objects)[0];
+    const std::string kind = object.value("kind", "");
+    if (kind != "Pod" && kind != "Deployment") {
+      continue;
+    }
+    const nlohmann::json& pod = kind == "Pod" ? object["spec"] : object["spec"]["template"]["spec"];
+    EXPECT_EQ(pod["securityContext"]["runAsNonRoot"], true) << spec.name;
+    EXPECT_NE(pod["securityContext"]["runAsUser"], 0) << spec.name;
+    EXPECT_EQ(pod["securityContext"]["seccompProfile"]["type"], "RuntimeDefault") << spec.name;
+    ASSERT_EQ(pod["containers"].size(), 1U) << spec.name;
+    const nlohmann::json& container = pod["containers"][0]["securityContext"];
+    EXPECT_EQ(container["allowPrivilegeEscalation"], false) << spec.name;
+    EXPECT_EQ(container["capabilities"]["drop"], nlohmann::json::array({"ALL"})) << spec.name;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 2) << "the built-in Pod and Deployment";
+}
+
 TEST(Settings, StrictWithFileLineAndPath) {
   auto error = [](const std::string& yaml) {
     Result<Settings> settings = parse_settings(YAML::Load(yaml), "plans/x.yaml", "phases[1].settings");

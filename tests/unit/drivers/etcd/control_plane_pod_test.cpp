@@ -77,9 +77,17 @@ TEST(ControlPlanePod, ThePodRunsOnAControlPlaneNodeWithTheNodesNetworkAndCertifi
                                                control_plane_pod_settings(pods), "kp-1-etcd", "kp-1");
   const json& p = pod["spec"];
   EXPECT_EQ(p["hostNetwork"], true);
-  EXPECT_EQ(p["nodeSelector"], json({{"node-role.kubernetes.io/control-plane", ""}}));
+  // A control-plane node by either key, whatever its value: kubeadm labels "", k3s and RKE "true".
+  EXPECT_FALSE(p["nodeSelector"].contains("node-role.kubernetes.io/control-plane")) << p["nodeSelector"];
+  EXPECT_EQ(p["affinity"]["nodeAffinity"], json::parse(R"({"requiredDuringSchedulingIgnoredDuringExecution":
+      {"nodeSelectorTerms": [
+         {"matchExpressions": [{"key": "node-role.kubernetes.io/control-plane", "operator": "Exists"}]},
+         {"matchExpressions": [{"key": "node-role.kubernetes.io/master", "operator": "Exists"}]}]}})"));
   EXPECT_EQ(p["tolerations"], json::array({json{{"key", "dedicated"}, {"operator", "Exists"}},
                                            json{{"key", "node-role.kubernetes.io/control-plane"},
+                                                {"operator", "Exists"},
+                                                {"effect", "NoSchedule"}},
+                                           json{{"key", "node-role.kubernetes.io/master"},
                                                 {"operator", "Exists"},
                                                 {"effect", "NoSchedule"}}}));
   // The key is root's (0600): the agent runs as root, without the restricted profile.
