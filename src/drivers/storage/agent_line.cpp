@@ -56,7 +56,10 @@ Result<RecordedSeries> read_series(const nlohmann::json& item, std::size_t index
     out.series.offered = item["offered"].get<double>();
   }
   const nlohmann::json& ended = item.contains("ended_at_ms") ? item["ended_at_ms"] : nlohmann::json();
-  if (!ended.is_number_integer()) {
+  // Range-checked before it becomes a time point: milliseconds to the clock's nanoseconds would overflow.
+  constexpr std::int64_t kLatestMs = 10'000'000'000'000;  // the year 2286
+  if (!ended.is_number_integer() || (ended.is_number_unsigned() && ended.get<std::uint64_t>() > kLatestMs) ||
+      ended.get<std::int64_t>() < 0 || ended.get<std::int64_t>() > kLatestMs) {
     return bad(".ended_at_ms", "a Unix time in ms", ended);
   }
   out.at = WallTime(std::chrono::milliseconds(ended.get<std::int64_t>()));

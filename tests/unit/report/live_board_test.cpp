@@ -8,6 +8,7 @@
 #include "core/live_notice.hpp"
 #include "core/offered_sink.hpp"
 #include "report/live_board.hpp"
+#include "report/live_metrics.hpp"
 #include "report/timeline.hpp"
 
 namespace kp::report {
@@ -170,6 +171,27 @@ TEST(Timeline, OfferedSeriesFollowsTheStepsTimeWeighted) {
   EXPECT_DOUBLE_EQ(*points[3].offered, 200.0);  // 0.25 s at 200, the rest closed loop
   EXPECT_FALSE(points[4].offered.has_value());  // closed loop throughout
   EXPECT_EQ(timeline.offered_series().count(Phase::dns), 0u);
+}
+
+// The notice takes the same way as the counts, through every progress wrapper a run stacks (report.json's
+// timeline, live metrics) to the board the terminal view draws.
+TEST(LiveBoard, TheNoticeReachesTheBoardThroughTheRunsProgressWrappers) {
+  struct BoardProgress final : engine::ProgressSink {
+    explicit BoardProgress(LiveBoard& board) : board(board) {}
+    void message(Phase, std::string_view) override {}
+    LiveSink* live_sink() override { return &board; }
+    LiveBoard& board;
+  };
+  FakeClock clock;
+  LiveBoard board(clock, {{Phase::network, 10s}});
+  BoardProgress people(board);
+  LiveMetrics metrics(LiveRunInfo{"run", "plan", "smoke", "cluster"});
+  LiveProgress live(people, metrics);
+  Timeline timeline(clock);
+  TimelineProgress progress(live, timeline);
+  board.phase_started(Phase::network);
+  announce_no_live_counts(progress.live_sink(), Phase::network, kAgentPodsReportAtEnd);
+  EXPECT_EQ(board.render(clock.now(), 0).at(1), "      " + std::string(kAgentPodsReportAtEnd));
 }
 
 }  // namespace

@@ -206,6 +206,12 @@ TEST(StorageAgent, AMalformedSeriesIsNamed) {
   back = parse_agent_line(line);
   ASSERT_FALSE(back);
   EXPECT_EQ(back.error().message, "series[0].ended_at_ms: must be a Unix time in ms, got null");
+  line["series"] =
+      nlohmann::json::parse(R"([{"series":"r","ended_at_ms":18446744073709551615,"seconds":[]}])");
+  back = parse_agent_line(line);
+  ASSERT_FALSE(back);
+  EXPECT_EQ(back.error().message,
+            "series[0].ended_at_ms: must be a Unix time in ms, got 18446744073709551615");
   // An agent from before the series: none, and no error.
   line.erase("series");
   back = parse_agent_line(line);
