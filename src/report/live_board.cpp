@@ -88,6 +88,9 @@ void LiveBoard::add(const LiveDelta& delta) {
   for (std::size_t i = 0; i < kLiveBuckets; ++i) {
     state.buckets[i] += delta.buckets[i];
   }
+  if (delta.finished_later) {
+    state.current = std::string(delta.series);
+  }
   state.recent.push_back(Arrival{now, delta.ok});
   while (!state.recent.empty() && state.recent.front().at <= now - kRateWindow) {
     state.recent.pop_front();
@@ -102,6 +105,13 @@ void LiveBoard::offered(Phase phase, std::optional<double> per_second) {
     // A new step's rate: the window would mix the old step's completions into the new one's.
     found->second.recent.clear();
     found->second.step_started = clock_.now();
+  }
+}
+
+void LiveBoard::no_live_counts(Phase phase, std::string_view why) {
+  std::lock_guard lock(mutex_);
+  if (auto found = running_.find(phase); found != running_.end()) {
+    found->second.no_live = std::string(why);
   }
 }
 
@@ -145,9 +155,11 @@ std::vector<std::string> LiveBoard::render(TimePoint now, std::size_t width) con
     std::string body = fmt::format("      offered {} · achieved {} · P50 {} · P99 {} · errors {}", offered,
                                    achieved, latency_text(live_percentile(state.buckets, 50.0)),
                                    latency_text(live_percentile(state.buckets, 99.0)), state.errors);
-    if (phase == Phase::network || phase == Phase::storage) {
-      // Their agents (iperf-like streams, fio) report once, at the end.
-      body = "      no live counts: this phase's agents report when their load ends";
+    if (!state.current.empty()) {
+      body += fmt::format(" · now {}", state.current);
+    }
+    if (state.no_live) {
+      body = "      " + *state.no_live;
     } else if (!state.announced && state.ok == 0 && state.errors == 0) {
       body = "      preparing: no load yet";
     }

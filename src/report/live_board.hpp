@@ -10,7 +10,11 @@
 // - elapsed counts from phase_started (the phase's prepare included); the planned length is the phase's
 //   duration in the plan; past it, "overtime" instead of the time left (a stress search, agents' start-up);
 // - offered is what the phase's schedule announced last (OfferedSink::offered): "closed loop" for a max rate,
-//   "-" for phases without live counts (network and storage report when their agents end);
+//   "-" when it announced none (fio's jobs: each has its own rate);
+// - a phase that runs one test after another and hands over counts for watching only (LiveDelta::
+//   finished_later: fio's jobs, the network tests) also shows which one ran last ("now randread-4k");
+// - a phase that hands over no live counts on this target (core/live_notice.hpp: agent pods on a cluster)
+//   says why instead of its figures;
 // - achieved is the successful completions of the last kRateWindow, counted when each hand-over arrives, so
 //   it trails the load by about a second; P50/P99 are over the phase so far, interpolated within the live
 //   buckets (report/timeline.hpp: live_percentile); errors is the count so far.
@@ -29,6 +33,7 @@
 
 #include "core/clock.hpp"
 #include "core/live.hpp"
+#include "core/live_notice.hpp"
 #include "core/offered_sink.hpp"
 #include "core/phase.hpp"
 
@@ -37,7 +42,7 @@ namespace kp::report {
 // The window the achieved rate is counted over.
 inline constexpr Duration kRateWindow = std::chrono::seconds(3);
 
-class LiveBoard final : public LiveSink, public OfferedSink {
+class LiveBoard final : public LiveSink, public OfferedSink, public LiveNoticeSink {
  public:
   // `planned`: each phase's duration from the plan (a phase without one shows no bar).
   LiveBoard(const Clock& clock, std::map<Phase, Duration> planned);
@@ -46,6 +51,7 @@ class LiveBoard final : public LiveSink, public OfferedSink {
   void phase_finished(Phase phase);
   void add(const LiveDelta& delta) override;
   void offered(Phase phase, std::optional<double> per_second) override;
+  void no_live_counts(Phase phase, std::string_view why) override;
 
   bool running() const;
   // The blocks of the running phases at `now`, two lines each, each cut to `width` columns (0: no limit).
@@ -66,6 +72,8 @@ class LiveBoard final : public LiveSink, public OfferedSink {
     std::uint64_t ok = 0;
     std::uint64_t errors = 0;
     std::array<std::uint64_t, kLiveBuckets> buckets{};
+    std::string current;                 // the series of the last finished_later hand-over
+    std::optional<std::string> no_live;  // why no live counts come (core/live_notice.hpp)
   };
 
   const Clock& clock_;

@@ -18,6 +18,7 @@
 
 #include "core/clock.hpp"
 #include "core/live.hpp"
+#include "core/live_notice.hpp"
 #include "core/measurement.hpp"
 #include "core/offered_sink.hpp"
 #include "engine/driver.hpp"
@@ -72,7 +73,10 @@ class LiveMetrics final : public LiveSink {
 // Progress for people (forwarded) plus live metrics for `run --metrics-listen`: phase events and the load
 // generators' counts go to `live` and to people's own sink (the live terminal view). Both must outlive this
 // object.
-class LiveProgress final : public engine::ProgressSink, public LiveSink, public OfferedSink {
+class LiveProgress final : public engine::ProgressSink,
+                           public LiveSink,
+                           public OfferedSink,
+                           public LiveNoticeSink {
  public:
   LiveProgress(engine::ProgressSink& people, LiveMetrics& live) : people_(people), live_(live) {}
   void message(Phase phase, std::string_view text) override { people_.message(phase, text); }
@@ -93,6 +97,9 @@ class LiveProgress final : public engine::ProgressSink, public LiveSink, public 
   }
   void offered(Phase phase, std::optional<double> per_second) override {
     announce_offered(people_.live_sink(), phase, per_second);
+  }
+  void no_live_counts(Phase phase, std::string_view why) override {
+    announce_no_live_counts(people_.live_sink(), phase, why);
   }
   LiveSink* live_sink() override { return this; }
 

@@ -39,6 +39,9 @@ void Timeline::phase_started(Phase phase) {
 }
 
 void Timeline::add(const LiveDelta& delta) {
+  if (delta.finished_later) {
+    return;  // its exact series arrives through finished()
+  }
   const TimePoint now = clock_.now();
   std::lock_guard lock(mutex_);
   auto start = started_.try_emplace(delta.phase, now).first->second;

@@ -31,6 +31,7 @@
 #include "core/clock.hpp"
 #include "core/finished_series.hpp"
 #include "core/live.hpp"
+#include "core/live_notice.hpp"
 #include "core/offered_sink.hpp"
 #include "core/phase.hpp"
 #include "engine/driver.hpp"
@@ -80,6 +81,7 @@ class Timeline final : public LiveSink, public OfferedSink, public FinishedSerie
 
   // Seconds of `phase` count from now. Hand-overs for a phase that has not started count from the first one.
   void phase_started(Phase phase);
+  // Skips a delta marked finished_later: that generator's exact series comes through finished().
   void add(const LiveDelta& delta) override;
   void offered(Phase phase, std::optional<double> per_second) override;
   // A series reported at its generator's end (core/finished_series.hpp): its last second is placed
@@ -115,7 +117,8 @@ class Timeline final : public LiveSink, public OfferedSink, public FinishedSerie
 class TimelineProgress final : public engine::ProgressSink,
                                public LiveSink,
                                public OfferedSink,
-                               public FinishedSeriesSink {
+                               public FinishedSeriesSink,
+                               public LiveNoticeSink {
  public:
   TimelineProgress(engine::ProgressSink& inner, Timeline& timeline) : inner_(inner), timeline_(timeline) {}
   void message(Phase phase, std::string_view text) override { inner_.message(phase, text); }
@@ -138,6 +141,9 @@ class TimelineProgress final : public engine::ProgressSink,
     announce_offered(inner_.live_sink(), phase, per_second);
   }
   void finished(const FinishedSeries& series) override { timeline_.finished(series); }
+  void no_live_counts(Phase phase, std::string_view why) override {
+    announce_no_live_counts(inner_.live_sink(), phase, why);
+  }
   LiveSink* live_sink() override { return this; }
 
  private:

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "cluster/pod_runner.hpp"
+#include "core/live_notice.hpp"
 #include "drivers/dns/cluster_runner.hpp"
 #include "drivers/dns/dns_phase.hpp"
 #include "kube/kubeconfig.hpp"
@@ -69,6 +70,7 @@ class DnsDriver final : public engine::Driver {
 
   Result<void> prepare(engine::PhaseContext& context) override {
     if (context.plan.target == config::Target::cluster) {
+      announce_no_live_counts(context.progress.live_sink(), Phase::dns, kAgentPodsReportAtEnd);
       return prepare_cluster(context);
     }
     ServerAddress server;

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "cluster/pod_runner.hpp"
+#include "core/live_notice.hpp"
 #include "drivers/net/cluster_runner.hpp"
 #include "drivers/net/phase_flow.hpp"
 #include "drivers/net/phase_plan.hpp"
@@ -81,8 +82,12 @@ class NetDriver final : public engine::Driver {
 
   Result<void> prepare(engine::PhaseContext& context) override {
     if (context.plan.target == config::Target::cluster) {
+      announce_no_live_counts(context.progress.live_sink(), Phase::network, kAgentPodsReportAtEnd);
       return prepare_cluster(context);
     }
+    // Each test's client prints its result when the test ends and nothing while it runs, in the lab too.
+    announce_no_live_counts(context.progress.live_sink(), Phase::network,
+                            "no live counts: each network test's client reports when the test ends");
     if (::geteuid() != 0) {
       return fail(
           ErrorKind::unavailable,

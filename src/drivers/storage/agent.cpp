@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "drivers/storage/agent_line.hpp"
+
 namespace kp::drivers::storage {
 namespace {
 
@@ -186,6 +188,14 @@ std::string agent_json_line(const StorageResult& result) {
                       {"jobs", std::move(jobs)},           {"comparison", std::move(comparison)},
                       {"warnings", result.warnings},       {"invalid_reasons", result.run.invalid_reasons},
                       {"notes", result.run.notes},         {"cancelled", result.cancelled}};
+  LineSeries series = line_series(result.series);
+  if (series.left_out > 0) {
+    line["notes"].push_back(
+        fmt::format("per-second series: the last {} seconds are left out of this line, past "
+                    "its bound of {} seconds",
+                    series.left_out, kMaxLineSeriesSeconds));
+  }
+  line["series"] = std::move(series.json);
   line["volume_filesystem"] = filesystem_json(result.volume_filesystem);
   if (result.compare_filesystem) {
     line["compare_to_filesystem"] = filesystem_json(*result.compare_filesystem);

@@ -152,6 +152,9 @@ Result<ChildExit> run_child(const ChildSpec& spec, Clock& clock, engine::Cancell
                   fmt::format("waiting for {} (pid {}): {}", binary, pid, std::strerror(errno)));
     }
     const TimePoint now = clock.now();
+    if (spec.on_tick) {
+      spec.on_tick(now);
+    }
     if (!stopping && (cancel.requested() || now >= deadline)) {
       result.cancelled = cancel.requested();
       result.timed_out = !result.cancelled;

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,6 +29,9 @@ struct ChildSpec {
   // On timeout or cancellation the child gets SIGINT (fio then stops its jobs and still writes its results),
   // and SIGKILL if it has not exited this long after.
   Duration stop_grace{std::chrono::seconds(10)};
+  // Called from the wait loop each time it looks at the child (every 50 ms), with the clock's now: the
+  // storage phase follows fio's output file from here (fio_live.hpp). Empty: nothing.
+  std::function<void(TimePoint)> on_tick;
 };
 
 struct ChildExit {

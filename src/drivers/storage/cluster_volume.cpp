@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
+
 #include "config/metric_catalog.hpp"
 
 namespace kp::drivers::storage {
@@ -129,6 +131,14 @@ Result<engine::PhaseRun> ClusterVolume::run(engine::PhaseContext& context) {
     }
     for (const std::string& reason : result->invalid_reasons) {
       run.invalid_reasons.push_back(fmt::format("{}: {}", pods[i], reason));
+    }
+    // fio's per-second series from the agent's line: placed by when their last second ended, by the wall
+    // clock (the pod's node and this host agree on it to well under the second a chart shows); the timeline
+    // sums the seconds of agents' same-named series.
+    for (RecordedSeries& one : result->series) {
+      one.series.ended_before =
+          std::max(Duration::zero(), std::chrono::duration_cast<Duration>(clock_.wall_now() - one.at));
+      hand_over_series(context.progress.live_sink(), one.series);
     }
     results.push_back(std::move(*result));
   }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "cluster/pod_runner.hpp"
+#include "core/live_notice.hpp"
 #include "drivers/storage/cluster_volume.hpp"
 #include "drivers/storage/depth_search.hpp"
 #include "drivers/storage/jobs.hpp"
@@ -79,6 +80,7 @@ class StorageDriver final : public engine::Driver {
 
   Result<void> prepare(engine::PhaseContext& context) override {
     if (context.plan.target == config::Target::cluster) {
+      announce_no_live_counts(context.progress.live_sink(), Phase::storage, kAgentPodsReportAtEnd);
       return prepare_cluster(context);
     }
     Settings settings = settings_;

@@ -586,4 +586,42 @@ Result<FioOutput> parse_fio_output(std::string_view text, std::string_view sourc
   return output;
 }
 
+Result<std::vector<FioStatus>> FioStatusStream::feed(std::string_view more) {
+  pending_.append(more);
+  const Split split = split_documents(pending_);
+  std::vector<FioStatus> out;
+  std::size_t keep_from = 0;
+  for (std::size_t i = 0; i < split.documents.size(); ++i) {
+    const auto [from, to] = split.documents[i];
+    if (i + 1 == split.documents.size() && split.last_cut_short) {
+      keep_from = from;  // still being written
+      break;
+    }
+    ++documents_;
+    const std::string source =
+        fmt::format("{}: document {} (byte {})", source_, documents_, consumed_ + from);
+    Json root = Json::parse(std::string_view(pending_).substr(from, to - from), nullptr,
+                            /*allow_exceptions=*/false);
+    if (root.is_discarded()) {
+      return protocol_error(fmt::format("{}: not JSON", source));
+    }
+    Result<Document> document = read_document(root, source, Detail::status);
+    if (!document) {
+      return std::unexpected(document.error());
+    }
+    out.push_back(FioStatus{.timestamp_ms = document->timestamp_ms, .jobs = std::move(document->jobs)});
+    keep_from = to;
+  }
+  if (split.documents.empty() || !split.last_cut_short) {
+    // After the last whole document only fio's lines: keep a line that has not ended yet, since its start
+    // decides whether it is a line or a document.
+    const std::size_t newline = pending_.rfind('\n');
+    const std::size_t line_start = newline == std::string::npos ? 0 : newline + 1;
+    keep_from = std::max(keep_from, line_start);
+  }
+  consumed_ += keep_from;
+  pending_.erase(0, keep_from);
+  return out;
+}
+
 }  // namespace kp::drivers::storage

@@ -77,6 +77,23 @@ struct FioOutput {
 // never replaced by an earlier dump).
 Result<FioOutput> parse_fio_output(std::string_view text, std::string_view source);
 
+// fio's output file as it grows while fio runs (the live counts, fio_live.hpp): feed() the bytes appended
+// since the last call; every document that is whole by then (status dumps, and the final one) comes back
+// once, read as parse_fio_output reads a status dump (bins, no Histogram). fio's own lines are skipped; a
+// document or line still being written waits for the next call.
+class FioStatusStream {
+ public:
+  explicit FioStatusStream(std::string source) : source_(std::move(source)) {}
+  // ErrorKind::protocol naming the document when a whole one is not fio's JSON.
+  Result<std::vector<FioStatus>> feed(std::string_view more);
+
+ private:
+  std::string source_;
+  std::string pending_;       // bytes after the last whole document or line
+  std::size_t consumed_ = 0;  // bytes before pending_, for messages
+  std::size_t documents_ = 0;
+};
+
 // "jobs[1] \"randwrite-4k\"": how messages name a job.
 std::string job_label(const FioJobResult& job);
 

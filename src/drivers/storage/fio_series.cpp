@@ -6,45 +6,12 @@
 namespace kp::drivers::storage {
 namespace {
 
-// A job's cumulative values in one document.
-struct Cumulative {
-  std::int64_t timestamp_ms = 0;
-  std::uint64_t ios = 0;
-  std::uint64_t bytes = 0;
-  std::uint64_t runtime_ms = 0;
-  std::uint64_t samples = 0;                   // completion latencies recorded
-  std::map<std::int64_t, std::uint64_t> bins;  // ns -> count, read and write together
-};
-
-// What a job did between two documents.
-struct Interval {
-  std::uint64_t ios = 0;
-  std::uint64_t bytes = 0;
-  std::uint64_t runtime_ms = 0;
-  std::map<std::int64_t, std::uint64_t> bins;
-};
-
 // Shorter than this, an interval is added to the one before it rather than stand as a second of its own: fio
 // writes its final document moments after its last dump, and a rate over a few milliseconds says nothing.
 constexpr std::uint64_t kShortestIntervalMs = 250;
 
 // The longest time ended_before takes from fio's timestamps: a day.
 constexpr std::uint64_t kLongestEndGapMs = 24ULL * 3600 * 1000;
-
-Cumulative cumulative(const FioJobResult& job, std::int64_t timestamp_ms) {
-  Cumulative out;
-  out.timestamp_ms = timestamp_ms;
-  out.ios = job.read.total_ios + job.write.total_ios;
-  out.bytes = job.read.io_bytes + job.write.io_bytes;
-  out.runtime_ms = std::max(job.read.runtime_ms, job.write.runtime_ms);
-  out.samples = job.read.clat.samples + job.write.clat.samples;
-  for (const DirectionStats* direction : {&job.read, &job.write}) {
-    for (const auto& [ns, count] : direction->clat.bins) {
-      out.bins[ns] += count;
-    }
-  }
-  return out;
-}
 
 // fio's rule for a percentile of its bins: the value of the bin holding the rank.
 std::optional<double> percentile_seconds(const std::map<std::int64_t, std::uint64_t>& bins,
@@ -65,6 +32,43 @@ std::optional<double> percentile_seconds(const std::map<std::int64_t, std::uint6
 
 }  // namespace
 
+std::optional<FioInterval> FioJobSteps::next(const FioJobResult& job) {
+  Cumulative now;
+  now.ios = job.read.total_ios + job.write.total_ios;
+  now.bytes = job.read.io_bytes + job.write.io_bytes;
+  now.runtime_ms = std::max(job.read.runtime_ms, job.write.runtime_ms);
+  if (job.read.clat.samples + job.write.clat.samples == 0) {
+    // Not started, or in its ramp (fio counts its I/Os but records no latency until the ramp ends, and then
+    // starts counting again from 0): no interval yet.
+    previous_ = Cumulative{};
+    return std::nullopt;
+  }
+  for (const DirectionStats* direction : {&job.read, &job.write}) {
+    for (const auto& [ns, count] : direction->clat.bins) {
+      now.bins[ns] += count;
+    }
+  }
+  if (now.runtime_ms < previous_.runtime_ms || now.ios < previous_.ios) {
+    previous_ = Cumulative{};  // counting started again
+  }
+  if (now.runtime_ms == previous_.runtime_ms) {
+    return std::nullopt;  // it did not run since the last document (it finished)
+  }
+  FioInterval interval;
+  interval.ios = now.ios - previous_.ios;
+  interval.bytes = now.bytes - std::min(now.bytes, previous_.bytes);
+  interval.runtime_ms = now.runtime_ms - previous_.runtime_ms;
+  for (const auto& [ns, count] : now.bins) {
+    auto before = previous_.bins.find(ns);
+    const std::uint64_t earlier = before == previous_.bins.end() ? 0 : before->second;
+    if (count > earlier) {
+      interval.bins[ns] = count - earlier;
+    }
+  }
+  previous_ = std::move(now);
+  return interval;
+}
+
 std::vector<FinishedSeries> fio_series(const FioOutput& output, const JobSet& set, std::string_view suffix) {
   // Every document in order, the final one last.
   std::vector<std::pair<std::int64_t, const std::vector<FioJobResult>*>> documents;
@@ -79,53 +83,32 @@ std::vector<FinishedSeries> fio_series(const FioOutput& output, const JobSet& se
     series.phase = Phase::storage;
     series.series = job.name + std::string(suffix);
     series.offered = job.offered_iops();
-    Cumulative previous;
-    std::vector<Interval> intervals;
+    FioJobSteps steps;
+    std::vector<FioInterval> intervals;
     std::int64_t last_at = 0;
     for (const auto& [timestamp, jobs] : documents) {
       auto found = std::ranges::find(*jobs, job.name, &FioJobResult::name);
       if (found == jobs->end()) {
         continue;
       }
-      Cumulative now = cumulative(*found, timestamp);
-      if (now.samples == 0) {
-        // Not started, or in its ramp (fio counts its I/Os but records no latency until the ramp ends, and
-        // then starts counting again from 0): no second yet.
-        previous = Cumulative{};
+      std::optional<FioInterval> interval = steps.next(*found);
+      if (!interval) {
         continue;
       }
-      if (now.runtime_ms < previous.runtime_ms || now.ios < previous.ios) {
-        previous = Cumulative{};  // counting started again
-      }
-      if (now.runtime_ms == previous.runtime_ms) {
-        continue;  // it did not run since the last document (it finished)
-      }
-      Interval interval;
-      interval.ios = now.ios - previous.ios;
-      interval.bytes = now.bytes - std::min(now.bytes, previous.bytes);
-      interval.runtime_ms = now.runtime_ms - previous.runtime_ms;
-      for (const auto& [ns, count] : now.bins) {
-        auto before = previous.bins.find(ns);
-        const std::uint64_t earlier = before == previous.bins.end() ? 0 : before->second;
-        if (count > earlier) {
-          interval.bins[ns] = count - earlier;
-        }
-      }
-      if (interval.runtime_ms < kShortestIntervalMs && !intervals.empty()) {
-        Interval& into = intervals.back();
-        into.ios += interval.ios;
-        into.bytes += interval.bytes;
-        into.runtime_ms += interval.runtime_ms;
-        for (const auto& [ns, count] : interval.bins) {
+      if (interval->runtime_ms < kShortestIntervalMs && !intervals.empty()) {
+        FioInterval& into = intervals.back();
+        into.ios += interval->ios;
+        into.bytes += interval->bytes;
+        into.runtime_ms += interval->runtime_ms;
+        for (const auto& [ns, count] : interval->bins) {
           into.bins[ns] += count;
         }
       } else {
-        intervals.push_back(std::move(interval));
+        intervals.push_back(std::move(*interval));
       }
       last_at = timestamp;
-      previous = std::move(now);
     }
-    for (const Interval& interval : intervals) {
+    for (const FioInterval& interval : intervals) {
       const double seconds = static_cast<double>(interval.runtime_ms) / 1e3;
       FinishedSecond second;
       second.completions = static_cast<double>(interval.ios) / seconds;

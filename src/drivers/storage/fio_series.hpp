@@ -18,6 +18,9 @@
 // Placement: a job's last second ended when its last dump was written; fio's final document is written as it
 // exits, so the series ends (final timestamp - last dump's timestamp) before fio's exit.
 
+#include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +30,41 @@
 #include "drivers/storage/jobs.hpp"
 
 namespace kp::drivers::storage {
+
+// What a job did between two documents, read and write together: I/Os, bytes, runtime, and the completion
+// latency bins' difference (ns -> count).
+struct FioInterval {
+  std::uint64_t ios = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t runtime_ms = 0;
+  std::map<std::int64_t, std::uint64_t> bins;
+};
+
+// One job's documents, in order, turned into what it did between them by the rules above (ramp, restart,
+// finished). Shared by the series after the run and the live counts during it (fio_live.hpp), so both count
+// the same seconds the same way.
+class FioJobSteps {
+ public:
+  // What `job` (as the next document holds it) did since the previous document; nullopt when it gives no
+  // interval (no latency sample yet, or its runtime did not advance).
+  std::optional<FioInterval> next(const FioJobResult& job);
+
+ private:
+  struct Cumulative {
+    std::uint64_t ios = 0;
+    std::uint64_t bytes = 0;
+    std::uint64_t runtime_ms = 0;
+    std::map<std::int64_t, std::uint64_t> bins;
+  };
+  Cumulative previous_;
+};
+
+// A finished series and the wall-clock time it was handed over at (fio's exit): its last second ended
+// series.ended_before before `at`. The storage agent carries these in its line (agent_line.hpp).
+struct RecordedSeries {
+  FinishedSeries series;
+  WallTime at;
+};
 
 // One series per job of `set` that ran, named after the job (with `suffix`, e.g. " on compare_to"), with the
 // job's rate (offered_iops) as its offered rate.

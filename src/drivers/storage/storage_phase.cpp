@@ -14,6 +14,7 @@
 #include "core/private_file.hpp"
 #include "drivers/storage/child_process.hpp"
 #include "drivers/storage/filesystem.hpp"
+#include "drivers/storage/fio_live.hpp"
 #include "drivers/storage/fio_series.hpp"
 #include "drivers/storage/medium_notes.hpp"
 #include "lab/process.hpp"
@@ -205,7 +206,8 @@ Result<void> StoragePhase::prepare_files() {
                                .working_dir = work_dir_,
                                .output_file = work_dir_ / "fio-version.txt",
                                .timeout = kVersionTimeout,
-                               .stop_grace = std::chrono::seconds(2)};
+                               .stop_grace = std::chrono::seconds(2),
+                               .on_tick = {}};
   Result<ChildExit> version = run_child(version_spec, clock_, never);
   if (!version) {
     return std::unexpected(with_context(version.error(), "storage: "));
@@ -275,14 +277,22 @@ Result<StoragePhase::FioRun> StoragePhase::run_fio(const Target& target, const f
   const fs::path json = work_dir_ / fmt::format("{}.json", name);
   const fs::path log = work_dir_ / fmt::format("{}.log", name);
   const Duration timeout = settings_.timeout.value_or(default_timeout(set));
+  const std::string suffix = target.role == "volume" ? "" : fmt::format(" on {}", target.role);
+  FioLiveFeed live(set, suffix, live_, fmt::format("fio status {}", json.string()));
   const ChildSpec spec{.binary = fio_,
                        // A status dump per second gives the report its per-second series (fio_series.hpp).
                        .args = {"--output-format=json+", "--eta=never", "--status-interval=1",
                                 "--output=" + json.string(), job_file.string()},
                        .working_dir = target.scratch,
                        .output_file = log,
-                       .timeout = timeout};
+                       .timeout = timeout,
+                       .on_tick = [&live, &json](TimePoint now) { live.follow(json, now); }};
   Result<ChildExit> exit = run_child(spec, clock_, cancel);
+  live.follow(json, clock_.now(), /*force=*/true);  // the final document: the last partial second
+  if (live.stopped()) {
+    // Only the watching stops: the result is read from the whole file below, which says what is wrong.
+    progress_(fmt::format("live counts stopped: {}", live.stopped()->message));
+  }
   if (!exit) {
     return std::unexpected(with_context(exit.error(), "storage: "));
   }
@@ -295,9 +305,10 @@ Result<StoragePhase::FioRun> StoragePhase::run_fio(const Target& target, const f
   }
   Result<FioOutput> parsed = parse_fio_output(text, fmt::format("storage: fio output for {}", where));
   if (parsed) {
-    const std::string suffix = target.role == "volume" ? "" : fmt::format(" on {}", target.role);
-    for (const FinishedSeries& series : fio_series(*parsed, set, suffix)) {
+    const WallTime at = clock_.wall_now();
+    for (FinishedSeries& series : fio_series(*parsed, set, suffix)) {
       hand_over_series(live_, series);
+      series_.push_back(RecordedSeries{.series = std::move(series), .at = at});
     }
   }
   if (exit->cancelled) {
@@ -413,6 +424,8 @@ Result<StorageResult> StoragePhase::run(engine::CancellationToken& cancel) {
     }
     result.run.stress.push_back(*result.search);
   }
+  result.series = std::move(series_);
+  series_.clear();
   return result;
 }
 

@@ -25,6 +25,7 @@
 #include "core/live.hpp"
 #include "drivers/storage/depth_search.hpp"
 #include "drivers/storage/filesystem.hpp"
+#include "drivers/storage/fio_series.hpp"
 #include "drivers/storage/jobs.hpp"
 #include "drivers/storage/results.hpp"
 #include "drivers/storage/settings.hpp"
@@ -51,6 +52,9 @@ struct StorageResult {
   std::optional<load::StressResult> search;
   std::vector<JobSummary> search_jobs;  // every step's jobs, on the volume
   bool cancelled = false;
+  // Every fio run's per-second series (fio_series.hpp), as handed to the live sink, each with when it was
+  // handed over: the agent carries them in its line, so a cluster's report has them too.
+  std::vector<RecordedSeries> series;
 };
 
 // The one validity rule on the volume's random jobs (results.hpp generator_account): each job's statement
@@ -123,6 +127,7 @@ class StoragePhase {
   std::vector<Target> targets_;
   std::optional<DepthSearchPlan> search_;
   LiveSink* live_ = nullptr;
+  std::vector<RecordedSeries> series_;  // handed over so far, for StorageResult::series
   // Held from the first file created to the last one removed: a second Ctrl-C waits for the removal rather
   // than leave fio's scratch files on the volume under test.
   std::optional<engine::ExitDeferral> files_guard_;

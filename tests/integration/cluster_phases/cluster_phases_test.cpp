@@ -158,6 +158,22 @@ TEST(ClusterPhases, EveryNetworkAndStorageRowIsMeasuredByAgentPods) {
   EXPECT_NE(storage_note.find("PersistentVolumeClaim of the default StorageClass"), std::string::npos)
       << storage_note;
   EXPECT_NE(storage_note.find("/baseline"), std::string::npos) << "the emptyDir comparison: " << storage_note;
+  // fio's per-second series came back in the agent's line: report.json charts storage on a cluster too, the
+  // volume's jobs and the emptyDir baseline's.
+  std::map<std::string, double> storage_ios;  // series -> I/Os over its seconds
+  for (const json& p : report.value("phases", json::array())) {
+    if (p.value("phase", "") != "storage") {
+      continue;
+    }
+    for (const json& series : p["timeseries"].value("series", json::array())) {
+      for (const json& point : series.value("points", json::array())) {
+        storage_ios[series.value("series", "")] += point.value("achieved", 0.0);
+      }
+    }
+  }
+  ASSERT_TRUE(storage_ios.contains("randread-4k")) << "storage series: " << storage_ios.size();
+  EXPECT_GT(storage_ios.at("randread-4k"), 0.0);
+  EXPECT_TRUE(storage_ios.contains("randread-4k on compare_to")) << "no baseline series";
   EXPECT_EQ(run_namespaces(server), std::vector<std::string>{});
 }
 

@@ -12,7 +12,10 @@ Starts an HTTP server on 127.0.0.1 (a free port), writes a plan with only the in
    exactly one block), and that after the run the block is gone and the final table follows the progress
    lines;
 2. runs the same plan with stderr to a file (not a terminal): plain progress lines, no escape sequence, no
-   block.
+   block;
+3. runs a storage phase (fio on a directory of the test's own, one random-read job of 6 s) in tmux and asserts
+   its status block shows live figures while fio runs (an achieved rate, P50, P99, and the job running now),
+   read from fio's status dumps, not the "no live counts" line.
 Exit 0 on success; each failure is printed.
 """
 import http.server
@@ -66,6 +69,32 @@ phases:
       connections: 4
       threads: 1
       connection_rate: off
+""")
+    return path
+
+
+STORAGE_HEAD = re.compile(r"\[storage\] (\d+)s of 9s \[[#-]{20}\]")
+STORAGE_BODY = re.compile(r"offered \S+ · achieved [0-9.]+(k)?/s · P50 [0-9.]+(us|µs|ms|s) · P99 [0-9.]+(us|µs|ms|s) · "
+                          r"errors \d+ · now randread-4k")
+
+
+def write_storage_plan(folder):
+    volume = os.path.join(folder, "volume")
+    os.makedirs(volume, exist_ok=True)
+    path = os.path.join(folder, "storage-plan.yaml")
+    with open(path, "w") as out:
+        out.write(f"""name: console-live-view-storage
+type: smoke
+target: local
+phases:
+  - phase: storage
+    duration: 1m
+    settings:
+      volume: {volume}
+      workloads: [randread]
+      size: 16MiB
+      runtime: 6s
+      ramp_time: 0s
 """)
     return path
 
@@ -130,6 +159,50 @@ def in_tmux(kubeproof, folder, plan):
         tmux(socket, "kill-server", check_rc=False)
 
 
+def storage_in_tmux(kubeproof, folder):
+    if shutil.which("fio") is None:
+        failures.append("fio is not installed (scripts/install-deps.sh)")
+        return
+    plan = write_storage_plan(folder)
+    socket = f"kp-console-storage-{os.getpid()}"
+    results = os.path.join(folder, "storage-results")
+    command = (f"'{kubeproof}' run --plan '{plan}' --duration-scale 0.15 --results '{results}'; "
+               f"echo KP-EXIT=$?")
+    tmux(socket, "-f", "/dev/null", "new-session", "-d", "-s", "kp", "-x", "200", "-y", "50", "bash", "--norc",
+         "--noprofile")
+    try:
+        tmux(socket, "send-keys", "-t", "kp", command, "Enter")
+        live = []  # bodies seen with live figures
+        heads = 0
+        deadline = time.monotonic() + 90
+        final = ""
+        while time.monotonic() < deadline:
+            text = screen(socket)
+            if "KP-EXIT=" in text.split(command)[-1]:
+                final = text
+                break
+            lines = text.splitlines()
+            for i, line in enumerate(lines):
+                if STORAGE_HEAD.search(line):
+                    heads += 1
+                    body = lines[i + 1] if i + 1 < len(lines) else ""
+                    check("no live counts" not in body, f"the storage block has no live counts: {body}")
+                    if STORAGE_BODY.search(body):
+                        live.append(body)
+            time.sleep(0.2)  # the next look at the screen: polling what a person would see
+        check(final, "the storage run did not end within 90 s")
+        check(heads > 0, f"no storage block was ever on the screen:\n{final}")
+        check(len(live) >= 2, f"the storage block showed live figures {len(live)} times (want >= 2): {live}")
+        after = final.split(command)[-1]
+        check(not STORAGE_HEAD.search(after), f"a storage block was left on the screen:\n{after}")
+        exit_line = re.search(r"KP-EXIT=(\d+)", after)
+        check(exit_line and exit_line.group(1) in ("0", "1", "3", "4"), f"unexpected exit: {after[-600:]}")
+        with open(os.path.join(folder, "storage-screen.txt"), "w") as out:
+            out.write(final)
+    finally:
+        tmux(socket, "kill-server", check_rc=False)
+
+
 def plain(kubeproof, folder, plan):
     results = os.path.join(folder, "plain-results")
     with open(os.path.join(folder, "stderr.txt"), "w+") as err:
@@ -156,6 +229,7 @@ def main():
         plan = write_plan(folder, server.server_address[1])
         in_tmux(os.path.abspath(kubeproof), os.path.abspath(folder), plan)
         plain(kubeproof, folder, plan)
+        storage_in_tmux(os.path.abspath(kubeproof), os.path.abspath(folder))
     finally:
         server.shutdown()
     for failure in failures:

@@ -4,8 +4,11 @@
 #include <gtest/gtest.h>
 
 #include "core/clock.hpp"
+#include "core/finished_series.hpp"
+#include "core/live_notice.hpp"
 #include "core/offered_sink.hpp"
 #include "report/live_board.hpp"
+#include "report/live_metrics.hpp"
 #include "report/timeline.hpp"
 
 namespace kp::report {
@@ -65,10 +68,71 @@ TEST(LiveBoard, ClosedLoopOvertimeAndNoLiveCounts) {
   // A hand-over after the phase was judged changes nothing.
   board.add(delta(Phase::etcd, 50, 0, 1ms));
   EXPECT_TRUE(board.render(clock.now(), 0).empty());
+}
 
+// On a cluster the agent phases hand over nothing until their pods' logs are read: the block says so, never
+// "preparing" or a rate of 0 for the whole phase.
+TEST(LiveBoard, APhaseWithoutLiveCountsSaysWhyInsteadOfFigures) {
+  FakeClock clock;
+  LiveBoard board(clock, {{Phase::storage, 5s}, {Phase::dns, 5s}});
   board.phase_started(Phase::storage);
-  lines = board.render(clock.now(), 0);
-  EXPECT_EQ(lines[1], "      no live counts: this phase's agents report when their load ends");
+  board.phase_started(Phase::dns);
+  announce_no_live_counts(&board, Phase::storage, kAgentPodsReportAtEnd);
+  clock.advance(3s);
+  std::vector<std::string> lines = board.render(clock.now(), 0);
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[0], "[dns] 3s of 5s [############--------] 2s left");
+  EXPECT_EQ(lines[1], "      preparing: no load yet");
+  EXPECT_NE(lines[2].find("[storage] 3s of 5s"), std::string::npos) << lines[2];
+  EXPECT_EQ(lines[3], "      " + std::string(kAgentPodsReportAtEnd));
+  EXPECT_EQ(lines[3].find("achieved"), std::string::npos);
+  // A notice for a phase that is not running changes nothing.
+  announce_no_live_counts(&board, Phase::ingress, "x");
+  EXPECT_EQ(board.render(clock.now(), 0).size(), 4u);
+}
+
+// fio's jobs (and the network tests) run one after another and hand over counts for watching only: the block
+// shows their figures and which one ran last.
+TEST(LiveBoard, CountsForWatchingShowTheirFiguresAndTheSeriesRunningNow) {
+  FakeClock clock;
+  LiveBoard board(clock, {{Phase::storage, 20s}});
+  board.phase_started(Phase::storage);
+  for (const char* series : {"randread-4k", "randread-4k", "seqwrite-1m"}) {
+    clock.advance(1s);
+    LiveDelta one = delta(Phase::storage, 400, 0, 800us);
+    one.series = series;
+    one.finished_later = true;
+    board.add(one);
+  }
+  const std::vector<std::string> lines = board.render(clock.now(), 0);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[1].find("offered - · achieved 400/s · P50 "), std::string::npos) << lines[1];
+  EXPECT_NE(lines[1].find("errors 0 · now seqwrite-1m"), std::string::npos) << lines[1];
+}
+
+// Counts for watching stay out of report.json's series: the exact series of the same seconds comes at the
+// generator's end (Timeline::finished), and counting both would double the seconds.
+TEST(Timeline, CountsForWatchingAreNotRecorded) {
+  FakeClock clock;
+  Timeline timeline(clock);
+  timeline.phase_started(Phase::storage);
+  clock.advance(1s);
+  LiveDelta watching = delta(Phase::storage, 400, 0, 1ms);
+  watching.series = "randread-4k";
+  watching.finished_later = true;
+  timeline.add(watching);
+  EXPECT_TRUE(timeline.series().empty());
+  FinishedSeries exact;
+  exact.phase = Phase::storage;
+  exact.series = "randread-4k";
+  FinishedSecond second;
+  second.completions = 410.0;
+  exact.seconds = {second};
+  timeline.finished(exact);
+  const auto series = timeline.series();
+  ASSERT_EQ(series.at(Phase::storage).size(), 1u);
+  ASSERT_EQ(series.at(Phase::storage)[0].points.size(), 1u);
+  EXPECT_DOUBLE_EQ(series.at(Phase::storage)[0].points[0].achieved, 410.0);
 }
 
 TEST(LiveBoard, LinesAreCutToTheTerminalWidthByCodePoint) {
@@ -107,6 +171,27 @@ TEST(Timeline, OfferedSeriesFollowsTheStepsTimeWeighted) {
   EXPECT_DOUBLE_EQ(*points[3].offered, 200.0);  // 0.25 s at 200, the rest closed loop
   EXPECT_FALSE(points[4].offered.has_value());  // closed loop throughout
   EXPECT_EQ(timeline.offered_series().count(Phase::dns), 0u);
+}
+
+// The notice takes the same way as the counts, through every progress wrapper a run stacks (report.json's
+// timeline, live metrics) to the board the terminal view draws.
+TEST(LiveBoard, TheNoticeReachesTheBoardThroughTheRunsProgressWrappers) {
+  struct BoardProgress final : engine::ProgressSink {
+    explicit BoardProgress(LiveBoard& board) : board(board) {}
+    void message(Phase, std::string_view) override {}
+    LiveSink* live_sink() override { return &board; }
+    LiveBoard& board;
+  };
+  FakeClock clock;
+  LiveBoard board(clock, {{Phase::network, 10s}});
+  BoardProgress people(board);
+  LiveMetrics metrics(LiveRunInfo{"run", "plan", "smoke", "cluster"});
+  LiveProgress live(people, metrics);
+  Timeline timeline(clock);
+  TimelineProgress progress(live, timeline);
+  board.phase_started(Phase::network);
+  announce_no_live_counts(progress.live_sink(), Phase::network, kAgentPodsReportAtEnd);
+  EXPECT_EQ(board.render(clock.now(), 0).at(1), "      " + std::string(kAgentPodsReportAtEnd));
 }
 
 }  // namespace

@@ -32,7 +32,8 @@ class ChildProcess : public ::testing::Test {
                      .working_dir = dir_,
                      .output_file = dir_ / "out.txt",
                      .timeout = std::chrono::seconds(20),
-                     .stop_grace = std::chrono::seconds(2)};
+                     .stop_grace = std::chrono::seconds(2),
+                     .on_tick = {}};
   }
 
   std::string output() const {
