@@ -248,6 +248,7 @@ Result<engine::PhaseRun> EtcdPhase::run(engine::CancellationToken& cancel) {
       continue;
     }
     Result<prom::Exposition> after = scrape(page.url, settings_.metrics_timeout, endpoint_.tls);
+    counter.after_at = clock_.wall_now();
     if (!after) {
       counter.problem = "after the run: " + after.error().message;
       if (&page == &pages_.front()) {
@@ -257,13 +258,13 @@ Result<engine::PhaseRun> EtcdPhase::run(engine::CancellationToken& cancel) {
       continue;
     }
     const char* family = "etcd_server_leader_changes_seen_total";
-    if (Result<double> value = prom::scalar(*page.before, family); value) {
-      counter.before = *value;
-    }
-    if (Result<double> value = prom::scalar(*after, family); value) {
-      counter.after = *value;
+    Result<double> first = prom::scalar(*page.before, family);
+    Result<double> last = prom::scalar(*after, family);
+    if (first && last) {
+      counter.before = *first;
+      counter.after = *last;
     } else {
-      counter.problem = value.error().message;
+      counter.problem = (!first ? first.error() : last.error()).message;
     }
     counters.push_back(std::move(counter));
     if (!record_.server) {
@@ -271,8 +272,8 @@ Result<engine::PhaseRun> EtcdPhase::run(engine::CancellationToken& cancel) {
       record_.server = compare(*page.before, *after);
       if (&page != &pages_.front()) {
         record_.server->problems.push_back(
-            fmt::format("figures from {}: {} could not be read after the run ({})", page.url,
-                        pages_.front().url, record_.scrape_problem));
+            fmt::format("figures from {}, the first member read both before and after the run ({}: {})",
+                        page.url, pages_.front().url, record_.scrape_problem));
       }
     }
   }
