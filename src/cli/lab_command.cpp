@@ -3,6 +3,7 @@
 
 #include "cli/command.hpp"
 #include "core/clock.hpp"
+#include "core/flag_values.hpp"
 #include "lab/lab.hpp"
 #include "lab/netns.hpp"
 
@@ -14,6 +15,7 @@ struct LabFlags {
   std::vector<std::string> services;
   std::vector<std::string> ports;  // "etcd.client=2379"
   std::string health_timeout = "30s";
+  std::string etcd_members = "1";  // a string, so a bad value gets our one-line message, not CLI11's
 };
 
 std::filesystem::path state_dir_of(const LabFlags& flags) {
@@ -45,6 +47,13 @@ Result<std::map<std::string, std::uint16_t>> parse_ports(const std::vector<std::
   return ports;
 }
 
+Result<int> parse_etcd_members(const std::string& text) {
+  if (text == "1" || text == "3" || text == "5") {
+    return text[0] - '0';
+  }
+  return flag_error("etcd-members", "must be 1, 3 or 5", text);
+}
+
 }  // namespace
 
 Command add_lab_command(CLI::App& parent) {
@@ -61,6 +70,9 @@ Command add_lab_command(CLI::App& parent) {
   up->add_option("--service", flags->services, "Start only these services (repeatable; default: all)");
   up->add_option("--port", flags->ports, "Fix a port: SERVICE.ROLE=PORT, e.g. etcd.client=2379 (repeatable)");
   up->add_option("--health-timeout", flags->health_timeout, "How long to wait for health");
+  up->add_option("--etcd-members", flags->etcd_members,
+                 "Members of the lab's etcd: 1 (default), 3 or 5, all on 127.0.0.1, so leader elections can "
+                 "happen");
   CLI::App* status =
       command.app->add_subcommand("status", "Show each service, its pid, endpoints and health");
   CLI::App* down = command.app->add_subcommand("down", "Stop the lab's services and remove their state");
@@ -75,6 +87,10 @@ Command add_lab_command(CLI::App& parent) {
       Result<std::map<std::string, std::uint16_t>> ports = parse_ports(flags->ports);
       if (!ports) {
         return std::unexpected(ports.error());
+      }
+      Result<int> etcd_members = parse_etcd_members(flags->etcd_members);
+      if (!etcd_members) {
+        return std::unexpected(etcd_members.error());
       }
       // The network namespaces are not a process, so not a ServiceSpec: they are set up beside the services.
       bool want_netns = flags->services.empty();
@@ -91,6 +107,7 @@ Command add_lab_command(CLI::App& parent) {
       options.services = services;  // empty: every known service
       options.ports = *ports;
       options.health_timeout = *timeout;
+      options.etcd_members = *etcd_members;
       // `--service netns` alone starts no process.
       Result<std::vector<lab::ServiceRecord>> started = std::vector<lab::ServiceRecord>{};
       std::vector<std::string> left_out;

@@ -14,6 +14,7 @@ constexpr std::array kCatalog = {
     MetricInfo{"etcd.read.throughput", Phase::etcd, Quantity::rate, "/s", "etcd reads completed per second"},
     MetricInfo{"etcd.leader_changes", Phase::etcd, Quantity::count, "", "etcd leader changes seen during the run"},
     MetricInfo{"etcd.has_leader", Phase::etcd, Quantity::count, "", "etcd member has a leader at the end (1 or 0)"},
+    MetricInfo{"etcd.members", Phase::etcd, Quantity::count, "", "etcd cluster members (MemberList)"},
     MetricInfo{"etcd.error_rate", Phase::etcd, Quantity::ratio, "%", "etcd requests that failed"},
     MetricInfo{"etcd.backend_commit.p99", Phase::etcd, Quantity::duration, "ms",
                "etcd backend commit duration, P99 (server)"},

@@ -179,6 +179,21 @@ class KubeSpec : public ServiceSpec {
   fs::path log_file(const fs::path& dir) const override { return dir / "stdout.log"; }
 };
 
+// Every member of the lab's etcd (`lab up --etcd-members 3`), so the API server rides out a lost member as
+// it would in production; a lab from before the member list records only "client".
+std::string etcd_servers(const ServiceRecord& etcd) {
+  auto all = etcd.endpoints.find("cluster_clients");
+  const std::string& list = all != etcd.endpoints.end() ? all->second : etcd.endpoints.at("client");
+  std::string servers;
+  std::size_t begin = 0;
+  while (begin <= list.size()) {
+    std::size_t end = std::min(list.find(',', begin), list.size());
+    servers += fmt::format("{}http://{}", servers.empty() ? "" : ",", list.substr(begin, end - begin));
+    begin = end + 1;
+  }
+  return servers;
+}
+
 class KubeApiserverSpec final : public KubeSpec {
  public:
   std::string_view name() const override { return "kube-apiserver"; }
@@ -215,7 +230,7 @@ class KubeApiserverSpec final : public KubeSpec {
     auto file = [&](std::string_view name) { return (dir / std::string(name)).string(); };
     return std::vector<std::string>{
         binary.string(),
-        fmt::format("--etcd-servers=http://{}", etcd->endpoints.at("client")),
+        "--etcd-servers=" + etcd_servers(*etcd),
         fmt::format("--bind-address={}", kLoopback),
         fmt::format("--advertise-address={}", kLoopback),
         fmt::format("--secure-port={}", ports.at("secure")),

@@ -124,23 +124,47 @@ Result<void> wait_healthy(const ServiceSpec& spec, const ServiceRecord& record, 
 }
 
 Result<std::vector<const ServiceSpec*>> selected_specs(const LabOptions& options) {
+  if (options.etcd_members != 1 && options.etcd_members != 3 && options.etcd_members != 5) {
+    return fail(ErrorKind::usage,
+                fmt::format("lab: --etcd-members: must be 1, 3 or 5, got {}", options.etcd_members));
+  }
   std::vector<const ServiceSpec*> specs;
+  auto add = [&](const ServiceSpec* spec) {
+    specs.push_back(spec);
+    if (spec->name() == "etcd") {
+      // The extra members right after the first: they start (and `down` stops them) as one group.
+      std::vector<std::string> members = etcd_member_names(options.etcd_members);
+      for (std::size_t i = 1; i < members.size(); ++i) {
+        specs.push_back(find_service_spec(members[i]));
+      }
+    }
+  };
   if (options.services.empty()) {
     for (const auto& spec : service_specs()) {
-      specs.push_back(spec.get());
+      if (spec->listed()) {
+        add(spec.get());
+      }
     }
     return specs;
   }
   for (const std::string& name : options.services) {
     const ServiceSpec* spec = find_service_spec(name);
-    if (spec == nullptr) {
+    if (spec == nullptr || !spec->listed()) {
       std::string known;
       for (const auto& each : service_specs()) {
-        known += (known.empty() ? "" : ", ") + std::string(each->name());
+        if (each->listed()) {
+          known += (known.empty() ? "" : ", ") + std::string(each->name());
+        }
       }
       return fail(ErrorKind::usage, fmt::format("lab: unknown service \"{}\" (known: {})", name, known));
     }
-    specs.push_back(spec);
+    add(spec);
+  }
+  if (options.etcd_members != 1 &&
+      std::find(options.services.begin(), options.services.end(), "etcd") == options.services.end()) {
+    return fail(ErrorKind::usage,
+                fmt::format("lab: --etcd-members {} needs the etcd service; add --service etcd",
+                            options.etcd_members));
   }
   return specs;
 }
@@ -315,17 +339,25 @@ Result<std::vector<ServiceRecord>> up(const LabOptions& options, Clock& clock,
   if (!free_ports) {
     return std::unexpected(free_ports.error());
   }
+  // Every port is known before anything starts: an etcd member's command names every member's peer URL.
+  LabPorts lab_ports;
   std::size_t next_free = 0;
-
-  std::vector<Started> started;
   for (const ServiceSpec* spec : *specs) {
     std::string name(spec->name());
-    std::map<std::string, std::uint16_t> ports;
+    std::map<std::string, std::uint16_t>& ports = lab_ports[name];
     for (const std::string& role : spec->port_roles()) {
       auto given = options.ports.find(fmt::format("{}.{}", name, role));
       ports[role] =
           given != options.ports.end() && given->second != 0 ? given->second : (*free_ports)[next_free++];
     }
+  }
+
+  std::vector<Started> started;
+  std::size_t group_begin = 0;  // the first of `started` not yet waited for
+  for (std::size_t index = 0; index < specs->size(); ++index) {
+    const ServiceSpec* spec = (*specs)[index];
+    std::string name(spec->name());
+    const std::map<std::string, std::uint16_t>& ports = lab_ports.at(name);
     fs::path dir = service_dir(options.state_dir, name);
     std::error_code error;
     fs::remove_all(dir, error);  // a fresh data dir each time, so runs are comparable
@@ -336,7 +368,8 @@ Result<std::vector<ServiceRecord>> up(const LabOptions& options, Clock& clock,
     }
     // Absolute paths: the service's command line is how `down` recognises it, whatever the working directory.
     fs::path absolute_dir = fs::absolute(dir);
-    Result<std::vector<std::string>> command = spec->command(binaries[name], absolute_dir, ports);
+    Result<std::vector<std::string>> command =
+        spec->command_in_lab(binaries[name], absolute_dir, ports, lab_ports);
     if (!command) {
       stop_started(options.state_dir, started, clock);
       return std::unexpected(command.error());
@@ -347,11 +380,13 @@ Result<std::vector<ServiceRecord>> up(const LabOptions& options, Clock& clock,
       remove_state(options.state_dir, name);
       return fail(pid.error().kind, fmt::format("lab: {}: {}", name, pid.error().message));
     }
+    std::map<std::string, std::string> endpoints = merged_endpoints(*spec, absolute_dir, ports);
+    endpoints.merge(spec->lab_endpoints(lab_ports));
     ServiceRecord record{.name = name,
                          .pid = *pid,
                          .binary = binaries[name],
                          .ports = ports,
-                         .endpoints = merged_endpoints(*spec, absolute_dir, ports),
+                         .endpoints = std::move(endpoints),
                          .log_file = spec->log_file(absolute_dir),
                          .command = *command};
     started.push_back(Started{.record = record, .spec = spec});
@@ -359,12 +394,21 @@ Result<std::vector<ServiceRecord>> up(const LabOptions& options, Clock& clock,
       stop_started(options.state_dir, started, clock);
       return std::unexpected(written.error());
     }
-    if (Result<void> healthy = wait_healthy(*spec, record, absolute_dir, options.health_timeout, clock);
-        !healthy) {
-      // Keep the failing service's log where people can read it: copy its tail into the message, then clean
-      // up.
-      stop_started(options.state_dir, started, clock);
-      return std::unexpected(healthy.error());
+    const bool group_ends =
+        index + 1 == specs->size() || (*specs)[index + 1]->start_group() != spec->start_group();
+    if (!group_ends) {
+      continue;
+    }
+    for (; group_begin < started.size(); ++group_begin) {
+      const Started& each = started[group_begin];
+      const fs::path each_dir = fs::absolute(service_dir(options.state_dir, each.record.name));
+      if (Result<void> healthy =
+              wait_healthy(*each.spec, each.record, each_dir, options.health_timeout, clock);
+          !healthy) {
+        // The message carries the tail of the failing service's log; then everything started is cleaned up.
+        stop_started(options.state_dir, started, clock);
+        return std::unexpected(healthy.error());
+      }
     }
   }
   std::vector<ServiceRecord> records;
@@ -417,6 +461,9 @@ Result<std::vector<std::string>> down(const fs::path& state_dir, Clock& clock) {
 std::vector<ServiceStatus> status(const fs::path& state_dir, Duration health_timeout) {
   std::vector<ServiceStatus> statuses;
   for (const auto& spec : service_specs()) {
+    if (!spec->listed() && !fs::exists(record_file(state_dir, spec->name()))) {
+      continue;  // an extra etcd member of a lab that has none
+    }
     ServiceStatus status{
         .name = std::string(spec->name()), .record = {}, .running = false, .healthy = false, .detail = {}};
     Result<std::optional<ServiceRecord>> record = read_record(state_dir, spec->name());

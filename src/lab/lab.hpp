@@ -39,6 +39,10 @@ struct LabOptions {
   // Overrides of a service's binary ("etcd" -> "/opt/etcd/bin/etcd"); default: found on PATH.
   std::map<std::string, std::filesystem::path> binaries;
   Duration health_timeout = std::chrono::seconds(30);
+  // Members of the lab's etcd: 1, 3 or 5 (`lab up --etcd-members`). The extra members are the services
+  // "etcd-1", "etcd-2", ...; the first member, "etcd", records every member's client and metrics URL
+  // (endpoints "cluster_clients" and "cluster_metrics", comma-separated).
+  int etcd_members = 1;
 };
 
 // A started service, as recorded in <state_dir>/<name>/service.json.

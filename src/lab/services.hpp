@@ -17,6 +17,10 @@
 
 namespace kp::lab {
 
+// The ports of every service one `up` call starts: service name -> role -> port. A service whose command
+// names its peers (an etcd member lists every member's peer URL) reads the others' here.
+using LabPorts = std::map<std::string, std::map<std::string, std::uint16_t>>;
+
 class ServiceSpec {
  public:
   virtual ~ServiceSpec() = default;
@@ -53,7 +57,30 @@ class ServiceSpec {
   // Services of the same lab this one talks to; an optional service is left out when one of them is
   // neither running nor about to start.
   virtual std::vector<std::string> required_services() const { return {}; }
+
+  // The command line when it depends on other services started by the same `up` (`lab`, which includes this
+  // one). Default: command().
+  virtual Result<std::vector<std::string>> command_in_lab(const std::filesystem::path& binary,
+                                                          const std::filesystem::path& dir,
+                                                          const std::map<std::string, std::uint16_t>& ports,
+                                                          const LabPorts& /*lab*/) const {
+    return command(binary, dir, ports);
+  }
+  // Endpoints that name other services of the same `up`, merged into endpoints(): the first etcd member
+  // records every member's client and metrics URL, so one state file tells a driver the whole cluster.
+  virtual std::map<std::string, std::string> lab_endpoints(const LabPorts& /*lab*/) const { return {}; }
+  // Services of one group are all started before `up` waits for any of them to be healthy: a member of a
+  // three-member etcd is not healthy until a majority of the members runs. Default: a group of its own.
+  virtual std::string start_group() const { return std::string(name()); }
+  // False for a service that only starts as part of another (the extra members of a lab etcd cluster,
+  // `lab up --etcd-members`): `--service` cannot name it, and `status` lists it only once it was started.
+  virtual bool listed() const { return true; }
 };
+
+// An etcd cluster in the lab has 1, 3 or 5 members (an odd size, so a majority survives a lost member).
+inline constexpr int kMaxEtcdMembers = 5;
+// The lab service names of an etcd cluster of `members`: "etcd", then "etcd-1", "etcd-2", ...
+std::vector<std::string> etcd_member_names(int members);
 
 // Every service the lab knows, in start order.
 const std::vector<std::unique_ptr<ServiceSpec>>& service_specs();

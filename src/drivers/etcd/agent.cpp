@@ -151,11 +151,13 @@ Result<AgentPlan> to_agent_plan(const AgentOptions& options) {
     return std::unexpected(Error{ErrorKind::usage, run_plan.error().message});
   }
   plan.plan = std::move(*run_plan);
-  plan.endpoint = Endpoint{.endpoints = s.endpoints, .metrics_url = options.metrics_url, .tls = s.tls};
+  plan.endpoint = Endpoint{
+      .endpoints = s.endpoints, .metrics_url = options.metrics_url, .tls = s.tls, .member_metrics_urls = {}};
   if (plan.endpoint.metrics_url == "none") {
     plan.endpoint.metrics_url.clear();
   } else if (plan.endpoint.metrics_url.empty()) {
     plan.endpoint.metrics_url = default_metrics_url(s.endpoints, s.tls);
+    plan.endpoint.member_metrics_urls = default_member_metrics_urls(s.endpoints, s.tls);
   }
   return plan;
 }

@@ -167,6 +167,29 @@ Result<MemberStatus> member_status(const std::shared_ptr<grpc::Channel>& channel
   return member;
 }
 
+Result<std::vector<ClusterMember>> member_list(const std::shared_ptr<grpc::Channel>& channel,
+                                               const std::string& target, Duration timeout) {
+  auto stub = etcdserverpb::Cluster::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(after(timeout));
+  etcdserverpb::MemberListRequest request;
+  etcdserverpb::MemberListResponse response;
+  grpc::Status status = stub->MemberList(&context, request, &response);
+  if (!status.ok()) {
+    return fail(kind_of(status.error_code()),
+                fmt::format("etcd {}: MemberList: {}", target,
+                            describe_status(status.error_code(), status.error_message())));
+  }
+  std::vector<ClusterMember> members;
+  for (const etcdserverpb::Member& each : response.members()) {
+    members.push_back(ClusterMember{.id = each.id(),
+                                    .name = each.name(),
+                                    .client_urls = {each.clienturls().begin(), each.clienturls().end()},
+                                    .learner = each.islearner()});
+  }
+  return members;
+}
+
 Result<std::int64_t> delete_prefix(const std::shared_ptr<grpc::Channel>& channel, const std::string& prefix,
                                    Duration timeout) {
   auto stub = etcdserverpb::KV::NewStub(channel);

@@ -48,6 +48,17 @@ struct MemberStatus {
 Result<MemberStatus> member_status(const std::shared_ptr<grpc::Channel>& channel, const std::string& target,
                                    Duration timeout);
 
+struct ClusterMember {
+  std::uint64_t id = 0;
+  std::string name;
+  std::vector<std::string> client_urls;
+  bool learner = false;
+};
+
+// Cluster.MemberList on one channel, bounded by `timeout`: the cluster's size, whatever endpoints were given.
+Result<std::vector<ClusterMember>> member_list(const std::shared_ptr<grpc::Channel>& channel,
+                                               const std::string& target, Duration timeout);
+
 // KV.DeleteRange over every key with `prefix`; returns how many keys were deleted.
 Result<std::int64_t> delete_prefix(const std::shared_ptr<grpc::Channel>& channel, const std::string& prefix,
                                    Duration timeout);

@@ -8,6 +8,19 @@
 namespace kp::drivers::etcd {
 namespace {
 
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  std::size_t begin = 0;
+  while (begin <= text.size()) {
+    std::size_t end = std::min(text.find(',', begin), text.size());
+    if (end > begin) {
+      items.push_back(text.substr(begin, end - begin));
+    }
+    begin = end + 1;
+  }
+  return items;
+}
+
 class EtcdDriver final : public engine::Driver {
  public:
   EtcdDriver(std::filesystem::path lab_dir, ClusterOptions cluster)
@@ -81,21 +94,34 @@ class EtcdDriver final : public engine::Driver {
                                    cluster_options_.image.pull_policy));
       return {};
     }
-    Endpoint endpoint{
-        .endpoints = settings_.endpoints, .metrics_url = settings_.metrics_url, .tls = settings_.tls};
+    Endpoint endpoint{.endpoints = settings_.endpoints,
+                      .metrics_url = settings_.metrics_url,
+                      .tls = settings_.tls,
+                      .member_metrics_urls = {}};
     if (endpoint.endpoints.empty()) {
       // --target local: the lab's etcd. Not started -> unavailable -> the phase is SKIPPED with the reason.
+      Result<std::map<std::string, std::string>> lab = lab::endpoints(lab_dir_, "etcd");
+      if (!lab) {
+        return std::unexpected(lab.error());
+      }
       Result<std::string> client = lab::endpoint(lab_dir_, "etcd", "client");
       if (!client) {
         return std::unexpected(client.error());
       }
-      endpoint.endpoints = {*client};
-      if (Result<std::string> metrics = lab::endpoint(lab_dir_, "etcd", "metrics");
-          endpoint.metrics_url.empty() && metrics) {
-        endpoint.metrics_url = *metrics;
+      // A lab of several members (`lab up --etcd-members 3`) lists them all on its first member.
+      auto listed = [&](std::string_view key, std::string fallback) {
+        auto found = lab->find(std::string(key));
+        return split_list(found != lab->end() && !found->second.empty() ? found->second : fallback);
+      };
+      endpoint.endpoints = listed("cluster_clients", *client);
+      auto metrics = lab->find("metrics");
+      if (endpoint.metrics_url.empty() && metrics != lab->end()) {
+        endpoint.metrics_url = metrics->second;
+        endpoint.member_metrics_urls = listed("cluster_metrics", metrics->second);
       }
     } else if (endpoint.metrics_url.empty()) {
       endpoint.metrics_url = default_metrics_url(endpoint.endpoints, endpoint.tls);
+      endpoint.member_metrics_urls = default_member_metrics_urls(endpoint.endpoints, endpoint.tls);
     }
     engine::ProgressSink& sink = context.progress;
     phase_ = std::make_unique<EtcdPhase>(

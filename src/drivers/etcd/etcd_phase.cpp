@@ -1,6 +1,8 @@
 #include "drivers/etcd/etcd_phase.hpp"
 
+#include <algorithm>
 #include <random>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -29,6 +31,15 @@ std::string default_metrics_url(const std::vector<std::string>& endpoints, const
   return fmt::format("{}://{}/metrics", tls.enabled() ? "https" : "http", endpoint);
 }
 
+std::vector<std::string> default_member_metrics_urls(const std::vector<std::string>& endpoints,
+                                                     const TlsFiles& tls) {
+  std::vector<std::string> urls;
+  for (const std::string& endpoint : endpoints) {
+    urls.push_back(default_metrics_url({endpoint}, tls));
+  }
+  return urls;
+}
+
 EtcdPhase::EtcdPhase(Settings settings, RunPlan plan, Clock& clock, ProgressFn progress,
                      std::span<const config::CriteriaRow> criteria)
     : settings_(std::move(settings)),
@@ -41,12 +52,15 @@ EtcdPhase::~EtcdPhase() = default;
 
 Result<void> EtcdPhase::prepare(const Endpoint& endpoint) {
   endpoint_ = endpoint;
-  Result<Connections> connections = open_connections(endpoint.endpoints, endpoint.tls, settings_.connections);
+  // Every endpoint gets a connection: a member no load goes through is a member not measured.
+  const int count = std::max(settings_.connections, static_cast<int>(endpoint.endpoints.size()));
+  Result<Connections> connections = open_connections(endpoint.endpoints, endpoint.tls, count);
   if (!connections) {
     return std::unexpected(connections.error());
   }
   connections_ = std::move(*connections);
   // Every connection must come up: a bad endpoint in the list should fail here, not as errors under load.
+  std::vector<MemberPoll> first_poll;
   for (std::size_t i = 0; i < connections_->channels.size() && i < endpoint.endpoints.size(); ++i) {
     Result<MemberStatus> status =
         member_status(connections_->channels[i], connections_->targets[i], settings_.request_timeout);
@@ -59,10 +73,26 @@ Result<void> EtcdPhase::prepare(const Endpoint& endpoint) {
     }
     if (progress_) {
       progress_(fmt::format(
-          "etcd {} version {}, member {:x}, leader {:x}, db {} bytes{}", connections_->targets[i],
-          status->version, status->member_id, status->leader, status->db_size,
+          "etcd {} version {}, member {:x}{}, leader {:x}, db {} bytes{}", connections_->targets[i],
+          status->version, status->member_id, status->member_id == status->leader ? " (the leader)" : "",
+          status->leader, status->db_size,
           status->errors.empty() ? "" : ", alarms: " + fmt::format("{}", fmt::join(status->errors, ", "))));
     }
+    first_poll.push_back(MemberPoll{connections_->targets[i], std::move(status)});
+  }
+  watch_.observe(clock_.wall_now(), first_poll);
+  if (Result<std::vector<ClusterMember>> members = member_list(
+          connections_->channels.front(), connections_->targets.front(), settings_.request_timeout);
+      members) {
+    record_.members = members->size();
+    if (progress_ && members->size() != endpoint.endpoints.size()) {
+      progress_(
+          fmt::format("etcd: the cluster has {} members and {} endpoint(s) were given; leader changes "
+                      "are counted on the given ones",
+                      members->size(), endpoint.endpoints.size()));
+    }
+  } else if (progress_) {
+    progress_(fmt::format("etcd: the member list is unknown: {}", members.error().message));
   }
   for (std::size_t i = 0; i < connections_->channels.size(); ++i) {
     if (Result<void> connected =
@@ -71,17 +101,37 @@ Result<void> EtcdPhase::prepare(const Endpoint& endpoint) {
       return connected;
     }
   }
+  std::vector<std::string> urls = endpoint.member_metrics_urls;
   if (!endpoint.metrics_url.empty()) {
-    Result<prom::Exposition> page = scrape(endpoint.metrics_url, settings_.metrics_timeout, endpoint.tls);
-    if (page) {
-      before_ = std::move(*page);
+    std::erase(urls, endpoint.metrics_url);
+    urls.insert(urls.begin(), endpoint.metrics_url);
+  }
+  for (const std::string& url : urls) {
+    MemberPage page{.url = url, .before = std::nullopt, .before_at = clock_.wall_now(), .problem = {}};
+    if (Result<prom::Exposition> scraped = scrape(url, settings_.metrics_timeout, endpoint.tls); scraped) {
+      page.before = std::move(*scraped);
     } else {
-      record_.scrape_problem = page.error().message;
+      page.problem = scraped.error().message;
     }
-  } else {
+    pages_.push_back(std::move(page));
+  }
+  if (pages_.empty()) {
     record_.scrape_problem = "no metrics URL";
+  } else if (!pages_.front().before) {
+    record_.scrape_problem = pages_.front().problem;
   }
   return {};
+}
+
+std::vector<MemberPoll> EtcdPhase::poll_members() {
+  std::vector<MemberPoll> polls;
+  // A poll must not outlast its interval, or a dead member would stretch the gaps between polls.
+  const Duration timeout = std::min(settings_.request_timeout, kLeaderPollInterval);
+  for (std::size_t i = 0; i < connections_->channels.size() && i < endpoint_.endpoints.size(); ++i) {
+    polls.push_back(MemberPoll{connections_->targets[i],
+                               member_status(connections_->channels[i], connections_->targets[i], timeout)});
+  }
+  return polls;
 }
 
 Result<StageResult> EtcdPhase::run_one(const Stage& stage, const EngineOptions& options,
@@ -121,6 +171,22 @@ Result<engine::PhaseRun> EtcdPhase::run(engine::CancellationToken& cancel) {
       progress_(describe_stage(*filled));
     }
   }
+  // The leader watch runs beside the stages; the guard stops and joins it on every way out of run().
+  engine::CancellationToken watch_stop;
+  std::thread watcher([this, &watch_stop] {
+    run_leader_watch(
+        clock_, watch_stop, kLeaderPollInterval, [this] { return poll_members(); }, watch_);
+  });
+  struct JoinWatch {
+    engine::CancellationToken& stop;
+    std::thread& thread;
+    ~JoinWatch() {
+      stop.request();
+      if (thread.joinable()) {
+        thread.join();
+      }
+    }
+  } join_watch{watch_stop, watcher};
   bool stop = false;
   for (const Stage& stage : plan_.stages) {
     if (cancel.requested()) {
@@ -167,22 +233,65 @@ Result<engine::PhaseRun> EtcdPhase::run(engine::CancellationToken& cancel) {
     record_.stress.push_back(std::move(*searched));
     stop = !record_.stages.empty() && !record_.stages.back().stopped_early.empty();
   }
-  if (before_) {
-    Result<prom::Exposition> after = scrape(endpoint_.metrics_url, settings_.metrics_timeout, endpoint_.tls);
-    if (after) {
-      record_.server = compare(*before_, *after);
+  watch_stop.request();
+  watcher.join();
+  std::vector<MemberCounter> counters;
+  for (MemberPage& page : pages_) {
+    MemberCounter counter{.url = page.url,
+                          .before = std::nullopt,
+                          .after = std::nullopt,
+                          .before_at = page.before_at,
+                          .after_at = clock_.wall_now(),
+                          .problem = page.problem};
+    if (!page.before) {
+      counters.push_back(std::move(counter));
+      continue;
+    }
+    Result<prom::Exposition> after = scrape(page.url, settings_.metrics_timeout, endpoint_.tls);
+    counter.after_at = clock_.wall_now();
+    if (!after) {
+      counter.problem = "after the run: " + after.error().message;
+      if (&page == &pages_.front()) {
+        record_.scrape_problem = after.error().message;
+      }
+      counters.push_back(std::move(counter));
+      continue;
+    }
+    const char* family = "etcd_server_leader_changes_seen_total";
+    Result<double> first = prom::scalar(*page.before, family);
+    Result<double> last = prom::scalar(*after, family);
+    if (first && last) {
+      counter.before = *first;
+      counter.after = *last;
     } else {
-      record_.scrape_problem = after.error().message;
+      counter.problem = (!first ? first.error() : last.error()).message;
+    }
+    counters.push_back(std::move(counter));
+    if (!record_.server) {
+      // The first member read both times gives the server figures; the primary unless it was lost.
+      record_.server = compare(*page.before, *after);
+      if (&page != &pages_.front()) {
+        record_.server->problems.push_back(
+            fmt::format("figures from {}, the first member read both before and after the run ({}: {})",
+                        page.url, pages_.front().url, record_.scrape_problem));
+      }
     }
   }
+  record_.leader = judge_leader(watch_, counters, record_.members, kLeaderPollInterval);
   return build_run(record_, settings_, plan_, criteria_);
 }
 
 void EtcdPhase::teardown() noexcept {
   try {
     if (connections_ && !connections_->channels.empty()) {
-      Result<std::int64_t> deleted =
-          delete_prefix(connections_->channels.front(), settings_.key_prefix, settings_.request_timeout);
+      // Through the first member that answers: the first may be the one a test stopped.
+      Result<std::int64_t> deleted = fail(ErrorKind::internal, "no connection");
+      for (const auto& channel : connections_->channels) {
+        deleted = delete_prefix(channel, settings_.key_prefix, settings_.request_timeout);
+        if (deleted) {
+          break;
+        }
+      }
       if (progress_) {
         progress_(deleted ? fmt::format("deleted {} keys under \"{}\"", *deleted, settings_.key_prefix)
                           : fmt::format("could not delete the keys under \"{}\": {}", settings_.key_prefix,

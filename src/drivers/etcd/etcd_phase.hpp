@@ -1,9 +1,11 @@
 #pragma once
 
 // The etcd phase itself, independent of where its settings come from (a plan through engine::Driver, or the
-// `kubeproof agent etcd` flags): connect and check the member, scrape /metrics, run the plan's stages (and,
-// for stress, one breaking-point search per series: stress.hpp), scrape again, turn it all into measurements
-// (results.hpp), and delete the keys it wrote.
+// `kubeproof agent etcd` flags): connect and check every member, scrape /metrics, run the plan's stages (and,
+// for stress, one breaking-point search per series: stress.hpp) while a thread watches the leader
+// (leader_watch.hpp), scrape again, turn it all into measurements (results.hpp), and delete the keys it
+// wrote. The load goes through every endpoint: at least one connection per endpoint, whatever `connections`
+// says.
 
 #include <memory>
 #include <optional>
@@ -13,6 +15,7 @@
 
 #include "core/clock.hpp"
 #include "drivers/etcd/client.hpp"
+#include "drivers/etcd/leader_watch.hpp"
 #include "drivers/etcd/results.hpp"
 #include "drivers/etcd/run_plan.hpp"
 #include "drivers/etcd/server_metrics.hpp"
@@ -30,7 +33,15 @@ struct Endpoint {
   std::vector<std::string> endpoints;
   std::string metrics_url;  // "" : no server metrics
   TlsFiles tls;
+  // Every member's /metrics page, for the leader changes each member counts; empty: metrics_url alone. The
+  // server figures (fsync, commit) come from metrics_url, or from the first member whose page was read both
+  // before and after the run when it was not (a member stopped during the run).
+  std::vector<std::string> member_metrics_urls;
 };
+
+// The /metrics URL of each endpoint (its client port serves /metrics too).
+std::vector<std::string> default_member_metrics_urls(const std::vector<std::string>& endpoints,
+                                                     const TlsFiles& tls);
 
 // The /metrics URL when none is given: the first endpoint's client port serves /metrics too.
 std::string default_metrics_url(const std::vector<std::string>& endpoints, const TlsFiles& tls);
@@ -70,9 +81,19 @@ class EtcdPhase {
   ProgressFn progress_;
   load::CriteriaView criteria_;
   LiveSink* live_ = nullptr;
+  // One member's /metrics page before the run.
+  struct MemberPage {
+    std::string url;
+    std::optional<prom::Exposition> before;
+    WallTime before_at;
+    std::string problem;
+  };
+  std::vector<MemberPoll> poll_members();
+
   Endpoint endpoint_;
   std::optional<Connections> connections_;
-  std::optional<prom::Exposition> before_;
+  std::vector<MemberPage> pages_;  // the primary page (metrics_url) first
+  LeaderWatch watch_;
   RunRecord record_;
 };
 

@@ -270,14 +270,33 @@ engine::PhaseRun build_run(const RunRecord& record, const Settings& settings, co
     server_measurement("etcd.backend_commit.p99", server.backend_commit_p99,
                        fmt::format("etcd_disk_backend_commit_duration_seconds over the run ({:.0f} commits)",
                                    server.backend_commit_count));
-    server_measurement("etcd.leader_changes", server.leader_changes,
-                       "etcd_server_leader_changes_seen_total, after minus before the run");
+    if (!record.leader) {
+      server_measurement("etcd.leader_changes", server.leader_changes,
+                         "etcd_server_leader_changes_seen_total, after minus before the run");
+    }
     server_measurement("etcd.has_leader", server.has_leader, "etcd_server_has_leader after the run");
     for (const std::string& problem : server.problems) {
       fallback.push_back("server metrics: " + problem);
     }
   } else if (!record.scrape_problem.empty()) {
     fallback.push_back("server metrics not measured: " + record.scrape_problem);
+  }
+  if (record.leader) {
+    if (record.leader->changes) {
+      Measurement m;
+      m.metric = "etcd.leader_changes";
+      m.value = *record.leader->changes;
+      m.source = "server /metrics, Maintenance Status";
+      m.note = record.leader->note;
+      add(run, std::move(m), fallback);
+    }
+  }
+  if (record.members) {
+    Measurement m;
+    m.metric = "etcd.members";
+    m.value = static_cast<double>(*record.members);
+    m.source = "MemberList";
+    add(run, std::move(m), fallback);
   }
 
   for (const load::StressResult& result : record.stress) {
@@ -322,6 +341,10 @@ engine::PhaseRun build_run(const RunRecord& record, const Settings& settings, co
   }
   for (const std::string& note : plan.notes) {
     run.notes.push_back(note);
+  }
+  // After the generator's statements and the rate's origin, which readers look for first.
+  if (record.leader) {
+    run.notes.insert(run.notes.end(), record.leader->notes.begin(), record.leader->notes.end());
   }
   // Notes without a measurement of their own ride on the first measurement, so reports show them beside it.
   if (!fallback.empty()) {

@@ -6,7 +6,11 @@
 //                                    step at 100 % of capacity (or the series' first step) is what is judged.
 //   etcd.write.throughput / etcd.read.throughput  successful requests per second of the judged stages
 //   etcd.error_rate                  over every stage
-//   etcd.fsync.p99, etcd.leader_changes, etcd.backend_commit.p99, etcd.has_leader  server, from /metrics
+//   etcd.fsync.p99, etcd.backend_commit.p99, etcd.has_leader  server, from /metrics
+//   etcd.leader_changes              elections: every member's counter and the leader watch
+//   (leader_watch.hpp),
+//                                    the note says when each happened
+//   etcd.members                     the cluster's size (MemberList): a single member never elects another
 //   etcd.write.breaking_rate / etcd.read.breaking_rate  stress: the lowest step that broke; PhaseRun::stress
 //                                    has every step
 // Validity (load/validity.hpp, the one rule): a GeneratorAccount per series (writes, reads, mixed
@@ -20,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "drivers/etcd/leader_watch.hpp"
 #include "drivers/etcd/run_plan.hpp"
 #include "drivers/etcd/server_metrics.hpp"
 #include "drivers/etcd/settings.hpp"
@@ -35,6 +40,10 @@ struct RunRecord {
   std::vector<load::StressResult> stress;  // one per search
   std::optional<ServerDelta> server;
   std::string scrape_problem;
+  // Leader elections from the watch and every member's counter (leader_watch.hpp); absent: only
+  // server->leader_changes (the agent's single page).
+  std::optional<LeaderJudgement> leader;
+  std::optional<std::size_t> members;  // the cluster's size (MemberList), when it answered
 };
 
 engine::PhaseRun build_run(const RunRecord& record, const Settings& settings, const RunPlan& plan,

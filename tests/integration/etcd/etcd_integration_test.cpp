@@ -154,8 +154,8 @@ TEST_F(EtcdIntegration, PutAndRangeCountsMatchWhatEtcdReports) {
                                                       .where = ""});
   ASSERT_TRUE(plan) << plan.error().message;
   EtcdPhase phase(settings, *plan, real_clock(), nullptr);
-  ASSERT_TRUE(
-      phase.prepare(Endpoint{.endpoints = {lab_->client()}, .metrics_url = lab_->metrics(), .tls = {}}));
+  ASSERT_TRUE(phase.prepare(Endpoint{
+      .endpoints = {lab_->client()}, .metrics_url = lab_->metrics(), .tls = {}, .member_metrics_urls = {}}));
   engine::CancellationToken cancel;
   Result<engine::PhaseRun> run = phase.run(cancel);
   ASSERT_TRUE(run) << run.error().message;
@@ -296,7 +296,8 @@ TEST_F(EtcdIntegration, WrongEndpointIsAOneLineNetworkError) {
   std::string endpoint = fmt::format("127.0.0.1:{}", port->front());
   Settings settings = small_settings("kp-it-wrong/");
   EtcdPhase phase(settings, RunPlan{}, real_clock(), nullptr);
-  Result<void> prepared = phase.prepare(Endpoint{.endpoints = {endpoint}, .metrics_url = {}, .tls = {}});
+  Result<void> prepared = phase.prepare(
+      Endpoint{.endpoints = {endpoint}, .metrics_url = {}, .tls = {}, .member_metrics_urls = {}});
   ASSERT_FALSE(prepared);
   EXPECT_EQ(prepared.error().kind, ErrorKind::network);
   EXPECT_TRUE(prepared.error().message.starts_with(fmt::format("etcd {}: Status: UNAVAILABLE: ", endpoint)))
@@ -396,7 +397,8 @@ TEST(EtcdIntegrationAlone, EtcdKilledMidRunGivesCountedErrorsInBoundedTime) {
                                                       .where = ""});
   ASSERT_TRUE(plan) << plan.error().message;
   EtcdPhase phase(settings, *plan, real_clock(), nullptr);
-  ASSERT_TRUE(phase.prepare(Endpoint{.endpoints = {lab.client()}, .metrics_url = lab.metrics(), .tls = {}}));
+  ASSERT_TRUE(phase.prepare(Endpoint{
+      .endpoints = {lab.client()}, .metrics_url = lab.metrics(), .tls = {}, .member_metrics_urls = {}}));
   engine::CancellationToken cancel;
   std::future<Result<engine::PhaseRun>> running =
       std::async(std::launch::async, [&] { return phase.run(cancel); });

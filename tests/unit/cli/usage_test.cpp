@@ -107,7 +107,16 @@ INSTANTIATE_TEST_SUITE_P(
         UsageCase{"empty_results",
                   {"evaluate", "--measurements", "m.json", "--results", ""},
                   "--results: must name a folder, got \"\""},
-        UsageCase{"missing_option_value", {"evaluate", "--measurements"}, "--measurements"}),
+        UsageCase{"missing_option_value", {"evaluate", "--measurements"}, "--measurements"},
+        UsageCase{"even_etcd_members",
+                  {"lab", "up", "--etcd-members", "4"},
+                  "--etcd-members: must be 1, 3 or 5, got \"4\""},
+        UsageCase{"etcd_members_text",
+                  {"lab", "up", "--etcd-members", "three"},
+                  "--etcd-members: must be 1, 3 or 5, got \"three\""},
+        UsageCase{"etcd_members_without_etcd",
+                  {"lab", "up", "--service", "unbound", "--etcd-members", "3"},
+                  "lab: --etcd-members 3 needs the etcd service; add --service etcd"}),
     [](const ::testing::TestParamInfo<UsageCase>& info) { return std::string(info.param.name); });
 
 }  // namespace

@@ -170,6 +170,57 @@ TEST(Checklist, LeaderChangesNotMet) {
   EXPECT_EQ(item.evidence, "etcd.leader_changes = 2, not 0");
 }
 
+TEST(Checklist, LeaderChangeSaysWhenFromTheMeasurementNote) {
+  auto inputs = all_good();
+  for (Measurement& measurement : inputs[0].measurements) {
+    if (measurement.metric == "etcd.leader_changes") {
+      measurement.value = 1;
+      measurement.note = "1 election at 2026-12-03T04:00:01.000Z: leader a -> b, term 3";
+    }
+  }
+  // An election etcd counted happened whatever the load generator did: still "not met" in an INVALID phase
+  // and in a short run.
+  inputs[0].invalid_reasons = {"achieved 700/s of 1000/s"};
+  EvaluationOptions short_run = load_soak();
+  short_run.soak_duration = std::chrono::seconds(20);
+  const ChecklistItem item = checklist(inputs, short_run)[2];
+  EXPECT_EQ(item.state, ChecklistState::not_met);
+  EXPECT_EQ(item.evidence,
+            "etcd.leader_changes = 1, not 0 (1 election at 2026-12-03T04:00:01.000Z: leader a -> b, term 3)");
+}
+
+TEST(Checklist, NoLeaderChangeInAnInvalidPhaseStillSaysHowLongItRan) {
+  auto inputs = all_good();
+  inputs[0].invalid_reasons = {"the load generator's own send lateness P99 11ms is above 2.50ms"};
+  EvaluationOptions short_run = load_soak();
+  short_run.soak_duration = std::chrono::seconds(12);
+  const ChecklistItem item = checklist(inputs, short_run)[2];
+  EXPECT_EQ(item.state, ChecklistState::not_verified);
+  EXPECT_EQ(item.evidence,
+            "etcd.leader_changes = 0 (etcd phase INVALID) during a 12.00s run; needs a soak of at "
+            "least 24h");
+  // Not even 24h makes an INVALID phase's zero a "met".
+  EXPECT_EQ(checklist(inputs, load_soak())[2].state, ChecklistState::not_verified);
+}
+
+TEST(Checklist, NoLeaderChangeOnASingleMemberIsNeverMet) {
+  auto inputs = all_good();
+  inputs[0].measurements.push_back(measure("etcd.members", 1));
+  const ChecklistItem item = checklist(inputs, load_soak())[2];
+  EXPECT_EQ(item.state, ChecklistState::not_verified);
+  EXPECT_EQ(item.evidence,
+            "etcd.leader_changes = 0 during a 24h run; a single-member etcd never elects another leader, so "
+            "this shows nothing; needs a soak of at least 24h on several members");
+}
+
+TEST(Checklist, NoLeaderChangeOnThreeMembersOver24hIsMet) {
+  auto inputs = all_good();
+  inputs[0].measurements.push_back(measure("etcd.members", 3));
+  const ChecklistItem item = checklist(inputs, load_soak())[2];
+  EXPECT_EQ(item.state, ChecklistState::met);
+  EXPECT_EQ(item.evidence, "etcd.leader_changes = 0 during a 24h run");
+}
+
 TEST(Checklist, NoLeaderChangeInAShortRunIsNotVerified) {
   EvaluationOptions short_run = load_soak();
   short_run.soak_duration = std::chrono::hours(24) - std::chrono::seconds(1);

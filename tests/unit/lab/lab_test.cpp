@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 
@@ -100,9 +101,67 @@ TEST_F(LabTest, UnknownServiceAndPortRole) {
             "lab: unknown port \"etcd.admin\" (expected <service>.<role>, e.g. etcd.client)");
 }
 
+TEST_F(LabTest, EtcdMembersMustBeOneThreeOrFiveAndNeedEtcd) {
+  LabOptions options;
+  options.state_dir = dir_;
+  options.etcd_members = 4;
+  Result<std::vector<ServiceRecord>> even = up(options, real_clock());
+  ASSERT_FALSE(even);
+  EXPECT_EQ(even.error().kind, ErrorKind::usage);
+  EXPECT_EQ(even.error().message, "lab: --etcd-members: must be 1, 3 or 5, got 4");
+  options.etcd_members = 3;
+  options.services = {"unbound"};
+  EXPECT_EQ(up(options, real_clock()).error().message,
+            "lab: --etcd-members 3 needs the etcd service; add --service etcd");
+  // The extra members start only beside the first, never by name.
+  options.services = {"etcd-1"};
+  Result<std::vector<ServiceRecord>> by_name = up(options, real_clock());
+  ASSERT_FALSE(by_name);
+  EXPECT_TRUE(by_name.error().message.starts_with("lab: unknown service \"etcd-1\" (known: etcd, "))
+      << by_name.error().message;
+  EXPECT_FALSE(fs::exists(dir_));
+}
+
+TEST(EtcdMembers, EachMemberNamesTheWholeClusterAndTheFirstRecordsIt) {
+  EXPECT_EQ(etcd_member_names(3), (std::vector<std::string>{"etcd", "etcd-1", "etcd-2"}));
+  EXPECT_EQ(etcd_member_names(1), (std::vector<std::string>{"etcd"}));
+  const LabPorts lab = {{"etcd", {{"client", 2001}, {"peer", 2002}, {"metrics", 2003}}},
+                        {"etcd-1", {{"client", 2011}, {"peer", 2012}, {"metrics", 2013}}},
+                        {"etcd-2", {{"client", 2021}, {"peer", 2022}, {"metrics", 2023}}}};
+  const ServiceSpec* second = find_service_spec("etcd-1");
+  ASSERT_NE(second, nullptr);
+  EXPECT_FALSE(second->listed());
+  EXPECT_EQ(second->start_group(), find_service_spec("etcd")->start_group());
+  Result<std::vector<std::string>> command =
+      second->command_in_lab("/usr/bin/etcd", "/lab/etcd-1", lab.at("etcd-1"), lab);
+  ASSERT_TRUE(command);
+  auto value_of = [&](std::string_view flag) {
+    auto found = std::find(command->begin(), command->end(), flag);
+    return found == command->end() || found + 1 == command->end() ? std::string() : *(found + 1);
+  };
+  EXPECT_EQ(value_of("--name"), "lab1");
+  EXPECT_EQ(value_of("--initial-cluster"),
+            "lab0=http://127.0.0.1:2002,lab1=http://127.0.0.1:2012,lab2=http://127.0.0.1:2022");
+  EXPECT_EQ(value_of("--listen-client-urls"), "http://127.0.0.1:2011");
+  EXPECT_EQ(value_of("--data-dir"), "/lab/etcd-1/data");
+
+  const std::map<std::string, std::string> recorded = find_service_spec("etcd")->lab_endpoints(lab);
+  EXPECT_EQ(recorded.at("cluster_clients"), "127.0.0.1:2001,127.0.0.1:2011,127.0.0.1:2021");
+  EXPECT_EQ(recorded.at("cluster_metrics"),
+            "http://127.0.0.1:2003/metrics,http://127.0.0.1:2013/metrics,http://127.0.0.1:2023/metrics");
+  EXPECT_TRUE(second->lab_endpoints(lab).empty());
+
+  // An extra member without the first would be a cluster nobody is told about.
+  const LabPorts alone = {{"etcd-1", lab.at("etcd-1")}};
+  EXPECT_FALSE(second->command_in_lab("/usr/bin/etcd", "/lab/etcd-1", alone.at("etcd-1"), alone));
+}
+
 TEST_F(LabTest, StatusDownAndEndpointsOfAnEmptyLab) {
   std::vector<ServiceStatus> statuses = status(dir_, std::chrono::seconds(1));
-  ASSERT_EQ(statuses.size(), service_specs().size());  // every known service, started or not
+  // Every known service, started or not, but the extra etcd members only once started.
+  const auto listed = std::count_if(service_specs().begin(), service_specs().end(),
+                                    [](const auto& spec) { return spec->listed(); });
+  ASSERT_EQ(statuses.size(), static_cast<std::size_t>(listed));
   for (const ServiceStatus& each : statuses) {
     EXPECT_FALSE(each.running) << each.name;
     // An optional service (the Kubernetes control plane) whose binary is absent says so instead.

@@ -116,6 +116,33 @@ TEST_F(EtcdPhaseRun, EveryCatalogMetricFromStagesAndServer) {
   EXPECT_EQ(run.notes[2], "rate 150/s = capacity.etcd_ops 1.5k/s x 10%");
 }
 
+TEST_F(EtcdPhaseRun, TheLeaderWatchGivesLeaderChangesWithTheirTimeAndTheMembers) {
+  RunRecord record;
+  record.stages = {stage_with("write", 0.0, 150, 1500, milliseconds(3), seconds(10))};
+  ServerDelta server;
+  server.leader_changes = 0;  // the first member's own counter: it was the one stopped, so it saw none
+  record.server = server;
+  LeaderJudgement leader;
+  leader.changes = 1;
+  leader.note = "1 election at 2026-12-03T04:00:01.000Z (...): leader a -> b, term 3, seen by b:1";
+  leader.notes = {"etcd leader at the end: member b at b:1, term 3"};
+  record.leader = leader;
+  record.members = 3;
+  RunPlan plan;
+  plan.notes = {"rate 150/s = capacity.etcd_ops 1.5k/s x 10%"};
+  engine::PhaseRun run = build_run(record, Settings{}, plan, criteria_);
+  ASSERT_NE(find(run, "etcd.leader_changes"), nullptr);
+  EXPECT_DOUBLE_EQ(find(run, "etcd.leader_changes")->value, 1.0);  // the watch's, not the one page's 0
+  EXPECT_EQ(find(run, "etcd.leader_changes")->note, leader.note);
+  EXPECT_EQ(find(run, "etcd.leader_changes")->source, "server /metrics, Maintenance Status");
+  ASSERT_NE(find(run, "etcd.members"), nullptr);
+  EXPECT_DOUBLE_EQ(find(run, "etcd.members")->value, 3.0);
+  // The generator's statement stays first; the leader's notes come after the rate's origin.
+  ASSERT_EQ(run.notes.size(), 3u);
+  EXPECT_TRUE(run.notes[0].starts_with("writes: offered 150/s")) << run.notes[0];
+  EXPECT_EQ(run.notes[2], "etcd leader at the end: member b at b:1, term 3");
+}
+
 TEST_F(EtcdPhaseRun, AStoppedStageIsInvalidAndARateTheServerCouldNotTakeIsItsResult) {
   RunRecord record;
   StageResult dead = stage_with("write", 0.0, 150, 300, milliseconds(3), seconds(5), 450);
