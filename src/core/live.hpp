@@ -33,6 +33,8 @@ struct LiveDelta {
   std::uint64_t errors = 0;  // completions that failed (timeouts, error responses); not in the histogram
   std::array<std::uint64_t, kLiveBuckets> buckets{};
   std::int64_t latency_sum_ns = 0;
+  // Payload bytes moved (the network phase's stream tests): a throughput, where a completion has no meaning.
+  std::uint64_t bytes = 0;
   // The generator also hands over its exact per-second series when it ends (core/finished_series.hpp: fio,
   // the network client): these counts are for watching only, and the report's timeline keeps the exact
   // series instead, so the run's seconds are not counted twice.

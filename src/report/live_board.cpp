@@ -85,13 +85,14 @@ void LiveBoard::add(const LiveDelta& delta) {
   PhaseState& state = found->second;
   state.ok += delta.ok;
   state.errors += delta.errors;
+  state.bytes += delta.bytes;
   for (std::size_t i = 0; i < kLiveBuckets; ++i) {
     state.buckets[i] += delta.buckets[i];
   }
   if (delta.finished_later) {
     state.current = std::string(delta.series);
   }
-  state.recent.push_back(Arrival{now, delta.ok});
+  state.recent.push_back(Arrival{now, delta.ok, delta.bytes});
   while (!state.recent.empty() && state.recent.front().at <= now - kRateWindow) {
     state.recent.pop_front();
   }
@@ -142,15 +143,20 @@ std::vector<std::string> LiveBoard::render(TimePoint now, std::size_t width) con
       // started when that is shorter.
       const Duration since = now - state.step_started;
       std::uint64_t ok = 0;
+      std::uint64_t bytes = 0;
       for (const Arrival& arrival : state.recent) {
         if (arrival.at > now - kRateWindow) {
           ok += arrival.ok;
+          bytes += arrival.bytes;
         }
       }
       const double window =
           std::chrono::duration<double>(std::clamp<Duration>(since, std::chrono::seconds(1), kRateWindow))
               .count();
-      achieved = rate_text(static_cast<double>(ok) / window);
+      // A stream test moves bytes and completes nothing: its rate is a bandwidth.
+      achieved = ok == 0 && bytes > 0
+                     ? format_quantity(Quantity::bandwidth, 8.0 * static_cast<double>(bytes) / window)
+                     : rate_text(static_cast<double>(ok) / window);
     }
     std::string body = fmt::format("      offered {} · achieved {} · P50 {} · P99 {} · errors {}", offered,
                                    achieved, latency_text(live_percentile(state.buckets, 50.0)),
@@ -160,7 +166,7 @@ std::vector<std::string> LiveBoard::render(TimePoint now, std::size_t width) con
     }
     if (state.no_live) {
       body = "      " + *state.no_live;
-    } else if (!state.announced && state.ok == 0 && state.errors == 0) {
+    } else if (!state.announced && state.ok == 0 && state.errors == 0 && state.bytes == 0) {
       body = "      preparing: no load yet";
     }
     lines.push_back(cut_to_width(head, width));

@@ -61,6 +61,7 @@ class LiveBoard final : public LiveSink, public OfferedSink, public LiveNoticeSi
   struct Arrival {
     TimePoint at;
     std::uint64_t ok = 0;
+    std::uint64_t bytes = 0;
   };
   struct PhaseState {
     TimePoint started{};
@@ -71,6 +72,7 @@ class LiveBoard final : public LiveSink, public OfferedSink, public LiveNoticeSi
     std::deque<Arrival> recent;     // hand-overs within kRateWindow of the last one
     std::uint64_t ok = 0;
     std::uint64_t errors = 0;
+    std::uint64_t bytes = 0;
     std::array<std::uint64_t, kLiveBuckets> buckets{};
     std::string current;                 // the series of the last finished_later hand-over
     std::optional<std::string> no_live;  // why no live counts come (core/live_notice.hpp)

@@ -29,6 +29,7 @@ void LiveMetrics::add(const LiveDelta& delta) {
     totals.buckets[i] += delta.buckets[i];
   }
   totals.latency_sum_ns += delta.latency_sum_ns;
+  totals.bytes += delta.bytes;
 }
 
 void LiveMetrics::phase_started(Phase phase, WallTime at) {
@@ -57,6 +58,7 @@ std::vector<std::string_view> LiveMetrics::families() {
           "kubeproof_live_phase_end_time_seconds",
           "kubeproof_live_completions_total",
           "kubeproof_live_latency_seconds",
+          "kubeproof_live_bytes_total",
           "kubeproof_metric",
           "kubeproof_phase_verdict",
           "kubeproof_verdict"};
@@ -122,6 +124,17 @@ std::string LiveMetrics::render() const {
                static_cast<double>(totals.latency_sum_ns) / 1e9);
     out.sample("kubeproof_live_latency_seconds_count", {{"phase", phase}, {"series", key.second}},
                static_cast<double>(totals.ok));
+  }
+
+  out.family("kubeproof_live_bytes_total",
+             "Payload bytes the network phase's stream tests moved (sent by the client), handed over once a "
+             "second; rate() of it is the throughput while the test runs.",
+             "counter");
+  for (const auto& [key, totals] : totals_) {
+    if (key.first == Phase::network) {
+      out.sample("kubeproof_live_bytes_total", {{"phase", to_string(key.first)}, {"series", key.second}},
+                 static_cast<double>(totals.bytes));
+    }
   }
 
   out.family(

@@ -55,6 +55,7 @@ class LiveMetrics final : public LiveSink {
     std::uint64_t errors = 0;
     std::array<std::uint64_t, kLiveBuckets> buckets{};
     std::int64_t latency_sum_ns = 0;
+    std::uint64_t bytes = 0;
   };
   struct PhaseState {
     std::optional<WallTime> started;

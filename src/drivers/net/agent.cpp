@@ -1,9 +1,12 @@
 #include "drivers/net/agent.hpp"
 
 #include <fmt/format.h>
+
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "core/flag_values.hpp"
+#include "drivers/net/live_lines.hpp"
 #include "drivers/net/socket.hpp"
 #include "load/rate_setting.hpp"
 
@@ -55,6 +58,8 @@ void attach_client_options(CLI::App& app, ClientAgentOptions& options) {
       ->capture_default_str();
   app.add_option("--connect-timeout", options.connect_timeout, "bound on reaching the server")
       ->capture_default_str();
+  app.add_flag("--live-lines", options.live_lines,
+               "print the window's live counts once a second per stream as `kp-live {json}` lines on stderr");
 }
 
 Result<ServerOptions> to_server_options(const ServerAgentOptions& options) {
@@ -190,6 +195,11 @@ Result<ClientResult> run_client_agent(const ClientAgentOptions& options, Clock& 
                                     sample.transactions_per_second));
     }
   };
+  std::optional<LineLiveSink> live;
+  if (options.live_lines && progress) {
+    live.emplace(progress);
+    client->live = &*live;
+  }
   return run_client(*client, clock, cancel, on_second);
 }
 

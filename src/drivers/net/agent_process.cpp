@@ -202,6 +202,8 @@ AgentProcess& AgentProcess::operator=(AgentProcess&& other) noexcept {
     err_ = std::move(other.err_);
     line_consumed_ = other.line_consumed_;
     err_consumed_ = other.err_consumed_;
+    stderr_keep_ = std::move(other.stderr_keep_);
+    err_partial_ = std::move(other.err_partial_);
   }
   return *this;
 }
@@ -251,13 +253,32 @@ bool AgentProcess::pump(Duration timeout) {
       continue;
     }
     const ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
-    if (n > 0) {
+    if (n > 0 && i == 1 && stderr_keep_) {
+      filter_err(std::string_view(buffer, static_cast<std::size_t>(n)));
+    } else if (n > 0) {
       (i == 0 ? out_ : err_).append(buffer, static_cast<std::size_t>(n));
     } else if (n == 0 || errno != EINTR) {
       close_fd(i == 0 ? out_fd_ : err_fd_);
+      if (i == 1) {
+        err_ += std::exchange(err_partial_, {});  // a last line without its newline is still output
+      }
     }
   }
   return out_fd_ >= 0 || err_fd_ >= 0;
+}
+
+void AgentProcess::filter_err(std::string_view more) {
+  err_partial_.append(more);
+  std::size_t from = 0;
+  for (std::size_t newline = err_partial_.find('\n'); newline != std::string::npos;
+       newline = err_partial_.find('\n', from)) {
+    const std::string_view line(err_partial_.data() + from, newline - from);
+    if (stderr_keep_(line)) {
+      err_.append(line).push_back('\n');
+    }
+    from = newline + 1;
+  }
+  err_partial_.erase(0, from);
 }
 
 Result<std::string> AgentProcess::read_line(Clock& clock, TimePoint deadline, Stream stream) {

@@ -13,8 +13,10 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -73,12 +75,17 @@ class AgentProcess {
   AgentExit stop(Clock& clock, Duration grace);
   // Sends a signal (tests kill the server mid-test with SIGKILL).
   void kill(int signal) const;
+  // Each whole stderr line, as it arrives (called from read_line, wait and stop, on their thread): true keeps
+  // it in the output, false takes it out (the client's live lines, which would fill the output of a long
+  // test and hide its last error line).
+  void filter_stderr(std::function<bool(std::string_view)> keep) { stderr_keep_ = std::move(keep); }
 
  private:
   AgentProcess() = default;
   // Reads what is available on the pipes, waiting up to `timeout`; false when both are closed.
   bool pump(Duration timeout);
   void reap(bool block);
+  void filter_err(std::string_view more);
 
   pid_t pid_ = -1;
   int out_fd_ = -1;
@@ -89,6 +96,8 @@ class AgentProcess {
   std::string err_;
   std::size_t line_consumed_ = 0;  // of out_, returned by read_line
   std::size_t err_consumed_ = 0;   // of err_, returned by read_line
+  std::function<bool(std::string_view)> stderr_keep_;
+  std::string err_partial_;  // with a filter: the stderr line not yet whole
 };
 
 }  // namespace kp::drivers::net

@@ -86,6 +86,9 @@ Result<ClientResult> run_client(const ClientOptions& options, Clock& clock, engi
   run.measure_end = run.measure_start + spec.duration;
   for (auto& worker : workers) {
     worker->series = Recorder(run.measure_start);
+    if (!is_stream(spec.scenario)) {
+      worker->live = LiveSeries(options.live, Phase::network, "transactions");
+    }
     if (spec.rate) {
       const Rate per_stream{spec.rate->per_second / spec.streams};
       worker->pacer.emplace(per_stream, spec.arrival, run.start,
@@ -175,6 +178,13 @@ Result<ClientResult> run_client(const ClientOptions& options, Clock& clock, engi
         const double elapsed = to_seconds(now - previous_at);
         const double per = elapsed > 0 ? double(value - previous) / elapsed : 0;
         per_second.push_back(is_stream(spec.scenario) ? per * 8 : per);
+        if (options.live != nullptr && is_stream(spec.scenario)) {
+          LiveDelta moved;
+          moved.phase = Phase::network;
+          moved.series = "bytes";
+          moved.bytes = value - previous;
+          options.live->add(moved);
+        }
         if (progress) {
           progress(ProgressSample{static_cast<int>(per_second.size()), is_stream(spec.scenario) ? per * 8 : 0,
                                   is_stream(spec.scenario) ? 0 : per});
@@ -221,6 +231,9 @@ Result<ClientResult> run_client(const ClientOptions& options, Clock& clock, engi
     }
   }
   pool.join();
+  for (auto& worker : workers) {
+    worker->live.flush();  // the window's last partial second, before the result line
+  }
   if (!pool_result) {
     // A worker threw: nothing it counted can be trusted. The server sees the control connection close.
     return std::unexpected(with_context(pool_result.error(), "net-client: "));

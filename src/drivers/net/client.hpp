@@ -18,6 +18,7 @@
 
 #include "core/clock.hpp"
 #include "core/error.hpp"
+#include "core/live.hpp"
 #include "drivers/net/result.hpp"
 #include "drivers/net/test_spec.hpp"
 #include "engine/cancellation.hpp"
@@ -28,6 +29,9 @@ struct ClientOptions {
   std::string server;  // "host:port" of the server (a pod IP, a Service address or name)
   TestSpec spec;
   Duration connect_timeout = std::chrono::seconds(5);
+  // Where the window's live counts go (not owned; must outlive run_client; null = none): RR and CRR
+  // transactions with their latency from each stream worker, stream tests' bytes once a second.
+  LiveSink* live = nullptr;
 };
 
 // Once per second of the window.

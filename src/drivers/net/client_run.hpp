@@ -25,6 +25,7 @@
 
 #include "core/clock.hpp"
 #include "core/histogram.hpp"
+#include "core/live.hpp"
 #include "core/pacer.hpp"
 #include "core/recorder.hpp"
 #include "drivers/net/result.hpp"
@@ -76,6 +77,7 @@ struct Worker {
   std::uint64_t timeouts = 0;
   LatencyRecorder latency;
   Recorder series;
+  LiveSeries live;  // the window's transactions, for watching (null sink: off)
   std::optional<Pacer> pacer;
   SendAccount account;       // open loop only
   TimePoint slot_free_at{};  // when the previous transaction ended: the connection was busy until then

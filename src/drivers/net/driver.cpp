@@ -85,9 +85,6 @@ class NetDriver final : public engine::Driver {
       announce_no_live_counts(context.progress.live_sink(), Phase::network, kAgentPodsReportAtEnd);
       return prepare_cluster(context);
     }
-    // Each test's client prints its result when the test ends and nothing while it runs, in the lab too.
-    announce_no_live_counts(context.progress.live_sink(), Phase::network,
-                            "no live counts: each network test's client reports when the test ends");
     if (::geteuid() != 0) {
       return fail(
           ErrorKind::unavailable,
@@ -228,7 +225,8 @@ class NetDriver final : public engine::Driver {
                                                     const std::vector<ClientJob>& jobs) {
     auto one = [&](const ClientJob& job) {
       return run_lab_client(agent_, lab_->layout.client_ns, job.target, job.spec, settings_.connect_timeout,
-                            job.cpu, context.clock, context.cancel);
+                            job.cpu, context.clock, context.cancel, context.progress.live_sink(),
+                            fmt::format("{} to {}", to_string(job.spec.scenario), job.target));
     };
     std::vector<Result<ClientResult>> out;
     if (jobs.size() == 1) {

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "drivers/net/agent.hpp"
+#include "drivers/net/live_lines.hpp"
 
 namespace kp::drivers::net {
 namespace {
@@ -87,13 +88,32 @@ std::vector<std::string> client_flags(const TestSpec& spec, const std::string& s
 
 Result<ClientResult> run_lab_client(const AgentCommand& agent, const std::string& netns,
                                     const std::string& server, const TestSpec& spec, Duration connect_timeout,
-                                    std::optional<int> cpu, Clock& clock, engine::CancellationToken& cancel) {
+                                    std::optional<int> cpu, Clock& clock, engine::CancellationToken& cancel,
+                                    LiveSink* live, const std::string& series) {
   AgentSpawn spawn{agent.binary, agent.client_args, netns, cpu, false};
   std::vector<std::string> flags = client_flags(spec, server, connect_timeout);
   spawn.args.insert(spawn.args.end(), flags.begin(), flags.end());
+  if (live != nullptr) {
+    spawn.args.emplace_back("--live-lines");
+  }
   Result<AgentProcess> process = AgentProcess::start(spawn);
   if (!process) {
     return std::unexpected(process.error());
+  }
+  if (live != nullptr) {
+    process->filter_stderr([live, &series](std::string_view line) {
+      if (!line.starts_with(kLiveLinePrefix)) {
+        return true;
+      }
+      if (std::optional<LiveDelta> delta = parse_live_line(line)) {
+        delta->phase = Phase::network;
+        delta->series = series;
+        // The client's result line carries the exact per-second series (phase_flow.cpp hands it over).
+        delta->finished_later = true;
+        live->add(*delta);
+      }
+      return false;
+    });
   }
   const TimePoint deadline = clock.now() + connect_timeout + spec.warmup + spec.duration + kClientSlack;
   const AgentExit exit = process->wait(clock, deadline, &cancel);

@@ -56,6 +56,7 @@ bool record_transaction(RunState& run, Worker& w, TimePoint intended, TimePoint 
   }
   w.latency.record(intended, sent, done);
   w.series.record("rtt", done, (done - intended).count());
+  w.live.record(done, done - intended);
   w.window_items.fetch_add(1, std::memory_order_relaxed);
   return run.count_measured(done);
 }
@@ -191,6 +192,7 @@ void udp_rr_worker(RunState& run, Worker& w, const TestSpec& spec, std::uint32_t
       ++w.transactions_total;
       if (*intended >= run.measure_start) {
         ++w.timeouts;
+        w.live.record_error(done);
       }
       continue;
     }

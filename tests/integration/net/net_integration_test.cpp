@@ -17,7 +17,10 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "drivers/net/agent_process.hpp"
 #include "drivers/net/client.hpp"
@@ -210,6 +213,50 @@ TEST_F(NetLab, ByteCountsAgreeOnBothEndsOfTheVeth) {
     EXPECT_EQ(rr->transactions_total - rr->timeouts, rr->server_report->transactions) << to_string(scenario);
     EXPECT_EQ(rr->bytes_sent, rr->server_report->bytes_received) << to_string(scenario);
   }
+  server.process.stop(real_clock(), seconds(3));
+}
+
+// The client process's live lines reach kubeproof's sink while it runs (the phase's live view): every
+// transaction of the window once, and none of those lines left in what the process printed.
+TEST_F(NetLab, TheClientProcessHandsItsLiveCountsToTheSink) {
+  struct Collected final : LiveSink {
+    void add(const LiveDelta& delta) override {
+      std::lock_guard lock(mutex);
+      ok += delta.ok;
+      bytes += delta.bytes;
+      series.insert(std::string(delta.series));
+      later = later && delta.finished_later && delta.phase == Phase::network;
+      ++handovers;
+    }
+    std::mutex mutex;
+    std::uint64_t ok = 0, bytes = 0;
+    int handovers = 0;
+    bool later = true;
+    std::set<std::string> series;
+  };
+  LabServer server = start_server(7416);
+  engine::CancellationToken cancel;
+  Collected rr;
+  TestSpec transactions = spec_of(Scenario::tcp_rr, milliseconds(2500));
+  transactions.streams = 2;
+  Result<ClientResult> r = run_lab_client(kAgent, layout_.client_ns, pod(7416), transactions, seconds(3),
+                                          std::nullopt, real_clock(), cancel, &rr, "TCP_RR to pod");
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_TRUE(r->complete) << r->error;
+  EXPECT_EQ(rr.ok, r->transactions);
+  EXPECT_GE(rr.handovers, 4);  // two streams, each at least once a second over 2.5 s
+  EXPECT_EQ(rr.series, std::set<std::string>{"TCP_RR to pod"});
+  EXPECT_TRUE(rr.later);
+
+  Collected stream;
+  Result<ClientResult> s =
+      run_lab_client(kAgent, layout_.client_ns, pod(7416), spec_of(Scenario::tcp_stream, milliseconds(2500)),
+                     seconds(3), std::nullopt, real_clock(), cancel, &stream, "TCP_STREAM to pod");
+  ASSERT_TRUE(s) << s.error().message;
+  ASSERT_TRUE(s->complete) << s->error;
+  EXPECT_EQ(stream.handovers, 2);  // two whole seconds of the window
+  EXPECT_GT(stream.bytes, 0u);
+  EXPECT_LT(stream.bytes, s->bytes_sent);
   server.process.stop(real_clock(), seconds(3));
 }
 

@@ -48,6 +48,25 @@ TEST(LiveBoard, ShowsElapsedBarOfferedAchievedPercentilesAndErrors) {
   EXPECT_NE(lines[1].find("errors 24"), std::string::npos) << lines[1];
 }
 
+TEST(LiveBoard, AStreamTestsBytesShowAsABandwidth) {
+  FakeClock clock;
+  LiveBoard board(clock, {{Phase::network, 60s}});
+  board.phase_started(Phase::network);
+  for (int second = 0; second < 3; ++second) {
+    clock.advance(1s);
+    LiveDelta moved;
+    moved.phase = Phase::network;
+    moved.series = "TCP_STREAM to 10.0.0.2:7410";
+    moved.finished_later = true;
+    moved.bytes = 125'000'000;  // 1 Gbit in each second
+    board.add(moved);
+  }
+  const std::string body = board.render(clock.now(), 0).at(1);
+  EXPECT_NE(body.find("achieved 1.00Gbps"), std::string::npos) << body;
+  EXPECT_NE(body.find("now TCP_STREAM to 10.0.0.2:7410"), std::string::npos) << body;
+  EXPECT_EQ(body.find("preparing"), std::string::npos) << body;
+}
+
 TEST(LiveBoard, ClosedLoopOvertimeAndNoLiveCounts) {
   FakeClock clock;
   LiveBoard board(clock, {{Phase::etcd, 10s}, {Phase::storage, 5s}});

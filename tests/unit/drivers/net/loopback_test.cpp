@@ -8,6 +8,8 @@
 
 #include <future>
 #include <iostream>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -131,6 +133,68 @@ TEST(Loopback, RequestResponseCountsAgree) {
       EXPECT_EQ(r->server_report->connections, r->transactions_total);
     }
   }
+}
+
+// Collects the live hand-overs of a run (from every stream worker and the control thread).
+class CollectingSink final : public LiveSink {
+ public:
+  void add(const LiveDelta& delta) override {
+    std::lock_guard lock(mutex_);
+    ok += delta.ok;
+    errors += delta.errors;
+    bytes += delta.bytes;
+    for (std::uint64_t count : delta.buckets) {
+      in_buckets += count;
+    }
+    series.insert(std::string(delta.series));
+    wrong_phase = wrong_phase || delta.phase != Phase::network;
+  }
+  std::mutex mutex_;
+  std::uint64_t ok = 0, errors = 0, bytes = 0, in_buckets = 0;
+  std::set<std::string> series;
+  bool wrong_phase = false;
+};
+
+TEST(Loopback, LiveCountsAreTheWindowsTransactions) {
+  LoopbackServer server;
+  for (Scenario scenario : {Scenario::tcp_rr, Scenario::udp_rr, Scenario::tcp_crr}) {
+    CollectingSink sink;
+    ClientOptions options;
+    options.server = server.address();
+    options.spec = quick(scenario);
+    options.spec.streams = 2;
+    options.connect_timeout = seconds(2);
+    options.live = &sink;
+    engine::CancellationToken cancel;
+    Result<ClientResult> r = run_client(options, real_clock(), cancel, {});
+    ASSERT_TRUE(r) << r.error().message;
+    ASSERT_TRUE(r->complete) << to_string(scenario) << ": " << r->error;
+    // Warm-up transactions are in neither; every one of the window is in both, the last partial second too.
+    EXPECT_EQ(sink.ok, r->transactions) << to_string(scenario);
+    EXPECT_EQ(sink.in_buckets, sink.ok);
+    EXPECT_EQ(sink.bytes, 0u);
+    EXPECT_EQ(sink.series, std::set<std::string>{"transactions"});
+    EXPECT_FALSE(sink.wrong_phase);
+  }
+}
+
+TEST(Loopback, LiveBytesOfAStreamTestComeOncePerSecond) {
+  LoopbackServer server;
+  CollectingSink sink;
+  ClientOptions options;
+  options.server = server.address();
+  options.spec = quick(Scenario::tcp_stream);
+  options.spec.duration = milliseconds(1300);  // one whole second of the window is sampled
+  options.connect_timeout = seconds(2);
+  options.live = &sink;
+  engine::CancellationToken cancel;
+  Result<ClientResult> r = run_client(options, real_clock(), cancel, {});
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_TRUE(r->complete) << r->error;
+  EXPECT_GT(sink.bytes, 0u);
+  EXPECT_LT(sink.bytes, r->bytes_sent);  // the last 0.3 s is not a whole second: only the result has it
+  EXPECT_EQ(sink.ok, 0u);
+  EXPECT_EQ(sink.series, std::set<std::string>{"bytes"});
 }
 
 // True when this host can bind ::1 (IPv6 on, loopback configured): a container may have neither.
