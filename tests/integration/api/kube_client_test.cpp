@@ -211,6 +211,59 @@ TEST_F(KubeClient, ListFollowsContinueTokens) {
   EXPECT_TRUE(none->items.empty());
 }
 
+// A continue token that outlived etcd's compaction (410 Expired): a consistent list starts again from the
+// first page; a list that allows it goes on with the 410's inconsistent token; a server that expires every
+// token ends the list with the 410 after kMaxListRestarts.
+TEST_F(KubeClient, AnExpiredContinueTokenRestartsTheListOrGoesOnInconsistently) {
+  auto transport = connect(*server_);
+  Api api(*transport);
+  ASSERT_TRUE(api.create(namespaces_resource(), "", ns_object("expire")));
+  for (int i = 0; i < 25; ++i) {
+    ASSERT_TRUE(api.create(configmaps(), "expire", configmap(fmt::format("e-{:02}", i))));
+  }
+  auto names_of = [](const ListResult& listed) {
+    std::set<std::string> names;
+    for (const json& item : listed.items) {
+      names.insert(item["metadata"]["name"].get<std::string>());
+    }
+    return names;
+  };
+  ListOptions options;
+  options.limit = 10;
+  int lists_before = server_->count("list");
+  server_->control("POST", "/fixture/config", json{{"expire_continue", 1}});
+  ApiResult<ListResult> restarted = api.list(configmaps(), "expire", options);
+  ASSERT_TRUE(restarted) << restarted.error().error.message;
+  EXPECT_EQ(restarted->restarts, 1);
+  EXPECT_FALSE(restarted->inconsistent);
+  EXPECT_EQ(restarted->items.size(), 25u) << "the first page must not be kept twice";
+  EXPECT_EQ(names_of(*restarted).size(), 25u);
+  EXPECT_EQ(restarted->pages, 3);
+  // page 1, page 2 (410), then pages 1..3 again
+  EXPECT_EQ(server_->count("list") - lists_before, 5);
+
+  options.allow_inconsistent = true;
+  lists_before = server_->count("list");
+  server_->control("POST", "/fixture/config", json{{"expire_continue", 1}});
+  ApiResult<ListResult> inconsistent = api.list(configmaps(), "expire", options);
+  ASSERT_TRUE(inconsistent) << inconsistent.error().error.message;
+  EXPECT_TRUE(inconsistent->inconsistent);
+  EXPECT_EQ(inconsistent->restarts, 0);
+  EXPECT_EQ(names_of(*inconsistent).size(), 25u);
+  EXPECT_EQ(inconsistent->items.size(), 25u) << "the inconsistent token goes on where the expired one was";
+  // page 1, page 2 (410), page 2 and 3 with the inconsistent token
+  EXPECT_EQ(server_->count("list") - lists_before, 4);
+
+  options.allow_inconsistent = false;
+  server_->control("POST", "/fixture/config", json{{"expire_continue", 100}});
+  ApiResult<ListResult> gone = api.list(configmaps(), "expire", options);
+  server_->control("POST", "/fixture/config", json{{"expire_continue", 0}});
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().code, 410);
+  EXPECT_EQ(gone.error().reason, "Expired");
+  EXPECT_FALSE(gone.error().continue_token.empty());
+}
+
 TEST_F(KubeClient, WatchDeliversEventsAndBookmarks) {
   server_->control("POST", "/fixture/config", json{{"bookmark_interval_ms", 100}});
   auto transport = connect(*server_);
