@@ -3,8 +3,10 @@
 // endpoints. Waits poll a condition with a deadline; nothing sleeps to synchronise.
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <future>
@@ -439,6 +441,95 @@ TEST_F(KubeClient, ExecPluginIsCachedUntilExpiryAndRerunOn401) {
   ApiResult<ListResult> listed = api.list(namespaces_resource(), "");
   ASSERT_TRUE(listed) << listed.error().error.message;
   EXPECT_EQ(transport->credentials().exec_runs(), 2);
+  server_->control("POST", "/fixture/tokens", json{{"tokens", {"kubeproof-test-token"}}});
+}
+
+// An exec plugin that is slow to refresh (here: it blocks until the test lets it go) must not stall the
+// transport: a watch already open keeps delivering events and other requests complete while it runs; the
+// request that needs the new token waits for it and then succeeds.
+TEST_F(KubeClient, ASlowExecPluginDoesNotStallRequestsInFlight) {
+  std::filesystem::path dir = server_->dir();
+  std::filesystem::path token_file = dir / "slow-token";
+  std::filesystem::path runs_file = dir / "slow-runs";
+  std::filesystem::path gate = dir / "slow-gate";
+  std::filesystem::remove(runs_file);
+  std::filesystem::remove(gate);
+  ASSERT_EQ(mkfifo(gate.c_str(), 0600), 0);
+  std::ofstream(token_file) << "slow-token-1";
+  std::filesystem::path plugin = dir / "slow-plugin.sh";
+  {
+    // Every run after the first waits for a line on the FIFO: the test decides when the refresh ends.
+    std::ofstream script(plugin);
+    script << "#!/bin/sh\n"
+           << "if [ -s '" << runs_file.string() << "' ]; then echo run >> '" << runs_file.string()
+           << "'; read line < '" << gate.string() << "'; else echo run >> '" << runs_file.string()
+           << "'; fi\n"
+           << "printf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\","
+              "\"status\":{\"token\":\"%s\"}}' \"$(cat '"
+           << token_file.string() << "')\"\n";
+  }
+  std::filesystem::permissions(plugin, std::filesystem::perms::owner_all);
+  server_->control("POST", "/fixture/tokens", json{{"tokens", {"kubeproof-test-token", "slow-token-1"}}});
+  Result<RestConfig> config = server_->rest_config();
+  ASSERT_TRUE(config);
+  config->token.clear();
+  config->exec = ExecConfig{};
+  config->exec->command = plugin.string();
+  config->exec->api_version = "client.authentication.k8s.io/v1";
+  auto transport = std::move(*Transport::create(*config, {}, real_clock()));
+  Api api(*transport);
+  ASSERT_TRUE(api.create(namespaces_resource(), "", ns_object("slowexec")));
+  auto stream = WatchStream::open(*transport, real_clock(), configmaps(), "slowexec", WatchOptions{});
+  auto other = connect(*server_);  // the static token: another client, to make changes while the plugin runs
+  Api other_api(*other);
+  ASSERT_TRUE(other_api.create(configmaps(), "slowexec", configmap("before")));
+  auto next_name = [&]() -> std::string {
+    ApiResult<WatchStream::Next> next = stream->next(real_clock().now() + seconds(10));
+    if (!next || next->status != WatchStream::Status::event) {
+      return next ? "(no event)" : next.error().error.message;
+    }
+    return next->event.object["metadata"]["name"].get<std::string>();
+  };
+  ASSERT_EQ(next_name(), "before");
+
+  // Rotate: the old token is refused, so the next request gets 401 and the plugin runs again, and blocks.
+  std::ofstream(token_file) << "slow-token-2";
+  server_->control("POST", "/fixture/tokens", json{{"tokens", {"kubeproof-test-token", "slow-token-2"}}});
+  std::promise<Result<Response>> answered;
+  std::future<Result<Response>> answer = answered.get_future();
+  Request request;
+  request.path = "/api/v1/namespaces/slowexec/configmaps";
+  transport->submit(request, [&](Result<Response> response) { answered.set_value(std::move(response)); });
+  ASSERT_TRUE(eventually([&] {
+    std::ifstream runs(runs_file);
+    std::string line;
+    int count = 0;
+    while (std::getline(runs, line)) {
+      ++count;
+    }
+    return count >= 2;
+  })) << "the 401 did not re-run the plugin";
+  // While the plugin blocks: the open watch still delivers, and the waiting request has not finished.
+  ASSERT_TRUE(other_api.create(configmaps(), "slowexec", configmap("during")));
+  EXPECT_EQ(next_name(), "during") << "the watch stalled while the exec plugin ran";
+  EXPECT_EQ(answer.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout)
+      << "the request needing the new token finished before the plugin did";
+  // Let the plugin finish: the waiting request goes on with the new token.
+  ASSERT_TRUE(eventually([&] {
+    int fd = open(gate.c_str(), O_WRONLY | O_NONBLOCK);  // ENXIO until the plugin opened the FIFO
+    if (fd < 0) {
+      return false;
+    }
+    bool written = write(fd, "go\n", 3) == 3;
+    close(fd);
+    return written;
+  }));
+  ASSERT_EQ(answer.wait_for(seconds(20)), std::future_status::ready);
+  Result<Response> response = answer.get();
+  ASSERT_TRUE(response) << response.error().message;
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(transport->credentials().exec_runs(), 2);
+  stream.reset();
   server_->control("POST", "/fixture/tokens", json{{"tokens", {"kubeproof-test-token"}}});
 }
 
