@@ -47,6 +47,9 @@ std::string exec_info(const ExecConfig& exec, const RestConfig& cluster) {
     if (cluster.insecure_skip_tls_verify) {
       info["insecure-skip-tls-verify"] = true;
     }
+    if (!cluster.proxy_url.empty()) {
+      info["proxy-url"] = cluster.proxy_url;  // the Cluster of client.authentication.k8s.io carries it too
+    }
     if (!cluster.ca_data.empty()) {
       info["certificate-authority-data"] = base64_encode(cluster.ca_data);
     }

@@ -500,6 +500,15 @@ void Transport::start_attempt(Transfer* transfer, std::optional<Credentials> giv
     curl_blob blob{const_cast<char*>(rest.ca_data.data()), rest.ca_data.size(), CURL_BLOB_NOCOPY};
     curl_easy_setopt(easy, CURLOPT_CAINFO_BLOB, &blob);
   }
+  if (!rest.proxy_url.empty()) {
+    // The kubeconfig's proxy-url (validated by kubeconfig.cpp). client-go's socks5 lets the proxy resolve
+    // the server's name: libcurl's socks5h. An https:// proxy's own certificate is checked against the
+    // system's CAs, as Go's transport does.
+    const std::string proxy = rest.proxy_url.starts_with("socks5://")
+                                  ? "socks5h://" + rest.proxy_url.substr(std::string_view("socks5://").size())
+                                  : rest.proxy_url;
+    curl_easy_setopt(easy, CURLOPT_PROXY, proxy.c_str());
+  }
   if (!connect_to_.empty()) {
     // libcurl keeps the list's pointer (no copy) until the transfer ends; the transfer owns it.
     transfer->connect_to = curl_slist_append(nullptr, connect_to_.c_str());

@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include "connect_proxy.hpp"
 #include "fake_apiserver.hpp"
 #include "kube/watch.hpp"
 #include "lab/lab.hpp"
@@ -531,6 +532,52 @@ TEST_F(KubeClient, ASlowExecPluginDoesNotStallRequestsInFlight) {
   EXPECT_EQ(transport->credentials().exec_runs(), 2);
   stream.reset();
   server_->control("POST", "/fixture/tokens", json{{"tokens", {"kubeproof-test-token"}}});
+}
+
+// The fixture's kubeconfig with clusters[0].cluster.proxy-url set, as a new file; its RestConfig.
+Result<RestConfig> with_proxy_url(FakeApiserver& server, const std::string& proxy_url) {
+  std::ifstream in(server.kubeconfig());
+  json config = json::parse(in);  // the fixture writes JSON, which is YAML
+  config["clusters"][0]["cluster"]["proxy-url"] = proxy_url;
+  std::filesystem::path path = server.dir() / "kubeconfig-proxy";
+  std::ofstream(path) << config.dump(1);
+  LoadOptions options;
+  options.kubeconfig = path;
+  options.context = "token";
+  return load_rest_config(options);
+}
+
+// proxy-url through a real proxy on loopback: every request goes through its tunnel (the proxy's own log
+// says so), over CONNECT for http:// and SOCKS5 for socks5://, with the server's TLS kept end to end.
+TEST_F(KubeClient, ProxyUrlTunnelsThroughHttpConnectAndSocks5Proxies) {
+  testing::ConnectProxy proxy(server_->dir());
+  ASSERT_TRUE(proxy.ok()) << "the proxy did not start";
+  const std::string target = fmt::format("127.0.0.1:{}", server_->port());
+  for (const std::string scheme : {"http", "socks5"}) {
+    SCOPED_TRACE(scheme);
+    const std::size_t tunnels_before = proxy.tunnels().size();
+    Result<RestConfig> config =
+        with_proxy_url(*server_, fmt::format("{}://127.0.0.1:{}", scheme, proxy.port()));
+    ASSERT_TRUE(config) << config.error().message;
+    EXPECT_EQ(config->proxy_url, fmt::format("{}://127.0.0.1:{}", scheme, proxy.port()));
+    auto transport = std::move(*Transport::create(*config, {}, real_clock()));
+    Api api(*transport);
+    ApiResult<ListResult> listed = api.list(namespaces_resource(), "");
+    ASSERT_TRUE(listed) << listed.error().error.message;
+    std::vector<std::string> tunnels = proxy.tunnels();
+    ASSERT_GT(tunnels.size(), tunnels_before) << "the request did not go through the proxy";
+    EXPECT_EQ(tunnels.back(), fmt::format("{} {}", scheme == "http" ? "CONNECT" : "SOCKS5", target));
+  }
+  // A proxy that is not there: the request fails naming the connection, it does not go around the proxy.
+  Result<RestConfig> dead = with_proxy_url(*server_, "http://127.0.0.1:1");
+  ASSERT_TRUE(dead);
+  ClientOptions options;
+  options.max_retries = 0;
+  auto transport = std::move(*Transport::create(*dead, options, real_clock()));
+  Api api(*transport);
+  ApiResult<ListResult> listed = api.list(namespaces_resource(), "");
+  ASSERT_FALSE(listed) << "a dead proxy must fail the request";
+  EXPECT_EQ(listed.error().error.kind, ErrorKind::network) << listed.error().error.message;
 }
 
 TEST(KubeClientDeadEndpoint, RefusedConnectionIsAClearErrorInBoundedTime) {
