@@ -112,7 +112,7 @@ std::vector<kube::Permission> runner_permissions(std::string_view why_text) {
   add({"create", "get"}, "", "services");
   add({"list", "watch"}, "discovery.k8s.io", "endpointslices");
   add({"create", "get", "list", "watch", "delete"}, "", "persistentvolumeclaims");
-  add({"list"}, "", "events");
+  add({"list", "watch"}, "", "events");
   add({"list"}, "", "nodes");
   add({"get", "list"}, "storage.k8s.io", "storageclasses");
   return needed;
@@ -334,8 +334,12 @@ Result<PodInfo> PodRunner::wait_running(const std::string& pod) {
   StartState last{StartState::Stage::starting, "Pending", ""};
   json last_pod;
   bool deleted = false;
-  Result<detail::WaitEnd> end =
-      detail::watch_object(s, kube::pods_resource(), pod, s.clock.now() + timeout, [&](const json& object) {
+  // A volume that will never mount (a hostPath the node lacks) leaves the pod ContainerCreating with nothing
+  // in its status to say so: only the kubelet's FailedMount Event does. That one ends the wait at once.
+  std::optional<std::pair<std::string, std::string>> lasting_event;  // reason, message
+  Result<detail::WaitEnd> end = detail::watch_object_and_events(
+      s, kube::pods_resource(), "Pod", pod, s.clock.now() + timeout,
+      [&](const json& object) {
         if (object.is_null()) {
           deleted = true;
           return true;
@@ -344,6 +348,17 @@ Result<PodInfo> PodRunner::wait_running(const std::string& pod) {
         last = start_state(object);
         return last.stage == StartState::Stage::running || last.stage == StartState::Stage::ended ||
                last.stage == StartState::Stage::failed;
+      },
+      [&](const json& event) {
+        const json reason = event.value("reason", json());
+        const json message = event.value("message", json());
+        // Only while it has not started: an old event of a pod that runs by now decides nothing.
+        if (last.stage == StartState::Stage::starting && reason.is_string() && message.is_string() &&
+            lasting_volume_failure(reason.get<std::string>(), message.get<std::string>())) {
+          lasting_event = std::pair{reason.get<std::string>(), message.get<std::string>()};
+          return true;
+        }
+        return false;
       });
   if (!end) {
     return std::unexpected(end.error());
@@ -353,6 +368,11 @@ Result<PodInfo> PodRunner::wait_running(const std::string& pod) {
   }
   if (deleted) {
     return fail(ErrorKind::network, fmt::format("pod {}/{} was deleted before it started", s.ns, pod));
+  }
+  if (lasting_event) {
+    const auto& [reason, message] = *lasting_event;
+    return fail(ErrorKind::timeout, fmt::format("pod {}/{} cannot start: {}: {} ({})", s.ns, pod, reason,
+                                                message, *lasting_volume_failure(reason, message)));
   }
   if (*end == detail::WaitEnd::decided &&
       (last.stage == StartState::Stage::running || last.stage == StartState::Stage::ended)) {

@@ -224,6 +224,38 @@ bool agent_finished(const json& pod) {
   return phase == "Succeeded" || phase == "Failed" || container_end(pod).has_value();
 }
 
+std::optional<std::string> lasting_volume_failure(std::string_view reason, std::string_view message) {
+  if (reason == "FailedMount") {
+    // pkg/volume/hostpath: the type check runs on every retry against the node's own files.
+    if (std::size_t at = message.find("hostPath type check failed: "); at != std::string_view::npos) {
+      return fmt::format("the node has no such path for the hostPath volume ({})",
+                         message.substr(at + std::string_view("hostPath type check failed: ").size()));
+    }
+    return std::nullopt;
+  }
+  if (reason == "ProvisioningFailed") {
+    constexpr std::string_view kClass = "storageclass.storage.k8s.io \"";
+    if (std::size_t at = message.find(kClass); at != std::string_view::npos) {
+      std::string_view rest = message.substr(at + kClass.size());
+      std::size_t end = rest.find('"');
+      if (end != std::string_view::npos && rest.substr(end).starts_with("\" not found")) {
+        return fmt::format("StorageClass \"{}\" does not exist", rest.substr(0, end));
+      }
+    }
+    // gRPC's INVALID_ARGUMENT: the CSI driver says the request itself is wrong, whatever the retry.
+    if (message.find("code = InvalidArgument") != std::string_view::npos) {
+      return std::string("the provisioner refuses the claim (InvalidArgument)");
+    }
+    return std::nullopt;
+  }
+  if (reason == "FailedBinding" &&
+      message.find("no persistent volumes available for this claim and no storage class is set") !=
+          std::string_view::npos) {
+    return std::string("no StorageClass is set and no PersistentVolume matches the claim");
+  }
+  return std::nullopt;
+}
+
 std::string last_event_message(const std::vector<json>& events, std::string* reason_out) {
   const json* best = nullptr;
   std::string best_time;

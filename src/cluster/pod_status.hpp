@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -56,6 +57,16 @@ ContainerTimes container_times(const json& pod);
 // events and skipping the kubelet's bare "Error: <reason>" echoes: "Back-off pulling image \"x\"". "" for no
 // events. `reason_out`, when given, gets the event's reason.
 std::string last_event_message(const std::vector<json>& events, std::string* reason_out = nullptr);
+
+// Whether an Event about a pod or a claim (its reason and message) says a volume will not get there without
+// a person, with why in a few words naming what is missing; nullopt for everything else, which is waited on
+// (an attach or mount that timed out, a CSI driver's hiccup, a provisioner's retry may all still clear).
+// Conservative, from the wording of kube-controller-manager, the kubelet and the CSI spec:
+//   FailedMount "... hostPath type check failed: /x is not a directory"   the node has no such path
+//   ProvisioningFailed "storageclass.storage.k8s.io \"x\" not found"       the claim's StorageClass is gone
+//   FailedBinding "no persistent volumes available for this claim and no storage class is set"
+//   ProvisioningFailed "... rpc error: code = InvalidArgument desc = ..." the provisioner refuses the claim
+std::optional<std::string> lasting_volume_failure(std::string_view reason, std::string_view message);
 
 // True when an EndpointSlice lists an endpoint that is ready: conditions.ready true, or unset ("a nil value
 // indicates an unknown state; in most cases consumers should interpret this unknown state as ready", the

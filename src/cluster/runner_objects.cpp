@@ -68,9 +68,25 @@ bool lasting(const kube::ApiError& error) {
   return error.code >= 400 && error.code < 500 && error.code != 410 && error.code != 429;
 }
 
-Result<WaitEnd> watch_events(PodRunner::State& s, const kube::Resource& resource, kube::WatchOptions options,
-                             TimePoint deadline, const std::function<void()>& on_open,
-                             const std::function<bool(const kube::WatchEvent&)>& handle) {
+// One watch among those a wait follows: what to watch, and what to do with it.
+struct Subscription {
+  kube::Resource resource;
+  kube::WatchOptions options;
+  std::function<void()> on_open;                        // before each (re)open: the state restarts
+  std::function<bool(const kube::WatchEvent&)> handle;  // true: decided
+  bool optional = false;                                // refused (a lasting 4xx): dropped, not an error
+};
+
+// Follows every subscription's watch, each reopened from "" when it breaks or ends (the server first sends
+// the current objects as ADDED, so a reopened watch misses nothing), until a handler decides, `deadline`
+// passes or the run is cancelled.
+Result<WaitEnd> watch_all(PodRunner::State& s, std::vector<Subscription> subscriptions, TimePoint deadline) {
+  const std::size_t n = subscriptions.size();
+  std::vector<std::unique_ptr<kube::WatchStream>> streams(n);
+  std::vector<TimePoint> reopen_at(n, TimePoint::min());
+  std::vector<bool> dropped(n, false);
+  // Short slices, so a cancellation is seen within a fraction of a second, whatever the number of watches.
+  const Duration slice = std::chrono::milliseconds(250) / static_cast<int>(std::max<std::size_t>(n, 1));
   while (true) {
     if (s.cancel.requested()) {
       return WaitEnd::cancelled;
@@ -78,38 +94,65 @@ Result<WaitEnd> watch_events(PodRunner::State& s, const kube::Resource& resource
     if (s.clock.now() >= deadline) {
       return WaitEnd::deadline;
     }
-    // From "": the server first sends the current objects as ADDED, so a reopened watch misses nothing.
-    options.resource_version.clear();
-    on_open();
-    std::unique_ptr<kube::WatchStream> stream =
-        kube::WatchStream::open(*s.transport, s.clock, resource, s.ns, options);
-    while (true) {
-      if (s.cancel.requested()) {
-        return WaitEnd::cancelled;
+    bool polled = false;
+    TimePoint next_reopen = deadline;
+    for (std::size_t i = 0; i < n; ++i) {
+      Subscription& sub = subscriptions[i];
+      if (dropped[i]) {
+        continue;
       }
-      if (s.clock.now() >= deadline) {
-        return WaitEnd::deadline;
+      if (!streams[i]) {
+        if (s.clock.now() < reopen_at[i]) {
+          next_reopen = std::min(next_reopen, reopen_at[i]);
+          continue;
+        }
+        sub.options.resource_version.clear();
+        sub.on_open();
+        streams[i] = kube::WatchStream::open(*s.transport, s.clock, sub.resource, s.ns, sub.options);
       }
-      // Short slices, so a cancellation is seen within a fraction of a second.
+      polled = true;
       kube::ApiResult<kube::WatchStream::Next> next =
-          stream->next(std::min(deadline, s.clock.now() + std::chrono::milliseconds(250)));
+          streams[i]->next(std::min(deadline, s.clock.now() + slice));
       if (!next) {
+        streams[i].reset();
         if (lasting(next.error())) {
-          return std::unexpected(api_error(next.error(), fmt::format("watch {} in {}", resource.name, s.ns)));
+          if (sub.optional) {
+            dropped[i] = true;
+            continue;
+          }
+          return std::unexpected(
+              api_error(next.error(), fmt::format("watch {} in {}", sub.resource.name, s.ns)));
         }
         // A broken stream: back off a little (bounded by the deadline) and watch again.
-        s.cancel.wait_until(s.clock, std::min(deadline, s.clock.now() + std::chrono::milliseconds(500)));
-        break;
+        reopen_at[i] = s.clock.now() + std::chrono::milliseconds(500);
+        continue;
       }
       if (next->status == kube::WatchStream::Status::closed) {
-        break;
+        streams[i].reset();
+        continue;
       }
       if (next->status == kube::WatchStream::Status::event &&
-          next->event.type != kube::WatchEvent::Type::bookmark && handle(next->event)) {
+          next->event.type != kube::WatchEvent::Type::bookmark && sub.handle(next->event)) {
         return WaitEnd::decided;
       }
     }
+    if (!polled) {
+      if (std::all_of(dropped.begin(), dropped.end(), [](bool d) { return d; })) {
+        // Nothing left to follow (only optional watches, all refused): wait out the deadline.
+        s.cancel.wait_until(s.clock, deadline);
+        continue;
+      }
+      s.cancel.wait_until(s.clock, next_reopen);
+    }
   }
+}
+
+Result<WaitEnd> watch_events(PodRunner::State& s, const kube::Resource& resource, kube::WatchOptions options,
+                             TimePoint deadline, const std::function<void()>& on_open,
+                             const std::function<bool(const kube::WatchEvent&)>& handle) {
+  std::vector<Subscription> subscriptions;
+  subscriptions.push_back(Subscription{resource, std::move(options), on_open, handle, false});
+  return watch_all(s, std::move(subscriptions), deadline);
 }
 
 }  // namespace
@@ -123,6 +166,30 @@ Result<WaitEnd> watch_object(PodRunner::State& state, const kube::Resource& reso
       [&](const kube::WatchEvent& event) {
         return decide(event.type == kube::WatchEvent::Type::deleted ? json() : event.object);
       });
+}
+
+Result<WaitEnd> watch_object_and_events(PodRunner::State& state, const kube::Resource& resource,
+                                        std::string_view kind, const std::string& name, TimePoint deadline,
+                                        const std::function<bool(const json&)>& decide,
+                                        const std::function<bool(const json&)>& on_event) {
+  kube::WatchOptions object_options;
+  object_options.field_selector = fmt::format("metadata.name={}", name);
+  kube::WatchOptions event_options;
+  event_options.field_selector = fmt::format("involvedObject.kind={},involvedObject.name={}", kind, name);
+  std::vector<Subscription> subscriptions;
+  subscriptions.push_back(
+      Subscription{resource, object_options, [] {},
+                   [&](const kube::WatchEvent& event) {
+                     return decide(event.type == kube::WatchEvent::Type::deleted ? json() : event.object);
+                   },
+                   false});
+  subscriptions.push_back(Subscription{events_resource(), event_options, [] {},
+                                       [&](const kube::WatchEvent& event) {
+                                         return event.type != kube::WatchEvent::Type::deleted &&
+                                                on_event(event.object);
+                                       },
+                                       true});
+  return watch_all(state, std::move(subscriptions), deadline);
 }
 
 }  // namespace detail
@@ -232,14 +299,28 @@ Result<void> PodRunner::wait_bound(const std::string& claim, TimePoint deadline)
   State& s = *state_;
   std::string phase = "Pending";
   bool gone = false;
-  Result<detail::WaitEnd> end =
-      detail::watch_object(s, detail::claims_resource(), claim, deadline, [&](const json& object) {
+  // A claim whose class is gone, or that nothing can ever bind, stays Pending: only its Event says so, and
+  // that ends the wait at once.
+  std::optional<std::pair<std::string, std::string>> lasting_event;  // reason, message
+  Result<detail::WaitEnd> end = detail::watch_object_and_events(
+      s, detail::claims_resource(), "PersistentVolumeClaim", claim, deadline,
+      [&](const json& object) {
         if (object.is_null()) {
           gone = true;
           return true;
         }
         phase = claim_phase(object);
         return phase == "Bound" || phase == "Lost";
+      },
+      [&](const json& event) {
+        const json reason = event.value("reason", json());
+        const json message = event.value("message", json());
+        if (phase == "Pending" && reason.is_string() && message.is_string() &&
+            lasting_volume_failure(reason.get<std::string>(), message.get<std::string>())) {
+          lasting_event = std::pair{reason.get<std::string>(), message.get<std::string>()};
+          return true;
+        }
+        return false;
       });
   if (!end) {
     return std::unexpected(end.error());
@@ -252,6 +333,15 @@ Result<void> PodRunner::wait_bound(const std::string& claim, TimePoint deadline)
   }
   if (gone) {
     return fail(ErrorKind::network, fmt::format("persistentvolumeclaim {}/{} was deleted", s.ns, claim));
+  }
+  if (lasting_event) {
+    const auto& [reason, message] = *lasting_event;
+    const std::string why = *lasting_volume_failure(reason, message);
+    // A missing StorageClass is the plan's to fix (as resolve_storage_class says up front); the rest is the
+    // cluster's.
+    return fail(why.starts_with("StorageClass") ? ErrorKind::input : ErrorKind::timeout,
+                fmt::format("persistentvolumeclaim {}/{} cannot bind: {}: {} ({})", s.ns, claim, reason,
+                            message, why));
   }
   std::string reason;
   const std::string event = detail::last_event(s, "PersistentVolumeClaim", claim, &reason);

@@ -22,8 +22,8 @@ struct PodRunner::State {
   std::unique_ptr<kube::Transport> transport;
   std::unique_ptr<kube::Api> api;
   std::string ns;
-  std::string who;       // "context \"x\" (https://...)", for messages
-  bool created = false;  // the namespace exists (close() deletes it)
+  std::string who;                              // "context \"x\" (https://...)", for messages
+  bool created = false;                         // the namespace exists (close() deletes it)
   std::map<std::string, TimePoint> created_at;  // pod -> when create_pod asked for it
   std::optional<Duration> slowest_start;        // the longest create -> Running seen (start_lead())
   bool closed = false;
@@ -55,6 +55,14 @@ std::string last_event(PodRunner::State& state, std::string_view kind, const std
 enum class WaitEnd { decided, deadline, cancelled };
 Result<WaitEnd> watch_object(PodRunner::State& state, const kube::Resource& resource, const std::string& name,
                              TimePoint deadline, const std::function<bool(const json&)>& decide);
+// The same, and the Events about it (involvedObject kind and name) as they come, current ones first: an Event
+// changes nothing in the object (a pod stuck in ContainerCreating, a Pending claim), yet may say it never
+// will. `on_event` returning true ends the wait as decided. Events are optional: a watch of them that is
+// refused (403: an older ClusterRole without watch on events) is dropped, and the object's wait goes on.
+Result<WaitEnd> watch_object_and_events(PodRunner::State& state, const kube::Resource& resource,
+                                        std::string_view kind, const std::string& name, TimePoint deadline,
+                                        const std::function<bool(const json&)>& decide,
+                                        const std::function<bool(const json&)>& on_event);
 
 }  // namespace detail
 }  // namespace kp::cluster

@@ -93,8 +93,10 @@ ApiResult<std::vector<AccessAnswer>> review_access(Transport& transport,
     }
     Result<AccessAnswer> read = read_access_answer(permission, *answer);
     if (!read) {
-      return api_fail(ApiError{
-          .error = with_context(read.error(), fmt::format("POST {}: ", path)), .code = 0, .reason = ""});
+      return api_fail(ApiError{.error = with_context(read.error(), fmt::format("POST {}: ", path)),
+                               .code = 0,
+                               .reason = "",
+                               .continue_token = ""});
     }
     answers.push_back(std::move(*read));
   }

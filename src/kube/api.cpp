@@ -165,6 +165,11 @@ ApiError status_error(std::string_view method, std::string_view path, const Resp
     if (body.contains("code") && body["code"].is_number_integer()) {
       error.code = body["code"].get<long>();
     }
+    if (auto metadata = body.find("metadata"); metadata != body.end() && metadata->is_object()) {
+      if (auto token = metadata->find("continue"); token != metadata->end() && token->is_string()) {
+        error.continue_token = token->get<std::string>();
+      }
+    }
   } else if (!response.body.empty()) {
     // Not a Status (a proxy or load balancer in the way): the first line, bounded.
     message = response.body.substr(0, response.body.find('\n'));
@@ -186,7 +191,7 @@ ApiError status_error(std::string_view method, std::string_view path, const Resp
 ApiResult<json> json_result(std::string_view method, std::string_view path,
                             const Result<Response>& response) {
   if (!response) {
-    return api_fail(ApiError{response.error(), 0, ""});
+    return api_fail(ApiError{response.error(), 0, "", ""});
   }
   if (response->status < 200 || response->status >= 300) {
     return api_fail(status_error(method, path, *response));
@@ -197,7 +202,7 @@ ApiResult<json> json_result(std::string_view method, std::string_view path,
     return api_fail(
         ApiError{Error{ErrorKind::protocol, fmt::format("{} {}: {} {} (truncated or garbled response?)",
                                                         method, path, response->status, what)},
-                 response->status, "BadResponse"});
+                 response->status, "BadResponse", ""});
   }
   return body;
 }
@@ -206,7 +211,7 @@ ApiResult<std::string> take_list_page(json page, std::string_view path, ListResu
   ++result.pages;
   auto bad = [&](std::string_view what) {
     return api_fail(ApiError{Error{ErrorKind::protocol, fmt::format("GET {}: list page with {}", path, what)},
-                             0, "BadResponse"});
+                             0, "BadResponse", ""});
   };
   if (auto items = page.find("items"); items != page.end() && !items->is_null()) {
     if (!items->is_array()) {
@@ -257,6 +262,7 @@ Request get_request(const Resource& resource, std::string_view ns, std::string_v
 ListOptions stale_ok_list_options() {
   ListOptions options;
   options.resource_version = "0";
+  options.allow_inconsistent = true;
   return options;
 }
 
@@ -325,11 +331,28 @@ ApiResult<json> Api::get(const Resource& resource, std::string_view ns, std::str
 ApiResult<ListResult> Api::list(const Resource& resource, std::string_view ns, const ListOptions& options) {
   ListResult result;
   std::string continue_token;
-  do {
+  int expirations = 0;  // bounds both ways on, so a server that answers 410 to every token cannot loop us
+  while (true) {
     Request request = list_request(resource, ns, options, continue_token);
     std::string path = request.path;
     ApiResult<json> page = json_result("GET", path, transport_.call(std::move(request)));
     if (!page) {
+      // The API's answer to a continue token older than etcd's compaction: 410 with reason Expired.
+      const bool expired =
+          !continue_token.empty() && page.error().code == 410 && expirations++ < kMaxListRestarts;
+      if (expired && options.allow_inconsistent && !page.error().continue_token.empty()) {
+        continue_token = page.error().continue_token;
+        result.inconsistent = true;
+        continue;
+      }
+      if (expired) {
+        // A consistent list is one snapshot: start it again rather than mix two revisions.
+        const int restarts = result.restarts + 1;
+        result = ListResult{};
+        result.restarts = restarts;
+        continue_token.clear();
+        continue;
+      }
       return api_fail(page.error());
     }
     ApiResult<std::string> next = take_list_page(std::move(*page), path, result);
@@ -337,8 +360,10 @@ ApiResult<ListResult> Api::list(const Resource& resource, std::string_view ns, c
       return api_fail(next.error());
     }
     continue_token = std::move(*next);
-  } while (!continue_token.empty());
-  return result;
+    if (continue_token.empty()) {
+      return result;
+    }
+  }
 }
 
 ApiResult<json> Api::patch(const Resource& resource, std::string_view ns, std::string_view name,
@@ -366,7 +391,7 @@ ApiResult<std::string> Api::get_text(std::string_view path, std::optional<Durati
   request.rate_limited = false;
   Result<Response> response = transport_.call(std::move(request));
   if (!response) {
-    return api_fail(ApiError{response.error(), 0, ""});
+    return api_fail(ApiError{response.error(), 0, "", ""});
   }
   if (response->status < 200 || response->status >= 300) {
     return api_fail(status_error("GET", path, *response));

@@ -42,6 +42,9 @@ struct ApiError {
   Error error;
   long code = 0;
   std::string reason;  // "AlreadyExists", "NotFound", "Expired", "TooManyRequests", ...
+  // The Status's metadata.continue: a 410 Expired answer to a list's expired continue token carries one that
+  // goes on from the same place at the newest revision (an inconsistent continuation), when the server can.
+  std::string continue_token;
 };
 template <typename T>
 using ApiResult = std::expected<T, ApiError>;
@@ -65,11 +68,16 @@ struct ListOptions {
   std::string field_selector;
   int limit = 500;  // page size; 0 = no pagination
   std::string resource_version;
+  // The list need not be one snapshot: when a continue token expires mid-way (410 Expired), go on with the
+  // inconsistent continue token of the 410's Status (objects changed since the first page may then show in
+  // their newer state, or twice across a rename) instead of starting the list again.
+  bool allow_inconsistent = false;
 };
 // For a list that only discovers what exists (which Services and pods a cluster has), where an answer a
 // little behind is as good: resourceVersion "0", "any version", which the API server answers from its watch
 // cache instead of a quorum read of every object from etcd (on a big cluster, the costliest read there is).
-// Sent on the first page only, as the API requires; the server may then ignore `limit`.
+// Sent on the first page only, as the API requires; the server may then ignore `limit`. Such a list also
+// allows an inconsistent continuation (allow_inconsistent).
 ListOptions stale_ok_list_options();
 
 Request create_request(const Resource& resource, std::string_view ns, const json& object);
@@ -84,8 +92,16 @@ Request delete_request(const Resource& resource, std::string_view ns, std::strin
 struct ListResult {
   std::vector<json> items;
   std::string resource_version;  // of the list: where a watch continues from
-  int pages = 0;
+  int pages = 0;                 // of the list as returned (the last attempt's)
+  int restarts = 0;              // lists started again from the first page after an expired continue token
+  bool inconsistent = false;     // went on with a 410's inconsistent continue token (allow_inconsistent)
 };
+
+// How many expired continue tokens (410 Expired) Api::list gets over, by starting again or going on
+// inconsistently, before it gives up with the 410: client-go's pager falls back once; a list that expires
+// again and again is slower than the server's compaction interval (5 minutes by default), which another try
+// will not fix.
+inline constexpr int kMaxListRestarts = 2;
 
 // Takes one page of a list (json_result's body) into `result`: its items, and the first page's
 // resourceVersion. Returns the page's continue token ("" on the last page). Fields of another type than the
@@ -100,8 +116,11 @@ class Api {
 
   ApiResult<json> create(const Resource& resource, std::string_view ns, const json& object);
   ApiResult<json> get(const Resource& resource, std::string_view ns, std::string_view name);
-  // Follows `continue` until the last page (client-go's pager); a continue token that expired mid-way (410)
-  // is an error for the caller to restart on.
+  // Follows `continue` until the last page (client-go's pager). A continue token that expired mid-way (410
+  // Expired: etcd compacted the list's revision, after about 5 minutes) starts the list again from the first
+  // page, at most kMaxListRestarts times, or, with options.allow_inconsistent, goes on with the 410's own
+  // inconsistent continue token when it has one. A 410 on the first page, or one past the restarts, is the
+  // error.
   ApiResult<ListResult> list(const Resource& resource, std::string_view ns, const ListOptions& options = {});
   // Strategic merge where the server supports it; a 415 (custom resources) falls back to a JSON merge patch.
   ApiResult<json> patch(const Resource& resource, std::string_view ns, std::string_view name,

@@ -47,6 +47,9 @@ std::string exec_info(const ExecConfig& exec, const RestConfig& cluster) {
     if (cluster.insecure_skip_tls_verify) {
       info["insecure-skip-tls-verify"] = true;
     }
+    if (!cluster.proxy_url.empty()) {
+      info["proxy-url"] = cluster.proxy_url;  // the Cluster of client.authentication.k8s.io carries it too
+    }
     if (!cluster.ca_data.empty()) {
       info["certificate-authority-data"] = base64_encode(cluster.ca_data);
     }
@@ -255,17 +258,42 @@ Result<Credentials> run_exec_plugin(const ExecConfig& exec, const RestConfig& cl
 }
 
 CredentialSource::CredentialSource(RestConfig config, Clock& clock, Duration exec_timeout)
-    : config_(std::move(config)), clock_(clock), exec_timeout_(exec_timeout) {}
+    : config_(std::move(config)), clock_(clock), exec_timeout_(exec_timeout) {
+  if (!refreshable()) {
+    // A static token (or none: client certificates) never changes: cached from the start, so no request
+    // ever waits for a refresh.
+    cached_ =
+        Credentials{.token = config_.token, .cert_pem = {}, .key_pem = {}, .expiry = {}, .generation = 1};
+    generation_ = 1;
+  }
+}
+
+bool CredentialSource::fresh(const Credentials& credentials) const {
+  return !credentials.expiry || clock_.wall_now() < *credentials.expiry;
+}
+
+std::optional<Credentials> CredentialSource::cached() const {
+  std::lock_guard lock(mutex_);
+  if (cached_ && fresh(*cached_)) {
+    return cached_;
+  }
+  return std::nullopt;
+}
 
 Result<Credentials> CredentialSource::current() {
-  std::lock_guard lock(mutex_);
-  if (cached_ && (!cached_->expiry || clock_.wall_now() < *cached_->expiry)) {
-    return *cached_;
+  // Serialise the refreshes: a caller that waited here finds the credentials another one just got.
+  std::lock_guard refreshing(refresh_mutex_);
+  if (std::optional<Credentials> ready = cached()) {
+    return *ready;
   }
+  // Run without mutex_, so cached() (the transport's I/O thread) never waits for a slow plugin.
   Credentials credentials;
   if (config_.exec) {
     Result<Credentials> ran = run_exec_plugin(*config_.exec, config_, exec_timeout_);
-    ++exec_runs_;
+    {
+      std::lock_guard lock(mutex_);
+      ++exec_runs_;
+    }
     if (!ran) {
       return std::unexpected(ran.error());
     }
@@ -283,6 +311,7 @@ Result<Credentials> CredentialSource::current() {
   } else {
     credentials.token = config_.token;
   }
+  std::lock_guard lock(mutex_);
   credentials.generation = ++generation_;
   cached_ = credentials;
   return credentials;

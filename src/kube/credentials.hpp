@@ -36,8 +36,14 @@ class CredentialSource {
  public:
   CredentialSource(RestConfig config, Clock& clock, Duration exec_timeout = std::chrono::seconds(60));
 
-  // The credentials to use now; runs the exec plugin when there is no unexpired cached credential.
+  // The credentials to use now; runs the exec plugin (or re-reads the token file) when there is no unexpired
+  // cached credential. Blocks for as long as the plugin runs (up to exec_timeout): never call it from a
+  // thread that others wait on (the transport calls cached() on its I/O thread and this on a helper thread).
+  // Concurrent callers wait for one run rather than start their own.
   Result<Credentials> current();
+  // The unexpired cached credentials, without blocking on a plugin run in progress; nullopt when current()
+  // has to run (the first request, an expired exec credential, after invalidate()).
+  std::optional<Credentials> cached() const;
   // A request made with credentials of `generation` got 401: forget them so the next current() re-reads the
   // token file or re-runs the plugin (once per generation, however many requests saw the 401).
   void invalidate(std::uint64_t generation);
@@ -47,10 +53,13 @@ class CredentialSource {
   int exec_runs() const;
 
  private:
+  bool fresh(const Credentials& credentials) const;
+
   RestConfig config_;
   Clock& clock_;
   Duration exec_timeout_;
-  mutable std::mutex mutex_;
+  std::mutex refresh_mutex_;  // one plugin run (or token file read) at a time; held while it runs
+  mutable std::mutex mutex_;  // guards the fields below; never held while the plugin runs
   std::optional<Credentials> cached_;
   std::uint64_t generation_ = 0;
   int exec_runs_ = 0;

@@ -43,6 +43,21 @@ std::optional<std::string> env(const char* name) {
   return std::string(value);
 }
 
+// The host of "scheme://[user:password@]host[:port][/path]" ("[::1]" keeps its brackets); "" when none.
+std::string_view url_host(std::string_view url) {
+  if (std::size_t scheme_end = url.find("://"); scheme_end != std::string_view::npos) {
+    url.remove_prefix(scheme_end + 3);
+  }
+  url = url.substr(0, url.find('/'));
+  if (std::size_t at = url.rfind('@'); at != std::string_view::npos) {
+    url.remove_prefix(at + 1);
+  }
+  if (url.starts_with('[')) {
+    return url.substr(0, url.find(']') + 1);
+  }
+  return url.substr(0, url.find(':'));
+}
+
 Result<void> check_readable(const std::string& file, const std::string& location, std::string_view key) {
   if (file.empty()) {
     return {};
@@ -88,8 +103,20 @@ Result<RestConfig> resolve(const Merged& merged, const std::optional<std::string
     return fail(ErrorKind::input, fmt::format("{}.server: must start with https:// or http://, got \"{}\"",
                                               cluster_where, c.server));
   }
-  if (c.has_proxy) {
-    return fail(ErrorKind::input, fmt::format("{}.proxy-url: not supported by kubeproof", cluster_where));
+  if (!c.proxy_url.empty()) {
+    // client-go's rule (clientcmd's validation): http, https or socks5, with a host. Only the scheme is
+    // echoed: the URL may carry a password.
+    const std::size_t scheme_end = c.proxy_url.find("://");
+    const std::string scheme =
+        scheme_end == std::string::npos ? std::string() : c.proxy_url.substr(0, scheme_end);
+    if (scheme != "http" && scheme != "https" && scheme != "socks5") {
+      return fail(ErrorKind::input,
+                  fmt::format("{}.proxy-url: unsupported scheme \"{}\", must be http, https or socks5",
+                              cluster_where, scheme.size() <= 16 ? scheme : scheme.substr(0, 16) + "..."));
+    }
+    if (url_host(c.proxy_url).empty()) {
+      return fail(ErrorKind::input, fmt::format("{}.proxy-url: has no host", cluster_where));
+    }
   }
   if (Result<void> ok = check_readable(c.ca_file, cluster_where, "certificate-authority"); !ok) {
     return std::unexpected(ok.error());
@@ -111,6 +138,7 @@ Result<RestConfig> resolve(const Merged& merged, const std::optional<std::string
   config.ca_data = c.ca_data;
   config.tls_server_name = c.tls_server_name;
   config.insecure_skip_tls_verify = c.insecure;
+  config.proxy_url = c.proxy_url;
   if (!ctx.user.empty()) {
     auto user = merged.users.find(ctx.user);
     if (user == merged.users.end()) {

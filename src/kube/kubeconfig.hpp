@@ -50,6 +50,11 @@ struct RestConfig {
   std::string ca_data;  // PEM, decoded
   std::string tls_server_name;
   bool insecure_skip_tls_verify = false;
+  // clusters[].cluster.proxy-url, as client-go takes it: http://, https:// (a TLS connection to the proxy,
+  // then CONNECT) or socks5:// (the proxy resolves the server's name, as client-go's SOCKS5 dialer). ""
+  // = none given (libcurl then honours HTTPS_PROXY / NO_PROXY, as client-go's ProxyFromEnvironment). May
+  // hold user:password.
+  std::string proxy_url;
 
   std::filesystem::path client_cert_file;
   std::filesystem::path client_key_file;

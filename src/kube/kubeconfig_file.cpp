@@ -155,7 +155,7 @@ Result<ClusterEntry> parse_cluster(const YamlField& field, const std::string& fi
   entry.ca_data = *ca_data;
   entry.tls_server_name = *sni;
   entry.insecure = *insecure;
-  entry.has_proxy = !proxy->empty();
+  entry.proxy_url = *proxy;
   return entry;
 }
 

@@ -25,7 +25,7 @@ struct ClusterEntry {
   std::string ca_data;
   std::string tls_server_name;
   bool insecure = false;
-  bool has_proxy = false;
+  std::string proxy_url;  // may hold user:password: never echoed whole
 };
 
 struct UserEntry {

@@ -204,6 +204,10 @@ Transport::~Transport() {
   if (thread_.joinable()) {
     thread_.join();
   }
+  // A plugin still running is bounded by its own timeout (CredentialSource's exec_timeout).
+  if (refresher_.joinable()) {
+    refresher_.join();
+  }
   for (void* handle : idle_handles_) {
     curl_easy_cleanup(static_cast<CURL*>(handle));
   }
@@ -280,11 +284,13 @@ void Transport::loop() {
     std::vector<std::unique_ptr<Transfer>> arrived;
     std::vector<std::uint64_t> cancels;
     bool stopping = false;
+    std::optional<Result<Credentials>> refreshed;
     {
       std::lock_guard lock(mutex_);
       arrived.swap(incoming_);
       cancels.swap(cancels_);
       stopping = stopping_;
+      refreshed.swap(refreshed_);
     }
     for (std::unique_ptr<Transfer>& transfer : arrived) {
       Transfer* raw = transfer.get();
@@ -304,6 +310,9 @@ void Transport::loop() {
         complete(transfer, fail(ErrorKind::cancelled, "the Kubernetes client is shutting down"));
       }
       return;
+    }
+    if (refreshed) {
+      resume_after_refresh(std::move(*refreshed));
     }
     for (std::uint64_t id : cancels) {
       auto it = transfers_.find(id);
@@ -362,10 +371,46 @@ void Transport::loop() {
   }
 }
 
-void Transport::start_attempt(Transfer* transfer) {
-  Result<Credentials> credentials = credentials_.current();
+void Transport::await_credentials(Transfer* transfer) {
+  awaiting_credentials_.push_back(transfer->id);
+  if (refreshing_) {
+    return;  // one run serves every transfer that waits
+  }
+  refreshing_ = true;
+  if (refresher_.joinable()) {
+    refresher_.join();  // the last refresh's thread, which has already handed over its answer
+  }
+  refresher_ = std::thread([this] {
+    Result<Credentials> refreshed = credentials_.current();
+    {
+      std::lock_guard lock(mutex_);
+      refreshed_ = std::move(refreshed);
+    }
+    wake();
+  });
+}
+
+void Transport::resume_after_refresh(Result<Credentials> refreshed) {
+  refreshing_ = false;
+  std::vector<std::uint64_t> waiting;
+  waiting.swap(awaiting_credentials_);
+  for (std::uint64_t id : waiting) {
+    auto it = transfers_.find(id);
+    if (it == transfers_.end()) {
+      continue;  // cancelled while it waited
+    }
+    if (!refreshed) {
+      complete(it->second.get(), std::unexpected(with_context(refreshed.error(), "credentials: ")));
+    } else {
+      start_attempt(it->second.get(), *refreshed);
+    }
+  }
+}
+
+void Transport::start_attempt(Transfer* transfer, std::optional<Credentials> given) {
+  std::optional<Credentials> credentials = given ? std::move(given) : credentials_.cached();
   if (!credentials) {
-    complete(transfer, std::unexpected(with_context(credentials.error(), "credentials: ")));
+    await_credentials(transfer);
     return;
   }
   transfer->generation = credentials->generation;
@@ -454,6 +499,15 @@ void Transport::start_attempt(Transfer* transfer) {
   } else if (!rest.ca_data.empty()) {
     curl_blob blob{const_cast<char*>(rest.ca_data.data()), rest.ca_data.size(), CURL_BLOB_NOCOPY};
     curl_easy_setopt(easy, CURLOPT_CAINFO_BLOB, &blob);
+  }
+  if (!rest.proxy_url.empty()) {
+    // The kubeconfig's proxy-url (validated by kubeconfig.cpp). client-go's socks5 lets the proxy resolve
+    // the server's name: libcurl's socks5h. An https:// proxy's own certificate is checked against the
+    // system's CAs, as Go's transport does.
+    const std::string proxy = rest.proxy_url.starts_with("socks5://")
+                                  ? "socks5h://" + rest.proxy_url.substr(std::string_view("socks5://").size())
+                                  : rest.proxy_url;
+    curl_easy_setopt(easy, CURLOPT_PROXY, proxy.c_str());
   }
   if (!connect_to_.empty()) {
     // libcurl keeps the list's pointer (no copy) until the transfer ends; the transfer owns it.

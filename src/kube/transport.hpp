@@ -6,8 +6,10 @@
 // submit requests; completions run on the transport thread.
 //
 // Per request: QPS/burst reservation (rate_limiter.hpp), credentials (credentials.hpp; a 401 re-reads them
-// once), retries of 429 after Retry-After and of 5xx with exponential backoff (POST only when the server sent
-// Retry-After, i.e. said it did not act on it), and a latency measured from the intended start time.
+// once; an exec plugin or token file is (re-)read on a helper thread, never on the I/O thread, so a slow
+// plugin holds up only the requests that need its new credentials, not the streams and requests already
+// in flight), retries of 429 after Retry-After and of 5xx with exponential backoff (POST only when the server
+// sent Retry-After, i.e. said it did not act on it), and a latency measured from the intended start time.
 // HTTP error statuses are Responses, not Errors: api.hpp turns their Status bodies into messages.
 
 #include <atomic>
@@ -126,7 +128,13 @@ class Transport {
  private:
   Transport(RestConfig config, ClientOptions options, Clock& clock);
   void loop();
-  void start_attempt(Transfer* transfer);
+  // `given`: credentials a refresh just produced for this attempt (used even when they are already expired,
+  // so a plugin that hands out short-lived ones cannot keep a request waiting for ever).
+  void start_attempt(Transfer* transfer, std::optional<Credentials> given = std::nullopt);
+  // Parks the transfer until the helper thread has refreshed the credentials (starting it when idle).
+  void await_credentials(Transfer* transfer);
+  // On the I/O thread: hands a finished refresh to the transfers that waited for it.
+  void resume_after_refresh(Result<Credentials> refreshed);
   void finish(Transfer* transfer, int curl_code);
   void complete(Transfer* transfer, Result<Response> result);
   void schedule(Transfer* transfer, TimePoint at);
@@ -141,16 +149,20 @@ class Transport {
   std::string connect_to_;  // CURLOPT_CONNECT_TO entry for tls-server-name
   void* multi_ = nullptr;   // CURLM*
 
-  std::mutex mutex_;  // guards incoming_, cancels_, stopping_
+  std::mutex mutex_;  // guards incoming_, cancels_, stopping_, refreshed_
   std::vector<std::unique_ptr<Transfer>> incoming_;
   std::vector<std::uint64_t> cancels_;
   bool stopping_ = false;
+  std::optional<Result<Credentials>> refreshed_;  // the helper thread's answer, until the loop takes it
   std::atomic<std::uint64_t> next_id_{1};
 
   // Owned by the transport thread.
   std::map<std::uint64_t, std::unique_ptr<Transfer>> transfers_;
   std::multimap<TimePoint, std::uint64_t> timers_;
-  std::vector<void*> idle_handles_;  // CURL* kept for reuse
+  std::vector<void*> idle_handles_;                  // CURL* kept for reuse
+  std::vector<std::uint64_t> awaiting_credentials_;  // transfers parked until the refresh ends
+  bool refreshing_ = false;                          // the helper thread runs (or its answer is unread)
+  std::thread refresher_;                            // runs credentials_.current(); joined before the next
 
   std::atomic<std::uint64_t> requests_{0};
   std::atomic<std::uint64_t> attempts_{0};

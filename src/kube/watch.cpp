@@ -38,7 +38,7 @@ ApiResult<WatchEvent> parse_watch_line(std::string_view line, std::string_view p
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("type") || !doc["type"].is_string()) {
     return api_fail(ApiError{
         Error{ErrorKind::protocol, fmt::format("watch {}: garbled event line ({} bytes)", path, line.size())},
-        0, "BadResponse"});
+        0, "BadResponse", ""});
   }
   std::string type = doc["type"].get<std::string>();
   json object = doc.contains("object") ? doc["object"] : json::object();
@@ -73,7 +73,7 @@ ApiResult<WatchEvent> parse_watch_line(std::string_view line, std::string_view p
   } else {
     return api_fail(
         ApiError{Error{ErrorKind::protocol, fmt::format("watch {}: unknown event type \"{}\"", path, type)},
-                 0, "BadResponse"});
+                 0, "BadResponse", ""});
   }
   event.object = std::move(object);
   return event;
@@ -183,7 +183,7 @@ std::unique_ptr<WatchStream> WatchStream::open(Transport& transport, Clock& cloc
     if (!state->error) {
       if (!response) {
         if (response.error().kind != ErrorKind::cancelled) {
-          state->error = ApiError{response.error(), 0, ""};
+          state->error = ApiError{response.error(), 0, "", ""};
         }
       } else if (response->status < 200 || response->status >= 300) {
         state->error = status_error("GET", state->path, *response);

@@ -42,8 +42,8 @@ void attach_agent_options(CLI::App& app, AgentOptions& o) {
   app.add_option("--ndots", o.ndots, "pod resolver: ndots (default: resolv.conf's)")
       ->check(CLI::Range(0, 15));
   app.add_option("--cluster-domain", o.cluster_domain,
-                 "cluster domain of the built-in mix (default: from resolv.conf's search list, else "
-                 "cluster.local)");
+                 "cluster domain of the built-in mix and of {cluster_domain} in --query names (default: from "
+                 "resolv.conf's search list, else cluster.local)");
   app.add_option("--rate", o.rate,
                  "lookups per second (open loop, e.g. 10k, 1500/s), or max (window of --outstanding)");
   app.add_option("--arrival", o.arrival, "open-loop arrivals: constant or poisson");
@@ -75,9 +75,8 @@ Result<AgentPlan> to_agent_plan(const AgentOptions& o) {
   s.pod_resolver = o.resolver == "pod";
   // resolv.conf only when something is left to it: an agent given every value needs no file.
   std::optional<ResolvConf> conf;
-  const bool needs_conf =
-      o.server.empty() || (s.pod_resolver && (o.search.empty() || !o.ndots || o.pod_namespace.empty() ||
-                                              o.cluster_domain.empty()));
+  const bool needs_conf = o.server.empty() || o.cluster_domain.empty() ||
+                          (s.pod_resolver && (o.search.empty() || !o.ndots || o.pod_namespace.empty()));
   if (needs_conf) {
     Result<ResolvConf> read = read_resolv_conf(o.resolv_conf);
     if (read) {
@@ -110,11 +109,23 @@ Result<AgentPlan> to_agent_plan(const AgentOptions& o) {
     return flag_error("protocol", "must be udp or tcp", o.protocol);
   }
   s.protocol = o.protocol == "udp" ? Protocol::udp : Protocol::tcp;
+  // The cluster domain: --cluster-domain, else the one the kubelet wrote into this pod's search list
+  // ("<ns>.svc.<domain> svc.<domain> <domain>"), else Kubernetes' default.
+  s.cluster_domain = o.cluster_domain;
+  s.cluster_domain_given = !o.cluster_domain.empty();
+  s.cluster_domain_source = "--cluster-domain";
+  if (s.cluster_domain.empty()) {
+    std::optional<std::string> read = conf ? conf->cluster_domain() : std::nullopt;
+    s.cluster_domain = read.value_or("cluster.local");
+    s.cluster_domain_source =
+        read ? fmt::format("{}'s search list", o.resolv_conf)
+             : fmt::format("the default ({} has no ClusterFirst search list)", o.resolv_conf);
+  }
   s.queries = o.queries;
   if (!o.query_lines.empty()) {
     std::string text;
     for (const std::string& line : o.query_lines) {
-      text += line + "\n";
+      text += with_cluster_domain(line, s.cluster_domain) + "\n";
     }
     Result<std::vector<QuerySpec>> queries = parse_query_file(text, "--query");
     if (!queries) {
@@ -126,10 +137,6 @@ Result<AgentPlan> to_agent_plan(const AgentOptions& o) {
   s.pod_namespace = o.pod_namespace;
   if (s.pod_namespace.empty()) {
     s.pod_namespace = conf ? conf->pod_namespace().value_or("") : "";
-  }
-  s.cluster_domain = o.cluster_domain;
-  if (s.cluster_domain.empty()) {
-    s.cluster_domain = conf ? conf->cluster_domain().value_or("cluster.local") : "cluster.local";
   }
   if (s.pod_resolver) {
     s.search = o.search.empty() && conf ? conf->search : o.search;
@@ -234,7 +241,9 @@ Result<AgentResult> run_agent(const AgentOptions& options, Clock& clock, engine:
                      .search = {},
                      .ndots = plan->settings.ndots,
                      .pod_namespace = plan->settings.pod_namespace,
-                     .distinct_queries = phase.workload().queries.size()};
+                     .distinct_queries = phase.workload().queries.size(),
+                     .cluster_domain = plan->settings.cluster_domain,
+                     .cluster_domain_source = plan->settings.cluster_domain_source};
   if (std::optional<ResolverConfig> resolver = resolver_config(plan->settings)) {
     result.search = resolver->search;
   }
@@ -319,10 +328,14 @@ std::string agent_json_line(const AgentResult& result) {
                                      {"p50_s", p(load.lookup_latency, 50)},
                                      {"p99_s", p(load.lookup_latency, 99)}};
   }
-  line["resolver"] =
-      nlohmann::json{{"server", result.server},           {"pod", result.pod_resolver},
-                     {"search", result.search},           {"ndots", result.ndots},
-                     {"namespace", result.pod_namespace}, {"distinct_queries", result.distinct_queries}};
+  line["resolver"] = nlohmann::json{{"server", result.server},
+                                    {"pod", result.pod_resolver},
+                                    {"search", result.search},
+                                    {"ndots", result.ndots},
+                                    {"namespace", result.pod_namespace},
+                                    {"distinct_queries", result.distinct_queries},
+                                    {"cluster_domain", result.cluster_domain},
+                                    {"cluster_domain_source", result.cluster_domain_source}};
   line["load"] = load_to_json(result.load);
   // Query names come from user files and may not be UTF-8: replace such bytes rather than throw.
   return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

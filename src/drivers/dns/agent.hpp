@@ -80,6 +80,8 @@ struct AgentResult {
   int ndots = 0;
   std::string pod_namespace;
   std::size_t distinct_queries = 0;
+  std::string cluster_domain;         // of the built-in mix and of {cluster_domain} in --query names
+  std::string cluster_domain_source;  // where it came from (Settings::cluster_domain_source)
 };
 
 Result<AgentResult> run_agent(const AgentOptions& options, Clock& clock, engine::CancellationToken& cancel,
@@ -87,7 +89,8 @@ Result<AgentResult> run_agent(const AgentOptions& options, Clock& clock, engine:
 
 // {"kind":"kubeproof.agent.dns","version":1,"measurements":[...],"invalid_reasons":[...],"sent":..,
 //  "answered_per_second":..,"p99_s":..,"cpu_seconds":..,"rcodes":{"NOERROR":..},
-//  "resolver":{"server":..,"search":[..],"ndots":..,"namespace":..,"walk":..},"load":{load_json.hpp},...} on
+//  "resolver":{"server":..,"search":[..],"ndots":..,"namespace":..,"cluster_domain":..,
+//  "cluster_domain_source":..},"load":{load_json.hpp},...} on
 //  one line.
 std::string agent_json_line(const AgentResult& result);
 

@@ -1,6 +1,7 @@
 #include "drivers/dns/cluster_runner.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -87,7 +88,49 @@ Result<AgentRun> parse_agent(const std::string& pod, const std::string& node, co
     run.measurements.push_back(std::move(*m));
   }
   run.invalid_reasons = std::move(*invalid);
+  // Optional: a line without them (an agent of an older image) leaves the domain unknown, not the run broken.
+  if (const json& r = *resolver; r.contains("cluster_domain") && r["cluster_domain"].is_string()) {
+    run.cluster_domain = r["cluster_domain"].get<std::string>();
+    if (r.contains("cluster_domain_source") && r["cluster_domain_source"].is_string()) {
+      run.cluster_domain_source = r["cluster_domain_source"].get<std::string>();
+    }
+  }
   return run;
+}
+
+std::optional<std::string> cluster_domain_note(const std::vector<AgentRun>& runs, bool plan_given) {
+  std::vector<std::string> each;
+  std::set<std::pair<std::string, std::string>> distinct;
+  for (const AgentRun& run : runs) {
+    if (run.cluster_domain.empty()) {
+      continue;
+    }
+    distinct.emplace(run.cluster_domain, run.cluster_domain_source);
+    each.push_back(fmt::format("{}: {} ({})", run.pod, run.cluster_domain, run.cluster_domain_source));
+  }
+  if (distinct.empty()) {
+    return std::nullopt;
+  }
+  if (distinct.size() == 1) {
+    const auto& [domain, source] = *distinct.begin();
+    return plan_given && source == "--cluster-domain"
+               ? fmt::format(
+                     "cluster domain of the Service SRV and pod A names: {}, the plan's cluster_domain",
+                     domain)
+               : fmt::format(
+                     "cluster domain of the Service SRV and pod A names: {}, from each agent pod's {}",
+                     domain, source);
+  }
+  return fmt::format("cluster domain of the Service SRV and pod A names differs between agent pods: {}",
+                     fmt::join(each, "; "));
+}
+
+std::vector<QuerySpec> in_cluster_domain(const std::vector<QuerySpec>& queries, const std::string& domain) {
+  std::vector<QuerySpec> out = queries;
+  for (QuerySpec& query : out) {
+    query.name = with_cluster_domain(query.name, domain);
+  }
+  return out;
 }
 
 std::vector<std::string> agent_args(const Settings& settings, const RunShape& shape,
@@ -135,6 +178,9 @@ std::vector<std::string> agent_args(const Settings& settings, const RunShape& sh
   }
   if (!settings.tcp_on_truncation) {
     args.emplace_back("--no-tcp-fallback");
+  }
+  if (settings.cluster_domain_given) {
+    args.insert(args.end(), {"--cluster-domain", settings.cluster_domain});  // the plan's: it wins
   }
   for (const QuerySpec& query : queries) {
     args.insert(args.end(), {"--query", fmt::format("{} {}", query.name, type_name(query.type))});
@@ -202,7 +248,10 @@ engine::PhaseRun merge_agent_runs(const std::vector<AgentRun>& runs, const std::
   ResolverConfig resolver;
   resolver.search = runs.front().search;
   resolver.ndots = runs.front().ndots;
-  Result<Workload> workload = build_workload(queries, resolver, QueryOptions{});
+  Result<Workload> workload = build_workload(
+      in_cluster_domain(queries, runs.front().cluster_domain.empty() ? settings.cluster_domain
+                                                                     : runs.front().cluster_domain),
+      resolver, QueryOptions{});
   Workload built = workload ? std::move(*workload) : Workload{};
   built.walk = true;
   engine::PhaseRun run =
@@ -293,8 +342,8 @@ Result<void> ClusterDns::prepare() {
     }
     lists[i] = std::move(listed->items);
   }
-  mix_ =
-      cluster_mix(read_cluster_names(lists[0], lists[1]), settings_.cluster_domain, settings_.external_names);
+  mix_ = cluster_mix(read_cluster_names(lists[0], lists[1]), std::string(kClusterDomainToken),
+                     settings_.external_names);
   notes_.push_back(mix_.description);
   if (progress_) {
     progress_(notes_.front());
@@ -437,13 +486,23 @@ Result<engine::PhaseRun> ClusterDns::run() {
   }
   std::vector<std::string> notes = shape_.notes;
   notes.insert(notes.end(), notes_.begin(), notes_.end());
+  if (std::optional<std::string> domain = cluster_domain_note(*runs, settings_.cluster_domain_given)) {
+    notes.push_back(*domain);
+    if (progress_) {
+      progress_(*domain);
+    }
+  }
   if (stress) {
     ResolverConfig resolver;
     if (!runs->empty()) {
       resolver.search = runs->front().search;
       resolver.ndots = runs->front().ndots;
     }
-    Result<Workload> workload = build_workload(mix_.queries, resolver, QueryOptions{});
+    Result<Workload> workload =
+        build_workload(in_cluster_domain(mix_.queries, runs->empty() || runs->front().cluster_domain.empty()
+                                                           ? settings_.cluster_domain
+                                                           : runs->front().cluster_domain),
+                       resolver, QueryOptions{});
     Workload built = workload ? std::move(*workload) : Workload{};
     built.walk = true;
     engine::PhaseRun run = build_stress_run(*stress, cache, stats ? stats->describe() : std::string(),

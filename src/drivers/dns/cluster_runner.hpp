@@ -17,7 +17,10 @@
 //
 // Each agent reads its own /etc/resolv.conf (what the kubelet wrote: the cluster DNS Service, the search
 // list of its namespace, ndots), so the search-path fan-out measured is the pods' own; the notes say what
-// each one had.
+// each one had. The mix's fully qualified names (Service SRV, pod A) carry kClusterDomainToken: each agent
+// puts in the plan's cluster_domain when the plan sets it (--cluster-domain), else the domain of its own
+// search list ("<ns>.svc.<domain>"), since a cluster's domain need not be cluster.local and cannot be read
+// from outside; the notes say which was used.
 //
 // Type stress: each step of the breaking-point search (stress_search.hpp) is one round of N agent pods at the
 // step's rate / N, started together, merged as above; the search judges the merged step. Every agent's
@@ -57,7 +60,18 @@ struct AgentRun {
   // reason that makes the phase INVALID.
   std::string started;
   std::optional<std::string> clock_problem;
+  // The cluster domain it put into the mix's SRV and pod A names, and where it came from ("the plan's
+  // cluster_domain" via --cluster-domain, or "/etc/resolv.conf's search list"); "" when its line has none.
+  std::string cluster_domain;
+  std::string cluster_domain_source;
 };
+
+// Which cluster domain the agents used and where it came from, for the notes: one line when they agree
+// (`plan_given`: their --cluster-domain was the plan's cluster_domain), each agent's when they do not (nodes
+// whose kubelets were given different --cluster-domain); nullopt when no agent said.
+std::optional<std::string> cluster_domain_note(const std::vector<AgentRun>& runs, bool plan_given);
+// The queries with kClusterDomainToken replaced by `domain` (what an agent asked).
+std::vector<QuerySpec> in_cluster_domain(const std::vector<QuerySpec>& queries, const std::string& domain);
 
 // The arguments of agent pod `index` of `agents` (after `kubeproof agent`), all starting at `start`
 // (--start-at, load/start_time.hpp): the one place they are made.

@@ -45,6 +45,18 @@ int asked(int wanted, int available) {
 
 }  // namespace
 
+std::string with_cluster_domain(std::string_view line, std::string_view domain) {
+  std::string out;
+  for (std::size_t at = line.find(kClusterDomainToken); at != std::string_view::npos;
+       at = line.find(kClusterDomainToken)) {
+    out.append(line.substr(0, at));
+    out.append(domain);
+    line.remove_prefix(at + kClusterDomainToken.size());
+  }
+  out.append(line);
+  return out;
+}
+
 Result<std::vector<QuerySpec>> parse_query_file(std::string_view text, std::string_view source) {
   std::vector<QuerySpec> queries;
   std::size_t line_number = 0;

@@ -26,6 +26,13 @@ struct QuerySpec {
   friend bool operator==(const QuerySpec&, const QuerySpec&) = default;
 };
 
+// Stands for the cluster's DNS domain in a query name ("_http._tcp.web.shop.svc.{cluster_domain}"): the pod
+// runner builds its mix with it, and each agent puts in the domain its pod really has (with_cluster_domain),
+// which the runner cannot know from outside the cluster. Braces are not in any DNS name a query file holds.
+inline constexpr std::string_view kClusterDomainToken = "{cluster_domain}";
+// `line` with every kClusterDomainToken replaced by `domain`.
+std::string with_cluster_domain(std::string_view line, std::string_view domain);
+
 // `source` names the text in errors ("queries.txt").
 Result<std::vector<QuerySpec>> parse_query_file(std::string_view text, std::string_view source);
 // Reads and parses a file; an unreadable file is "queries.txt: cannot read: No such file or directory".

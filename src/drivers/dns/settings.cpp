@@ -162,6 +162,10 @@ Result<Settings> parse_settings(const YAML::Node& node, const std::string& file,
             check(optional_field(map, "ndots", s.ndots,
                                  [](const YamlField& field) { return read_count(field, 0, 15); })) &&
             check(optional_field(map, "cluster_domain", s.cluster_domain, config::read_string));
+  if (ok && map.get("cluster_domain")) {
+    s.cluster_domain_given = true;
+    s.cluster_domain_source = "the plan's cluster_domain";
+  }
   if (ok) {
     if (std::optional<YamlField> rate = map.get("rate")) {
       Result<load::RateSetting> value = load::read_rate_setting(*rate);

@@ -10,7 +10,8 @@
 //   plan) resolver: direct             # direct | pod: each name walks a pod's search list with ndots, as
 //   glibc does namespace: default           # pod resolver: the pod's namespace (search <ns>.svc.<domain>
 //   svc.<domain> search: [a.example, b]       #   <domain>), or an explicit search list ndots: 5
-//   cluster_domain: cluster.local
+//   cluster_domain: cluster.local  # default: on --target cluster, each agent pod's own search list's domain
+//                                  # (the notes say which was used); cluster.local in the lab
 //   rate: capacity               # lookups per second, open loop (10k, 1500/s); "max": as fast as
 //   `outstanding`
 //                                # allows; "capacity" (the default): capacity.dns_qps x the phase's load
@@ -70,6 +71,11 @@ struct Settings {
   bool search_given = false;        // `search` is the list even when empty (read from a resolv.conf)
   int ndots = 5;
   std::string cluster_domain = "cluster.local";
+  // The plan set cluster_domain (or the agent was given --cluster-domain): it wins over a pod's resolv.conf.
+  bool cluster_domain_given = false;
+  // Where cluster_domain came from, for the notes: "the plan's cluster_domain", "--cluster-domain",
+  // "resolv.conf's search list", "the default (resolv.conf has no ClusterFirst search list)".
+  std::string cluster_domain_source = "the default";
   load::RateSetting rate;  // capacity x load unless the plan says otherwise
   Arrival arrival = Arrival::constant;
   std::uint32_t outstanding = 0;  // 0: the mode's default
@@ -88,7 +94,8 @@ struct Settings {
   // Fail before the run when the probe gets no answer at all (the agent: a pod whose resolver is wrong
   // learns it in seconds, not after losing a whole run). The phase measures a silent server instead.
   bool require_answer = false;
-  // --target cluster: agent pods, spread over the nodes (preferred anti-affinity); the CLI's --agents overrides.
+  // --target cluster: agent pods, spread over the nodes (preferred anti-affinity); the CLI's --agents
+  // overrides.
   int agents = 1;
   // --target cluster: the external names of the mix (answered by the cluster DNS's upstream).
   std::vector<std::string> external_names = {"kubernetes.io", "example.com"};

@@ -179,7 +179,7 @@ TEST(CliAgainstFixture, PreflightListsPermissionsAndExitsTwoWhenSomeAreMissing) 
   EXPECT_NE(granted.out.find("granted  get pods/log in all namespaces (the network phase's agent pods)"),
             std::string::npos)
       << granted.out;
-  EXPECT_NE(granted.out.find("all 39 permissions granted"), std::string::npos) << granted.out;
+  EXPECT_NE(granted.out.find("all 40 permissions granted"), std::string::npos) << granted.out;
 
   server.control("POST", "/fixture/config",
                  json{{"denied", json::array({json{{"verb", "delete"}, {"resource", "namespaces"}},
@@ -187,7 +187,7 @@ TEST(CliAgainstFixture, PreflightListsPermissionsAndExitsTwoWhenSomeAreMissing) 
   Ran missing = sandbox.run({"preflight", "--kubeconfig", server.kubeconfig()});
   EXPECT_EQ(missing.exit_code, 2) << missing.err;
   EXPECT_NE(missing.out.find("MISSING  delete namespaces"), std::string::npos) << missing.out;
-  EXPECT_NE(missing.err.find("lacks 2 of the 39 permissions kubeproof needs: delete namespaces (the run's "
+  EXPECT_NE(missing.err.find("lacks 2 of the 40 permissions kubeproof needs: delete namespaces (the run's "
                              "namespaces); watch pods in all namespaces (pod startup, from a watch)"),
             std::string::npos)
       << missing.err;

@@ -3,8 +3,10 @@
 // endpoints. Waits poll a condition with a deadline; nothing sleeps to synchronise.
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <future>
@@ -12,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include "connect_proxy.hpp"
 #include "fake_apiserver.hpp"
 #include "kube/watch.hpp"
 #include "lab/lab.hpp"
@@ -211,6 +214,59 @@ TEST_F(KubeClient, ListFollowsContinueTokens) {
   EXPECT_TRUE(none->items.empty());
 }
 
+// A continue token that outlived etcd's compaction (410 Expired): a consistent list starts again from the
+// first page; a list that allows it goes on with the 410's inconsistent token; a server that expires every
+// token ends the list with the 410 after kMaxListRestarts.
+TEST_F(KubeClient, AnExpiredContinueTokenRestartsTheListOrGoesOnInconsistently) {
+  auto transport = connect(*server_);
+  Api api(*transport);
+  ASSERT_TRUE(api.create(namespaces_resource(), "", ns_object("expire")));
+  for (int i = 0; i < 25; ++i) {
+    ASSERT_TRUE(api.create(configmaps(), "expire", configmap(fmt::format("e-{:02}", i))));
+  }
+  auto names_of = [](const ListResult& listed) {
+    std::set<std::string> names;
+    for (const json& item : listed.items) {
+      names.insert(item["metadata"]["name"].get<std::string>());
+    }
+    return names;
+  };
+  ListOptions options;
+  options.limit = 10;
+  int lists_before = server_->count("list");
+  server_->control("POST", "/fixture/config", json{{"expire_continue", 1}});
+  ApiResult<ListResult> restarted = api.list(configmaps(), "expire", options);
+  ASSERT_TRUE(restarted) << restarted.error().error.message;
+  EXPECT_EQ(restarted->restarts, 1);
+  EXPECT_FALSE(restarted->inconsistent);
+  EXPECT_EQ(restarted->items.size(), 25u) << "the first page must not be kept twice";
+  EXPECT_EQ(names_of(*restarted).size(), 25u);
+  EXPECT_EQ(restarted->pages, 3);
+  // page 1, page 2 (410), then pages 1..3 again
+  EXPECT_EQ(server_->count("list") - lists_before, 5);
+
+  options.allow_inconsistent = true;
+  lists_before = server_->count("list");
+  server_->control("POST", "/fixture/config", json{{"expire_continue", 1}});
+  ApiResult<ListResult> inconsistent = api.list(configmaps(), "expire", options);
+  ASSERT_TRUE(inconsistent) << inconsistent.error().error.message;
+  EXPECT_TRUE(inconsistent->inconsistent);
+  EXPECT_EQ(inconsistent->restarts, 0);
+  EXPECT_EQ(names_of(*inconsistent).size(), 25u);
+  EXPECT_EQ(inconsistent->items.size(), 25u) << "the inconsistent token goes on where the expired one was";
+  // page 1, page 2 (410), page 2 and 3 with the inconsistent token
+  EXPECT_EQ(server_->count("list") - lists_before, 4);
+
+  options.allow_inconsistent = false;
+  server_->control("POST", "/fixture/config", json{{"expire_continue", 100}});
+  ApiResult<ListResult> gone = api.list(configmaps(), "expire", options);
+  server_->control("POST", "/fixture/config", json{{"expire_continue", 0}});
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().code, 410);
+  EXPECT_EQ(gone.error().reason, "Expired");
+  EXPECT_FALSE(gone.error().continue_token.empty());
+}
+
 TEST_F(KubeClient, WatchDeliversEventsAndBookmarks) {
   server_->control("POST", "/fixture/config", json{{"bookmark_interval_ms", 100}});
   auto transport = connect(*server_);
@@ -387,6 +443,141 @@ TEST_F(KubeClient, ExecPluginIsCachedUntilExpiryAndRerunOn401) {
   ASSERT_TRUE(listed) << listed.error().error.message;
   EXPECT_EQ(transport->credentials().exec_runs(), 2);
   server_->control("POST", "/fixture/tokens", json{{"tokens", {"kubeproof-test-token"}}});
+}
+
+// An exec plugin that is slow to refresh (here: it blocks until the test lets it go) must not stall the
+// transport: a watch already open keeps delivering events and other requests complete while it runs; the
+// request that needs the new token waits for it and then succeeds.
+TEST_F(KubeClient, ASlowExecPluginDoesNotStallRequestsInFlight) {
+  std::filesystem::path dir = server_->dir();
+  std::filesystem::path token_file = dir / "slow-token";
+  std::filesystem::path runs_file = dir / "slow-runs";
+  std::filesystem::path gate = dir / "slow-gate";
+  std::filesystem::remove(runs_file);
+  std::filesystem::remove(gate);
+  ASSERT_EQ(mkfifo(gate.c_str(), 0600), 0);
+  std::ofstream(token_file) << "slow-token-1";
+  std::filesystem::path plugin = dir / "slow-plugin.sh";
+  {
+    // Every run after the first waits for a line on the FIFO: the test decides when the refresh ends.
+    std::ofstream script(plugin);
+    script << "#!/bin/sh\n"
+           << "if [ -s '" << runs_file.string() << "' ]; then echo run >> '" << runs_file.string()
+           << "'; read line < '" << gate.string() << "'; else echo run >> '" << runs_file.string()
+           << "'; fi\n"
+           << "printf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\","
+              "\"status\":{\"token\":\"%s\"}}' \"$(cat '"
+           << token_file.string() << "')\"\n";
+  }
+  std::filesystem::permissions(plugin, std::filesystem::perms::owner_all);
+  server_->control("POST", "/fixture/tokens", json{{"tokens", {"kubeproof-test-token", "slow-token-1"}}});
+  Result<RestConfig> config = server_->rest_config();
+  ASSERT_TRUE(config);
+  config->token.clear();
+  config->exec = ExecConfig{};
+  config->exec->command = plugin.string();
+  config->exec->api_version = "client.authentication.k8s.io/v1";
+  auto transport = std::move(*Transport::create(*config, {}, real_clock()));
+  Api api(*transport);
+  ASSERT_TRUE(api.create(namespaces_resource(), "", ns_object("slowexec")));
+  auto stream = WatchStream::open(*transport, real_clock(), configmaps(), "slowexec", WatchOptions{});
+  auto other = connect(*server_);  // the static token: another client, to make changes while the plugin runs
+  Api other_api(*other);
+  ASSERT_TRUE(other_api.create(configmaps(), "slowexec", configmap("before")));
+  auto next_name = [&]() -> std::string {
+    ApiResult<WatchStream::Next> next = stream->next(real_clock().now() + seconds(10));
+    if (!next || next->status != WatchStream::Status::event) {
+      return next ? "(no event)" : next.error().error.message;
+    }
+    return next->event.object["metadata"]["name"].get<std::string>();
+  };
+  ASSERT_EQ(next_name(), "before");
+
+  // Rotate: the old token is refused, so the next request gets 401 and the plugin runs again, and blocks.
+  std::ofstream(token_file) << "slow-token-2";
+  server_->control("POST", "/fixture/tokens", json{{"tokens", {"kubeproof-test-token", "slow-token-2"}}});
+  std::promise<Result<Response>> answered;
+  std::future<Result<Response>> answer = answered.get_future();
+  Request request;
+  request.path = "/api/v1/namespaces/slowexec/configmaps";
+  transport->submit(request, [&](Result<Response> response) { answered.set_value(std::move(response)); });
+  ASSERT_TRUE(eventually([&] {
+    std::ifstream runs(runs_file);
+    std::string line;
+    int count = 0;
+    while (std::getline(runs, line)) {
+      ++count;
+    }
+    return count >= 2;
+  })) << "the 401 did not re-run the plugin";
+  // While the plugin blocks: the open watch still delivers, and the waiting request has not finished.
+  ASSERT_TRUE(other_api.create(configmaps(), "slowexec", configmap("during")));
+  EXPECT_EQ(next_name(), "during") << "the watch stalled while the exec plugin ran";
+  EXPECT_EQ(answer.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout)
+      << "the request needing the new token finished before the plugin did";
+  // Let the plugin finish: the waiting request goes on with the new token.
+  ASSERT_TRUE(eventually([&] {
+    int fd = open(gate.c_str(), O_WRONLY | O_NONBLOCK);  // ENXIO until the plugin opened the FIFO
+    if (fd < 0) {
+      return false;
+    }
+    bool written = write(fd, "go\n", 3) == 3;
+    close(fd);
+    return written;
+  }));
+  ASSERT_EQ(answer.wait_for(seconds(20)), std::future_status::ready);
+  Result<Response> response = answer.get();
+  ASSERT_TRUE(response) << response.error().message;
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(transport->credentials().exec_runs(), 2);
+  stream.reset();
+  server_->control("POST", "/fixture/tokens", json{{"tokens", {"kubeproof-test-token"}}});
+}
+
+// The fixture's kubeconfig with clusters[0].cluster.proxy-url set, as a new file; its RestConfig.
+Result<RestConfig> with_proxy_url(FakeApiserver& server, const std::string& proxy_url) {
+  std::ifstream in(server.kubeconfig());
+  json config = json::parse(in);  // the fixture writes JSON, which is YAML
+  config["clusters"][0]["cluster"]["proxy-url"] = proxy_url;
+  std::filesystem::path path = server.dir() / "kubeconfig-proxy";
+  std::ofstream(path) << config.dump(1);
+  LoadOptions options;
+  options.kubeconfig = path;
+  options.context = "token";
+  return load_rest_config(options);
+}
+
+// proxy-url through a real proxy on loopback: every request goes through its tunnel (the proxy's own log
+// says so), over CONNECT for http:// and SOCKS5 for socks5://, with the server's TLS kept end to end.
+TEST_F(KubeClient, ProxyUrlTunnelsThroughHttpConnectAndSocks5Proxies) {
+  testing::ConnectProxy proxy(server_->dir());
+  ASSERT_TRUE(proxy.ok()) << "the proxy did not start";
+  const std::string target = fmt::format("127.0.0.1:{}", server_->port());
+  for (const std::string scheme : {"http", "socks5"}) {
+    SCOPED_TRACE(scheme);
+    const std::size_t tunnels_before = proxy.tunnels().size();
+    Result<RestConfig> config =
+        with_proxy_url(*server_, fmt::format("{}://127.0.0.1:{}", scheme, proxy.port()));
+    ASSERT_TRUE(config) << config.error().message;
+    EXPECT_EQ(config->proxy_url, fmt::format("{}://127.0.0.1:{}", scheme, proxy.port()));
+    auto transport = std::move(*Transport::create(*config, {}, real_clock()));
+    Api api(*transport);
+    ApiResult<ListResult> listed = api.list(namespaces_resource(), "");
+    ASSERT_TRUE(listed) << listed.error().error.message;
+    std::vector<std::string> tunnels = proxy.tunnels();
+    ASSERT_GT(tunnels.size(), tunnels_before) << "the request did not go through the proxy";
+    EXPECT_EQ(tunnels.back(), fmt::format("{} {}", scheme == "http" ? "CONNECT" : "SOCKS5", target));
+  }
+  // A proxy that is not there: the request fails naming the connection, it does not go around the proxy.
+  Result<RestConfig> dead = with_proxy_url(*server_, "http://127.0.0.1:1");
+  ASSERT_TRUE(dead);
+  ClientOptions options;
+  options.max_retries = 0;
+  auto transport = std::move(*Transport::create(*dead, options, real_clock()));
+  Api api(*transport);
+  ApiResult<ListResult> listed = api.list(namespaces_resource(), "");
+  ASSERT_FALSE(listed) << "a dead proxy must fail the request";
+  EXPECT_EQ(listed.error().error.kind, ErrorKind::network) << listed.error().error.message;
 }
 
 TEST(KubeClientDeadEndpoint, RefusedConnectionIsAClearErrorInBoundedTime) {

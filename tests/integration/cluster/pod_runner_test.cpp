@@ -265,6 +265,56 @@ TEST_F(PodRunnerTest, StorageClassesAndClaims) {
       << pending.error().message;
 }
 
+// A volume that will never be there ends the wait at its Event, long before the start timeout: a hostPath
+// the node lacks (the kubelet's FailedMount) and a claim whose StorageClass is gone (ProvisioningFailed).
+TEST_F(PodRunnerTest, ALastingVolumeFailureEndsTheWaitAtItsEvent) {
+  RunnerOptions runner = options("storage");
+  runner.pods.start_timeout = std::chrono::seconds(60);
+  std::unique_ptr<PodRunner> pods = open(runner);
+  ASSERT_TRUE(pods);
+  AgentPodSpec spec = agent("nopath", {"net-server", "--listen", "0.0.0.0:7411"});
+  spec.volumes.push_back(VolumeMount{.name = "node-dir",
+                                     .mount_path = "/node",
+                                     .claim_name = "",
+                                     .memory = false,
+                                     .host_path = "/nonexistent/kubeproof-test",
+                                     .read_only = true});
+  ASSERT_TRUE(pods->create_pod(spec));
+  TimePoint start = real_clock().now();
+  Result<PodInfo> running = pods->wait_running("nopath");
+  ASSERT_FALSE(running);
+  EXPECT_LT(real_clock().now() - start, std::chrono::seconds(20)) << "waited for the start timeout";
+  EXPECT_EQ(running.error().kind, ErrorKind::timeout);
+  EXPECT_EQ(
+      running.error().message,
+      fmt::format("pod {}/nopath cannot start: FailedMount: MountVolume.SetUp failed for volume \"node-dir\" "
+                  ": hostPath type check failed: /nonexistent/kubeproof-test is not a directory (the node "
+                  "has no such path for the hostPath volume (/nonexistent/kubeproof-test is not a "
+                  "directory))",
+                  pods->ns()));
+
+  // A claim of a class that does not exist (made past resolve_storage_class, as when the class is deleted
+  // after the check): the persistentvolume-controller's ProvisioningFailed says it at once.
+  json claim = {{"apiVersion", "v1"},
+                {"kind", "PersistentVolumeClaim"},
+                {"metadata", {{"name", "orphan"}}},
+                {"spec",
+                 {{"accessModes", {"ReadWriteOnce"}},
+                  {"storageClassName", "gone"},
+                  {"resources", {{"requests", {{"storage", "1Gi"}}}}}}}};
+  ASSERT_TRUE(pods->api().create(*kube::builtin_resource("v1", "PersistentVolumeClaim"), pods->ns(), claim));
+  start = real_clock().now();
+  Result<void> bound = pods->wait_bound("orphan", real_clock().now() + std::chrono::seconds(60));
+  ASSERT_FALSE(bound);
+  EXPECT_LT(real_clock().now() - start, std::chrono::seconds(20)) << "waited for the bind deadline";
+  EXPECT_EQ(bound.error().kind, ErrorKind::input);
+  EXPECT_EQ(
+      bound.error().message,
+      fmt::format("persistentvolumeclaim {}/orphan cannot bind: ProvisioningFailed: "
+                  "storageclass.storage.k8s.io \"gone\" not found (StorageClass \"gone\" does not exist)",
+                  pods->ns()));
+}
+
 TEST_F(PodRunnerTest, NoDefaultClassIsAClearInputError) {
   std::unique_ptr<PodRunner> pods = open(options("storage"));
   ASSERT_TRUE(pods);

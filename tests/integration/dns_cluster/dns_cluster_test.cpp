@@ -346,5 +346,88 @@ TEST(DnsClusterClock, AnAgentWhoseClockDisagreesWithItsNodesStatusTimesMakesTheR
   dns.close();
 }
 
+// A cluster whose DNS domain is not cluster.local (kubelet --cluster-domain=corp.example) and a plan that
+// does not say so: the agents take the domain from their own search list, so the mix's Service SRV and pod A
+// names are the cluster's and resolve, and the notes say where the domain came from. A plan that says
+// cluster.local is obeyed (and said so), and then those names are negative: a fifth of the mix more.
+TEST(DnsClusterDomain, AClusterDomainOtherThanClusterLocalIsReadFromThePodsSearchList) {
+  if (const std::string reason = skip_reason(); !reason.empty()) {
+    GTEST_SKIP() << reason;
+  }
+  json config = fixture_config();
+  config["kubelet"]["cluster_dns"]["domain"] = "corp.example";
+  kp::testing::FakeApiserver fixture("dns-domain", config);
+  ASSERT_TRUE(fixture.ok()) << fixture.error();
+  Result<kube::RestConfig> rest = fixture.rest_config();
+  ASSERT_TRUE(rest) << rest.error().message;
+  Result<std::unique_ptr<kube::Transport>> transport =
+      kube::Transport::create(*rest, kube::ClientOptions{}, real_clock());
+  ASSERT_TRUE(transport);
+  kube::Api api(**transport);
+  create_workload(api);
+  // One agent's run with `settings`: its own line and the phase's notes.
+  auto run_with = [&](const Settings& settings) -> std::pair<AgentRun, std::vector<std::string>> {
+    cluster::RunnerOptions runner;
+    runner.run_id = cluster::new_run_id();
+    runner.phase = "dns";
+    runner.image = cluster::AgentImage{"localhost/kubeproof-agent:0.1.0-test", "IfNotPresent", ""};
+    runner.pods.start_timeout = std::chrono::seconds(30);
+    runner.pods.start_lead = std::chrono::seconds(3);
+    runner.cleanup_timeout = std::chrono::seconds(30);
+    engine::CancellationToken cancel;
+    Result<std::unique_ptr<cluster::PodRunner>> pods =
+        cluster::PodRunner::open(*rest, runner, real_clock(), cancel);
+    EXPECT_TRUE(pods) << pods.error().message;
+    if (!pods) {
+      return {};
+    }
+    RunShape shape;
+    shape.load.rate = Rate{200};
+    shape.load.duration = std::chrono::seconds(2);
+    ClusterDns dns(std::move(*pods), settings, shape, judging_from(load::CriteriaView({})), 1, real_clock(),
+                   cancel, {});
+    EXPECT_TRUE(dns.prepare());
+    Result<engine::PhaseRun> run = dns.run();
+    EXPECT_TRUE(run) << run.error().message;
+    if (!run || dns.agent_runs().size() != 1) {
+      return {};
+    }
+    std::pair<AgentRun, std::vector<std::string>> out{dns.agent_runs().front(), run->notes};
+    dns.close();
+    return out;
+  };
+  auto negative = [](const AgentRun& agent) {
+    const Counters& c = agent.load.counters;
+    return c.lookups_started == 0 ? 1.0
+                                  : double(c.lookups_negative + c.lookups_failed) / double(c.lookups_started);
+  };
+  Settings derived;  // no cluster_domain in the plan
+  derived.pod_resolver = true;
+  derived.clients = 1;
+  const auto [agent, notes] = run_with(derived);
+  EXPECT_EQ(agent.cluster_domain, "corp.example");
+  EXPECT_EQ(agent.cluster_domain_source, "/etc/resolv.conf's search list");
+  EXPECT_TRUE(std::ranges::any_of(notes, [](const std::string& note) {
+    return note ==
+           "cluster domain of the Service SRV and pod A names: corp.example, from each agent pod's "
+           "/etc/resolv.conf's search list";
+  })) << ::testing::PrintToString(notes);
+  ASSERT_GT(agent.load.counters.lookups_started, 100u);
+
+  Settings wrong = derived;  // the plan says cluster.local: obeyed, and said so
+  wrong.cluster_domain = "cluster.local";
+  wrong.cluster_domain_given = true;
+  const auto [told, told_notes] = run_with(wrong);
+  EXPECT_EQ(told.cluster_domain, "cluster.local");
+  EXPECT_TRUE(std::ranges::any_of(told_notes, [](const std::string& note) {
+    return note ==
+           "cluster domain of the Service SRV and pod A names: cluster.local, the plan's cluster_domain";
+  })) << ::testing::PrintToString(told_notes);
+  ASSERT_GT(told.load.counters.lookups_started, 100u);
+  EXPECT_LT(negative(agent) + 0.1, negative(told))
+      << "the search list's domain must make the SRV and pod A names resolve: " << negative(agent) << " vs "
+      << negative(told) << " negative";
+}
+
 }  // namespace
 }  // namespace kp::drivers::dns

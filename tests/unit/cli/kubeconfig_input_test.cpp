@@ -50,6 +50,10 @@ std::vector<BadKubeconfig> bad_kubeconfigs() {
   std::string no_user(kValid);
   no_user.replace(no_user.find("users: [{name: u"), std::string_view("users: [{name: u").size(),
                   "users: [{name: other");
+  std::string ftp_proxy(kValid);  // client-go takes http, https and socks5 only
+  ftp_proxy.replace(ftp_proxy.find("server: \"https://127.0.0.1:1\""),
+                    std::string_view("server: \"https://127.0.0.1:1\"").size(),
+                    "server: \"https://127.0.0.1:1\", proxy-url: \"ftp://u:secret@proxy:21\"");
   std::string no_context(kValid);
   no_context.replace(no_context.find("current-context: c"), std::string_view("current-context: c").size(),
                      "current-context: nope");
@@ -64,6 +68,13 @@ std::vector<BadKubeconfig> bad_kubeconfigs() {
                     .extra = {"--context", "nope"},
                     .problem = "\"nope\" not found"},
       BadKubeconfig{.name = "no-user", .text = no_user, .path = "", .extra = {}, .problem = "user \"u\""},
+      BadKubeconfig{.name = "ftp-proxy",
+                    .text = ftp_proxy,
+                    .path = "",
+                    .extra = {},
+                    .problem =
+                        "clusters[0].cluster.proxy-url: unsupported scheme \"ftp\", must be http, https or "
+                        "socks5"},
   };
 }
 

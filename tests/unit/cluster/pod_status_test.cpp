@@ -255,5 +255,50 @@ TEST(ContainerEnd, AnExitCodeOfAnotherTypeOrBeyondAnIntIsZero) {
   EXPECT_EQ(container_end(negative)->exit_code, -2);
 }
 
+// Events that say a volume will never get there, in the wording of the components that write them; and the
+// retried failures that may still clear, which must keep the wait going.
+TEST(LastingVolumeFailure, OnlyFailuresNoRetryCanFixEndTheWait) {
+  // The kubelet (pkg/volume/hostpath), repeated on every mount retry.
+  EXPECT_EQ(
+      lasting_volume_failure("FailedMount",
+                             "MountVolume.SetUp failed for volume \"pki\" : hostPath type check failed: "
+                             "/etc/kubernetes/pki/etcd is not a directory"),
+      "the node has no such path for the hostPath volume (/etc/kubernetes/pki/etcd is not a directory)");
+  // kube-controller-manager's persistentvolume-controller.
+  EXPECT_EQ(
+      lasting_volume_failure("ProvisioningFailed", "storageclass.storage.k8s.io \"fast-nvme\" not found"),
+      "StorageClass \"fast-nvme\" does not exist");
+  EXPECT_EQ(
+      lasting_volume_failure("FailedBinding",
+                             "no persistent volumes available for this claim and no storage class is set"),
+      "no StorageClass is set and no PersistentVolume matches the claim");
+  // external-provisioner relaying a CSI driver's INVALID_ARGUMENT.
+  EXPECT_EQ(lasting_volume_failure("ProvisioningFailed",
+                                   "failed to provision volume with StorageClass \"ebs\": rpc error: code = "
+                                   "InvalidArgument desc = Volume capabilities MULTI_NODE_MULTI_WRITER not "
+                                   "supported"),
+            "the provisioner refuses the claim (InvalidArgument)");
+  // Retried, and often cleared: keep waiting.
+  for (auto [reason, message] : std::vector<std::pair<std::string, std::string>>{
+           {"FailedMount",
+            "Unable to attach or mount volumes: unmounted volumes=[data], unattached volumes=[data "
+            "kube-api-access]: "
+            "timed out waiting for the condition"},
+           {"FailedMount",
+            "MountVolume.MountDevice failed for volume \"pvc-1\" : rpc error: code = Internal desc = mount "
+            "failed"},
+           {"FailedMount", "MountVolume.SetUp failed for volume \"cfg\" : configmap \"agent\" not found"},
+           {"ProvisioningFailed",
+            "failed to provision volume with StorageClass \"ebs\": rpc error: code = DeadlineExceeded desc = "
+            "context deadline exceeded"},
+           {"ProvisioningFailed", "storageclass.storage.k8s.io \"x\" is forbidden"},
+           {"FailedBinding", "no persistent volumes available for this claim"},
+           {"WaitForFirstConsumer", "waiting for first consumer to be created before binding"},
+           {"FailedScheduling", "hostPath type check failed: /x is not a directory"},
+       }) {
+    EXPECT_EQ(lasting_volume_failure(reason, message), std::nullopt) << reason << ": " << message;
+  }
+}
+
 }  // namespace
 }  // namespace kp::cluster

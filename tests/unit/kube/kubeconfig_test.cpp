@@ -197,6 +197,48 @@ contexts: [{name: a, context: {cluster: k, user: u}}]
       << error_of(options);
 }
 
+TEST_F(Kubeconfig, ProxyUrlIsTakenWithClientGosSchemesAndABadOneNamesFileAndField) {
+  auto config_with = [&](const std::string& name, const std::string& proxy) {
+    return write(name, fmt::format(R"(current-context: a
+clusters:
+- name: one
+  cluster:
+    server: https://10.0.0.1:6443
+    proxy-url: {}
+contexts:
+- name: a
+  context: {{cluster: one}}
+)",
+                                   proxy));
+  };
+  for (const std::string proxy :
+       {"http://proxy.corp:3128", "https://proxy.corp", "socks5://127.0.0.1:1080", "http://u:p@[::1]:3128"}) {
+    LoadOptions options;
+    options.kubeconfig = config_with("good", proxy);
+    Result<RestConfig> config = load_rest_config(options);
+    ASSERT_TRUE(config) << proxy << ": " << config.error().message;
+    EXPECT_EQ(config->proxy_url, proxy);
+  }
+  LoadOptions options;
+  options.kubeconfig = config_with("ftp", "ftp://user:secret@proxy.corp:21");
+  Result<RestConfig> bad = load_rest_config(options);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().kind, ErrorKind::input);
+  EXPECT_EQ(
+      bad.error().message,
+      fmt::format("{}:4: clusters[0].cluster.proxy-url: unsupported scheme \"ftp\", must be http, https or "
+                  "socks5",
+                  options.kubeconfig->string()));
+  EXPECT_EQ(bad.error().message.find("secret"), std::string::npos);
+  options.kubeconfig = config_with("bare", "proxy.corp:3128");
+  EXPECT_NE(error_of(options).find("clusters[0].cluster.proxy-url: unsupported scheme \"\""),
+            std::string::npos)
+      << error_of(options);
+  options.kubeconfig = config_with("nohost", "http://:3128");
+  EXPECT_EQ(error_of(options),
+            fmt::format("{}:4: clusters[0].cluster.proxy-url: has no host", options.kubeconfig->string()));
+}
+
 TEST_F(Kubeconfig, NothingConfiguredIsUnavailable) {
   LoadOptions options = only_env("");
   Result<RestConfig> config = load_rest_config(options);

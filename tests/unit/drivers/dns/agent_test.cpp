@@ -117,5 +117,42 @@ TEST(DnsAgent, QueryFlagsAreTheMix) {
   EXPECT_EQ(bad.error().message, "--query:1: expected \"name TYPE\", got \"web.shop\"");
 }
 
+// A cluster whose domain is not cluster.local: the {cluster_domain} of the runner's mix becomes the domain
+// of the pod's own search list, unless --cluster-domain (the plan's) says otherwise; and it says which.
+TEST(DnsAgent, TheClusterDomainComesFromTheSearchListUnlessGiven) {
+  TempFile conf(
+      "search kp-1-dns.svc.corp.example svc.corp.example corp.example\nnameserver 10.96.0.10\noptions "
+      "ndots:5\n");
+  AgentOptions options = with_rate("100");
+  options.resolver = "pod";
+  options.resolv_conf = conf.path.string();
+  options.query_lines = {"_http._tcp.web.shop.svc.{cluster_domain} SRV",
+                         "10-0-0-7.shop.pod.{cluster_domain} A", "web.shop A"};
+  Result<AgentPlan> plan = to_agent_plan(options);
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_EQ(plan->settings.cluster_domain, "corp.example");
+  EXPECT_EQ(plan->settings.cluster_domain_source, conf.path.string() + "'s search list");
+  EXPECT_EQ(plan->settings.inline_queries,
+            (std::vector<QuerySpec>{{"_http._tcp.web.shop.svc.corp.example", 33},
+                                    {"10-0-0-7.shop.pod.corp.example", 1},
+                                    {"web.shop", 1}}));
+  options.cluster_domain = "plan.example";
+  Result<AgentPlan> given = to_agent_plan(options);
+  ASSERT_TRUE(given) << given.error().message;
+  EXPECT_EQ(given->settings.cluster_domain, "plan.example");
+  EXPECT_EQ(given->settings.cluster_domain_source, "--cluster-domain");
+  EXPECT_EQ(given->settings.inline_queries.front().name, "_http._tcp.web.shop.svc.plan.example");
+  // No ClusterFirst search list (a hostNetwork pod, a custom dnsConfig): Kubernetes' default, and it says so.
+  TempFile plain("nameserver 10.96.0.10\n");
+  options.cluster_domain.clear();
+  options.resolv_conf = plain.path.string();
+  options.search = {"x.example"};
+  Result<AgentPlan> fallback = to_agent_plan(options);
+  ASSERT_TRUE(fallback) << fallback.error().message;
+  EXPECT_EQ(fallback->settings.cluster_domain, "cluster.local");
+  EXPECT_EQ(fallback->settings.cluster_domain_source,
+            "the default (" + plain.path.string() + " has no ClusterFirst search list)");
+}
+
 }  // namespace
 }  // namespace kp::drivers::dns

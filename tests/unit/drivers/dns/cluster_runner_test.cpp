@@ -207,6 +207,55 @@ TEST(DnsClusterMerge, AgentArgumentsShareTheRateAndCarryTheMix) {
   EXPECT_EQ(std::ranges::find(args, "--server"), args.end());
 }
 
+// The runner cannot see the cluster's domain from outside: its mix carries {cluster_domain} for each agent
+// to fill in, it passes --cluster-domain only when the plan set one, and the notes say which domain was used.
+TEST(DnsClusterMerge, TheClusterDomainIsTheAgentsUnlessThePlanSetsIt) {
+  Settings settings;
+  RunShape shape;
+  shape.load.rate = Rate{100};
+  shape.load.duration = std::chrono::seconds(1);
+  ClusterNames names;
+  names.services.push_back({"web", "shop", {{"http", "tcp"}}});
+  names.pods.emplace_back("shop", "10.0.0.7");
+  const ClusterMix mix = cluster_mix(names, std::string(kClusterDomainToken), {});
+  EXPECT_TRUE(std::ranges::any_of(
+      mix.queries, [](const QuerySpec& q) { return q.name == "_http._tcp.web.shop.svc.{cluster_domain}"; }));
+  EXPECT_TRUE(std::ranges::any_of(
+      mix.queries, [](const QuerySpec& q) { return q.name == "10-0-0-7.shop.pod.{cluster_domain}"; }));
+  const WallTime start = load::from_epoch_ms(1'733'140'800'123);
+  std::vector<std::string> args = agent_args(settings, shape, mix.queries, 0, 1, start);
+  EXPECT_EQ(std::ranges::find(args, "--cluster-domain"), args.end()) << "the agent's own resolv.conf decides";
+  settings.cluster_domain = "plan.example";
+  settings.cluster_domain_given = true;
+  args = agent_args(settings, shape, mix.queries, 0, 1, start);
+  auto flag = std::ranges::find(args, "--cluster-domain");
+  ASSERT_NE(flag, args.end());
+  EXPECT_EQ(*(flag + 1), "plan.example");
+  EXPECT_EQ(
+      in_cluster_domain({{"_http._tcp.web.shop.svc.{cluster_domain}", 33}}, "corp.example").front().name,
+      "_http._tcp.web.shop.svc.corp.example");
+
+  AgentRun a;
+  a.pod = "dns-agent-0";
+  a.cluster_domain = "corp.example";
+  a.cluster_domain_source = "/etc/resolv.conf's search list";
+  AgentRun b = a;
+  b.pod = "dns-agent-1";
+  EXPECT_EQ(cluster_domain_note({a, b}, false),
+            "cluster domain of the Service SRV and pod A names: corp.example, from each agent pod's "
+            "/etc/resolv.conf's search list");
+  b.cluster_domain = "other.example";
+  EXPECT_EQ(cluster_domain_note({a, b}, false),
+            "cluster domain of the Service SRV and pod A names differs between agent pods: dns-agent-0: "
+            "corp.example (/etc/resolv.conf's search list); dns-agent-1: other.example (/etc/resolv.conf's "
+            "search list)");
+  a.cluster_domain_source = "--cluster-domain";
+  a.cluster_domain = "plan.example";
+  EXPECT_EQ(cluster_domain_note({a}, true),
+            "cluster domain of the Service SRV and pod A names: plan.example, the plan's cluster_domain");
+  EXPECT_EQ(cluster_domain_note({AgentRun{}}, false), std::nullopt);
+}
+
 TEST(DnsClusterDns, SaysWhyTheCacheRatioCannotBeMeasured) {
   const json service = json::parse(R"({"spec": {"clusterIP": "10.96.0.10"}})");
   const json coredns =
