@@ -155,7 +155,9 @@ TEST(CliAgainstFixture, SmokeRunProducesApiRowsAndLeavesNothingBehind) {
   EXPECT_EQ(ran.exit_code, 0) << ran.out << ran.err;
   EXPECT_NE(ran.out.find("PASS (smoke: capacity not judged) (exit 0)"), std::string::npos) << ran.out;
   EXPECT_NE(ran.err.find("not judged in a smoke test: api.qps"), std::string::npos) << ran.err;
-  EXPECT_NE(ran.err.find("cleanup of run kp-"), std::string::npos) << ran.err;
+  // Whether teardown still finds a namespace to delete (and says so) depends on how fast the workloads' own
+  // deletions finished; that nothing is left, and no cleanup failed, does not.
+  EXPECT_EQ(ran.err.find("removes what is left"), std::string::npos) << ran.err;
   EXPECT_NE(ran.out.find("api.mutating.p99"), std::string::npos) << ran.out << ran.err;
   EXPECT_NE(ran.out.find("api.readonly.p99"), std::string::npos) << ran.out;
   EXPECT_GT(server.count("create"), 0);
