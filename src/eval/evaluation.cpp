@@ -173,6 +173,15 @@ std::pair<Verdict, std::string> phase_verdict(const PhaseInput& input, const std
     stopped = input.reason.empty() ? std::string("driver error") : input.reason;
   }
 
+  if (input.status == PhaseStatus::in_progress) {
+    // A sample not yet whole proves nothing either way, not even a FAIL: the finished phase will say.
+    std::string reason = input.reason.empty() ? std::string("still running") : input.reason;
+    reason += fmt::format("; {} of {} metrics measured so far", measured, considered);
+    if (!failed.empty()) {
+      reason += fmt::format(", beyond critical so far: {}", join(failed, "; "));
+    }
+    return {Verdict::in_progress, std::move(reason)};
+  }
   if (!failed.empty() && input.status == PhaseStatus::cancelled) {
     // Whoever stopped the phase cut its sample short (a cold cache's first 0.2 s, a latency tail not yet
     // averaged in): ABORTED, as every interrupted run is (exit 4), with what was beyond critical named.
@@ -265,7 +274,8 @@ std::string phases_with(const std::vector<PhaseEvaluation>& phases, Verdict verd
   return join(parts, "; ");
 }
 
-std::pair<Verdict, std::string> overall_verdict(const std::vector<PhaseEvaluation>& phases, bool aborted) {
+std::pair<Verdict, std::string> overall_verdict(const std::vector<PhaseEvaluation>& phases, bool aborted,
+                                                bool in_progress) {
   std::size_t in_scope = 0;
   auto count = [&](Verdict verdict) {
     return std::ranges::count_if(phases, [&](const PhaseEvaluation& p) { return p.verdict == verdict; });
@@ -280,6 +290,12 @@ std::pair<Verdict, std::string> overall_verdict(const std::vector<PhaseEvaluatio
 
   if (count(Verdict::fail) > 0) {
     return {Verdict::fail, phases_with(phases, Verdict::fail)};
+  }
+  if (in_progress || count(Verdict::in_progress) > 0) {
+    std::string detail = phases_with(phases, Verdict::in_progress);
+    return {Verdict::in_progress, detail.empty()
+                                      ? std::string("checkpoint of a run still in progress")
+                                      : fmt::format("checkpoint of a run still in progress; {}", detail)};
   }
   if (aborted || count(Verdict::aborted) > 0) {
     std::string detail = phases_with(phases, Verdict::aborted);
@@ -331,6 +347,8 @@ std::string_view to_string(PhaseStatus status) {
       return "cancelled";
     case PhaseStatus::error:
       return "error";
+    case PhaseStatus::in_progress:
+      return "in progress";
   }
   return "?";
 }
@@ -513,7 +531,7 @@ Evaluation evaluate(const std::vector<PhaseInput>& inputs, const std::vector<Cri
     out.phases.push_back(std::move(evaluated));
   }
 
-  auto [verdict, detail] = overall_verdict(out.phases, options.aborted);
+  auto [verdict, detail] = overall_verdict(out.phases, options.aborted, options.in_progress);
   out.overall = verdict;
   const auto in_scope = std::ranges::count_if(out.phases, [](const PhaseEvaluation& p) {
     return p.verdict != Verdict::skipped && p.verdict != Verdict::not_judged;

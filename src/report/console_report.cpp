@@ -27,6 +27,7 @@ std::string_view colour_of(eval::Verdict verdict) {
       return "\x1b[1;31m";  // bold red
     case eval::Verdict::invalid:
     case eval::Verdict::aborted:
+    case eval::Verdict::in_progress:
     case eval::Verdict::incomplete:
       return "\x1b[35m";  // magenta
     case eval::Verdict::not_judged:

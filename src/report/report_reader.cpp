@@ -139,12 +139,14 @@ using config::to_string;
 using eval::to_string;
 using kp::to_string;
 
-constexpr std::array kVerdicts = {
-    eval::Verdict::pass,         eval::Verdict::conditional_pass, eval::Verdict::not_judged,
-    eval::Verdict::not_measured, eval::Verdict::incomplete,       eval::Verdict::skipped,
-    eval::Verdict::invalid,      eval::Verdict::aborted,          eval::Verdict::fail};
+constexpr std::array kVerdicts = {eval::Verdict::pass,        eval::Verdict::conditional_pass,
+                                  eval::Verdict::not_judged,  eval::Verdict::not_measured,
+                                  eval::Verdict::incomplete,  eval::Verdict::skipped,
+                                  eval::Verdict::invalid,     eval::Verdict::aborted,
+                                  eval::Verdict::in_progress, eval::Verdict::fail};
 constexpr std::array kStatuses = {eval::PhaseStatus::completed, eval::PhaseStatus::skipped,
-                                  eval::PhaseStatus::cancelled, eval::PhaseStatus::error};
+                                  eval::PhaseStatus::cancelled, eval::PhaseStatus::error,
+                                  eval::PhaseStatus::in_progress};
 constexpr std::array kStates = {eval::ChecklistState::met, eval::ChecklistState::not_met,
                                 eval::ChecklistState::not_verified};
 constexpr std::array kComparisons = {config::Comparison::less, config::Comparison::less_equal,

@@ -19,7 +19,7 @@
 namespace kp::report {
 
 // report.json's schema version (docs/report-schema.md); `kubeproof report` reads only this one.
-inline constexpr int kReportSchemaVersion = 3;
+inline constexpr int kReportSchemaVersion = 4;
 
 struct RunMeta {
   std::string tool_version;  // KP_VERSION
