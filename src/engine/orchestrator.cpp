@@ -44,9 +44,14 @@ struct Slot {
   std::unique_ptr<Driver> driver;
 };
 
+}  // namespace
+
 // What a checkpoint needs of the run so far: written by the orchestrator's thread, read by the ticker's.
-struct SoFar {
+struct Orchestrator::SoFar {
   std::mutex mutex;
+  bool active = false;  // between the start of the phases and the end of run()
+  const config::Plan* plan = nullptr;
+  WallTime started{};
   std::vector<eval::PhaseInput> inputs;  // the phases judged so far, in flow order
   std::map<Phase, PhaseTiming> timings;
   std::optional<Phase> running;
@@ -58,11 +63,13 @@ struct SoFar {
   bool aborted = false;
 };
 
+namespace {
+
 // The run so far as a RunResult: finished phases, the running one in progress, the rest not started yet.
-RunResult snapshot(SoFar& so_far, const std::vector<config::CriteriaRow>& rows, const config::Plan& plan,
-                   Clock& clock, WallTime started) {
+// The caller holds so_far.mutex.
+RunResult snapshot_of(Orchestrator::SoFar& so_far, const std::vector<config::CriteriaRow>& rows,
+                      const config::Plan& plan, Clock& clock, WallTime started) {
   RunResult result;
-  const std::lock_guard lock(so_far.mutex);
   const TimePoint now = clock.now();
   result.timings = so_far.timings;
   result.started = started;
@@ -109,7 +116,17 @@ Orchestrator::Orchestrator(std::map<Phase, DriverFactory> drivers,
       active_rows_(std::move(active_rows)),
       options_(std::move(options)),
       clock_(clock),
-      progress_(progress) {}
+      progress_(progress),
+      so_far_(std::make_shared<SoFar>()) {}
+
+std::optional<RunResult> Orchestrator::snapshot() const {
+  SoFar& so_far = *so_far_;
+  const std::lock_guard lock(so_far.mutex);
+  if (!so_far.active) {
+    return std::nullopt;
+  }
+  return snapshot_of(so_far, active_rows_, *so_far.plan, clock_, so_far.started);
+}
 
 Result<RunResult> Orchestrator::run(const config::Plan& plan, CancellationToken& cancel) {
   RunResult result;
@@ -158,11 +175,25 @@ Result<RunResult> Orchestrator::run(const config::Plan& plan, CancellationToken&
     }
   }
 
-  SoFar so_far;
+  SoFar& so_far = *so_far_;
+  {
+    const std::lock_guard lock(so_far.mutex);
+    so_far.inputs.clear();
+    so_far.timings.clear();
+    so_far.running.reset();
+    so_far.etcd_run_since.reset();
+    so_far.soak = Duration{0};
+    so_far.aborted = false;
+    so_far.active = true;
+    so_far.plan = &plan;
+    so_far.started = result.started;
+  }
   std::optional<Checkpointer> checkpointer;
   if (options_.checkpoint_interval > Duration::zero() && options_.on_checkpoint) {
-    checkpointer.emplace(clock_, options_.checkpoint_interval, [&] {
-      options_.on_checkpoint(snapshot(so_far, active_rows_, plan, clock_, result.started));
+    checkpointer.emplace(clock_, options_.checkpoint_interval, [this] {
+      if (std::optional<RunResult> so_far_now = snapshot()) {
+        options_.on_checkpoint(*so_far_now);
+      }
     });
     checkpointer->start();
   }
@@ -293,6 +324,10 @@ Result<RunResult> Orchestrator::run(const config::Plan& plan, CancellationToken&
   }
   if (checkpointer) {
     checkpointer->stop();  // the final result follows: no checkpoint may land after it
+  }
+  {
+    const std::lock_guard lock(so_far.mutex);
+    so_far.active = false;
   }
 
   eval::EvaluationOptions evaluation_options;

@@ -78,12 +78,19 @@ class Orchestrator {
   // ErrorKind::internal error).
   Result<RunResult> run(const config::Plan& plan, CancellationToken& cancel);
 
+  // The run so far, as a checkpoint gets it (above), from any thread while run() goes on; nullopt before the
+  // phases start and after run() returned. For a caller with its own cadence (a soak's, over many runs).
+  std::optional<RunResult> snapshot() const;
+
+  struct SoFar;  // the run so far, shared with the checkpoint thread (orchestrator.cpp)
+
  private:
   std::map<Phase, DriverFactory> drivers_;
   std::vector<config::CriteriaRow> active_rows_;
   OrchestratorOptions options_;
   Clock& clock_;
   ProgressSink& progress_;
+  std::shared_ptr<SoFar> so_far_;
 };
 
 }  // namespace kp::engine

@@ -193,6 +193,9 @@ std::vector<ChecklistItem> evaluate_checklist(const std::vector<PhaseEvaluation>
       } else if (*options.test_type == config::TestType::smoke) {
         item.state = ChecklistState::not_verified;
         item.evidence += "; measured in a smoke run, not under expected load";
+      } else if (*options.test_type == config::TestType::soak) {
+        item.state = ChecklistState::not_verified;
+        item.evidence += "; measured in a soak at a light load, not under expected load";
       } else {
         item.evidence += fmt::format("; {} run", config::to_string(*options.test_type));
       }

@@ -103,13 +103,14 @@ std::optional<std::string> not_demonstrated(const CriteriaRow& row, double value
       offered_text, what);
 }
 
-RowResult not_judged_in_smoke(const CriteriaRow& row, double measured, std::optional<double> offered) {
+RowResult not_judged_in_smoke(const CriteriaRow& row, double measured, std::optional<double> offered,
+                              std::string_view reason) {
   RowResult result;
   result.row = row;
   result.measured = std::isnan(measured) ? std::nullopt : std::optional<double>(measured);
   result.offered = offered;
   result.verdict = Verdict::not_judged;
-  result.reason = std::string(kNotJudgedInSmoke);
+  result.reason = std::string(reason);
   return result;
 }
 
@@ -204,8 +205,15 @@ std::pair<Verdict, std::string> phase_verdict(const PhaseInput& input, const std
   if (rows.empty()) {
     return {Verdict::not_measured, "no active criteria row for this phase"};
   }
+  std::string_view light = kNotJudgedInSmoke;
+  for (const RowResult& result : rows) {
+    if (result.verdict == Verdict::not_judged) {
+      light = result.reason;
+      break;
+    }
+  }
   const std::string not_judged_text =
-      not_judged.empty() ? std::string() : fmt::format("{}: {}", kNotJudgedInSmoke, join(not_judged, ", "));
+      not_judged.empty() ? std::string() : fmt::format("{}: {}", light, join(not_judged, ", "));
   if (considered == 0) {
     return {Verdict::not_judged, not_judged_text};
   }
@@ -334,7 +342,27 @@ std::string verdict_text(const Evaluation& evaluation) {
   if (evaluation.not_judged.empty()) {
     return verdict;
   }
-  return fmt::format("{} (smoke: capacity not judged)", verdict);
+  return fmt::format("{} ({}: capacity not judged)", verdict,
+                     not_judged_reason(evaluation) == kNotJudgedInSoak ? "soak" : "smoke");
+}
+
+bool leaves_capacity_unjudged(std::optional<config::TestType> type) {
+  return type == config::TestType::smoke || type == config::TestType::soak;
+}
+
+std::string_view not_judged_reason(std::optional<config::TestType> type) {
+  return type == config::TestType::soak ? kNotJudgedInSoak : kNotJudgedInSmoke;
+}
+
+std::string_view not_judged_reason(const Evaluation& evaluation) {
+  for (const PhaseEvaluation& phase : evaluation.phases) {
+    for (const RowResult& row : phase.rows) {
+      if (row.verdict == Verdict::not_judged) {
+        return row.reason == kNotJudgedInSoak ? kNotJudgedInSoak : kNotJudgedInSmoke;
+      }
+    }
+  }
+  return kNotJudgedInSmoke;
 }
 
 std::string_view to_string(PhaseStatus status) {
@@ -466,9 +494,10 @@ PhaseEvaluation evaluate_phase(const PhaseInput& input, const std::vector<Criter
       continue;
     }
     const Measurement* measurement = find_measurement(measured.measurements, row.metric);
-    if (measurement != nullptr && test_type == config::TestType::smoke &&
+    if (measurement != nullptr && leaves_capacity_unjudged(test_type) &&
         config::is_capacity_metric(row.metric)) {
-      out.rows.push_back(not_judged_in_smoke(row, measurement->value, measurement->offered));
+      out.rows.push_back(
+          not_judged_in_smoke(row, measurement->value, measurement->offered, not_judged_reason(test_type)));
       continue;
     }
     out.rows.push_back(measurement != nullptr ? evaluate_row(row, measurement->value, measurement->offered)
@@ -558,7 +587,7 @@ Evaluation evaluate(const std::vector<PhaseInput>& inputs, const std::vector<Cri
     }
   }
   if (!out.not_judged.empty()) {
-    parts.push_back(fmt::format("{}: {}", kNotJudgedInSmoke, join(out.not_judged, ", ")));
+    parts.push_back(fmt::format("{}: {}", not_judged_reason(out), join(out.not_judged, ", ")));
   }
   out.overall_reason = join(parts, "; ");
   out.checklist = evaluate_checklist(out.phases, options);

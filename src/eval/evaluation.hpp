@@ -95,6 +95,13 @@ struct Evaluation {
 
 // The reason of a row (and the start of a phase's remark) for a smoke run's capacity row.
 inline constexpr std::string_view kNotJudgedInSmoke = "not judged in a smoke test";
+// The same for a soak: a steady light load held for hours shows drift, never capacity.
+inline constexpr std::string_view kNotJudgedInSoak = "not judged in a soak test";
+// The light-load test types whose capacity rows are NOT JUDGED (smoke, soak), and the reason they carry.
+bool leaves_capacity_unjudged(std::optional<config::TestType> type);
+std::string_view not_judged_reason(std::optional<config::TestType> type);
+// The reason a row of `evaluation` left NOT JUDGED carries (kNotJudgedInSmoke when none did).
+std::string_view not_judged_reason(const Evaluation& evaluation);
 
 // The verdict as a verdict line shows it: "PASS", or "PASS (smoke: capacity not judged)" when a smoke run
 // left capacity rows not judged, so a PASS is never read as a capacity shown.
