@@ -1,4 +1,5 @@
 #include <fmt/format.h>
+#include <algorithm>
 
 #include "cli/command.hpp"
 #include "cli/run_session.hpp"
@@ -49,8 +50,18 @@ Outcome run_plan(const RunOptions& options) {
   // keeps its data up to the last one.
   auto write_checkpoint = checkpoint_writer(folder);
   engine::OrchestratorOptions orchestrator_options = setup.orchestrator;
+  int checkpoints = 0;
   orchestrator_options.on_checkpoint = [&](const engine::RunResult& so_far) {
     write_checkpoint(report_of(so_far, setup, options, timeline, "run"));
+    const auto running = std::ranges::find_if(so_far.inputs, [](const eval::PhaseInput& input) {
+      return input.status == eval::PhaseStatus::in_progress;
+    });
+    if (std::optional<std::filesystem::path> written = folder.path();
+        written && running != so_far.inputs.end()) {
+      // Said, so whoever watches (a person, a test that kills the run on purpose) knows what is safe.
+      progress.message(running->phase,
+                       fmt::format("checkpoint {} written to {}/", ++checkpoints, written->string()));
+    }
   };
   engine::Orchestrator orchestrator(driver_registry(setup.registry), setup.rows, orchestrator_options,
                                     real_clock(), progress);

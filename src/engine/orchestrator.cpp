@@ -49,7 +49,8 @@ struct Slot {
 // What a checkpoint needs of the run so far: written by the orchestrator's thread, read by the ticker's.
 struct Orchestrator::SoFar {
   std::mutex mutex;
-  bool active = false;  // between the start of the phases and the end of run()
+  bool active = false;                     // between the start of the phases and the end of run()
+  std::map<Phase, std::string> will_skip;  // phases skipped whatever happens (not selected, not in plan, ...)
   const config::Plan* plan = nullptr;
   WallTime started{};
   std::vector<eval::PhaseInput> inputs;  // the phases judged so far, in flow order
@@ -91,6 +92,9 @@ RunResult snapshot_of(Orchestrator::SoFar& so_far, const std::vector<config::Cri
       input.reason =
           fmt::format("running for {} of its planned {} at this checkpoint",
                       format_duration(now - so_far.running_since), format_duration(so_far.running_planned));
+    } else if (auto skip = so_far.will_skip.find(phase); skip != so_far.will_skip.end()) {
+      input.status = eval::PhaseStatus::skipped;
+      input.reason = skip->second;
     } else {
       input.status = eval::PhaseStatus::skipped;
       input.reason = "not started yet at this checkpoint";
@@ -185,6 +189,12 @@ Result<RunResult> Orchestrator::run(const config::Plan& plan, CancellationToken&
     so_far.soak = Duration{0};
     so_far.aborted = false;
     so_far.active = true;
+    so_far.will_skip.clear();
+    for (const Slot& slot : slots) {
+      if (!slot.skip_reason.empty()) {
+        so_far.will_skip[slot.phase] = slot.skip_reason;
+      }
+    }
     so_far.plan = &plan;
     so_far.started = result.started;
   }

@@ -58,7 +58,7 @@ std::map<int, std::uint64_t> write_hours(const json& report) {
 
 // The highest "soak checkpoint N written" on `err` (0 for none).
 int last_checkpoint(const std::string& err) {
-  static const std::regex line("soak checkpoint ([0-9]+) written");
+  static const std::regex line("checkpoint ([0-9]+) written");
   int last = 0;
   for (auto it = std::sregex_iterator(err.begin(), err.end(), line); it != std::sregex_iterator(); ++it) {
     last = std::max(last, std::stoi((*it)[1]));
@@ -178,6 +178,36 @@ TEST_F(Soak, AKilledSoakKeepsItsLastCheckpointAndResumes) {
   EXPECT_EQ(again.wait(seconds(30)), 2);
   EXPECT_EQ(again.err(), fmt::format("kubeproof: --resume {}: that soak has ended ({}); nothing to resume\n",
                                      folder.string(), done.at("overall").at("verdict").get<std::string>()));
+}
+
+// Not only a soak: a run killed mid-phase keeps its last checkpoint, the running phase in progress with its
+// live counts so far.
+TEST_F(Soak, ARunKilledMidPhaseKeepsItsLastCheckpoint) {
+  Running run(dir_.path(),
+              {"run", "--type", "smoke", "--only", "etcd", "--duration-scale", "0.1", "--checkpoint", "1s",
+               "--lab-dir", lab().string(), "--results", (dir_.path() / "runs").string(), "--no-live-view"});
+  ASSERT_TRUE(run.wait_for_stderr("[etcd] write: ", seconds(60))) << run.err();
+  const int next = last_checkpoint(run.err()) + 1;
+  ASSERT_TRUE(run.wait_for_stderr(fmt::format("checkpoint {} written", next + 1), seconds(30))) << run.err();
+  run.send(SIGKILL);
+  run.wait(seconds(30));
+  std::smatch match;
+  const std::string err = run.err();
+  ASSERT_TRUE(std::regex_search(err, match, std::regex("checkpoint [0-9]+ written to (.*)/"))) << err;
+  const json killed = read_json(fs::path(match[1].str()) / "report.json");
+  ASSERT_TRUE(killed.is_object());
+  EXPECT_EQ(killed.at("overall").at("verdict"), "IN PROGRESS");
+  EXPECT_EQ(killed.at("soak"), nullptr);
+  const json& etcd = killed.at("phases").at(0);
+  EXPECT_EQ(etcd.at("status"), "in progress");
+  EXPECT_EQ(etcd.at("verdict"), "IN PROGRESS");
+  bool live_note = false;
+  for (const json& note : etcd.at("notes")) {
+    live_note = live_note || note.get<std::string>().starts_with("so far (live counts, not judged): ");
+  }
+  EXPECT_TRUE(live_note) << etcd.at("notes").dump();
+  EXPECT_FALSE(etcd.at("timeseries").at("series").empty());
+  EXPECT_EQ(killed.at("phases").at(1).at("reason"), "not selected");
 }
 
 TEST_F(Soak, BadInputIsOneLineAndExitTwo) {
