@@ -202,13 +202,25 @@ std::vector<eval::PhaseInput> SoakLedger::inputs(const engine::RunResult* curren
     input.notes.push_back(fmt::format(
         "soak: round {} shown, the worst of the {} round{} that ran this phase (the latest of equals)",
         found->second.round, runs, runs == 1 ? "" : "s"));
+    bool counted = false;
     for (Measurement& measurement : input.measurements) {
       if (measurement.metric == kLeaderChanges) {
         // Every round's elections, not only the shown round's.
+        counted = true;
         measurement.value = changes;
         measurement.note =
             changes > 0 ? fmt::format("over the soak: {}", fmt::join(notes, "; ")) : measurement.note;
       }
+    }
+    if (phase == Phase::etcd && !counted && changes > 0) {
+      // The shown round measured no elections (it could not reach etcd after one, say): the soak's are
+      // evidence all the same.
+      Measurement total;
+      total.metric = std::string(kLeaderChanges);
+      total.value = changes;
+      total.source = "soak";
+      total.note = fmt::format("over the soak: {}", fmt::join(notes, "; "));
+      input.measurements.push_back(std::move(total));
     }
     if (found->second.timing) {
       timings[phase] = *found->second.timing;
