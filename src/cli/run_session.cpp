@@ -103,6 +103,13 @@ Result<std::vector<std::string>> describe_run(const config::Plan& plan, const st
   lines.push_back(fmt::format("plan \"{}\" ({}), {} test on {}", plan.name, plan.source.string(),
                               config::to_string(plan.type),
                               plan.target == config::Target::cluster ? "the cluster" : "the local lab"));
+  if (plan.type == config::TestType::soak) {
+    // A soak's phase durations are slices of a round (docs/soak.md), not the length of the run.
+    lines.push_back(
+        fmt::format("soak of {} in rounds of the phases "
+                    "below, each phase for its slice; a checkpoint every {}",
+                    format_duration(plan.soak_duration), format_duration(plan.checkpoint)));
+  }
   bool api = false;
   for (const config::PhasePlan& phase : plan.phases) {
     if (!selected(phase, only)) {
@@ -326,6 +333,19 @@ Result<std::optional<RunSetup>> set_up_run(const RunOptions& options,
   }
   plan.checkpoint = *checkpoint;
   setup.orchestrator.checkpoint_interval = *checkpoint;
+  if (!options.soak_duration.empty()) {
+    Result<Duration> soak = parse_duration(options.soak_duration);
+    if (!soak || *soak <= Duration::zero()) {
+      return fail(ErrorKind::usage, fmt::format("--duration: must be a duration such as 24h, got \"{}\"",
+                                                options.soak_duration));
+    }
+    if (*soak < plan.checkpoint) {
+      return fail(ErrorKind::usage,
+                  fmt::format("--duration: must be at least the checkpoint interval ({}), got \"{}\"",
+                              format_duration(plan.checkpoint), options.soak_duration));
+    }
+    plan.soak_duration = *soak;
+  }
 
   setup.criteria_file = criteria_file_for(options, plan);
   Result<config::Criteria> criteria = config::load_criteria(setup.criteria_file);

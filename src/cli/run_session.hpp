@@ -31,6 +31,7 @@ struct RunOptions {
   bool continue_on_fail = false;
   std::string duration_scale;  // text, validated by the flag's validator
   std::string checkpoint;      // empty: the plan's (default 1m)
+  std::string soak_duration;   // soak --duration; empty: the plan's soak_duration
   std::string criteria_file;
   TierFlags tiers;
   OutputOptions output;

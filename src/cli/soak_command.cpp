@@ -12,31 +12,23 @@ struct SoakCommandOptions {
   SoakFlags soak;
 };
 
-// --duration, else the plan's soak_duration; never under the checkpoint interval (a soak that could end
-// before its first checkpoint would not be one).
-Result<Duration> soak_duration(const SoakFlags& flags, const RunSetup& setup) {
-  Duration planned = setup.plan.soak_duration;
-  if (!flags.duration.empty()) {
-    Result<Duration> parsed = parse_duration(flags.duration);
-    if (!parsed || *parsed <= Duration::zero()) {
-      return fail(ErrorKind::usage,
-                  fmt::format("--duration: must be a duration such as 24h, got \"{}\"", flags.duration));
-    }
-    planned = *parsed;
+// The plan's soak_duration (--duration applied by set_up_run), never under the checkpoint interval: a soak
+// that could end before its first checkpoint would not be one.
+Result<Duration> soak_duration(const RunSetup& setup) {
+  if (setup.plan.soak_duration < setup.orchestrator.checkpoint_interval) {
+    return fail(
+        ErrorKind::usage,
+        fmt::format("{}: soak_duration: must be at least the checkpoint interval ({}), "
+                    "got {}",
+                    setup.plan.source.string(), format_duration(setup.orchestrator.checkpoint_interval),
+                    format_duration(setup.plan.soak_duration)));
   }
-  if (planned < setup.orchestrator.checkpoint_interval) {
-    return fail(ErrorKind::usage,
-                fmt::format("{}: must be at least the checkpoint interval ({}), got \"{}\"",
-                            flags.duration.empty() ? setup.plan.source.string() + ": soak_duration"
-                                                   : std::string("--duration"),
-                            format_duration(setup.orchestrator.checkpoint_interval),
-                            flags.duration.empty() ? format_duration(planned) : flags.duration));
-  }
-  return planned;
+  return setup.plan.soak_duration;
 }
 
 Outcome soak(const SoakCommandOptions& options) {
-  const RunOptions& run = options.run;
+  RunOptions run = options.run;
+  run.soak_duration = options.soak.duration;
   const std::filesystem::path plan_file = run.plan_file.empty()
                                               ? config::default_plan_path(config::TestType::soak)
                                               : std::filesystem::path(run.plan_file);
@@ -73,8 +65,7 @@ Outcome soak(const SoakCommandOptions& options) {
     return fail(ErrorKind::usage, fmt::format("--plan {}: kubeproof soak runs a plan of type soak, got {}",
                                               plan_file.string(), config::to_string(setup.plan.type)));
   }
-  Result<Duration> planned =
-      resume ? Result<Duration>(resume->report.soak->planned) : soak_duration(options.soak, setup);
+  Result<Duration> planned = resume ? Result<Duration>(resume->report.soak->planned) : soak_duration(setup);
   if (!planned) {
     return std::unexpected(planned.error());
   }
