@@ -26,6 +26,7 @@ Cli make_cli() {
   cli.commands.push_back(add_report_command(app));
   cli.commands.push_back(add_compare_command(app));
   cli.commands.push_back(add_run_command(app));
+  cli.commands.push_back(add_soak_command(app));
   cli.commands.push_back(add_cleanup_command(app));
   cli.commands.push_back(add_preflight_command(app));
   cli.commands.push_back(add_lab_command(app));

@@ -43,6 +43,7 @@ Command add_evaluate_command(CLI::App& parent);
 Command add_report_command(CLI::App& parent);
 Command add_compare_command(CLI::App& parent);
 Command add_run_command(CLI::App& parent);
+Command add_soak_command(CLI::App& parent);
 Command add_lab_command(CLI::App& parent);
 Command add_agent_command(CLI::App& parent);
 Command add_cleanup_command(CLI::App& parent);

@@ -3,6 +3,9 @@
 // What evaluate and run do at the end: show the verdict on stdout, write the report files, return the exit
 // code.
 
+#include <filesystem>
+#include <mutex>
+#include <optional>
 #include <string>
 
 #include "cli/command.hpp"
@@ -24,5 +27,28 @@ void add_output_options(CLI::App& app, OutputOptions& options);
 // code of the overall verdict. A report that cannot be written is an error: a verdict without its record is
 // not one a team can sign.
 Outcome deliver_report(const report::RunReport& report, const OutputOptions& options);
+
+// Where one run's report files go. The folder is created under the results folder at the first write (a
+// checkpoint, or the end), or is the one given (a resumed soak's); every later write rewrites its files in
+// place, each atomically. Thread-safe (checkpoints come from the orchestrator's ticker thread).
+class ReportFolder {
+ public:
+  explicit ReportFolder(std::filesystem::path results_root,
+                        std::optional<std::filesystem::path> existing = std::nullopt);
+  Result<std::filesystem::path> write(const report::RunReport& report);
+  std::optional<std::filesystem::path> path() const;
+
+ private:
+  std::filesystem::path results_root_;
+  mutable std::mutex mutex_;
+  std::optional<std::filesystem::path> folder_;
+};
+
+// deliver_report into `folder` (the one its checkpoints were written to).
+Outcome deliver_report(const report::RunReport& report, const OutputOptions& options, ReportFolder& folder);
+
+// The callback that writes a checkpoint's report into `folder`: a failure is said once on stderr and the run
+// goes on (the final write reports its own error).
+std::function<void(const report::RunReport&)> checkpoint_writer(ReportFolder& folder);
 
 }  // namespace kp::cli

@@ -21,6 +21,8 @@ std::string_view to_string(TestType type) {
       return "load";
     case TestType::stress:
       return "stress";
+    case TestType::soak:
+      return "soak";
   }
   return "?";
 }
@@ -31,6 +33,9 @@ const Profile& profile_for(TestType type) {
   static const Profile kSmoke{TestType::smoke, 1min, 5min, 2min, 0.0, 2.0, 0.10};
   static const Profile kLoad{TestType::load, 15min, 60min, 30min, 0.70, 1.00, 1.00};
   static const Profile kStress{TestType::stress, 10min, 30min, 15min, 1.50, 2.00, 1.50};
+  // A soak's durations are each phase's slice of one round (the soak itself lasts soak_duration); its load
+  // is light by default (5 %) and never above capacity: it looks for drift over hours, not for limits.
+  static const Profile kSoak{TestType::soak, 1s, 60min, 5min, 0.0, 1.00, 0.05};
   switch (type) {
     case TestType::smoke:
       return kSmoke;
@@ -38,6 +43,8 @@ const Profile& profile_for(TestType type) {
       return kLoad;
     case TestType::stress:
       return kStress;
+    case TestType::soak:
+      return kSoak;
   }
   return kSmoke;
 }
@@ -95,7 +102,7 @@ Result<double> read_load(const YamlField& field, const Profile& profile) {
 }
 
 Result<TestType> read_test_type(const YamlField& field) {
-  auto text = read_choice(field, {"smoke", "load", "stress"});
+  auto text = read_choice(field, {"smoke", "load", "stress", "soak"});
   if (!text) {
     return std::unexpected(text.error());
   }
@@ -104,6 +111,9 @@ Result<TestType> read_test_type(const YamlField& field) {
   }
   if (*text == "stress") {
     return TestType::stress;
+  }
+  if (*text == "soak") {
+    return TestType::soak;
   }
   return TestType::smoke;
 }
@@ -297,8 +307,8 @@ Result<Plan> parse_plan_unsafe(std::string_view yaml_text, const std::filesystem
   if (!root) {
     return std::unexpected(root.error());
   }
-  auto map =
-      YamlMap::open(*root, {"name", "type", "target", "criteria", "capacity", "duration", "load", "phases"});
+  auto map = YamlMap::open(*root, {"name", "type", "target", "criteria", "capacity", "duration", "load",
+                                   "phases", "checkpoint", "soak_duration"});
   if (!map) {
     return std::unexpected(map.error());
   }
@@ -344,6 +354,35 @@ Result<Plan> parse_plan_unsafe(std::string_view yaml_text, const std::filesystem
       return std::unexpected(capacity.error());
     }
     plan.capacity = *capacity;
+  }
+
+  if (auto checkpoint_field = map->get("checkpoint")) {
+    auto checkpoint = read_duration(*checkpoint_field);
+    if (!checkpoint) {
+      return std::unexpected(checkpoint.error());
+    }
+    if (*checkpoint < 1s) {
+      return checkpoint_field->fail_got("must be at least 1s");
+    }
+    plan.checkpoint = *checkpoint;
+  }
+  if (plan.type == TestType::soak) {
+    plan.soak_duration = 24h;
+  }
+  if (auto soak_field = map->get("soak_duration")) {
+    if (plan.type != TestType::soak) {
+      return soak_field->fail_got(
+          fmt::format("only a plan of type soak has a soak duration (this one is {})", to_string(plan.type)));
+    }
+    auto soak = read_duration(*soak_field);
+    if (!soak) {
+      return std::unexpected(soak.error());
+    }
+    if (*soak < plan.checkpoint) {
+      return soak_field->fail_got(
+          fmt::format("must be at least the checkpoint interval ({})", format_duration(plan.checkpoint)));
+    }
+    plan.soak_duration = *soak;
   }
 
   PhaseDefaults defaults{profile.default_duration, profile.default_load};

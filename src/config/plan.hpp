@@ -19,7 +19,8 @@
 
 namespace kp::config {
 
-enum class TestType { smoke, load, stress };
+// soak: a steady light load held for hours (kubeproof soak, docs/soak.md).
+enum class TestType { smoke, load, stress, soak };
 std::string_view to_string(TestType type);
 
 // The seed's test types as bounds: smoke 1-5 min (validates configuration), load 15-60 min at 70-100 % of
@@ -77,6 +78,12 @@ struct Plan {
   std::optional<std::filesystem::path> criteria_file;
   std::vector<PhasePlan> phases;  // in flow order
   double duration_scale = 1.0;    // 1.0 unless shortened; reports say so when not 1
+  // How often a running run rewrites its report files with what it measured so far (`checkpoint:`, default
+  // 1m; engine/checkpoint.hpp). --checkpoint overrides it.
+  Duration checkpoint{std::chrono::minutes(1)};
+  // type soak: how long the whole soak lasts (`soak_duration:`, default 24h); each phase's `duration` is its
+  // slice of one round, and rounds repeat until this is spent (docs/soak.md). 0 for other types.
+  Duration soak_duration{0};
 };
 
 // Parses and validates a plan. Errors: `plans/x.yaml:14: phases[2].load: must be within 70%..100% for a load

@@ -36,18 +36,34 @@ WallTime FakeClock::wall_now() const {
 }
 
 void FakeClock::sleep_until(TimePoint deadline) {
-  const std::lock_guard lock(mutex_);
-  // Time never runs backwards: a deadline in the past returns at once, as a real sleep would.
-  if (deadline > now_) {
-    now_ = deadline;
+  {
+    const std::lock_guard lock(mutex_);
+    // Time never runs backwards: a deadline in the past returns at once, as a real sleep would.
+    if (deadline > now_) {
+      now_ = deadline;
+    }
   }
+  moved_.notify_all();
 }
 
 void FakeClock::advance(Duration by) {
-  const std::lock_guard lock(mutex_);
-  if (by > Duration::zero()) {
-    now_ += by;
+  {
+    const std::lock_guard lock(mutex_);
+    if (by > Duration::zero()) {
+      now_ += by;
+    }
   }
+  moved_.notify_all();
+}
+
+void FakeClock::wait_reached(TimePoint deadline, const std::function<bool()>& stop) {
+  std::unique_lock lock(mutex_);
+  moved_.wait(lock, [&] { return now_ >= deadline || stop(); });
+}
+
+void FakeClock::wake() {
+  { const std::lock_guard lock(mutex_); }  // a waiter between its check and its wait sees the notify
+  moved_.notify_all();
 }
 
 }  // namespace kp

@@ -4,6 +4,8 @@
 // this file calls steady_clock::now() or system_clock::now() directly.
 
 #include <chrono>
+#include <condition_variable>
+#include <functional>
 #include <mutex>
 
 #include "core/units.hpp"
@@ -34,8 +36,8 @@ class RealClock final : public Clock {
 // The process-wide real clock.
 Clock& real_clock();
 
-// A clock that moves only when told. sleep_until() jumps the clock forward to the deadline, so code that paces
-// itself runs instantly and deterministically under test.
+// A clock that moves only when told. sleep_until() jumps the clock forward to the deadline, so code that
+// paces itself runs instantly and deterministically under test.
 class FakeClock final : public Clock {
  public:
   explicit FakeClock(TimePoint start = TimePoint{} + std::chrono::hours(1),
@@ -44,9 +46,16 @@ class FakeClock final : public Clock {
   WallTime wall_now() const override;
   void sleep_until(TimePoint deadline) override;
   void advance(Duration by);
+  // For a background thread under test (the checkpoint ticker): blocks until another thread has moved the
+  // clock to `deadline`, or until wake() finds `stop` true. Unlike sleep_until it never moves time itself,
+  // so the thread that drives the test keeps sole control of the clock.
+  void wait_reached(TimePoint deadline, const std::function<bool()>& stop);
+  // Wakes wait_reached() to check its `stop` again.
+  void wake();
 
  private:
   mutable std::mutex mutex_;
+  std::condition_variable moved_;
   TimePoint now_;
   WallTime wall_start_;
   TimePoint start_;

@@ -1,12 +1,15 @@
 #include "engine/orchestrator.hpp"
 
+#include <algorithm>
 #include <exception>
+#include <mutex>
 #include <string>
 #include <utility>
 
 #include <fmt/format.h>
 
 #include "core/units.hpp"
+#include "engine/checkpoint.hpp"
 
 namespace kp::engine {
 namespace {
@@ -43,6 +46,73 @@ struct Slot {
 
 }  // namespace
 
+// What a checkpoint needs of the run so far: written by the orchestrator's thread, read by the ticker's.
+struct Orchestrator::SoFar {
+  std::mutex mutex;
+  bool active = false;                     // between the start of the phases and the end of run()
+  std::map<Phase, std::string> will_skip;  // phases skipped whatever happens (not selected, not in plan, ...)
+  const config::Plan* plan = nullptr;
+  WallTime started{};
+  std::vector<eval::PhaseInput> inputs;  // the phases judged so far, in flow order
+  std::map<Phase, PhaseTiming> timings;
+  std::optional<Phase> running;
+  std::optional<Phase> running_after_failure;
+  TimePoint running_since{};
+  Duration running_planned{0};
+  std::optional<TimePoint> etcd_run_since;  // the etcd phase's run() is going on since then
+  Duration soak{0};
+  bool aborted = false;
+};
+
+namespace {
+
+// The run so far as a RunResult: finished phases, the running one in progress, the rest not started yet.
+// The caller holds so_far.mutex.
+RunResult snapshot_of(Orchestrator::SoFar& so_far, const std::vector<config::CriteriaRow>& rows,
+                      const config::Plan& plan, Clock& clock, WallTime started) {
+  RunResult result;
+  const TimePoint now = clock.now();
+  result.timings = so_far.timings;
+  result.started = started;
+  result.finished = clock.wall_now();
+  result.aborted = so_far.aborted;
+  result.soak = so_far.soak + (so_far.etcd_run_since ? now - *so_far.etcd_run_since : Duration{0});
+  for (Phase phase : kFlowOrder) {
+    const auto judged = std::ranges::find_if(
+        so_far.inputs, [&](const eval::PhaseInput& input) { return input.phase == phase; });
+    if (judged != so_far.inputs.end()) {
+      result.inputs.push_back(*judged);
+      continue;
+    }
+    eval::PhaseInput input;
+    input.phase = phase;
+    if (so_far.running == phase) {
+      input.status = eval::PhaseStatus::in_progress;
+      input.ran_after_failure = so_far.running_after_failure;
+      input.reason =
+          fmt::format("running for {} of its planned {} at this checkpoint",
+                      format_duration(now - so_far.running_since), format_duration(so_far.running_planned));
+    } else if (auto skip = so_far.will_skip.find(phase); skip != so_far.will_skip.end()) {
+      input.status = eval::PhaseStatus::skipped;
+      input.reason = skip->second;
+    } else {
+      input.status = eval::PhaseStatus::skipped;
+      input.reason = "not started yet at this checkpoint";
+    }
+    result.inputs.push_back(std::move(input));
+  }
+  eval::EvaluationOptions options;
+  options.tiers = plan.tiers;
+  options.soak_duration = result.soak;
+  options.test_type = plan.type;
+  options.aborted = result.aborted;
+  options.in_progress = true;
+  result.evaluation = eval::evaluate(result.inputs, rows, options);
+  return result;
+}
+
+}  // namespace
+
 Orchestrator::Orchestrator(std::map<Phase, DriverFactory> drivers,
                            std::vector<config::CriteriaRow> active_rows, OrchestratorOptions options,
                            Clock& clock, ProgressSink& progress)
@@ -50,7 +120,17 @@ Orchestrator::Orchestrator(std::map<Phase, DriverFactory> drivers,
       active_rows_(std::move(active_rows)),
       options_(std::move(options)),
       clock_(clock),
-      progress_(progress) {}
+      progress_(progress),
+      so_far_(std::make_shared<SoFar>()) {}
+
+std::optional<RunResult> Orchestrator::snapshot() const {
+  SoFar& so_far = *so_far_;
+  const std::lock_guard lock(so_far.mutex);
+  if (!so_far.active) {
+    return std::nullopt;
+  }
+  return snapshot_of(so_far, active_rows_, *so_far.plan, clock_, so_far.started);
+}
 
 Result<RunResult> Orchestrator::run(const config::Plan& plan, CancellationToken& cancel) {
   RunResult result;
@@ -99,6 +179,35 @@ Result<RunResult> Orchestrator::run(const config::Plan& plan, CancellationToken&
     }
   }
 
+  SoFar& so_far = *so_far_;
+  {
+    const std::lock_guard lock(so_far.mutex);
+    so_far.inputs.clear();
+    so_far.timings.clear();
+    so_far.running.reset();
+    so_far.etcd_run_since.reset();
+    so_far.soak = Duration{0};
+    so_far.aborted = false;
+    so_far.active = true;
+    so_far.will_skip.clear();
+    for (const Slot& slot : slots) {
+      if (!slot.skip_reason.empty()) {
+        so_far.will_skip[slot.phase] = slot.skip_reason;
+      }
+    }
+    so_far.plan = &plan;
+    so_far.started = result.started;
+  }
+  std::optional<Checkpointer> checkpointer;
+  if (options_.checkpoint_interval > Duration::zero() && options_.on_checkpoint) {
+    checkpointer.emplace(clock_, options_.checkpoint_interval, [this] {
+      if (std::optional<RunResult> so_far_now = snapshot()) {
+        options_.on_checkpoint(*so_far_now);
+      }
+    });
+    checkpointer->start();
+  }
+
   std::optional<std::string> stop_reason;  // set once a failure or cancellation stops the flow
   std::optional<Phase> first_failure;
   Duration soak{0};
@@ -114,6 +223,11 @@ Result<RunResult> Orchestrator::run(const config::Plan& plan, CancellationToken&
     if (!slot.skip_reason.empty() || stop_reason.has_value()) {
       input.reason = slot.skip_reason.empty() ? *stop_reason : slot.skip_reason;
       progress_.message(phase, fmt::format("skipped: {}", input.reason));
+      {
+        const std::lock_guard lock(so_far.mutex);
+        so_far.inputs.push_back(input);
+        so_far.aborted = result.aborted;
+      }
       result.inputs.push_back(std::move(input));
       continue;
     }
@@ -126,6 +240,14 @@ Result<RunResult> Orchestrator::run(const config::Plan& plan, CancellationToken&
     timing.started = clock_.wall_now();
     progress_.phase_started(phase, timing.started);
     const TimePoint phase_start = clock_.now();
+    {
+      const std::lock_guard lock(so_far.mutex);
+      so_far.running = phase;
+      so_far.running_after_failure = input.ran_after_failure;
+      so_far.running_since = phase_start;
+      so_far.running_planned = slot.plan->duration;
+      so_far.timings[phase] = timing;
+    }
 
     Result<void> prepared = guarded(phase, "prepare", [&] { return driver.prepare(context); });
     if (!prepared) {
@@ -145,9 +267,16 @@ Result<RunResult> Orchestrator::run(const config::Plan& plan, CancellationToken&
       input.reason = "cancelled before the run started";
     } else {
       const TimePoint run_start = clock_.now();
+      if (phase == Phase::etcd) {
+        const std::lock_guard lock(so_far.mutex);
+        so_far.etcd_run_since = run_start;
+      }
       Result<PhaseRun> ran = guarded(phase, "run", [&] { return driver.run(context); });
       if (phase == Phase::etcd) {
         soak = clock_.now() - run_start;
+        const std::lock_guard lock(so_far.mutex);
+        so_far.etcd_run_since.reset();
+        so_far.soak = soak;
       }
       if (ran && !ran->skipped.empty()) {
         input.status = eval::PhaseStatus::skipped;
@@ -194,7 +323,21 @@ Result<RunResult> Orchestrator::run(const config::Plan& plan, CancellationToken&
             "not run: {} failed (foundation first; --continue-on-fail runs them anyway)", to_string(phase));
       }
     }
+    {
+      const std::lock_guard lock(so_far.mutex);
+      so_far.inputs.push_back(input);
+      so_far.timings[phase] = timing;
+      so_far.running.reset();
+      so_far.aborted = result.aborted;
+    }
     result.inputs.push_back(std::move(input));
+  }
+  if (checkpointer) {
+    checkpointer->stop();  // the final result follows: no checkpoint may land after it
+  }
+  {
+    const std::lock_guard lock(so_far.mutex);
+    so_far.active = false;
   }
 
   eval::EvaluationOptions evaluation_options;
@@ -204,6 +347,7 @@ Result<RunResult> Orchestrator::run(const config::Plan& plan, CancellationToken&
   evaluation_options.aborted = result.aborted;
   result.evaluation = eval::evaluate(result.inputs, active_rows_, evaluation_options);
   result.finished = clock_.wall_now();
+  result.soak = soak;
   return result;
 }
 

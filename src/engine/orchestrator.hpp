@@ -18,7 +18,15 @@
 // Cancellation (checked before each phase and after its run): the current phase is `cancelled` with what it
 // measured, later phases SKIPPED "run aborted", RunResult::aborted is set and the overall verdict is ABORTED
 // (FAIL if a phase had already failed: a measured failure stays evidence).
+// Checkpoints (OrchestratorOptions::checkpoint_interval > 0): every interval on the injected clock, from a
+// ticker thread (engine/checkpoint.hpp), on_checkpoint receives the run so far: the phases finished as they
+// were judged, the running one with status `in_progress` (its reason says since when, and for how long it is
+// planned), the phases not reached SKIPPED "not started yet at this checkpoint", and an evaluation whose
+// overall is IN PROGRESS (FAIL if a finished phase failed). The running phase's own figures come from its
+// live series, which the caller records (report/timeline.hpp): drivers hand measurements over only at their
+// end.
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -33,11 +41,6 @@
 
 namespace kp::engine {
 
-struct OrchestratorOptions {
-  bool continue_on_fail = false;
-  std::set<Phase> only;  // empty: every enabled phase of the plan
-};
-
 struct PhaseTiming {
   WallTime started{};
   WallTime finished{};
@@ -50,6 +53,17 @@ struct RunResult {
   WallTime started{};
   WallTime finished{};
   bool aborted = false;
+  // The time the etcd phase's run() took (so far, in a checkpoint): the checklist's soak duration.
+  Duration soak{0};
+};
+
+struct OrchestratorOptions {
+  bool continue_on_fail = false;
+  std::set<Phase> only;  // empty: every enabled phase of the plan
+  // 0: no checkpoints. Else every interval, on_checkpoint (called on the ticker thread, never two at once;
+  // it must not throw) gets the run so far, `finished` set to the checkpoint's time.
+  Duration checkpoint_interval{0};
+  std::function<void(const RunResult&)> on_checkpoint;
 };
 
 class Orchestrator {
@@ -64,12 +78,19 @@ class Orchestrator {
   // ErrorKind::internal error).
   Result<RunResult> run(const config::Plan& plan, CancellationToken& cancel);
 
+  // The run so far, as a checkpoint gets it (above), from any thread while run() goes on; nullopt before the
+  // phases start and after run() returned. For a caller with its own cadence (a soak's, over many runs).
+  std::optional<RunResult> snapshot() const;
+
+  struct SoFar;  // the run so far, shared with the checkpoint thread (orchestrator.cpp)
+
  private:
   std::map<Phase, DriverFactory> drivers_;
   std::vector<config::CriteriaRow> active_rows_;
   OrchestratorOptions options_;
   Clock& clock_;
   ProgressSink& progress_;
+  std::shared_ptr<SoFar> so_far_;
 };
 
 }  // namespace kp::engine

@@ -60,7 +60,8 @@ void qualify(Check& check, const PhaseEvaluation& phase) {
     // The reason is the phase's, said once where the phase is reported; repeating it per item made one reason
     // appear three times on a console.
     check.evidence += fmt::format(" ({} phase INVALID)", to_string(phase.phase));
-  } else if (phase.status == PhaseStatus::cancelled || phase.status == PhaseStatus::error) {
+  } else if (phase.status == PhaseStatus::cancelled || phase.status == PhaseStatus::error ||
+             phase.status == PhaseStatus::in_progress) {
     check.unfinished = true;
     check.evidence +=
         fmt::format(" ({} phase did not finish: {})", to_string(phase.phase), to_string(phase.status));
@@ -192,6 +193,9 @@ std::vector<ChecklistItem> evaluate_checklist(const std::vector<PhaseEvaluation>
       } else if (*options.test_type == config::TestType::smoke) {
         item.state = ChecklistState::not_verified;
         item.evidence += "; measured in a smoke run, not under expected load";
+      } else if (*options.test_type == config::TestType::soak) {
+        item.state = ChecklistState::not_verified;
+        item.evidence += "; measured in a soak at a light load, not under expected load";
       } else {
         item.evidence += fmt::format("; {} run", config::to_string(*options.test_type));
       }

@@ -103,13 +103,14 @@ std::optional<std::string> not_demonstrated(const CriteriaRow& row, double value
       offered_text, what);
 }
 
-RowResult not_judged_in_smoke(const CriteriaRow& row, double measured, std::optional<double> offered) {
+RowResult not_judged_in_smoke(const CriteriaRow& row, double measured, std::optional<double> offered,
+                              std::string_view reason) {
   RowResult result;
   result.row = row;
   result.measured = std::isnan(measured) ? std::nullopt : std::optional<double>(measured);
   result.offered = offered;
   result.verdict = Verdict::not_judged;
-  result.reason = std::string(kNotJudgedInSmoke);
+  result.reason = std::string(reason);
   return result;
 }
 
@@ -173,6 +174,15 @@ std::pair<Verdict, std::string> phase_verdict(const PhaseInput& input, const std
     stopped = input.reason.empty() ? std::string("driver error") : input.reason;
   }
 
+  if (input.status == PhaseStatus::in_progress) {
+    // A sample not yet whole proves nothing either way, not even a FAIL: the finished phase will say.
+    std::string reason = input.reason.empty() ? std::string("still running") : input.reason;
+    reason += fmt::format("; {} of {} metrics measured so far", measured, considered);
+    if (!failed.empty()) {
+      reason += fmt::format(", beyond critical so far: {}", join(failed, "; "));
+    }
+    return {Verdict::in_progress, std::move(reason)};
+  }
   if (!failed.empty() && input.status == PhaseStatus::cancelled) {
     // Whoever stopped the phase cut its sample short (a cold cache's first 0.2 s, a latency tail not yet
     // averaged in): ABORTED, as every interrupted run is (exit 4), with what was beyond critical named.
@@ -195,8 +205,15 @@ std::pair<Verdict, std::string> phase_verdict(const PhaseInput& input, const std
   if (rows.empty()) {
     return {Verdict::not_measured, "no active criteria row for this phase"};
   }
+  std::string_view light = kNotJudgedInSmoke;
+  for (const RowResult& result : rows) {
+    if (result.verdict == Verdict::not_judged) {
+      light = result.reason;
+      break;
+    }
+  }
   const std::string not_judged_text =
-      not_judged.empty() ? std::string() : fmt::format("{}: {}", kNotJudgedInSmoke, join(not_judged, ", "));
+      not_judged.empty() ? std::string() : fmt::format("{}: {}", light, join(not_judged, ", "));
   if (considered == 0) {
     return {Verdict::not_judged, not_judged_text};
   }
@@ -265,7 +282,8 @@ std::string phases_with(const std::vector<PhaseEvaluation>& phases, Verdict verd
   return join(parts, "; ");
 }
 
-std::pair<Verdict, std::string> overall_verdict(const std::vector<PhaseEvaluation>& phases, bool aborted) {
+std::pair<Verdict, std::string> overall_verdict(const std::vector<PhaseEvaluation>& phases, bool aborted,
+                                                bool in_progress) {
   std::size_t in_scope = 0;
   auto count = [&](Verdict verdict) {
     return std::ranges::count_if(phases, [&](const PhaseEvaluation& p) { return p.verdict == verdict; });
@@ -280,6 +298,12 @@ std::pair<Verdict, std::string> overall_verdict(const std::vector<PhaseEvaluatio
 
   if (count(Verdict::fail) > 0) {
     return {Verdict::fail, phases_with(phases, Verdict::fail)};
+  }
+  if (in_progress || count(Verdict::in_progress) > 0) {
+    std::string detail = phases_with(phases, Verdict::in_progress);
+    return {Verdict::in_progress, detail.empty()
+                                      ? std::string("checkpoint of a run still in progress")
+                                      : fmt::format("checkpoint of a run still in progress; {}", detail)};
   }
   if (aborted || count(Verdict::aborted) > 0) {
     std::string detail = phases_with(phases, Verdict::aborted);
@@ -318,7 +342,27 @@ std::string verdict_text(const Evaluation& evaluation) {
   if (evaluation.not_judged.empty()) {
     return verdict;
   }
-  return fmt::format("{} (smoke: capacity not judged)", verdict);
+  return fmt::format("{} ({}: capacity not judged)", verdict,
+                     not_judged_reason(evaluation) == kNotJudgedInSoak ? "soak" : "smoke");
+}
+
+bool leaves_capacity_unjudged(std::optional<config::TestType> type) {
+  return type == config::TestType::smoke || type == config::TestType::soak;
+}
+
+std::string_view not_judged_reason(std::optional<config::TestType> type) {
+  return type == config::TestType::soak ? kNotJudgedInSoak : kNotJudgedInSmoke;
+}
+
+std::string_view not_judged_reason(const Evaluation& evaluation) {
+  for (const PhaseEvaluation& phase : evaluation.phases) {
+    for (const RowResult& row : phase.rows) {
+      if (row.verdict == Verdict::not_judged) {
+        return row.reason == kNotJudgedInSoak ? kNotJudgedInSoak : kNotJudgedInSmoke;
+      }
+    }
+  }
+  return kNotJudgedInSmoke;
 }
 
 std::string_view to_string(PhaseStatus status) {
@@ -331,6 +375,8 @@ std::string_view to_string(PhaseStatus status) {
       return "cancelled";
     case PhaseStatus::error:
       return "error";
+    case PhaseStatus::in_progress:
+      return "in progress";
   }
   return "?";
 }
@@ -448,9 +494,10 @@ PhaseEvaluation evaluate_phase(const PhaseInput& input, const std::vector<Criter
       continue;
     }
     const Measurement* measurement = find_measurement(measured.measurements, row.metric);
-    if (measurement != nullptr && test_type == config::TestType::smoke &&
+    if (measurement != nullptr && leaves_capacity_unjudged(test_type) &&
         config::is_capacity_metric(row.metric)) {
-      out.rows.push_back(not_judged_in_smoke(row, measurement->value, measurement->offered));
+      out.rows.push_back(
+          not_judged_in_smoke(row, measurement->value, measurement->offered, not_judged_reason(test_type)));
       continue;
     }
     out.rows.push_back(measurement != nullptr ? evaluate_row(row, measurement->value, measurement->offered)
@@ -513,7 +560,7 @@ Evaluation evaluate(const std::vector<PhaseInput>& inputs, const std::vector<Cri
     out.phases.push_back(std::move(evaluated));
   }
 
-  auto [verdict, detail] = overall_verdict(out.phases, options.aborted);
+  auto [verdict, detail] = overall_verdict(out.phases, options.aborted, options.in_progress);
   out.overall = verdict;
   const auto in_scope = std::ranges::count_if(out.phases, [](const PhaseEvaluation& p) {
     return p.verdict != Verdict::skipped && p.verdict != Verdict::not_judged;
@@ -540,7 +587,7 @@ Evaluation evaluate(const std::vector<PhaseInput>& inputs, const std::vector<Cri
     }
   }
   if (!out.not_judged.empty()) {
-    parts.push_back(fmt::format("{}: {}", kNotJudgedInSmoke, join(out.not_judged, ", ")));
+    parts.push_back(fmt::format("{}: {}", not_judged_reason(out), join(out.not_judged, ", ")));
   }
   out.overall_reason = join(parts, "; ");
   out.checklist = evaluate_checklist(out.phases, options);

@@ -51,8 +51,12 @@ enum class PhaseStatus {
   skipped,    // did not run; `reason` says why
   cancelled,  // interrupted; measurements so far are kept
   error,      // the driver failed; measurements so far are kept, `reason` says why
+  // Still running when a checkpoint was written (engine/checkpoint.hpp): what it measured so far, never a
+  // verdict of its own (IN PROGRESS). A finished report never holds it.
+  in_progress,
 };
-std::string_view to_string(PhaseStatus status);  // "completed", "skipped", "cancelled", "error"
+// "completed", "skipped", "cancelled", "error", "in progress"
+std::string_view to_string(PhaseStatus status);
 
 struct PhaseEvaluation {
   Phase phase;
@@ -91,6 +95,13 @@ struct Evaluation {
 
 // The reason of a row (and the start of a phase's remark) for a smoke run's capacity row.
 inline constexpr std::string_view kNotJudgedInSmoke = "not judged in a smoke test";
+// The same for a soak: a steady light load held for hours shows drift, never capacity.
+inline constexpr std::string_view kNotJudgedInSoak = "not judged in a soak test";
+// The light-load test types whose capacity rows are NOT JUDGED (smoke, soak), and the reason they carry.
+bool leaves_capacity_unjudged(std::optional<config::TestType> type);
+std::string_view not_judged_reason(std::optional<config::TestType> type);
+// The reason a row of `evaluation` left NOT JUDGED carries (kNotJudgedInSmoke when none did).
+std::string_view not_judged_reason(const Evaluation& evaluation);
 
 // The verdict as a verdict line shows it: "PASS", or "PASS (smoke: capacity not judged)" when a smoke run
 // left capacity rows not judged, so a PASS is never read as a capacity shown.
@@ -122,11 +133,15 @@ struct EvaluationOptions {
   // are judged and the evidence says that the load level is unknown.
   std::optional<config::TestType> test_type;
   bool aborted = false;
+  // A checkpoint of a run still going (engine/checkpoint.hpp): the overall is IN PROGRESS whatever the
+  // phases finished so far say, unless one of them already FAILed (a measured failure stays evidence).
+  bool in_progress = false;
 };
 
 // Phase verdict, first match wins:
 //   skipped with no measurements -> SKIPPED (reason: why it did not run);
 //   any invalid reason -> INVALID (the numbers cannot be trusted, not even a FAIL);
+//   in progress (a checkpoint) -> IN PROGRESS, with what it measured so far in the reason;
 //   cancelled -> ABORTED (an interrupted sample proves nothing either way: its FAIL rows keep their verdict
 //   and are named in the reason, but a Ctrl-C always ends a run ABORTED, exit 4);
 //   any FAIL row -> FAIL (a measured failure is evidence even from a phase whose driver failed);
@@ -146,7 +161,8 @@ PhaseEvaluation evaluate_phase(const PhaseInput& input, const std::vector<config
                                std::optional<config::TestType> test_type = std::nullopt);
 
 // Overall, over the phases that are in scope (verdict not SKIPPED; SKIPPED phases are reported in the reason
-// but never make a run fail or pass): FAIL if any FAIL; then ABORTED (options.aborted or a phase ABORTED);
+// but never make a run fail or pass): FAIL if any FAIL; then IN PROGRESS (options.in_progress or a phase IN
+// PROGRESS: a checkpoint never reads PASS); then ABORTED (options.aborted or a phase ABORTED);
 // INVALID; NOT MEASURED if no in-scope phase measured anything; INCOMPLETE if some did not; CONDITIONAL
 // PASS; PASS. With no phase in scope the overall is NOT MEASURED (ABORTED if aborted).
 // Phases missing from `inputs` are SKIPPED ("no data for this phase").

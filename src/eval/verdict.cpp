@@ -20,6 +20,8 @@ std::string_view to_string(Verdict verdict) {
       return "INVALID";
     case Verdict::aborted:
       return "ABORTED";
+    case Verdict::in_progress:
+      return "IN PROGRESS";
     case Verdict::fail:
       return "FAIL";
   }

@@ -14,14 +14,15 @@ enum class Verdict {
   skipped,           // the phase did not run (service absent, gated by a failed foundation, --only)
   invalid,           // the run could not do what it set out to (e.g. did not reach its target rate)
   aborted,           // interrupted (SIGINT) before it finished
+  in_progress,       // a checkpoint of a run still going: nothing is signed until it ends
   fail,              // some metric beyond its Critical level
 };
 
 std::string_view to_string(Verdict verdict);  // "PASS", "CONDITIONAL PASS", "FAIL", "NOT JUDGED", ...
 
-// NOT JUDGED: a capacity row (config::is_capacity_metric) in a smoke run. A smoke test validates configuration
-// at a fraction of capacity, so its rate is shown with what was offered and never judged; it is evidence
-// neither for nor against the cluster and does not count toward INCOMPLETE.
+// NOT JUDGED: a capacity row (config::is_capacity_metric) in a smoke run. A smoke test validates
+// configuration at a fraction of capacity, so its rate is shown with what was offered and never judged; it is
+// evidence neither for nor against the cluster and does not count toward INCOMPLETE.
 
 // Exit code of a whole run: 0 PASS, 1 FAIL, 3 CONDITIONAL PASS, 4 invalid, incomplete or aborted.
 int exit_code_for(Verdict overall);

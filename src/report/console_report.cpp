@@ -10,6 +10,7 @@
 #include "eval/verdict.hpp"
 #include "report/report_text.hpp"
 #include "report/run_report.hpp"
+#include "report/soak_text.hpp"
 #include "report/stress_text.hpp"
 
 namespace kp::report {
@@ -27,6 +28,7 @@ std::string_view colour_of(eval::Verdict verdict) {
       return "\x1b[1;31m";  // bold red
     case eval::Verdict::invalid:
     case eval::Verdict::aborted:
+    case eval::Verdict::in_progress:
     case eval::Verdict::incomplete:
       return "\x1b[35m";  // magenta
     case eval::Verdict::not_judged:
@@ -139,7 +141,8 @@ std::string overall_summary(const eval::Evaluation& evaluation) {
   }
   if (!evaluation.not_judged.empty()) {
     parts.push_back(fmt::format("{} capacity row{} {}", evaluation.not_judged.size(),
-                                evaluation.not_judged.size() == 1 ? "" : "s", eval::kNotJudgedInSmoke));
+                                evaluation.not_judged.size() == 1 ? "" : "s",
+                                eval::not_judged_reason(evaluation)));
   }
   std::string out;
   for (const std::string& part : parts) {
@@ -265,6 +268,31 @@ std::string render_console(const RunReport& report, const ConsoleOptions& option
     }
     for (const load::StressResult& series : phase.stress) {
       out += stress_block(series, painter);
+    }
+  }
+
+  if (report.soak) {
+    out += "\n" + painter.paint("\x1b[1m", "Soak: latency hour by hour") + "\n";
+    out += fmt::format("  {}\n", soak_summary(*report.soak));
+    const auto rows = soak_hour_cells(*report.soak);
+    std::array<std::size_t, kSoakHourHeaders.size()> widths{};
+    for (std::size_t i = 0; i < widths.size(); ++i) {
+      widths[i] = kSoakHourHeaders[i].size();
+      for (const auto& cells : rows) {
+        widths[i] = std::max(widths[i], cells[i].size());
+      }
+    }
+    std::string header = " ";
+    for (std::size_t i = 0; i < widths.size(); ++i) {
+      header += " " + pad(std::string(kSoakHourHeaders[i]), widths[i]);
+    }
+    out += header + "\n";
+    for (const auto& cells : rows) {
+      std::string line = " ";
+      for (std::size_t i = 0; i < widths.size(); ++i) {
+        line += " " + pad(cells[i], widths[i]);
+      }
+      out += line + "\n";
     }
   }
 

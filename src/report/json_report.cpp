@@ -306,6 +306,49 @@ Json phase_json(const RunReport& report, const eval::PhaseEvaluation& phase) {
   return json;
 }
 
+double record_seconds(Duration duration) {
+  return static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(duration).count()) /
+         1000.0;
+}
+
+Json soak_json(const SoakRecord& soak) {
+  Json resumes = Json::array();
+  for (const SoakResume& resume : soak.resumes) {
+    resumes.push_back(Json{{"at", time_json(resume.at)}, {"after_seconds", record_seconds(resume.after)}});
+  }
+  Json phases = Json::array();
+  for (const SoakPhaseRounds& phase : soak.phases) {
+    phases.push_back(Json{{"phase", std::string(to_string(phase.phase))},
+                          {"runs", phase.runs},
+                          {"shown_round", phase.shown_round}});
+  }
+  Json hours = Json::array();
+  for (const SoakHour& hour : soak.hours) {
+    const auto text = [](double seconds) {
+      return format_duration(std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds)));
+    };
+    hours.push_back(Json{{"hour", hour.hour},
+                         {"metric", hour.metric},
+                         {"count", hour.count},
+                         {"p50", hour.p50},
+                         {"p50_text", text(hour.p50)},
+                         {"p99", hour.p99},
+                         {"p99_text", text(hour.p99)},
+                         {"max", hour.max},
+                         {"histogram", Json::parse(hour.histogram)}});
+  }
+  return Json{{"planned_seconds", record_seconds(soak.planned)},
+              {"elapsed_seconds", record_seconds(soak.elapsed)},
+              {"checkpoint_seconds", record_seconds(soak.checkpoint)},
+              {"rounds", soak.rounds},
+              {"etcd_watched_seconds", record_seconds(soak.etcd_watched)},
+              {"plan_file", soak.plan_file},
+              {"plan_digest", soak.plan_digest},
+              {"resumes", resumes},
+              {"phases", phases},
+              {"hours", hours}};
+}
+
 }  // namespace
 
 std::string render_json(const RunReport& report) {
@@ -340,6 +383,7 @@ std::string render_json(const RunReport& report) {
                              {"metrics", metrics}});
   }
   json["checklist"] = checklist;
+  json["soak"] = report.soak ? soak_json(*report.soak) : Json(nullptr);
   // Invalid UTF-8 in a driver's note must not make the whole report unwritable: replace, don't throw.
   return json.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }

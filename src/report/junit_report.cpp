@@ -25,7 +25,8 @@ std::string xml_text(std::string_view text) {
 
 bool phase_is_broken(const eval::PhaseEvaluation& phase) {
   return phase.verdict == eval::Verdict::invalid || phase.verdict == eval::Verdict::aborted ||
-         phase.status == eval::PhaseStatus::error || phase.status == eval::PhaseStatus::cancelled;
+         phase.verdict == eval::Verdict::in_progress || phase.status == eval::PhaseStatus::error ||
+         phase.status == eval::PhaseStatus::cancelled;
 }
 
 struct Counts {

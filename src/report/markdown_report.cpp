@@ -7,6 +7,7 @@
 #include "eval/verdict.hpp"
 #include "report/report_text.hpp"
 #include "report/run_report.hpp"
+#include "report/soak_text.hpp"
 #include "report/stress_text.hpp"
 
 namespace kp::report {
@@ -153,6 +154,24 @@ std::string render_markdown(const RunReport& report) {
           out += line + "\n";
         }
       }
+    }
+  }
+
+  if (report.soak) {
+    out += fmt::format("\n## Soak: latency hour by hour\n\n{}\n\n", cell(soak_summary(*report.soak)));
+    std::string header = "|";
+    std::string rule = "|";
+    for (std::string_view name : kSoakHourHeaders) {
+      header += fmt::format(" {} |", name);
+      rule += "---|";
+    }
+    out += header + "\n" + rule + "\n";
+    for (const auto& cells : soak_hour_cells(*report.soak)) {
+      std::string line = "|";
+      for (const std::string& text : cells) {
+        line += fmt::format(" {} |", cell(text));
+      }
+      out += line + "\n";
     }
   }
 

@@ -139,12 +139,14 @@ using config::to_string;
 using eval::to_string;
 using kp::to_string;
 
-constexpr std::array kVerdicts = {
-    eval::Verdict::pass,         eval::Verdict::conditional_pass, eval::Verdict::not_judged,
-    eval::Verdict::not_measured, eval::Verdict::incomplete,       eval::Verdict::skipped,
-    eval::Verdict::invalid,      eval::Verdict::aborted,          eval::Verdict::fail};
+constexpr std::array kVerdicts = {eval::Verdict::pass,        eval::Verdict::conditional_pass,
+                                  eval::Verdict::not_judged,  eval::Verdict::not_measured,
+                                  eval::Verdict::incomplete,  eval::Verdict::skipped,
+                                  eval::Verdict::invalid,     eval::Verdict::aborted,
+                                  eval::Verdict::in_progress, eval::Verdict::fail};
 constexpr std::array kStatuses = {eval::PhaseStatus::completed, eval::PhaseStatus::skipped,
-                                  eval::PhaseStatus::cancelled, eval::PhaseStatus::error};
+                                  eval::PhaseStatus::cancelled, eval::PhaseStatus::error,
+                                  eval::PhaseStatus::in_progress};
 constexpr std::array kStates = {eval::ChecklistState::met, eval::ChecklistState::not_met,
                                 eval::ChecklistState::not_verified};
 constexpr std::array kComparisons = {config::Comparison::less, config::Comparison::less_equal,
@@ -514,6 +516,76 @@ RunMeta read_meta(const Json& json, const std::string& path) {
   return meta;
 }
 
+Duration record_duration(const Json& object, std::string_view key, const std::string& path) {
+  const double seconds = bounded_seconds(object, key, path, number(object, key, path), false);
+  return std::chrono::milliseconds(std::llround(seconds * 1000.0));
+}
+
+int small_count(const Json& object, std::string_view key, const std::string& path) {
+  const std::uint64_t value = count(object, key, path);
+  if (value > 1'000'000'000) {
+    throw BadField{child(path, key), fmt::format("must be at most 1e9, got {}", value)};
+  }
+  return static_cast<int>(value);
+}
+
+SoakRecord read_soak(const Json& json, const std::string& path) {
+  if (!json.is_object()) {
+    throw BadField{path, "must be an object or null"};
+  }
+  SoakRecord soak;
+  soak.planned = record_duration(json, "planned_seconds", path);
+  soak.elapsed = record_duration(json, "elapsed_seconds", path);
+  soak.checkpoint = record_duration(json, "checkpoint_seconds", path);
+  soak.rounds = small_count(json, "rounds", path);
+  soak.etcd_watched = record_duration(json, "etcd_watched_seconds", path);
+  soak.plan_file = text_or_empty(json, "plan_file", path);
+  soak.plan_digest = text_or_empty(json, "plan_digest", path);
+  const Json& resumes = array_at(json, "resumes", path);
+  for (std::size_t i = 0; i < resumes.size(); ++i) {
+    const std::string at_resume = element(child(path, "resumes"), i);
+    SoakResume resume;
+    if (std::optional<std::int64_t> at = utc_seconds(resumes[i], "at", at_resume)) {
+      resume.at = WallTime(std::chrono::duration_cast<WallTime::duration>(std::chrono::seconds(*at)));
+    }
+    resume.after = record_duration(resumes[i], "after_seconds", at_resume);
+    soak.resumes.push_back(resume);
+  }
+  const Json& phases = array_at(json, "phases", path);
+  for (std::size_t i = 0; i < phases.size(); ++i) {
+    const std::string at_phase = element(child(path, "phases"), i);
+    SoakPhaseRounds rounds;
+    const std::string name = text(phases[i], "phase", at_phase);
+    std::optional<Phase> phase = parse_phase(name);
+    if (!phase) {
+      throw BadField{child(at_phase, "phase"), fmt::format("unknown phase \"{}\"", name)};
+    }
+    rounds.phase = *phase;
+    rounds.runs = small_count(phases[i], "runs", at_phase);
+    rounds.shown_round = small_count(phases[i], "shown_round", at_phase);
+    soak.phases.push_back(rounds);
+  }
+  const Json& hours = array_at(json, "hours", path);
+  for (std::size_t i = 0; i < hours.size(); ++i) {
+    const std::string at_hour = element(child(path, "hours"), i);
+    SoakHour hour;
+    hour.hour = small_count(hours[i], "hour", at_hour);
+    hour.metric = text(hours[i], "metric", at_hour);
+    hour.count = count(hours[i], "count", at_hour);
+    hour.p50 = number(hours[i], "p50", at_hour);
+    hour.p99 = number(hours[i], "p99", at_hour);
+    hour.max = number(hours[i], "max", at_hour);
+    const Json& histogram = at(hours[i], "histogram", at_hour);
+    // Checked as the phases' histograms are: what a resume merges must be a histogram.
+    if (Result<Histogram> valid = Histogram::from_json(nlohmann::json::parse(histogram.dump())); !valid) {
+      throw BadField{child(at_hour, "histogram"), valid.error().message};
+    }
+    hour.histogram = histogram.dump();
+    soak.hours.push_back(std::move(hour));
+  }
+  return soak;
+}
+
 RunReport read_document(const Json& document) {
   RunReport report;
   report.meta = read_meta(at(document, "meta", ""), "meta");
@@ -534,6 +606,9 @@ RunReport read_document(const Json& document) {
     item.evidence = text(checklist[i], "evidence", path);
     item.metrics = texts(checklist[i], "metrics", path);
     report.evaluation.checklist.push_back(std::move(item));
+  }
+  if (const auto soak = document.find("soak"); soak != document.end() && !soak->is_null()) {
+    report.soak = read_soak(*soak, "soak");
   }
   return report;
 }

@@ -14,12 +14,13 @@
 #include "core/clock.hpp"
 #include "engine/orchestrator.hpp"
 #include "eval/evaluation.hpp"
+#include "report/soak_record.hpp"
 #include "report/timeline.hpp"
 
 namespace kp::report {
 
 // report.json's schema version (docs/report-schema.md); `kubeproof report` reads only this one.
-inline constexpr int kReportSchemaVersion = 3;
+inline constexpr int kReportSchemaVersion = 4;
 
 struct RunMeta {
   std::string tool_version;  // KP_VERSION
@@ -48,6 +49,8 @@ struct RunReport {
   std::map<Phase, std::vector<OfferedPoint>> offered_timelines;
   // Per phase, the payload throughput of every second of its streams and fio jobs (network, storage).
   std::map<Phase, std::vector<ThroughputTimeline>> throughput_timelines;
+  // A soak's rounds, hours and resumes (docs/soak.md); unset for every other run.
+  std::optional<SoakRecord> soak;
 };
 
 // Writes `contents` to `path` atomically: a temp file in the same folder, fsync, rename. A failure leaves no
@@ -75,5 +78,11 @@ std::string render_prometheus(const RunReport& report);
 // atomically. Returns the folder.
 Result<std::filesystem::path> write_reports(const RunReport& report,
                                             const std::filesystem::path& results_root);
+// The two steps of write_reports: the new folder (nothing written in it), and every file written into an
+// existing folder, each atomically (a checkpoint rewrites them in place: a reader, or a kill -9, finds each
+// file whole, either the last checkpoint's or the one before).
+Result<std::filesystem::path> create_report_folder(const RunReport& report,
+                                                   const std::filesystem::path& results_root);
+Result<void> write_reports_into(const RunReport& report, const std::filesystem::path& folder);
 
 }  // namespace kp::report

@@ -55,6 +55,27 @@ void Timeline::add(const LiveDelta& delta) {
   }
 }
 
+std::vector<SeriesTotal> Timeline::totals(Phase phase) const {
+  std::lock_guard lock(mutex_);
+  std::vector<SeriesTotal> out;
+  for (const auto& [key, seconds] : seconds_) {
+    if (key.first != phase) {
+      continue;
+    }
+    SeriesTotal total;
+    total.series = key.second;
+    for (const auto& [second, counts] : seconds) {
+      total.ok += counts.ok;
+      total.errors += counts.errors;
+      for (std::size_t i = 0; i < kLiveBuckets; ++i) {
+        total.buckets[i] += counts.buckets[i];
+      }
+    }
+    out.push_back(std::move(total));
+  }
+  return out;
+}
+
 std::map<Phase, std::vector<SeriesTimeline>> Timeline::series() const {
   std::lock_guard lock(mutex_);
   std::map<Phase, std::vector<SeriesTimeline>> out;

@@ -75,6 +75,14 @@ struct ThroughputTimeline {
 std::optional<double> live_percentile(const std::array<std::uint64_t, kLiveBuckets>& buckets,
                                       double percentile);
 
+// One live series summed over its seconds so far: what a checkpoint says of a phase still running.
+struct SeriesTotal {
+  std::string series;
+  std::uint64_t ok = 0;
+  std::uint64_t errors = 0;
+  std::array<std::uint64_t, kLiveBuckets> buckets{};
+};
+
 class Timeline final : public LiveSink, public OfferedSink, public FinishedSeriesSink {
  public:
   explicit Timeline(const Clock& clock) : clock_(clock) {}
@@ -92,6 +100,9 @@ class Timeline final : public LiveSink, public OfferedSink, public FinishedSerie
 
   // Per phase, its series by name: the live hand-overs', then the finished series that count completions.
   std::map<Phase, std::vector<SeriesTimeline>> series() const;
+  // The live hand-overs of `phase` so far, per series, summed (finished series are not included: they arrive
+  // only at their generator's end).
+  std::vector<SeriesTotal> totals(Phase phase) const;
   // Per phase, the finished series that measured payload throughput.
   std::map<Phase, std::vector<ThroughputTimeline>> throughput_series() const;
   // Per phase that announced a rate, every second from 0 to the last second with data or an announcement.

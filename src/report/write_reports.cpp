@@ -42,8 +42,8 @@ Result<std::filesystem::path> make_unique_folder(const std::filesystem::path& ro
 
 }  // namespace
 
-Result<std::filesystem::path> write_reports(const RunReport& report,
-                                            const std::filesystem::path& results_root) {
+Result<std::filesystem::path> create_report_folder(const RunReport& report,
+                                                   const std::filesystem::path& results_root) {
   std::error_code error;
   std::filesystem::create_directories(results_root, error);
   if (error) {
@@ -52,11 +52,10 @@ Result<std::filesystem::path> write_reports(const RunReport& report,
   }
   WallTime stamp = detail::is_set(report.meta.started) ? report.meta.started : report.meta.finished;
   std::string base = fmt::format("{}-{}", detail::compact_utc(stamp), folder_safe(report.meta.profile));
-  Result<std::filesystem::path> folder = make_unique_folder(results_root, base);
-  if (!folder) {
-    return std::unexpected(folder.error());
-  }
+  return make_unique_folder(results_root, base);
+}
 
+Result<void> write_reports_into(const RunReport& report, const std::filesystem::path& folder) {
   struct Output {
     std::string_view name;
     std::string contents;
@@ -70,10 +69,22 @@ Result<std::filesystem::path> write_reports(const RunReport& report,
       {"metrics.prom", render_prometheus(report)},
   };
   for (const Output& output : outputs) {
-    Result<void> written = write_file_atomically(*folder / output.name, output.contents);
+    Result<void> written = write_file_atomically(folder / output.name, output.contents);
     if (!written) {
       return std::unexpected(written.error());
     }
+  }
+  return {};
+}
+
+Result<std::filesystem::path> write_reports(const RunReport& report,
+                                            const std::filesystem::path& results_root) {
+  Result<std::filesystem::path> folder = create_report_folder(report, results_root);
+  if (!folder) {
+    return std::unexpected(folder.error());
+  }
+  if (Result<void> written = write_reports_into(report, *folder); !written) {
+    return std::unexpected(written.error());
   }
   return *folder;
 }

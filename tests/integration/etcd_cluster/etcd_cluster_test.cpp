@@ -246,6 +246,41 @@ TEST_F(EtcdCluster, KillingTheLeaderMidRunIsAnElectionWithItsTimeAndTheItemNotMe
       << notes;
 }
 
+// A soak (`kubeproof soak --only etcd`, 4 s rounds for 12 s) on the three members: the leader killed during
+// its first round is counted over the soak with its time, and the checklist item is "not met".
+TEST_F(EtcdCluster, ASoakCountsTheElectionOfAKilledLeaderWithItsTime) {
+  const std::vector<Member> all = members();
+  auto leader = std::find_if(all.begin(), all.end(), [](const Member& m) { return m.id == m.leader; });
+  ASSERT_NE(leader, all.end());
+  {
+    std::string text = plan_text();
+    text.replace(text.find("type: smoke"), 11, "type: soak\nsoak_duration: 12s\ncheckpoint: 1s");
+    text.replace(text.find("duration: 1m"), 12, "duration: 4s");
+    std::ofstream(dir_.path() / "soak.yaml") << text;
+  }
+  Running soak(dir_.path(), {"soak", "--plan", (dir_.path() / "soak.yaml").string(), "--only", "etcd",
+                             "--lab-dir", lab().string(), "--results", (dir_.path() / "results").string(),
+                             "--format", "json", "--no-live-view"});
+  ASSERT_TRUE(soak.wait_for_stderr("[etcd] write: ", seconds(60))) << soak.err();
+  const std::string killed_at = drivers::etcd::utc_text(real_clock().wall_now() - seconds(1));
+  kill_group(leader->service.pid);
+  ASSERT_TRUE(soak.wait(kRunLimit).has_value()) << soak.err();
+  const json report = json::parse(soak.out(), nullptr, false);
+  ASSERT_TRUE(report.is_object()) << soak.err();
+  EXPECT_EQ(report.at("meta").at("command"), "soak");
+  const json changes = informational(report.at("phases").at(0), "etcd.leader_changes");
+  EXPECT_GE(changes.value("value", 0.0), 1.0) << report.at("phases").at(0).dump();
+  const std::string note = changes.value("note", "");
+  EXPECT_TRUE(note.starts_with("over the soak: round 1: ")) << note;
+  const json item = checklist_item(report, kLeaderItem);
+  EXPECT_EQ(item.value("state", ""), "not met") << item.dump();
+  const std::string evidence = item.value("evidence", "");
+  const auto at = evidence.find("election at ");
+  ASSERT_NE(at, std::string::npos) << evidence;
+  EXPECT_GE(evidence.substr(at + 12, killed_at.size()), killed_at) << evidence;
+  EXPECT_GE(report.at("soak").at("rounds").get<int>(), 2) << report.at("soak").dump();
+}
+
 TEST_F(EtcdCluster, WithoutAKillNoElectionAndTheItemSaysHowLongItRan) {
   const std::vector<Member> all = members();
   auto leader = std::find_if(all.begin(), all.end(), [](const Member& m) { return m.id == m.leader; });

@@ -103,7 +103,7 @@ TEST(CompareCommand, BadInputIsOneLineAndExitTwo) {
   sandbox.write("old.json", old.dump());
   Ran version = sandbox.run({"compare", a.string(), "old.json"});
   EXPECT_EQ(version.exit_code, 2);
-  EXPECT_NE(version.err.find("old.json: schema_version: this kubeproof reads version 3, got 2"),
+  EXPECT_NE(version.err.find("old.json: schema_version: this kubeproof reads version 4, got 2"),
             std::string::npos)
       << version.err;
 

@@ -155,7 +155,7 @@ TEST(Evaluate, JsonFormatPrintsTheReport) {
   Ran ran = evaluate(sandbox, all_at_target(), {"--format", "json"});
   ASSERT_EQ(ran.exit_code, 0) << ran.err;
   json report = json::parse(ran.out);
-  EXPECT_EQ(report.at("schema_version"), 3);
+  EXPECT_EQ(report.at("schema_version"), 4);
   EXPECT_EQ(report.at("overall").at("verdict"), "PASS");
 }
 
@@ -271,7 +271,7 @@ TEST(Report, BadInputIsOneLineAndExitTwo) {
   sandbox.write("old/report.json", R"({"schema": "kubeproof.report", "schema_version": 2})");
   Ran old = sandbox.run({"report", "old"});
   EXPECT_EQ(old.exit_code, 2);
-  EXPECT_EQ(old.err, "kubeproof: old/report.json: schema_version: this kubeproof reads version 3, got 2\n");
+  EXPECT_EQ(old.err, "kubeproof: old/report.json: schema_version: this kubeproof reads version 4, got 2\n");
 
   Ran format = sandbox.run({"report", "old", "--format", "pdf"});
   EXPECT_EQ(format.exit_code, 2);

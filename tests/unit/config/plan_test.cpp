@@ -239,12 +239,19 @@ TEST(PlanValidation, UnknownKeysAndNames) {
   EXPECT_EQ(
       error_of(parse("type: smoke\ncapcity: {}\n")),
       R"(plans/x.yaml:2: unknown key "capcity" (expected one of: name, type, target, criteria, capacity, )"
-      R"(duration, load, phases))");
+      R"(duration, load, phases, checkpoint, soak_duration))");
   EXPECT_EQ(
       error_of(parse("type: smoke\nphases:\n  - phase: cni\n")),
       R"(plans/x.yaml:3: phases[0].phase: must be one of: etcd, api, network, dns, storage, ingress, got "cni")");
-  EXPECT_EQ(error_of(parse("type: soak\n")),
-            R"(plans/x.yaml:1: type: must be one of: smoke, load, stress, got "soak")");
+  EXPECT_EQ(error_of(parse("type: weekly\n")),
+            R"(plans/x.yaml:1: type: must be one of: smoke, load, stress, soak, got "weekly")");
+  EXPECT_EQ(error_of(parse("type: load\nsoak_duration: 1h\n")),
+            R"(plans/x.yaml:2: soak_duration: only a plan of type soak has a soak duration (this one is load), )"
+            R"(got "1h")");
+  EXPECT_EQ(error_of(parse("type: soak\ncheckpoint: 1m\nsoak_duration: 30s\n")),
+            R"(plans/x.yaml:3: soak_duration: must be at least the checkpoint interval (1m), got "30s")");
+  EXPECT_EQ(error_of(parse("type: smoke\ncheckpoint: 0s\n")),
+            R"(plans/x.yaml:2: checkpoint: must be at least 1s, got "0s")");
   EXPECT_EQ(error_of(parse("type: smoke\ntarget: k8s\n")),
             R"(plans/x.yaml:2: target: must be one of: local, cluster, got "k8s")");
   EXPECT_EQ(

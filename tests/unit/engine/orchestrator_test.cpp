@@ -1,4 +1,6 @@
 #include <chrono>
+#include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -35,6 +37,8 @@ struct Script {
   std::string skipped_at_run;  // run() finds it cannot measure (PhaseRun::skipped), with `run_notes`
   std::vector<std::string> run_notes;
   std::string stopped_with;  // run() stops partway with this error, keeping its measurements
+  // Called in run() once run_takes has passed on the clock, before it returns (a test's hook mid-phase).
+  std::function<void(PhaseContext&)> during_run;
 };
 
 // Every call of every fake driver, in order: "etcd.validate", "etcd.prepare", ...
@@ -69,6 +73,9 @@ class FakeDriver final : public Driver {
       context.cancel.request();
     }
     context.cancel.wait_until(context.clock, context.clock.now() + script_.run_takes);
+    if (script_.during_run) {
+      script_.during_run(context);
+    }
     if (script_.run_error) {
       return std::unexpected(*script_.run_error);
     }
@@ -554,6 +561,79 @@ TEST_F(OrchestratorTest, ProgressAtPhaseStartAndEnd) {
                           "api: skipped: not selected", "network: skipped: not selected",
                           "dns: skipped: not selected", "storage: skipped: not selected",
                           "ingress: skipped: not selected"));
+}
+
+}  // namespace
+}  // namespace kp::engine
+
+namespace kp::engine {
+namespace {
+
+// Checkpoints come from a ticker thread on the injected clock: the api phase's run moves the fake clock past
+// the first tick and waits (on a future, not a sleep) until the checkpoint of that moment is written.
+TEST_F(OrchestratorTest, ACheckpointMidPhaseHoldsTheFinishedPhasesAndTheRunningOneInProgress) {
+  scripts[Phase::etcd].run_takes = 10s;
+  scripts[Phase::api].run_takes = 80s;  // the first tick, at 60s, falls while api runs
+  std::promise<RunResult> first;
+  std::future<RunResult> written = first.get_future();
+  std::vector<RunResult> checkpoints;
+  scripts[Phase::api].during_run = [&](PhaseContext&) {
+    ASSERT_EQ(written.wait_for(30s), std::future_status::ready) << "no checkpoint was written";
+  };
+  OrchestratorOptions options;
+  options.checkpoint_interval = 60s;
+  options.on_checkpoint = [&](const RunResult& so_far) {
+    checkpoints.push_back(so_far);
+    if (checkpoints.size() == 1) {
+      first.set_value(so_far);
+    }
+  };
+  const Result<RunResult> result = run(options);
+  ASSERT_TRUE(result) << result.error().message;
+  ASSERT_EQ(checkpoints.size(), 1U);  // the clock never reached the second tick (120s)
+  const RunResult& at = checkpoints.front();
+  ASSERT_EQ(at.inputs.size(), 6U);
+  EXPECT_EQ(at.inputs[0].status, eval::PhaseStatus::completed);
+  EXPECT_EQ(at.evaluation.phases[0].verdict, eval::Verdict::pass);
+  EXPECT_EQ(at.inputs[1].status, eval::PhaseStatus::in_progress);
+  EXPECT_EQ(at.inputs[1].reason, "running for 1m20s of its planned 1m at this checkpoint");
+  EXPECT_EQ(at.evaluation.phases[1].verdict, eval::Verdict::in_progress);
+  for (std::size_t i = 2; i < 6; ++i) {
+    EXPECT_EQ(at.inputs[i].status, eval::PhaseStatus::skipped);
+    EXPECT_EQ(at.inputs[i].reason, "not started yet at this checkpoint");
+  }
+  EXPECT_EQ(at.evaluation.overall, eval::Verdict::in_progress);
+  EXPECT_THAT(at.evaluation.overall_reason, HasSubstr("checkpoint of a run still in progress"));
+  EXPECT_EQ(at.soak, 10s);
+  EXPECT_EQ(at.finished - at.started, 90s);
+  // The final result is the ordinary one.
+  EXPECT_EQ(result->evaluation.overall, eval::Verdict::pass);
+  EXPECT_EQ(input(*result, Phase::api).status, eval::PhaseStatus::completed);
+}
+
+// A measured failure stays evidence in a checkpoint; anything else there reads IN PROGRESS, never PASS.
+TEST(CheckpointEvaluation, InProgressNeverPassesButAFailureStaysAFailure) {
+  eval::PhaseInput etcd;
+  etcd.phase = Phase::etcd;
+  etcd.measurements = {measure("etcd.write.p99", 0.010)};
+  eval::PhaseInput api;
+  api.phase = Phase::api;
+  api.status = eval::PhaseStatus::in_progress;
+  api.reason = "running for 30s of its planned 1m at this checkpoint";
+  api.measurements = {measure("api.mutating.p99", 5.0)};  // beyond critical so far: not judged yet
+  eval::EvaluationOptions options;
+  options.in_progress = true;
+  eval::Evaluation evaluated = eval::evaluate({etcd, api}, rows(), options);
+  EXPECT_EQ(evaluated.phases[0].verdict, eval::Verdict::pass);
+  EXPECT_EQ(evaluated.phases[1].verdict, eval::Verdict::in_progress);
+  EXPECT_THAT(evaluated.phases[1].reason,
+              HasSubstr("1 of 1 metrics measured so far, beyond critical so far"));
+  EXPECT_EQ(evaluated.overall, eval::Verdict::in_progress);
+  EXPECT_EQ(eval::exit_code_for(evaluated.overall), 4);
+
+  etcd.measurements = {measure("etcd.write.p99", 0.5)};
+  evaluated = eval::evaluate({etcd, api}, rows(), options);
+  EXPECT_EQ(evaluated.overall, eval::Verdict::fail);
 }
 
 }  // namespace

@@ -32,7 +32,7 @@ const json& row_of(const json& phase, std::string_view metric, std::string_view 
 TEST(JsonReport, ParsesBackWithSchemaMetaAndOverall) {
   json report = json::parse(render_json(fixture_report()));
   EXPECT_EQ(report.at("schema"), "kubeproof.report");
-  EXPECT_EQ(report.at("schema_version"), 3);
+  EXPECT_EQ(report.at("schema_version"), 4);
   const json& meta = report.at("meta");
   EXPECT_EQ(meta.at("command"), "run");
   EXPECT_EQ(meta.at("profile"), "smoke");

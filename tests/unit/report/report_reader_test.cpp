@@ -195,7 +195,7 @@ TEST(ReportReader, LoadsAFolderOrAFileAndRefusesAnotherVersion) {
   Result<RunReport> refused = load_report(dir.path());
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().kind, ErrorKind::input);
-  EXPECT_NE(refused.error().message.find("schema_version: this kubeproof reads version 3, got 2"),
+  EXPECT_NE(refused.error().message.find("schema_version: this kubeproof reads version 4, got 2"),
             std::string::npos);
 }
 

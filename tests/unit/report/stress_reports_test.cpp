@@ -121,7 +121,7 @@ TEST(StressSearchFixture, HeldBrokenAndBisectionSteps) {
 TEST(StressJson, EveryStepAndTheBreakingPoint) {
   // Ordered, so the test sees the keys in the order the report writes them.
   const nlohmann::ordered_json report = nlohmann::ordered_json::parse(render_json(stress_report()));
-  EXPECT_EQ(report.at("schema_version"), 3);
+  EXPECT_EQ(report.at("schema_version"), 4);
   const nlohmann::ordered_json& dns = report.at("phases").at(3);
   ASSERT_EQ(dns.at("phase"), "dns");
   ASSERT_EQ(dns.at("stress").size(), 1U);

@@ -260,7 +260,7 @@ TEST_F(ReportFile, AnotherSchemaVersionIsNamedWithItsValue) {
   ASSERT_FALSE(read);
   EXPECT_EQ(read.error().kind, ErrorKind::input);
   EXPECT_EQ(read.error().message,
-            (folder_ / "report.json").string() + ": schema_version: this kubeproof reads version 3, got 2");
+            (folder_ / "report.json").string() + ": schema_version: this kubeproof reads version 4, got 2");
 }
 
 TEST_F(ReportFile, MalformedOrForeignJsonIsAnInputError) {

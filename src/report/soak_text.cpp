@@ -1,0 +1,45 @@
+#include "report/soak_text.hpp"
+
+#include <fmt/format.h>
+#include <algorithm>
+
+#include "core/units.hpp"
+
+namespace kp::report {
+namespace {
+
+std::string seconds_text(double seconds) {
+  return format_duration(std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds)));
+}
+
+}  // namespace
+
+std::string soak_summary(const SoakRecord& soak) {
+  std::string out = fmt::format(
+      "soak: {} of {} in {} round{}; etcd (its leader watch) ran {}; a checkpoint every {}",
+      format_duration(soak.elapsed), format_duration(soak.planned), soak.rounds, soak.rounds == 1 ? "" : "s",
+      format_duration(soak.etcd_watched), format_duration(soak.checkpoint));
+  for (const SoakResume& resume : soak.resumes) {
+    out += fmt::format("; resumed after {}", format_duration(resume.after));
+  }
+  return out;
+}
+
+std::vector<std::array<std::string, 6>> soak_hour_cells(const SoakRecord& soak) {
+  std::vector<const SoakHour*> rows;
+  for (const SoakHour& hour : soak.hours) {
+    rows.push_back(&hour);
+  }
+  std::ranges::stable_sort(rows, [](const SoakHour* a, const SoakHour* b) {
+    return a->metric != b->metric ? a->metric < b->metric : a->hour < b->hour;
+  });
+  std::vector<std::array<std::string, 6>> out;
+  for (const SoakHour* hour : rows) {
+    out.push_back({hour->metric, fmt::format("{}-{}h", hour->hour, hour->hour + 1),
+                   fmt::format("{}", hour->count), seconds_text(hour->p50), seconds_text(hour->p99),
+                   seconds_text(hour->max)});
+  }
+  return out;
+}
+
+}  // namespace kp::report
