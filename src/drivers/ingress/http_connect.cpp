@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -42,7 +43,11 @@ void HttpWorker::close_conn(std::size_t index) {
     conn.ssl = nullptr;
   }
   if (conn.fd >= 0) {
-    ::close(conn.fd);  // also removes it from the epoll set
+    if (on_uring()) {
+      uring_->retire(conn.fd);  // its operations in flight end; the descriptor closes after the next submit
+    } else {
+      ::close(conn.fd);  // also removes it from the epoll set
+    }
     conn.fd = -1;
   }
   ++conn.generation;
@@ -56,7 +61,9 @@ void HttpWorker::close_conn(std::size_t index) {
 
 bool HttpWorker::start_connect(std::size_t index, TimePoint now) {
   Conn& conn = conns_[index];
-  conn.fd = ::socket(target_.address.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+  // io_uring makes every operation non-blocking itself (it tries, then polls); epoll needs the flag.
+  const int nonblock = on_uring() ? 0 : SOCK_NONBLOCK;
+  conn.fd = ::socket(target_.address.family, SOCK_STREAM | nonblock | SOCK_CLOEXEC, IPPROTO_TCP);
   if (conn.fd < 0) {
     connect_failed(index, now, fmt::format("socket: {}", std::strerror(errno)));
     return false;
@@ -65,6 +72,12 @@ bool HttpWorker::start_connect(std::size_t index, TimePoint now) {
   setsockopt(conn.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   conn.connect_started = now;
   conn.deadline = now + spec_.timeout;
+  if (on_uring()) {
+    uring_->connect(conn.fd, reinterpret_cast<const sockaddr*>(&target_.address.storage),
+                    target_.address.length, uring_token(index, Op::connect));
+    conn.state = State::connecting;
+    return true;
+  }
   int rc =
       ::connect(conn.fd, reinterpret_cast<const sockaddr*>(&target_.address.storage), target_.address.length);
   if (rc != 0 && errno != EINPROGRESS) {
@@ -109,6 +122,11 @@ void HttpWorker::finish_connect(std::size_t index, TimePoint now) {
     connect_failed(index, now, fmt::format("connect: {}", std::strerror(error)));
     return;
   }
+  connect_succeeded(index, now);
+}
+
+void HttpWorker::connect_succeeded(std::size_t index, TimePoint now) {
+  Conn& conn = conns_[index];
   result_.connect_time.record(now - conn.connect_started);
   if (target_.tls) {
     conn.ssl = target_.tls->new_session(conn.fd, target_.tls_name);
@@ -151,7 +169,12 @@ void HttpWorker::connected(std::size_t index, TimePoint now) {
     result_.series.record(kSeriesConnect, now, (now - conn.connect_started).count());
   }
   conn.state = State::idle;
-  set_interest(conn, index, EPOLLIN);
+  if (on_uring()) {
+    // One receive for the connection's life: it stays armed across requests (re-armed only if it ends).
+    uring_->receive(conn.fd, uring_token(index, Op::receive));
+  } else {
+    set_interest(conn, index, EPOLLIN);
+  }
   if (has_request(index)) {
     begin_send(index, now);  // connection per request: its request was assigned before the connect
     return;
@@ -161,10 +184,29 @@ void HttpWorker::connected(std::size_t index, TimePoint now) {
   }
 }
 
-void HttpWorker::connect_first() {
+bool HttpWorker::open_backend() {
+  if (share_.io == IoBackend::uring) {
+    // Two operations per connection can be queued in one iteration (a send, a receive or connect re-armed);
+    // the buffers cover a batch of responses, which are consumed in place and handed back at once.
+    const auto connections = static_cast<unsigned>(conns_.size());
+    Result<std::unique_ptr<UringLoop>> ring = UringLoop::create(std::clamp(2 * connections + 8, 64u, 4096u),
+                                                                std::clamp(2 * connections, 64u, 2048u));
+    if (ring) {
+      uring_ = std::move(*ring);
+      return true;
+    }
+    io_note_ = fmt::format("I/O on epoll: io_uring failed in a worker ({})", ring.error().message);
+  }
   epoll_ = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_ < 0) {
     note_error(fmt::format("epoll_create1: {}", std::strerror(errno)));
+    return false;
+  }
+  return true;
+}
+
+void HttpWorker::connect_first() {
+  if (!open_backend()) {
     return;
   }
   TimePoint now = clock_now();
@@ -181,7 +223,7 @@ void HttpWorker::connect_first() {
       pending += state == State::connecting || state == State::handshaking;
     }
     now = clock_now();
-    if (pending == 0 || now >= deadline || cancel_.requested()) {
+    if (pending == 0 || now >= deadline || cancel_.requested() || ring_failed_) {
       break;
     }
     wait_and_handle(events, std::min(deadline, now + kWorkerTick) - now);

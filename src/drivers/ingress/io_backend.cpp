@@ -1,0 +1,104 @@
+#include "drivers/ingress/io_backend.hpp"
+
+#include <liburing.h>
+#include <sys/utsname.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "drivers/ingress/uring_loop.hpp"
+
+namespace kp::drivers::ingress {
+namespace {
+
+// Multishot receive (IORING_RECV_MULTISHOT) came with Linux 6.0; older kernels take the flag as an error only
+// once a receive is issued, so the probe asks the kernel's version instead.
+constexpr int kMinMajor = 6;
+constexpr int kMinMinor = 0;
+
+UringUnavailable probe() {
+  std::ifstream disabled("/proc/sys/kernel/io_uring_disabled");
+  int level = 0;
+  if (disabled >> level && level != 0) {
+    return fmt::format("kernel.io_uring_disabled is {}", level);
+  }
+  utsname name{};
+  int major = 0;
+  int minor = 0;
+  if (uname(&name) != 0 || std::sscanf(name.release, "%d.%d", &major, &minor) != 2) {
+    return std::string("cannot read the kernel's version");
+  }
+  if (major < kMinMajor || (major == kMinMajor && minor < kMinMinor)) {
+    return fmt::format("kernel {} is older than {}.{} (multishot receive)", name.release, kMinMajor,
+                       kMinMinor);
+  }
+  // A small ring with its buffer ring: what a worker builds, so EPERM/ENOSYS (seccomp) or ENOMEM (memlock)
+  // show now.
+  Result<std::unique_ptr<UringLoop>> ring = UringLoop::create(8, 8);
+  if (!ring) {
+    return ring.error().message;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string_view io_backend_name(IoBackend backend) {
+  switch (backend) {
+    case IoBackend::automatic:
+      return "auto";
+    case IoBackend::epoll:
+      return "epoll";
+    case IoBackend::uring:
+      return "uring";
+  }
+  return "auto";
+}
+
+Result<IoBackend> parse_io_backend(std::string_view what, std::string_view text) {
+  for (IoBackend backend : {IoBackend::automatic, IoBackend::epoll, IoBackend::uring}) {
+    if (text == io_backend_name(backend)) {
+      return backend;
+    }
+  }
+  return fail(ErrorKind::usage, fmt::format("{}: must be auto, epoll or uring, got \"{}\"", what, text));
+}
+
+const UringUnavailable& uring_unavailable() {
+  static const UringUnavailable verdict = probe();
+  return verdict;
+}
+
+Result<IoChoice> choose_io_backend(IoBackend requested, bool tls, const UringUnavailable& unavailable) {
+  switch (requested) {
+    case IoBackend::epoll:
+      return IoChoice{.backend = IoBackend::epoll, .note = {}};
+    case IoBackend::uring:
+      if (tls) {
+        return fail(
+            ErrorKind::usage,
+            "--io uring: TLS targets run on epoll only (TLS records are read and written by OpenSSL on "
+            "the socket)");
+      }
+      if (unavailable) {
+        return fail(ErrorKind::usage,
+                    fmt::format("--io uring: io_uring is unavailable here: {}", *unavailable));
+      }
+      return IoChoice{.backend = IoBackend::uring, .note = {}};
+    case IoBackend::automatic:
+      if (tls) {
+        return IoChoice{.backend = IoBackend::epoll, .note = {}};  // the only backend for TLS: no fallback
+      }
+      if (unavailable) {
+        return IoChoice{.backend = IoBackend::epoll,
+                        .note = fmt::format("I/O on epoll: io_uring is unavailable here ({})", *unavailable)};
+      }
+      return IoChoice{.backend = IoBackend::uring, .note = {}};
+  }
+  return IoChoice{};
+}
+
+}  // namespace kp::drivers::ingress
