@@ -386,6 +386,32 @@ phases:
   EXPECT_GT(*connections, 0.0);
 }
 
+// Latency means the same on both backends: a server that holds every response 20 ms is reported at 20 ms
+// (never less: the clock starts at the intended send), plus what the loopback and the event loop add.
+TEST_P(IngressIo, AResponseHeldAKnownTimeIsReportedAsThatTime) {
+  constexpr auto kHold = std::chrono::milliseconds(20);
+  TestServer server([&](const std::string&) {
+    std::this_thread::sleep_for(kHold);  // the server's hold, by design
+    return Reply{testing::ok_response(), false};
+  });
+  LoadSpec spec = io_spec_for(server.url("/"));
+  spec.connections = 8;  // room for 400/s at 20 ms each: nothing waits for a connection at 100/s
+  spec.rate = Rate{100};
+  spec.duration = std::chrono::seconds(2);
+  Result<LoadResult> result = run(spec);
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(result->responses, 200u);
+  EXPECT_EQ(result->failures(), 0u);
+  const std::int64_t hold = std::chrono::nanoseconds(kHold).count();
+  const std::int64_t slack = std::chrono::nanoseconds(std::chrono::milliseconds(1)).count();
+  for (const Histogram* histogram : {&result->latency, &result->uncorrected}) {
+    EXPECT_GE(histogram->value_at_percentile(50), hold);
+    EXPECT_LE(histogram->value_at_percentile(50), hold + slack);
+    EXPECT_GE(histogram->min(), hold);
+  }
+  EXPECT_EQ(result->io_backend, io_backend_name(GetParam()));
+}
+
 TEST_P(IngressIo, StallShowsInCorrectedButNotInUncorrectedP99) {
   // 300 ms stall every 3 s (a scaled "1 s every 10 s"): every request arriving during a stall waits for its
   // end.
