@@ -42,6 +42,14 @@ void HttpWorker::close_conn(std::size_t index) {
     SSL_free(conn.ssl);
     conn.ssl = nullptr;
   }
+  if (conn.network != nullptr) {
+    BIO_free(conn.network);
+    conn.network = nullptr;
+  }
+  // A send still in flight reads nothing more from `out`: the shutdown below fails it before it copies.
+  conn.out.clear();
+  conn.out_sent = 0;
+  conn.send_in_flight = false;
   if (conn.fd >= 0) {
     if (on_uring()) {
       uring_->retire(conn.fd);  // its operations in flight end; the descriptor closes after the next submit
@@ -129,10 +137,14 @@ void HttpWorker::connect_succeeded(std::size_t index, TimePoint now) {
   Conn& conn = conns_[index];
   result_.connect_time.record(now - conn.connect_started);
   if (target_.tls) {
-    conn.ssl = target_.tls->new_session(conn.fd, target_.tls_name);
+    conn.ssl = on_uring() ? target_.tls->new_memory_session(target_.tls_name, &conn.network)
+                          : target_.tls->new_session(conn.fd, target_.tls_name);
     if (conn.ssl == nullptr) {
       fail_conn(index, now, result_.tls_errors, "TLS: cannot allocate a session");
       return;
+    }
+    if (on_uring()) {
+      uring_->receive(conn.fd, uring_token(index, Op::receive));  // the handshake's replies come this way
     }
     conn.state = State::handshaking;
     conn.handshake_started = now;
@@ -146,6 +158,9 @@ void HttpWorker::continue_handshake(std::size_t index, TimePoint now) {
   Conn& conn = conns_[index];
   ERR_clear_error();
   int rc = SSL_do_handshake(conn.ssl);
+  if (on_uring()) {
+    tls_flush(index);  // the handshake's next flight, if it wrote one
+  }
   if (rc == 1) {
     result_.handshake_time.record(now - conn.handshake_started);
     connected(index, now);
@@ -170,8 +185,11 @@ void HttpWorker::connected(std::size_t index, TimePoint now) {
   }
   conn.state = State::idle;
   if (on_uring()) {
-    // One receive for the connection's life: it stays armed across requests (re-armed only if it ends).
-    uring_->receive(conn.fd, uring_token(index, Op::receive));
+    // One receive for the connection's life: it stays armed across requests (re-armed only if it ends). TLS
+    // armed it before the handshake.
+    if (conn.ssl == nullptr) {
+      uring_->receive(conn.fd, uring_token(index, Op::receive));
+    }
   } else {
     set_interest(conn, index, EPOLLIN);
   }

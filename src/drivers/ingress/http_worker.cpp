@@ -114,6 +114,10 @@ void HttpWorker::begin_send(std::size_t index, TimePoint now) {
 
 void HttpWorker::continue_send(std::size_t index, TimePoint now) {
   Conn& conn = conns_[index];
+  if (on_uring() && conn.ssl != nullptr) {
+    uring_tls_send(index, now);
+    return;
+  }
   const std::string& request = *conn.request;
   while (conn.written < request.size()) {
     const char* data = request.data() + conn.written;

@@ -2,9 +2,9 @@
 
 // One load worker's connection I/O: an event loop owning its connections (TCP, optional TLS), their parsers
 // and a read buffer, on epoll (readiness: http_worker.cpp) or io_uring (completions: http_worker_uring.cpp,
-// plain HTTP only; io_backend.hpp says how the backend is chosen). What to send when, the requests in flight
-// and the results live in RequestFlow (request_flow.hpp); this class only moves bytes and reports events to
-// it with the clock's time.
+// and http_worker_uring_tls.cpp for TLS in memory; io_backend.hpp says how the backend is chosen). What to
+// send when, the requests in flight and the results live in RequestFlow (request_flow.hpp); this class only
+// moves bytes and reports events to it with the clock's time.
 //
 // Lifecycle, on the worker's own thread: connect_first() before the common start (keep-alive connections, or
 // one probe connection per request mode), then run(start) until the window ends and the responses in flight
@@ -107,6 +107,12 @@ class HttpWorker {
     TimePoint handshake_started{};
     TimePoint deadline{};  // connect, handshake or back-off
     ResponseParser parser;
+    // TLS on io_uring: the SSL works on memory; `network` is the ciphertext's end of its BIO pair, and `out`
+    // the ciphertext of the send in flight (one at a time, so `out` does not move under the kernel).
+    BIO* network = nullptr;
+    std::string out;
+    std::size_t out_sent = 0;
+    bool send_in_flight = false;
   };
 
   bool keep_alive_mode() const { return !spec_.connection_per_request; }
@@ -154,6 +160,13 @@ class HttpWorker {
   void uring_completed(const Completion& completion);
   void uring_sent(std::size_t index, int result);
   void uring_received(std::size_t index, const Completion& completion);
+  // TLS on io_uring (http_worker_uring_tls.cpp): encrypt and queue the request, take a send's completion,
+  // feed received ciphertext to the session, and send what the session wrote (handshake flights, records,
+  // alerts).
+  void uring_tls_send(std::size_t index, TimePoint now);
+  void uring_tls_sent(std::size_t index, int result);
+  void uring_tls_received(std::size_t index, std::string_view data);
+  void tls_flush(std::size_t index);
   void handle(std::size_t index, std::uint32_t events);
   void tick(TimePoint now);
   void publish();

@@ -54,6 +54,10 @@ void HttpWorker::uring_completed(const Completion& completion) {
 
 void HttpWorker::uring_sent(std::size_t index, int result) {
   Conn& conn = conns_[index];
+  if (conn.ssl != nullptr) {
+    uring_tls_sent(index, result);
+    return;
+  }
   if (conn.state != State::sending) {
     return;
   }
@@ -75,8 +79,12 @@ void HttpWorker::uring_received(std::size_t index, const Completion& completion)
   Conn& conn = conns_[index];
   const std::uint32_t generation = conn.generation;
   if (completion.result > 0) {
-    result_.bytes_read += static_cast<std::uint64_t>(completion.result);
-    consume(index, completion.data);
+    if (conn.ssl != nullptr) {
+      uring_tls_received(index, completion.data);  // counts the plaintext in bytes_read, as on epoll
+    } else {
+      result_.bytes_read += static_cast<std::uint64_t>(completion.result);
+      consume(index, completion.data);
+    }
   } else if (completion.result == 0) {
     peer_closed(index, clock_now());
     return;

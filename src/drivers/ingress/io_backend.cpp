@@ -72,26 +72,17 @@ const UringUnavailable& uring_unavailable() {
   return verdict;
 }
 
-Result<IoChoice> choose_io_backend(IoBackend requested, bool tls, const UringUnavailable& unavailable) {
+Result<IoChoice> choose_io_backend(IoBackend requested, const UringUnavailable& unavailable) {
   switch (requested) {
     case IoBackend::epoll:
       return IoChoice{.backend = IoBackend::epoll, .note = {}};
     case IoBackend::uring:
-      if (tls) {
-        return fail(
-            ErrorKind::usage,
-            "--io uring: TLS targets run on epoll only (TLS records are read and written by OpenSSL on "
-            "the socket)");
-      }
       if (unavailable) {
         return fail(ErrorKind::usage,
                     fmt::format("--io uring: io_uring is unavailable here: {}", *unavailable));
       }
       return IoChoice{.backend = IoBackend::uring, .note = {}};
     case IoBackend::automatic:
-      if (tls) {
-        return IoChoice{.backend = IoBackend::epoll, .note = {}};  // the only backend for TLS: no fallback
-      }
       if (unavailable) {
         return IoChoice{.backend = IoBackend::epoll,
                         .note = fmt::format("I/O on epoll: io_uring is unavailable here ({})", *unavailable)};

@@ -6,8 +6,8 @@
 //  - uring: completions (io_uring, uring_loop.hpp); a loop iteration's sends, connects and the wait go into
 //  one
 //    io_uring_enter, and responses arrive by multishot receive into provided buffers, so a keep-alive request
-//    costs a fraction of a system call. Plain HTTP only: TLS targets run on epoll (their records are read and
-//    written by OpenSSL on the socket).
+//    costs a fraction of a system call. With TLS, OpenSSL encrypts in memory and the ring moves the
+//    ciphertext.
 //
 // `automatic` takes uring where it works and falls back to epoll, saying why; `--io uring` where io_uring is
 // unavailable is an error, never a silent fallback. Measurement is the same on both: the schedule, intended
@@ -47,9 +47,8 @@ struct IoChoice {
   std::string note;  // empty unless automatic fell back to epoll
 };
 
-// Pure: from what was asked, whether the target is TLS and the probe's verdict. Errors (ErrorKind::usage):
+// Pure: from what was asked and the probe's verdict. Errors (ErrorKind::usage):
 //   `--io uring: io_uring is unavailable here: kernel.io_uring_disabled is 2`
-//   `--io uring: TLS targets run on epoll only (TLS records are read and written by OpenSSL on the socket)`
-Result<IoChoice> choose_io_backend(IoBackend requested, bool tls, const UringUnavailable& unavailable);
+Result<IoChoice> choose_io_backend(IoBackend requested, const UringUnavailable& unavailable);
 
 }  // namespace kp::drivers::ingress

@@ -86,8 +86,8 @@ Result<LoadResult> run_load(const LoadSpec& input, Clock& clock, engine::Cancell
 
   // Probed only when io_uring may be used: a forced epoll never touches io_uring.
   static const UringUnavailable kNotProbed;
-  Result<IoChoice> io = choose_io_backend(spec.io, spec.url.tls,
-                                          spec.io == IoBackend::epoll ? kNotProbed : uring_unavailable());
+  Result<IoChoice> io =
+      choose_io_backend(spec.io, spec.io == IoBackend::epoll ? kNotProbed : uring_unavailable());
   if (!io) {
     return std::unexpected(io.error());
   }

@@ -213,8 +213,9 @@ TEST_P(NginxIo, FiveXxRateIsExact) {
   EXPECT_EQ(logged(error)[500], 250u);
 }
 
-TEST_F(Nginx, TlsVerifiesAgainstTheLabCa) {
-  LoadSpec spec = spec_for(nginx_->https_url("/small.txt?tls"));
+TEST_P(NginxIo, TlsVerifiesAgainstTheLabCa) {
+  const std::string uri = tagged("/small.txt?tls");
+  LoadSpec spec = io_spec_for(nginx_->https_url(uri));
   spec.requests = 200;
   spec.duration = Duration::zero();
   spec.tls.ca_file = lab::nginx_ca_file(nginx_->dir()).string();
@@ -222,12 +223,13 @@ TEST_F(Nginx, TlsVerifiesAgainstTheLabCa) {
   ASSERT_TRUE(result) << result.error().message;
   EXPECT_EQ(result->responses, 200u);
   EXPECT_EQ(result->handshake_time.count(), 4u);  // one per keep-alive connection
-  EXPECT_EQ(logged_total("/small.txt?tls"), 200u);
+  EXPECT_EQ(logged_total(uri), 200u);
+  EXPECT_EQ(result->io_backend, io_backend_name(backend()));
 }
 
-TEST_F(Nginx, WrongCertificateIsRefusedUnlessInsecure) {
+TEST_P(NginxIo, WrongCertificateIsRefusedUnlessInsecure) {
   // Not signed by a CA in the system store.
-  LoadSpec untrusted = spec_for(nginx_->https_url("/small.txt"));
+  LoadSpec untrusted = io_spec_for(nginx_->https_url("/small.txt"));
   untrusted.requests = 10;
   untrusted.duration = Duration::zero();
   Result<LoadResult> refused = run(untrusted);
@@ -253,8 +255,9 @@ TEST_F(Nginx, WrongCertificateIsRefusedUnlessInsecure) {
   EXPECT_EQ(accepted->responses, 10u);
 }
 
-TEST_F(Nginx, ConnectionPerRequestOverTls) {
-  LoadSpec spec = spec_for(nginx_->https_url("/small.txt?conn"));
+TEST_P(NginxIo, ConnectionPerRequestOverTls) {
+  const std::string uri = tagged("/small.txt?conn");
+  LoadSpec spec = io_spec_for(nginx_->https_url(uri));
   spec.requests = 300;
   spec.duration = Duration::zero();
   spec.connection_per_request = true;
@@ -266,7 +269,8 @@ TEST_F(Nginx, ConnectionPerRequestOverTls) {
   EXPECT_EQ(result->connect_time.count(), 300u);
   EXPECT_EQ(result->handshake_time.count(), 300u);
   EXPECT_GT(result->connection_rate(), 0);
-  EXPECT_EQ(logged_total("/small.txt?conn"), 300u);
+  EXPECT_EQ(logged_total(uri), 300u);
+  EXPECT_EQ(result->io_backend, io_backend_name(backend()));
 }
 
 TEST_P(NginxIo, OpenLoopConnectionRate) {
@@ -304,25 +308,6 @@ TEST_P(NginxIo, StandaloneCommandPrintsAWrkLikeSummary) {
   EXPECT_NE(out.str().find("99.000%"), std::string::npos);
   EXPECT_NE(out.str().find(fmt::format("I/O on {}", io_backend_name(backend()))), std::string::npos)
       << out.str();
-}
-
-// TLS runs on epoll: automatic picks it, and asking for io_uring is an error that says why.
-TEST_F(Nginx, TlsRunsOnEpollAndRefusesAForcedUring) {
-  LoadSpec spec = spec_for(nginx_->https_url("/small.txt?tls-io"));
-  spec.requests = 20;
-  spec.duration = Duration::zero();
-  spec.tls.ca_file = lab::nginx_ca_file(nginx_->dir()).string();
-  Result<LoadResult> automatic = run(spec);
-  ASSERT_TRUE(automatic) << automatic.error().message;
-  EXPECT_EQ(automatic->io_backend, "epoll");
-  EXPECT_EQ(automatic->io_note, "");  // TLS has one backend: nothing fell back
-  spec.io = IoBackend::uring;
-  Result<LoadResult> forced = run(spec);
-  ASSERT_FALSE(forced);
-  EXPECT_EQ(forced.error().kind, ErrorKind::usage);
-  EXPECT_EQ(forced.error().message,
-            "--io uring: TLS targets run on epoll only (TLS records are read and written by OpenSSL on the "
-            "socket)");
 }
 
 // The phase driver end to end: settings from YAML, an open-loop request run and a connection-rate run, with

@@ -1,5 +1,5 @@
 // How the HTTP generator's I/O backend is chosen: the flag and setting readers, the pure choice (what was
-// asked, TLS or not, io_uring's availability), and what a merged result says ran.
+// asked, io_uring's availability), and what a merged result says ran.
 
 #include "drivers/ingress/io_backend.hpp"
 
@@ -26,34 +26,21 @@ TEST(IoBackend, ParsesTheThreeNamesAndEchoesAnythingElse) {
 }
 
 TEST(IoBackend, AutomaticTakesUringWhereAvailableAndSaysWhyNotElsewhere) {
-  Result<IoChoice> available = choose_io_backend(IoBackend::automatic, false, kAvailable);
+  Result<IoChoice> available = choose_io_backend(IoBackend::automatic, kAvailable);
   ASSERT_TRUE(available);
   EXPECT_EQ(available->backend, IoBackend::uring);
   EXPECT_EQ(available->note, "");
-  Result<IoChoice> disabled = choose_io_backend(IoBackend::automatic, false, kDisabled);
+  Result<IoChoice> disabled = choose_io_backend(IoBackend::automatic, kDisabled);
   ASSERT_TRUE(disabled);
   EXPECT_EQ(disabled->backend, IoBackend::epoll);
   EXPECT_EQ(disabled->note, "I/O on epoll: io_uring is unavailable here (kernel.io_uring_disabled is 2)");
 }
 
-TEST(IoBackend, TlsRunsOnEpollWithoutAFallbackNote) {
-  Result<IoChoice> choice = choose_io_backend(IoBackend::automatic, true, kAvailable);
-  ASSERT_TRUE(choice);
-  EXPECT_EQ(choice->backend, IoBackend::epoll);
-  EXPECT_EQ(choice->note, "");
-  Result<IoChoice> forced = choose_io_backend(IoBackend::uring, true, kAvailable);
-  ASSERT_FALSE(forced);
-  EXPECT_EQ(forced.error().kind, ErrorKind::usage);
-  EXPECT_EQ(forced.error().message,
-            "--io uring: TLS targets run on epoll only (TLS records are read and written by OpenSSL on the "
-            "socket)");
-}
-
 TEST(IoBackend, ForcedBackendsAreTakenOrRefusedNeverSwapped) {
-  EXPECT_EQ(choose_io_backend(IoBackend::epoll, false, kAvailable)->backend, IoBackend::epoll);
-  EXPECT_EQ(choose_io_backend(IoBackend::epoll, true, kDisabled)->backend, IoBackend::epoll);
-  EXPECT_EQ(choose_io_backend(IoBackend::uring, false, kAvailable)->backend, IoBackend::uring);
-  Result<IoChoice> refused = choose_io_backend(IoBackend::uring, false, kDisabled);
+  EXPECT_EQ(choose_io_backend(IoBackend::epoll, kAvailable)->backend, IoBackend::epoll);
+  EXPECT_EQ(choose_io_backend(IoBackend::epoll, kDisabled)->backend, IoBackend::epoll);
+  EXPECT_EQ(choose_io_backend(IoBackend::uring, kAvailable)->backend, IoBackend::uring);
+  Result<IoChoice> refused = choose_io_backend(IoBackend::uring, kDisabled);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().message,
             "--io uring: io_uring is unavailable here: kernel.io_uring_disabled is 2");
