@@ -19,10 +19,14 @@ namespace {
 constexpr int kMinMajor = 6;
 constexpr int kMinMinor = 0;
 
-UringUnavailable probe() {
+}  // namespace
+
+UringUnavailable probe_uring() {
   std::ifstream disabled("/proc/sys/kernel/io_uring_disabled");
   int level = 0;
-  if (disabled >> level && level != 0) {
+  // 2: off for everyone; 1: only for privileged processes and io_uring_group, which the ring set-up below
+  // finds out.
+  if (disabled >> level && level >= 2) {
     return fmt::format("kernel.io_uring_disabled is {}", level);
   }
   utsname name{};
@@ -39,12 +43,11 @@ UringUnavailable probe() {
   // show now.
   Result<std::unique_ptr<UringLoop>> ring = UringLoop::create(8, 8);
   if (!ring) {
-    return ring.error().message;
+    return level == 1 ? fmt::format("kernel.io_uring_disabled is 1 and {}", ring.error().message)
+                      : ring.error().message;
   }
   return std::nullopt;
 }
-
-}  // namespace
 
 std::string_view io_backend_name(IoBackend backend) {
   switch (backend) {
@@ -68,7 +71,7 @@ Result<IoBackend> parse_io_backend(std::string_view what, std::string_view text)
 }
 
 const UringUnavailable& uring_unavailable() {
-  static const UringUnavailable verdict = probe();
+  static const UringUnavailable verdict = probe_uring();
   return verdict;
 }
 

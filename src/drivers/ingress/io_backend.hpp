@@ -36,9 +36,10 @@ Result<IoBackend> parse_io_backend(std::string_view what, std::string_view text)
 // Whether io_uring can run the generator here: nullopt, or why not ("kernel.io_uring_disabled is 2").
 using UringUnavailable = std::optional<std::string>;
 
-// Probes once per process (cached): /proc/sys/kernel/io_uring_disabled, a kernel new enough for multishot
-// receive (6.0), then a real ring with a provided-buffer ring (so seccomp's ENOSYS/EPERM and memlock limits
-// show here, not mid-run). Thread-safe.
+// Probes: /proc/sys/kernel/io_uring_disabled, a kernel new enough for multishot receive (6.0), then a real
+// ring with a provided-buffer ring (so seccomp's ENOSYS/EPERM and memlock limits show here, not mid-run).
+UringUnavailable probe_uring();
+// probe_uring() once per process (cached). Thread-safe.
 const UringUnavailable& uring_unavailable();
 
 // The backend a run uses (never `automatic`) and, when `automatic` fell back, the reason for the report.
