@@ -61,8 +61,7 @@ std::uint64_t HttpWorker::uring_token(std::size_t index, Op op) const {
 }
 
 void HttpWorker::set_interest(Conn& conn, std::size_t index, std::uint32_t events) {
-  // io_uring has no readiness to arm: its operations complete (and TLS, which needs readiness, runs on
-  // epoll).
+  // io_uring has no readiness to arm: its operations complete (TLS too: its session works on memory there).
   if (on_uring() || conn.interest == events) {
     return;
   }
