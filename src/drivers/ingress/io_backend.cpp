@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <ostream>
 
 #include <fmt/format.h>
 
@@ -59,6 +60,10 @@ std::string_view io_backend_name(IoBackend backend) {
       return "uring";
   }
   return "auto";
+}
+
+std::ostream& operator<<(std::ostream& out, IoBackend backend) {
+  return out << io_backend_name(backend);
 }
 
 Result<IoBackend> parse_io_backend(std::string_view what, std::string_view text) {

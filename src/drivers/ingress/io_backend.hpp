@@ -13,6 +13,7 @@
 // unavailable is an error, never a silent fallback. Measurement is the same on both: the schedule, intended
 // times and results live in RequestFlow, which does not know the backend.
 
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,6 +33,8 @@ std::string_view io_backend_name(IoBackend backend);
 // Reads a flag or setting value; ErrorKind::usage naming `what` and echoing the value:
 //   `--io: must be auto, epoll or uring, got "poll"`
 Result<IoBackend> parse_io_backend(std::string_view what, std::string_view text);
+// The name, for streams (GoogleTest prints parameterised tests' values with it).
+std::ostream& operator<<(std::ostream& out, IoBackend backend);
 
 // Whether io_uring can run the generator here: nullopt, or why not ("kernel.io_uring_disabled is 2").
 using UringUnavailable = std::optional<std::string>;
