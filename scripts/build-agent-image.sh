@@ -86,7 +86,7 @@ fi
 
 # Runtime libraries of the binary (objdump -p build/kubeproof | grep NEEDED, mapped with dpkg -S); apt adds
 # their dependencies.
-SMALL_PACKAGES=libc6,libstdc++6,libgcc-s1,libcurl4,libssl3,libfmt9,libyaml-cpp0.7,libgrpc++1.51,libprotobuf32
+SMALL_PACKAGES=libc6,libstdc++6,libgcc-s1,libcurl4,libssl3,liburing2,libfmt9,libyaml-cpp0.7,libgrpc++1.51,libprotobuf32
 STORAGE_PACKAGES=$SMALL_PACKAGES,fio
 
 WORK=$OUT/agent-image

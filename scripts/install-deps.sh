@@ -24,6 +24,8 @@ BUILD_PACKAGES=(
   libbenchmark-dev
   libcurl4-openssl-dev
   libssl-dev
+  # io_uring for the HTTP generator's second I/O backend (--io uring; epoll stays the fallback).
+  liburing-dev
   libgrpc++-dev
   libprotobuf-dev
   protobuf-compiler

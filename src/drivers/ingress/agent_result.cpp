@@ -105,6 +105,11 @@ Result<LoadResult> load_result_from_line(const json& line) {
     }
     *target = std::move(*histogram);
   }
+  // Absent from agents older than the io_uring backend: they ran on epoll.
+  result.io_backend = line.contains("io") && line["io"].is_string() ? line["io"].get<std::string>() : "epoll";
+  if (line.contains("io_note") && line["io_note"].is_string()) {
+    result.io_note = line["io_note"].get<std::string>();
+  }
   if (line.contains("errors") && line["errors"].is_array()) {
     for (const json& sample : line["errors"]) {
       if (sample.is_string() && result.error_samples.size() < 5) {

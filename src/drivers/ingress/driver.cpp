@@ -161,6 +161,7 @@ class IngressDriver final : public engine::Driver {
     spec.connections = settings_.connections;
     spec.timeout = settings_.timeout;
     spec.arrival = settings_.arrival;
+    spec.io = settings_.io;
     spec.live = context.progress.live_sink();
     for (Series& series : series_) {
       series.spec = spec;
@@ -316,6 +317,7 @@ class IngressDriver final : public engine::Driver {
       for (std::string& reason : ran->invalid_reasons) {
         run.invalid_reasons.push_back(std::move(reason));
       }
+      note_io(series, ran->merged, run);
       return std::move(ran->merged);
     }
     sink.message(Phase::ingress, fmt::format("{}: {} for {} against {}, {} connections, {} threads", label,
@@ -325,7 +327,28 @@ class IngressDriver final : public engine::Driver {
       sink.message(Phase::ingress,
                    fmt::format("{} {:.0f}s: {} responses, {} failed", label, seconds, responses, failures));
     };
-    return run_load(spec, context.clock, context.cancel, progress);
+    Result<LoadResult> result = run_load(spec, context.clock, context.cancel, progress);
+    if (result) {
+      note_io(series, *result, run);
+    }
+    return result;
+  }
+
+  // The report says which I/O backend ran, and why it is epoll when io_uring was wanted (once per series:
+  // a stress ramp runs many times on the same backend).
+  static void note_io(const Series& series, const LoadResult& result, engine::PhaseRun& run) {
+    std::vector<std::string> notes;
+    if (!result.io_backend.empty()) {
+      notes.push_back(fmt::format("{}: I/O on {}", series.what, result.io_backend));
+    }
+    if (!result.io_note.empty()) {
+      notes.push_back(fmt::format("{}: {}", series.what, result.io_note));
+    }
+    for (std::string& note : notes) {
+      if (std::find(run.notes.begin(), run.notes.end(), note) == run.notes.end()) {
+        run.notes.push_back(std::move(note));
+      }
+    }
   }
 
   static std::vector<Measurement> measurements_of(const Series& series, const LoadResult& result) {

@@ -103,6 +103,8 @@ void add_http_options(CLI::App& app, HttpOptions& options) {
   app.add_option("--timeout", options.timeout, "Per-request (and per-connect) timeout (default 5s)");
   app.add_flag("--connection-per-request", options.connection_per_request,
                "Open a new connection (and TLS handshake) for every request; reports connections/s");
+  app.add_option("--io", options.io,
+                 "I/O backend: auto (io_uring where available, else epoll), epoll or uring (default auto)");
   app.add_flag("--latency", options.latency, "Print the latency distribution");
   app.add_option("--percentiles", options.percentiles,
                  "Percentiles for --latency (default 50,75,90,99,99.9,99.99)")
@@ -192,6 +194,11 @@ Result<LoadSpec> to_load_spec(const HttpOptions& options) {
   }
   spec.timeout = *timeout;
   spec.connection_per_request = options.connection_per_request;
+  Result<IoBackend> io = parse_io_backend("--io", options.io);
+  if (!io) {
+    return std::unexpected(io.error());
+  }
+  spec.io = *io;
   for (double percentile : options.percentiles) {
     if (!(percentile >= 0 && percentile <= 100)) {
       return usage("--percentiles", "each must be within 0..100", fmt::format("{}", percentile));
@@ -213,7 +220,11 @@ std::string format_summary(const LoadSpec& spec, const LoadResult& result,
     mode += ", a new connection per request";
   }
   out += fmt::format("Running {} test @ {} ({})\n", bound, spec.url.to_string(), mode);
-  out += fmt::format("  {} threads and {} connections\n", spec.threads, spec.connections);
+  out += fmt::format("  {} threads and {} connections, I/O on {}\n", spec.threads, spec.connections,
+                     result.io_backend.empty() ? "-" : result.io_backend);
+  if (!result.io_note.empty()) {
+    out += fmt::format("  {}\n", result.io_note);
+  }
   const Histogram& latency = result.latency;
   if (latency.count() > 0) {
     out += fmt::format("  Latency{}   avg {}  stdev {}  max {}\n", result.open_loop ? " (corrected)" : "",
@@ -334,11 +345,18 @@ std::string agent_json_line(const LoadSpec& spec, const LoadResult& result) {
       {"latency", result.latency.to_json()},           {"uncorrected", result.uncorrected.to_json()},
       {"connect", result.connect_time.to_json()},      {"handshake", result.handshake_time.to_json()},
       {"own_lateness", result.own_lateness.to_json()}, {"pacer_lag", result.pacer.lag.to_json()}};
-  nlohmann::json line{{"kind", "kubeproof.agent.http"},      {"version", 1},
-                      {"url", spec.url.to_string()},         {"threads", spec.threads},
-                      {"measurements", std::move(items)},    {"invalid_reasons", validity.invalid_reasons},
-                      {"generator", validity.statement},     {"counts", std::move(counts)},
-                      {"histograms", std::move(histograms)}, {"errors", result.error_samples}};
+  nlohmann::json line{{"kind", "kubeproof.agent.http"},
+                      {"version", 1},
+                      {"url", spec.url.to_string()},
+                      {"threads", spec.threads},
+                      {"measurements", std::move(items)},
+                      {"invalid_reasons", validity.invalid_reasons},
+                      {"generator", validity.statement},
+                      {"counts", std::move(counts)},
+                      {"histograms", std::move(histograms)},
+                      {"errors", result.error_samples},
+                      {"io", result.io_backend},
+                      {"io_note", result.io_note}};
   return line.dump();
 }
 

@@ -41,13 +41,14 @@ struct HttpOptions {
   std::string server_name;
   std::string timeout = "5s";
   bool connection_per_request = false;
-  bool latency = false;  // print the latency distribution
+  std::string io = "auto";  // I/O backend: auto, epoll or uring (io_backend.hpp)
+  bool latency = false;     // print the latency distribution
   std::vector<double> percentiles = {50, 75, 90, 99, 99.9, 99.99};
 };
 
 // Adds URL (positional) and every flag: -t/--threads -c/--connections -d/--duration -n/--requests -R/--rate
 // --arrival -m/--method -H/--header --body --host --path --insecure/-k --cacert --server-name --timeout
-// --connection-per-request --latency --percentiles.
+// --connection-per-request --io --latency --percentiles.
 void add_http_options(CLI::App& app, HttpOptions& options);
 
 // Errors are ErrorKind::usage: `--rate: not a rate > 0 (or "max", "capacity"), got "fast"`.

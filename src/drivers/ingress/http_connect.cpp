@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -41,8 +42,20 @@ void HttpWorker::close_conn(std::size_t index) {
     SSL_free(conn.ssl);
     conn.ssl = nullptr;
   }
+  if (conn.network != nullptr) {
+    BIO_free(conn.network);
+    conn.network = nullptr;
+  }
+  // A send still in flight reads nothing more from `out`: the shutdown below fails it before it copies.
+  conn.out.clear();
+  conn.out_sent = 0;
+  conn.send_in_flight = false;
   if (conn.fd >= 0) {
-    ::close(conn.fd);  // also removes it from the epoll set
+    if (on_uring()) {
+      uring_->retire(conn.fd);  // its operations in flight end; the descriptor closes after the next submit
+    } else {
+      ::close(conn.fd);  // also removes it from the epoll set
+    }
     conn.fd = -1;
   }
   ++conn.generation;
@@ -56,7 +69,9 @@ void HttpWorker::close_conn(std::size_t index) {
 
 bool HttpWorker::start_connect(std::size_t index, TimePoint now) {
   Conn& conn = conns_[index];
-  conn.fd = ::socket(target_.address.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+  // io_uring makes every operation non-blocking itself (it tries, then polls); epoll needs the flag.
+  const int nonblock = on_uring() ? 0 : SOCK_NONBLOCK;
+  conn.fd = ::socket(target_.address.family, SOCK_STREAM | nonblock | SOCK_CLOEXEC, IPPROTO_TCP);
   if (conn.fd < 0) {
     connect_failed(index, now, fmt::format("socket: {}", std::strerror(errno)));
     return false;
@@ -65,6 +80,12 @@ bool HttpWorker::start_connect(std::size_t index, TimePoint now) {
   setsockopt(conn.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   conn.connect_started = now;
   conn.deadline = now + spec_.timeout;
+  if (on_uring()) {
+    uring_->connect(conn.fd, reinterpret_cast<const sockaddr*>(&target_.address.storage),
+                    target_.address.length, uring_token(index, Op::connect));
+    conn.state = State::connecting;
+    return true;
+  }
   int rc =
       ::connect(conn.fd, reinterpret_cast<const sockaddr*>(&target_.address.storage), target_.address.length);
   if (rc != 0 && errno != EINPROGRESS) {
@@ -109,12 +130,21 @@ void HttpWorker::finish_connect(std::size_t index, TimePoint now) {
     connect_failed(index, now, fmt::format("connect: {}", std::strerror(error)));
     return;
   }
+  connect_succeeded(index, now);
+}
+
+void HttpWorker::connect_succeeded(std::size_t index, TimePoint now) {
+  Conn& conn = conns_[index];
   result_.connect_time.record(now - conn.connect_started);
   if (target_.tls) {
-    conn.ssl = target_.tls->new_session(conn.fd, target_.tls_name);
+    conn.ssl = on_uring() ? target_.tls->new_memory_session(target_.tls_name, &conn.network)
+                          : target_.tls->new_session(conn.fd, target_.tls_name);
     if (conn.ssl == nullptr) {
       fail_conn(index, now, result_.tls_errors, "TLS: cannot allocate a session");
       return;
+    }
+    if (on_uring()) {
+      uring_->receive(conn.fd, uring_token(index, Op::receive));  // the handshake's replies come this way
     }
     conn.state = State::handshaking;
     conn.handshake_started = now;
@@ -128,6 +158,9 @@ void HttpWorker::continue_handshake(std::size_t index, TimePoint now) {
   Conn& conn = conns_[index];
   ERR_clear_error();
   int rc = SSL_do_handshake(conn.ssl);
+  if (on_uring()) {
+    tls_flush(index);  // the handshake's next flight, if it wrote one
+  }
   if (rc == 1) {
     result_.handshake_time.record(now - conn.handshake_started);
     connected(index, now);
@@ -151,7 +184,15 @@ void HttpWorker::connected(std::size_t index, TimePoint now) {
     result_.series.record(kSeriesConnect, now, (now - conn.connect_started).count());
   }
   conn.state = State::idle;
-  set_interest(conn, index, EPOLLIN);
+  if (on_uring()) {
+    // One receive for the connection's life: it stays armed across requests (re-armed only if it ends). TLS
+    // armed it before the handshake.
+    if (conn.ssl == nullptr) {
+      uring_->receive(conn.fd, uring_token(index, Op::receive));
+    }
+  } else {
+    set_interest(conn, index, EPOLLIN);
+  }
   if (has_request(index)) {
     begin_send(index, now);  // connection per request: its request was assigned before the connect
     return;
@@ -161,10 +202,29 @@ void HttpWorker::connected(std::size_t index, TimePoint now) {
   }
 }
 
-void HttpWorker::connect_first() {
+bool HttpWorker::open_backend() {
+  if (share_.io == IoBackend::uring) {
+    // Two operations per connection can be queued in one iteration (a send, a receive or connect re-armed);
+    // the buffers cover a batch of responses, which are consumed in place and handed back at once.
+    const auto connections = static_cast<unsigned>(conns_.size());
+    Result<std::unique_ptr<UringLoop>> ring = UringLoop::create(std::clamp(2 * connections + 8, 64u, 4096u),
+                                                                std::clamp(2 * connections, 64u, 2048u));
+    if (ring) {
+      uring_ = std::move(*ring);
+      return true;
+    }
+    io_note_ = fmt::format("I/O on epoll: io_uring failed in a worker ({})", ring.error().message);
+  }
   epoll_ = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_ < 0) {
     note_error(fmt::format("epoll_create1: {}", std::strerror(errno)));
+    return false;
+  }
+  return true;
+}
+
+void HttpWorker::connect_first() {
+  if (!open_backend()) {
     return;
   }
   TimePoint now = clock_now();
@@ -181,7 +241,7 @@ void HttpWorker::connect_first() {
       pending += state == State::connecting || state == State::handshaking;
     }
     now = clock_now();
-    if (pending == 0 || now >= deadline || cancel_.requested()) {
+    if (pending == 0 || now >= deadline || cancel_.requested() || ring_failed_) {
       break;
     }
     wait_and_handle(events, std::min(deadline, now + kWorkerTick) - now);

@@ -45,6 +45,7 @@ HttpWorker::~HttpWorker() {
   for (std::size_t i = 0; i < conns_.size(); ++i) {
     close_conn(i);
   }
+  uring_.reset();  // closes the sockets it retired
   if (epoll_ >= 0) {
     ::close(epoll_);
   }
@@ -54,8 +55,14 @@ std::uint64_t HttpWorker::token(std::size_t index) const {
   return (std::uint64_t{conns_[index].generation} << 32) | index;
 }
 
+std::uint64_t HttpWorker::uring_token(std::size_t index, Op op) const {
+  return (std::uint64_t{static_cast<std::uint8_t>(op)} << 56) |
+         (std::uint64_t{conns_[index].generation & 0xffffffu} << 32) | index;
+}
+
 void HttpWorker::set_interest(Conn& conn, std::size_t index, std::uint32_t events) {
-  if (conn.interest == events) {
+  // io_uring has no readiness to arm: its operations complete (TLS too: its session works on memory there).
+  if (on_uring() || conn.interest == events) {
     return;
   }
   epoll_event event{};
@@ -106,6 +113,10 @@ void HttpWorker::begin_send(std::size_t index, TimePoint now) {
 
 void HttpWorker::continue_send(std::size_t index, TimePoint now) {
   Conn& conn = conns_[index];
+  if (on_uring() && conn.ssl != nullptr) {
+    uring_tls_send(index, now);
+    return;
+  }
   const std::string& request = *conn.request;
   while (conn.written < request.size()) {
     const char* data = request.data() + conn.written;
@@ -128,6 +139,10 @@ void HttpWorker::continue_send(std::size_t index, TimePoint now) {
         return;
       }
       n = rc;
+    } else if (on_uring()) {
+      // Queued: goes out with the loop's next submission, together with the other connections' sends.
+      uring_->send(conn.fd, data, left, uring_token(index, Op::send));
+      return;
     } else {
       n = ::send(conn.fd, data, left, MSG_NOSIGNAL);
       if (n < 0) {
@@ -319,6 +334,10 @@ void HttpWorker::dispatch(TimePoint now) {
 }
 
 void HttpWorker::wait_and_handle(std::vector<epoll_event>& events, Duration wait) {
+  if (on_uring()) {
+    uring_wait_and_handle(wait);
+    return;
+  }
   timespec timeout{};
   Duration bounded = std::max(wait, Duration::zero());
   timeout.tv_sec = static_cast<time_t>(bounded.count() / 1'000'000'000);
@@ -395,11 +414,13 @@ LoadResult HttpWorker::abandon() {
   for (std::size_t i = 0; i < conns_.size(); ++i) {
     close_conn(i);
   }
+  result_.io_backend = on_uring() ? "uring" : "epoll";
+  result_.io_note = io_note_;
   return std::move(result_);
 }
 
 LoadResult HttpWorker::run(TimePoint start) {
-  if (epoll_ < 0) {
+  if (epoll_ < 0 && !on_uring()) {
     return std::move(result_);
   }
   result_.series = Recorder(start);
@@ -442,7 +463,7 @@ LoadResult HttpWorker::run(TimePoint start) {
   while (true) {
     now = clock_now();
     if (!flow_->sending_over()) {
-      bool cancelled = cancel_.requested() || (stop_ && stop_());
+      bool cancelled = cancel_.requested() || ring_failed_ || (stop_ && stop_());
       if (cancelled || now >= end || flow_->done_sending()) {
         flow_->stop_sending(now);
         drain_deadline = now + (cancelled ? std::min(kCancelDrain, spec_.timeout) : spec_.timeout);
@@ -474,6 +495,8 @@ LoadResult HttpWorker::run(TimePoint start) {
   }
   flow_->finish();
   publish();
+  result_.io_backend = on_uring() ? "uring" : "epoll";
+  result_.io_note = io_note_;
   return std::move(result_);
 }
 

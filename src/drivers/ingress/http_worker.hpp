@@ -1,8 +1,10 @@
 #pragma once
 
-// One load worker's connection I/O: an epoll event loop owning its connections (TCP, optional TLS), their
-// parsers and a read buffer. What to send when, the requests in flight and the results live in RequestFlow
-// (request_flow.hpp); this class only moves bytes and reports events to it with the clock's time.
+// One load worker's connection I/O: an event loop owning its connections (TCP, optional TLS), their parsers
+// and a read buffer, on epoll (readiness: http_worker.cpp) or io_uring (completions: http_worker_uring.cpp,
+// and http_worker_uring_tls.cpp for TLS in memory; io_backend.hpp says how the backend is chosen). What to
+// send when, the requests in flight and the results live in RequestFlow (request_flow.hpp); this class only
+// moves bytes and reports events to it with the clock's time.
 //
 // Lifecycle, on the worker's own thread: connect_first() before the common start (keep-alive connections, or
 // one probe connection per request mode), then run(start) until the window ends and the responses in flight
@@ -21,10 +23,12 @@
 
 #include "core/clock.hpp"
 #include "core/live.hpp"
+#include "drivers/ingress/io_backend.hpp"
 #include "drivers/ingress/load.hpp"
 #include "drivers/ingress/request_flow.hpp"
 #include "drivers/ingress/response_parser.hpp"
 #include "drivers/ingress/tls.hpp"
+#include "drivers/ingress/uring_loop.hpp"
 #include "engine/cancellation.hpp"
 
 namespace kp::drivers::ingress {
@@ -67,6 +71,7 @@ struct WorkerShare {
   int connections = 1;
   std::optional<std::uint64_t> requests;
   std::optional<Rate> rate;
+  IoBackend io = IoBackend::epoll;  // chosen by run_load (never automatic)
 };
 
 class HttpWorker {
@@ -87,6 +92,8 @@ class HttpWorker {
 
  private:
   enum class State : std::uint8_t { closed, backoff, connecting, handshaking, idle, sending, awaiting };
+  // io_uring: what a completion is for (the top byte of its tag; uring_token()).
+  enum class Op : std::uint8_t { connect = 1, send = 2, receive = 3 };
 
   struct Conn {
     int fd = -1;
@@ -100,12 +107,25 @@ class HttpWorker {
     TimePoint handshake_started{};
     TimePoint deadline{};  // connect, handshake or back-off
     ResponseParser parser;
+    // TLS on io_uring: the SSL works on memory; `network` is the ciphertext's end of its BIO pair, and `out`
+    // the ciphertext of the send in flight (one at a time, so `out` does not move under the kernel).
+    BIO* network = nullptr;
+    std::string out;
+    std::size_t out_sent = 0;
+    bool send_in_flight = false;
   };
 
   bool keep_alive_mode() const { return !spec_.connection_per_request; }
   bool has_request(std::size_t index) const { return flow_ && flow_->has_request(index); }
   TimePoint clock_now() const { return clock_.now(); }
   std::uint64_t token(std::size_t index) const;
+  // The operation, the low 24 bits of the generation and the index: a completion for a connection closed
+  // since it was queued carries an old generation and is dropped.
+  std::uint64_t uring_token(std::size_t index, Op op) const;
+  bool on_uring() const { return uring_ != nullptr; }
+  // Sets up the backend the share asks for; io_uring failing here (it passed run_load's probe) falls back to
+  // epoll with a note.
+  bool open_backend();
   void set_interest(Conn& conn, std::size_t index, std::uint32_t events);
   void count_error(TimePoint now);
   void note_error(std::string text);
@@ -115,6 +135,7 @@ class HttpWorker {
   void connect_failed(std::size_t index, TimePoint now, std::string why);
   void fail_conn(std::size_t index, TimePoint now, std::uint64_t& counter, std::string why);
   void finish_connect(std::size_t index, TimePoint now);
+  void connect_succeeded(std::size_t index, TimePoint now);
   void continue_handshake(std::size_t index, TimePoint now);
   void connected(std::size_t index, TimePoint now);
 
@@ -134,6 +155,18 @@ class HttpWorker {
   void dispatch(TimePoint now);
 
   void wait_and_handle(std::vector<epoll_event>& events, Duration wait);
+  // io_uring (http_worker_uring.cpp): submit, wait, and handle the completions.
+  void uring_wait_and_handle(Duration wait);
+  void uring_completed(const Completion& completion);
+  void uring_sent(std::size_t index, int result);
+  void uring_received(std::size_t index, const Completion& completion);
+  // TLS on io_uring (http_worker_uring_tls.cpp): encrypt and queue the request, take a send's completion,
+  // feed received ciphertext to the session, and send what the session wrote (handshake flights, records,
+  // alerts).
+  void uring_tls_send(std::size_t index, TimePoint now);
+  void uring_tls_sent(std::size_t index, int result);
+  void uring_tls_received(std::size_t index, std::string_view data);
+  void tls_flush(std::size_t index);
   void handle(std::size_t index, std::uint32_t events);
   void tick(TimePoint now);
   void publish();
@@ -149,11 +182,14 @@ class HttpWorker {
   std::unique_ptr<char[]> buffer_;
   LiveSeries live_;
   int epoll_ = -1;
+  std::unique_ptr<UringLoop> uring_;  // set: the worker runs on io_uring, and epoll_ stays -1
+  std::string io_note_;               // io_uring could not be set up in this worker: why
   LoadResult result_;
   std::optional<RequestFlow> flow_;  // from run()
   TimePoint next_intended_ = TimePoint::max();
   std::size_t next_path_ = 0;
   bool running_ = false;
+  bool ring_failed_ = false;  // io_uring's wait failed: stop as if cancelled
   bool head_request_ = false;
 };
 

@@ -1,8 +1,9 @@
 #pragma once
 
-// The HTTP/1.1 load generator: one epoll event loop per thread, each owning its connections, parser state,
-// histograms, recorder and random generator; nothing shared on the hot path (a relaxed counter per thread is
-// published every 10 ms for progress). Per-thread results are merged after join.
+// The HTTP/1.1 load generator: one event loop per thread (epoll or io_uring: io_backend.hpp), each owning its
+// connections, parser state, histograms, recorder and random generator; nothing shared on the hot path (a
+// relaxed counter per thread is published every 10 ms for progress). Per-thread results are merged after
+// join.
 //
 // Modes:
 //  - closed loop (no rate): every connection sends its next request as soon as the previous response is in,
@@ -37,6 +38,7 @@
 #include "core/pacer.hpp"
 #include "core/recorder.hpp"
 #include "core/units.hpp"
+#include "drivers/ingress/io_backend.hpp"
 #include "drivers/ingress/tls.hpp"
 #include "drivers/ingress/url.hpp"
 #include "engine/cancellation.hpp"
@@ -69,6 +71,7 @@ struct LoadSpec {
   // Live counts for `run --metrics-listen` under this series name (5xx and failures are errors); null: off.
   LiveSink* live = nullptr;
   std::string live_series = "request";
+  IoBackend io = IoBackend::automatic;  // --io / the phase's `io:`
 };
 
 // Names of the per-second series in LoadResult::series.
@@ -116,6 +119,8 @@ struct LoadResult {
   Histogram own_lateness;    // open loop: send lag (ns) of the sends that found a free connection at once
   Recorder series;
   std::vector<std::string> error_samples;  // up to 5 distinct error texts, for people
+  std::string io_backend;  // the I/O backend that ran: "epoll", "uring" ("epoll+uring" when workers differed)
+  std::string io_note;     // why it is epoll when io_uring was wanted; empty otherwise
 
   explicit LoadResult(TimePoint start = {}) : series(start) {}
   void merge(const LoadResult& other);

@@ -84,6 +84,14 @@ Result<LoadResult> run_load(const LoadSpec& input, Clock& clock, engine::Cancell
     }
   }
 
+  // Probed only when io_uring may be used: a forced epoll never touches io_uring.
+  static const UringUnavailable kNotProbed;
+  Result<IoChoice> io =
+      choose_io_backend(spec.io, spec.io == IoBackend::epoll ? kNotProbed : uring_unavailable());
+  if (!io) {
+    return std::unexpected(io.error());
+  }
+
   const int threads = spec.threads;
   std::vector<Published> published(static_cast<std::size_t>(threads));
   // Written by every worker after the barrier (all the same value): nothing connected, so nothing was sent.
@@ -96,7 +104,8 @@ Result<LoadResult> run_load(const LoadSpec& input, Clock& clock, engine::Cancell
                       .workers = threads,
                       .connections = context.share(spec.connections),
                       .requests = context.share(spec.requests),
-                      .rate = spec.rate ? std::optional(context.share(*spec.rate)) : std::nullopt};
+                      .rate = spec.rate ? std::optional(context.share(*spec.rate)) : std::nullopt,
+                      .io = io->backend};
     HttpWorker worker(spec, target, clock, cancel, share, published[static_cast<std::size_t>(index)],
                       [&context] { return context.stop_requested(); });
     worker.connect_first();
@@ -148,6 +157,9 @@ Result<LoadResult> run_load(const LoadSpec& input, Clock& clock, engine::Cancell
   }
   merged.intended_rate = spec.rate ? spec.rate->per_second : 0;
   merged.open_loop = spec.rate.has_value();
+  if (!io->note.empty()) {
+    merged.io_note = io->note;
+  }
   if (unreachable.load()) {
     std::string why = merged.error_samples.empty() ? "no connection succeeded" : merged.error_samples.front();
     return fail(ErrorKind::network, fmt::format("cannot connect to {}: {}", spec.url.to_string(), why));

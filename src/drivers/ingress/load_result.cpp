@@ -58,6 +58,14 @@ void LoadResult::merge(const LoadResult& other) {
   read_errors += other.read_errors;
   write_errors += other.write_errors;
   parse_errors += other.parse_errors;
+  if (io_backend.empty()) {
+    io_backend = other.io_backend;
+  } else if (!other.io_backend.empty() && other.io_backend != io_backend) {
+    io_backend = "epoll+uring";
+  }
+  if (io_note.empty()) {
+    io_note = other.io_note;
+  }
   timeouts += other.timeouts;
   unsent += other.unsent;
   dispatched += other.dispatched;

@@ -69,6 +69,9 @@ std::vector<std::string> agent_args(const LoadSpec& spec, int threads, int index
   if (spec.connection_per_request) {
     args.push_back("--connection-per-request");
   }
+  if (spec.io != IoBackend::automatic) {
+    args.insert(args.end(), {"--io", std::string(io_backend_name(spec.io))});
+  }
   args.insert(args.end(), {"--start-at", std::to_string(load::epoch_ms(start))});
   return args;
 }

@@ -47,6 +47,7 @@ Result<Settings> parse_settings(const YAML::Node& node, const std::string& file,
                                              "timeout",
                                              "connection_rate",
                                              "connection_share",
+                                             "io",
                                              "stress",
                                              "from",
                                              "agents",
@@ -117,6 +118,12 @@ Result<Settings> parse_settings(const YAML::Node& node, const std::string& file,
         }
         settings.headers.emplace_back(name, value.text());
       }
+    } else if (key == "io") {
+      Result<IoBackend> io = parse_io_backend("io", field.text());
+      if (!io) {
+        return field.fail_got("must be auto, epoll or uring");
+      }
+      settings.io = *io;
     } else if (key == "insecure") {
       ok = bool_into(settings.insecure);
     } else if (key == "cacert") {

@@ -16,6 +16,7 @@
 //   connections/s; "max": closed loop; "off": no connection-rate run;
 //                                 # "capacity" or none: capacity.ingress_connection_rate x load
 //   connection_share: 20%         # of the phase duration given to the connection-rate run
+//   io: auto                      # I/O backend: auto (io_uring where available, else epoll), epoll, uring
 //   from: cli                     # cli: the generator on the machine that runs kubeproof (default);
 //                                 # pods: `agents` agent pods inside the cluster (--target cluster)
 //   agents: 1                     # from: pods: the offered rate and the connections spread over this many
@@ -40,6 +41,7 @@
 #include "core/error.hpp"
 #include "core/pacer.hpp"
 #include "core/units.hpp"
+#include "drivers/ingress/io_backend.hpp"
 #include "load/rate_setting.hpp"
 #include "load/schedule.hpp"
 
@@ -64,6 +66,7 @@ struct Settings {
   load::RateSetting connection_rate;  // default: capacity.ingress_connection_rate x load
   bool connection_run = true;         // connection_rate: off -> false
   double connection_share = 0.2;
+  IoBackend io = IoBackend::automatic;
   load::StressSettings stress;
   bool from_pods = false;  // from: pods
   int agents = 1;

@@ -62,12 +62,43 @@ TlsContext::~TlsContext() {
   SSL_CTX_free(context_);
 }
 
+namespace {
+
+// Each direction of a memory session's BIO pair holds this much: a whole 8 KiB receive buffer always fits
+// next to an incomplete record (at most ~17 KiB), and a request of up to this size is encrypted in one go.
+constexpr std::size_t kMemoryBioSize = 64 * 1024;
+
+}  // namespace
+
 SSL* TlsContext::new_session(int fd, const std::string& name) const {
+  SSL* ssl = new_client(name);
+  if (ssl != nullptr) {
+    SSL_set_fd(ssl, fd);
+  }
+  return ssl;
+}
+
+SSL* TlsContext::new_memory_session(const std::string& name, BIO** network) const {
+  BIO* internal = nullptr;
+  if (BIO_new_bio_pair(&internal, kMemoryBioSize, network, kMemoryBioSize) != 1) {
+    return nullptr;
+  }
+  SSL* ssl = new_client(name);
+  if (ssl == nullptr) {
+    BIO_free(internal);
+    BIO_free(*network);
+    *network = nullptr;
+    return nullptr;
+  }
+  SSL_set_bio(ssl, internal, internal);  // the SSL owns its end
+  return ssl;
+}
+
+SSL* TlsContext::new_client(const std::string& name) const {
   SSL* ssl = SSL_new(context_);
   if (ssl == nullptr) {
     return nullptr;
   }
-  SSL_set_fd(ssl, fd);
   SSL_set_connect_state(ssl);
   if (!is_ip_literal(name)) {
     SSL_set_tlsext_host_name(ssl, name.c_str());

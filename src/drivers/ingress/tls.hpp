@@ -30,10 +30,16 @@ class TlsContext {
   // A client session on a connected socket, with SNI (unless `name` is an IP address) and, when verifying,
   // the name to check. Null when OpenSSL cannot allocate one.
   SSL* new_session(int fd, const std::string& name) const;
+  // The same session on memory instead of a socket, for io_uring (which moves the ciphertext): the SSL reads
+  // and writes records through a BIO pair whose other end, `*network`, the caller owns (BIO_free after
+  // SSL_free): it writes received bytes into it and sends what it reads out of it. Null when OpenSSL cannot
+  // allocate one.
+  SSL* new_memory_session(const std::string& name, BIO** network) const;
   bool verifying() const { return !insecure_; }
 
  private:
   TlsContext(SSL_CTX* context, bool insecure) : context_(context), insecure_(insecure) {}
+  SSL* new_client(const std::string& name) const;
   SSL_CTX* context_;
   bool insecure_;
 };

@@ -1,6 +1,7 @@
 // The HTTP generator against a real nginx (started here in a temp dir on free ports, access log on, stopped
 // at the end) and against in-test servers that stall or misbehave. Skipped with the reason when nginx is
-// missing.
+// missing. The tests of the load paths run once per I/O backend (epoll, io_uring: NginxIo and IngressIo);
+// the io_uring run is skipped, with the reason, where io_uring is unavailable.
 
 #include <unistd.h>
 
@@ -46,6 +47,16 @@ Result<LoadResult> run(const LoadSpec& spec) {
   engine::CancellationToken cancel;
   return run_load(spec, real_clock(), cancel);
 }
+
+std::string backend_name(const ::testing::TestParamInfo<IoBackend>& info) {
+  return std::string(io_backend_name(info.param));
+}
+
+// Skips the io_uring run where io_uring is unavailable; otherwise checks the run used the backend asked for.
+#define SKIP_UNLESS_BACKEND_AVAILABLE(backend)                        \
+  if ((backend) == IoBackend::uring && uring_unavailable()) {         \
+    GTEST_SKIP() << "io_uring unavailable: " << *uring_unavailable(); \
+  }
 
 // One nginx for the whole suite (start-up generates certificates: done once).
 class Nginx : public ::testing::Test {
@@ -110,8 +121,43 @@ fs::path* Nginx::dir_ = nullptr;
 lab::NginxInstance* Nginx::nginx_ = nullptr;
 std::string* Nginx::skip_reason_ = nullptr;
 
-TEST_F(Nginx, ClosedLoopCountsMatchTheAccessLog) {
-  LoadSpec spec = spec_for(nginx_->http_url("/small.txt?closed"));
+// The load paths against nginx, once per I/O backend. Each backend's requests go to their own URI, so the
+// access-log counts are per run.
+class NginxIo : public Nginx, public ::testing::WithParamInterface<IoBackend> {
+ protected:
+  void SetUp() override {
+    Nginx::SetUp();
+    SKIP_UNLESS_BACKEND_AVAILABLE(GetParam());
+  }
+  IoBackend backend() const { return GetParam(); }
+  std::string tagged(std::string_view uri) const {
+    return fmt::format("{}-{}", uri, io_backend_name(GetParam()));
+  }
+  LoadSpec io_spec_for(const std::string& url) const {
+    LoadSpec spec = spec_for(url);
+    spec.io = GetParam();
+    return spec;
+  }
+};
+INSTANTIATE_TEST_SUITE_P(Backends, NginxIo, ::testing::Values(IoBackend::epoll, IoBackend::uring),
+                         backend_name);
+
+// The in-test servers (stalls, malformed responses, cancellation), once per I/O backend.
+class IngressIo : public ::testing::TestWithParam<IoBackend> {
+ protected:
+  void SetUp() override { SKIP_UNLESS_BACKEND_AVAILABLE(GetParam()); }
+  LoadSpec io_spec_for(const std::string& url) const {
+    LoadSpec spec = spec_for(url);
+    spec.io = GetParam();
+    return spec;
+  }
+};
+INSTANTIATE_TEST_SUITE_P(Backends, IngressIo, ::testing::Values(IoBackend::epoll, IoBackend::uring),
+                         backend_name);
+
+TEST_P(NginxIo, ClosedLoopCountsMatchTheAccessLog) {
+  const std::string uri = tagged("/small.txt?closed");
+  LoadSpec spec = io_spec_for(nginx_->http_url(uri));
   spec.threads = 2;
   spec.connections = 8;
   spec.requests = 5000;
@@ -123,11 +169,13 @@ TEST_F(Nginx, ClosedLoopCountsMatchTheAccessLog) {
   EXPECT_EQ(result->status_classes[2], 5000u);
   EXPECT_EQ(result->failures(), 0u);
   EXPECT_EQ(result->latency.count(), 5000u);
-  EXPECT_EQ(logged_total("/small.txt?closed"), 5000u);
+  EXPECT_EQ(logged_total(uri), 5000u);
+  EXPECT_EQ(result->io_backend, io_backend_name(backend()));
 }
 
-TEST_F(Nginx, OpenLoopCountsMatchTheAccessLogAndTheRate) {
-  LoadSpec spec = spec_for(nginx_->http_url("/small.txt?open"));
+TEST_P(NginxIo, OpenLoopCountsMatchTheAccessLogAndTheRate) {
+  const std::string uri = tagged("/small.txt?open");
+  LoadSpec spec = io_spec_for(nginx_->http_url(uri));
   spec.threads = 2;
   spec.connections = 8;
   spec.rate = Rate{2000};
@@ -136,19 +184,22 @@ TEST_F(Nginx, OpenLoopCountsMatchTheAccessLogAndTheRate) {
   ASSERT_TRUE(result) << result.error().message;
   EXPECT_EQ(result->issued, 4000u);  // exactly rate x duration intended times
   EXPECT_EQ(result->responses + result->failures() + result->unsent, 4000u);
-  EXPECT_EQ(logged_total("/small.txt?open"), result->responses);
+  EXPECT_EQ(logged_total(uri), result->responses);
+  EXPECT_EQ(result->io_backend, io_backend_name(backend()));
   EXPECT_TRUE(result->open_loop);
   EXPECT_EQ(result->uncorrected.count(), result->responses);
   // Per-second series: two seconds of data.
   EXPECT_GE(result->series.series(kSeriesLatency).size(), 2u);
 }
 
-TEST_F(Nginx, FiveXxRateIsExact) {
-  LoadSpec spec = spec_for(nginx_->http_url("/"));
+TEST_P(NginxIo, FiveXxRateIsExact) {
+  LoadSpec spec = io_spec_for(nginx_->http_url("/"));
   spec.threads = 2;
   spec.requests = 1000;
   spec.duration = Duration::zero();
-  spec.request.paths = {"/small.txt?mix", "/error", "/small.txt?mix", "/small.txt?mix"};
+  const std::string mix = tagged("/small.txt?mix");
+  const std::string error = tagged("/error?");
+  spec.request.paths = {mix, error, mix, mix};
   Result<LoadResult> result = run(spec);
   ASSERT_TRUE(result) << result.error().message;
   EXPECT_EQ(result->responses, 1000u);
@@ -159,11 +210,12 @@ TEST_F(Nginx, FiveXxRateIsExact) {
                            [](const Measurement& m) { return m.metric == "ingress.error_rate_5xx"; });
   ASSERT_NE(rate, measurements.end());
   EXPECT_DOUBLE_EQ(rate->value, 0.25);
-  EXPECT_EQ(logged("/error")[500], 250u);
+  EXPECT_EQ(logged(error)[500], 250u);
 }
 
-TEST_F(Nginx, TlsVerifiesAgainstTheLabCa) {
-  LoadSpec spec = spec_for(nginx_->https_url("/small.txt?tls"));
+TEST_P(NginxIo, TlsVerifiesAgainstTheLabCa) {
+  const std::string uri = tagged("/small.txt?tls");
+  LoadSpec spec = io_spec_for(nginx_->https_url(uri));
   spec.requests = 200;
   spec.duration = Duration::zero();
   spec.tls.ca_file = lab::nginx_ca_file(nginx_->dir()).string();
@@ -171,12 +223,13 @@ TEST_F(Nginx, TlsVerifiesAgainstTheLabCa) {
   ASSERT_TRUE(result) << result.error().message;
   EXPECT_EQ(result->responses, 200u);
   EXPECT_EQ(result->handshake_time.count(), 4u);  // one per keep-alive connection
-  EXPECT_EQ(logged_total("/small.txt?tls"), 200u);
+  EXPECT_EQ(logged_total(uri), 200u);
+  EXPECT_EQ(result->io_backend, io_backend_name(backend()));
 }
 
-TEST_F(Nginx, WrongCertificateIsRefusedUnlessInsecure) {
+TEST_P(NginxIo, WrongCertificateIsRefusedUnlessInsecure) {
   // Not signed by a CA in the system store.
-  LoadSpec untrusted = spec_for(nginx_->https_url("/small.txt"));
+  LoadSpec untrusted = io_spec_for(nginx_->https_url("/small.txt"));
   untrusted.requests = 10;
   untrusted.duration = Duration::zero();
   Result<LoadResult> refused = run(untrusted);
@@ -202,8 +255,9 @@ TEST_F(Nginx, WrongCertificateIsRefusedUnlessInsecure) {
   EXPECT_EQ(accepted->responses, 10u);
 }
 
-TEST_F(Nginx, ConnectionPerRequestOverTls) {
-  LoadSpec spec = spec_for(nginx_->https_url("/small.txt?conn"));
+TEST_P(NginxIo, ConnectionPerRequestOverTls) {
+  const std::string uri = tagged("/small.txt?conn");
+  LoadSpec spec = io_spec_for(nginx_->https_url(uri));
   spec.requests = 300;
   spec.duration = Duration::zero();
   spec.connection_per_request = true;
@@ -215,11 +269,13 @@ TEST_F(Nginx, ConnectionPerRequestOverTls) {
   EXPECT_EQ(result->connect_time.count(), 300u);
   EXPECT_EQ(result->handshake_time.count(), 300u);
   EXPECT_GT(result->connection_rate(), 0);
-  EXPECT_EQ(logged_total("/small.txt?conn"), 300u);
+  EXPECT_EQ(logged_total(uri), 300u);
+  EXPECT_EQ(result->io_backend, io_backend_name(backend()));
 }
 
-TEST_F(Nginx, OpenLoopConnectionRate) {
-  LoadSpec spec = spec_for(nginx_->http_url("/small.txt?connrate"));
+TEST_P(NginxIo, OpenLoopConnectionRate) {
+  const std::string uri = tagged("/small.txt?connrate");
+  LoadSpec spec = io_spec_for(nginx_->http_url(uri));
   spec.connection_per_request = true;
   spec.connections = 16;
   spec.rate = Rate{500};
@@ -228,13 +284,15 @@ TEST_F(Nginx, OpenLoopConnectionRate) {
   ASSERT_TRUE(result) << result.error().message;
   EXPECT_EQ(result->issued, 500u);
   EXPECT_EQ(result->connections_opened, result->responses);
-  EXPECT_EQ(logged_total("/small.txt?connrate"), result->responses);
+  EXPECT_EQ(logged_total(uri), result->responses);
   EXPECT_NEAR(static_cast<double>(result->responses), 500.0, 5.0);
+  EXPECT_EQ(result->io_backend, io_backend_name(backend()));
 }
 
-TEST_F(Nginx, StandaloneCommandPrintsAWrkLikeSummary) {
+TEST_P(NginxIo, StandaloneCommandPrintsAWrkLikeSummary) {
   HttpOptions options;
-  options.url = nginx_->http_url("/small.txt?cli");
+  options.url = nginx_->http_url(tagged("/small.txt?cli"));
+  options.io = std::string(io_backend_name(backend()));
   options.threads = 1;
   options.connections = 2;
   options.requests = 100;
@@ -248,6 +306,8 @@ TEST_F(Nginx, StandaloneCommandPrintsAWrkLikeSummary) {
   EXPECT_NE(out.str().find("100 requests in"), std::string::npos) << out.str();
   EXPECT_NE(out.str().find("Requests/sec:"), std::string::npos);
   EXPECT_NE(out.str().find("99.000%"), std::string::npos);
+  EXPECT_NE(out.str().find(fmt::format("I/O on {}", io_backend_name(backend()))), std::string::npos)
+      << out.str();
 }
 
 // The phase driver end to end: settings from YAML, an open-loop request run and a connection-rate run, with
@@ -311,7 +371,33 @@ phases:
   EXPECT_GT(*connections, 0.0);
 }
 
-TEST(Ingress, StallShowsInCorrectedButNotInUncorrectedP99) {
+// Latency means the same on both backends: a server that holds every response 20 ms is reported at 20 ms
+// (never less: the clock starts at the intended send), plus what the loopback and the event loop add.
+TEST_P(IngressIo, AResponseHeldAKnownTimeIsReportedAsThatTime) {
+  constexpr auto kHold = std::chrono::milliseconds(20);
+  TestServer server([&](const std::string&) {
+    std::this_thread::sleep_for(kHold);  // the server's hold, by design
+    return Reply{testing::ok_response(), false};
+  });
+  LoadSpec spec = io_spec_for(server.url("/"));
+  spec.connections = 8;  // room for 400/s at 20 ms each: nothing waits for a connection at 100/s
+  spec.rate = Rate{100};
+  spec.duration = std::chrono::seconds(2);
+  Result<LoadResult> result = run(spec);
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(result->responses, 200u);
+  EXPECT_EQ(result->failures(), 0u);
+  const std::int64_t hold = std::chrono::nanoseconds(kHold).count();
+  const std::int64_t slack = std::chrono::nanoseconds(std::chrono::milliseconds(1)).count();
+  for (const Histogram* histogram : {&result->latency, &result->uncorrected}) {
+    EXPECT_GE(histogram->value_at_percentile(50), hold);
+    EXPECT_LE(histogram->value_at_percentile(50), hold + slack);
+    EXPECT_GE(histogram->min(), hold);
+  }
+  EXPECT_EQ(result->io_backend, io_backend_name(GetParam()));
+}
+
+TEST_P(IngressIo, StallShowsInCorrectedButNotInUncorrectedP99) {
   // 300 ms stall every 3 s (a scaled "1 s every 10 s"): every request arriving during a stall waits for its
   // end.
   auto start = std::chrono::steady_clock::now();
@@ -323,7 +409,7 @@ TEST(Ingress, StallShowsInCorrectedButNotInUncorrectedP99) {
     }
     return Reply{testing::ok_response(), false};
   });
-  LoadSpec spec = spec_for(server.url("/"));
+  LoadSpec spec = io_spec_for(server.url("/"));
   spec.connections = 10;
   spec.rate = Rate{1000};
   spec.duration = std::chrono::seconds(6);
@@ -347,7 +433,7 @@ TEST(Ingress, StallShowsInCorrectedButNotInUncorrectedP99) {
 // The held-out check: `kubeproof http` at 200 req/s on 16 connections against a server that stalls 1 s
 // every 5 s. It must report the stall in the latency (P99 about 1 s) and must not call the run INVALID
 // because sends waited for a free connection: every connection was held by the stalled server.
-TEST(Ingress, AServerStallingOneSecondInFiveIsSlowNotAnInvalidRun) {
+TEST_P(IngressIo, AServerStallingOneSecondInFiveIsSlowNotAnInvalidRun) {
   auto start = std::chrono::steady_clock::now();
   TestServer server([start](const std::string&) {
     auto phase = (std::chrono::steady_clock::now() - start) % std::chrono::seconds(5);
@@ -360,6 +446,7 @@ TEST(Ingress, AServerStallingOneSecondInFiveIsSlowNotAnInvalidRun) {
   options.url = server.url("/");
   options.threads = 1;
   options.connections = 16;
+  options.io = std::string(io_backend_name(GetParam()));
   options.rate = "200";
   options.duration = "6s";  // one whole stall, 1 s to 2 s after the server started
   options.latency = true;
@@ -386,7 +473,7 @@ TEST(Ingress, AServerStallingOneSecondInFiveIsSlowNotAnInvalidRun) {
   EXPECT_GE(seconds, 0.8) << text;
 }
 
-TEST(Ingress, MalformedAndTruncatedResponsesAreCountedNotFatal) {
+TEST_P(IngressIo, MalformedAndTruncatedResponsesAreCountedNotFatal) {
   TestServer server([](const std::string& path) {
     if (path == "/garbage") {
       return Reply{"NOT HTTP AT ALL\r\n\r\n", true};
@@ -399,7 +486,7 @@ TEST(Ingress, MalformedAndTruncatedResponsesAreCountedNotFatal) {
     }
     return Reply{testing::ok_response(), false};
   });
-  LoadSpec spec = spec_for(server.url("/"));
+  LoadSpec spec = io_spec_for(server.url("/"));
   spec.connections = 1;
   spec.requests = 40;
   spec.duration = Duration::zero();
@@ -420,9 +507,9 @@ TEST(Ingress, MalformedAndTruncatedResponsesAreCountedNotFatal) {
   EXPECT_TRUE(validity_of(spec, *result).valid());
 }
 
-TEST(Ingress, DeadPortIsAClearErrorInBoundedTime) {
+TEST_P(IngressIo, DeadPortIsAClearErrorInBoundedTime) {
   std::uint16_t port = testing::dead_port();
-  LoadSpec spec = spec_for(fmt::format("http://127.0.0.1:{}/", port));
+  LoadSpec spec = io_spec_for(fmt::format("http://127.0.0.1:{}/", port));
   spec.duration = std::chrono::seconds(30);
   auto before = std::chrono::steady_clock::now();
   Result<LoadResult> result = run(spec);
@@ -434,7 +521,7 @@ TEST(Ingress, DeadPortIsAClearErrorInBoundedTime) {
   EXPECT_LT(took, std::chrono::seconds(2));
 }
 
-TEST(Ingress, CancellationStopsARunPromptly) {
+TEST_P(IngressIo, CancellationStopsARunPromptly) {
   // The server itself cancels once it has served 200 requests: the run is provably under way, no timing
   // guess.
   engine::CancellationToken cancel;
@@ -445,7 +532,7 @@ TEST(Ingress, CancellationStopsARunPromptly) {
     }
     return Reply{testing::ok_response(), false};
   });
-  LoadSpec spec = spec_for(server.url("/"));
+  LoadSpec spec = io_spec_for(server.url("/"));
   spec.duration = std::chrono::minutes(10);
   auto before = std::chrono::steady_clock::now();
   Result<LoadResult> result = run_load(spec, real_clock(), cancel);

@@ -1,5 +1,7 @@
 // A worker thread's exception is a phase error, never std::terminate: run_load goes through the load
 // kernel's worker pool, which catches it, asks the other workers to stop, joins them and returns an error.
+// Each test runs on both I/O backends (the io_uring run is skipped, with the reason, where it is
+// unavailable).
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -59,7 +61,20 @@ class SilentListener {
   std::uint16_t port_ = 0;
 };
 
-TEST(RunLoad, AWorkerExceptionIsAnErrorNotACrash) {
+class RunLoad : public ::testing::TestWithParam<IoBackend> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == IoBackend::uring && uring_unavailable()) {
+      GTEST_SKIP() << "io_uring unavailable: " << *uring_unavailable();
+    }
+  }
+};
+INSTANTIATE_TEST_SUITE_P(Backends, RunLoad, ::testing::Values(IoBackend::epoll, IoBackend::uring),
+                         [](const ::testing::TestParamInfo<IoBackend>& info) {
+                           return std::string(io_backend_name(info.param));
+                         });
+
+TEST_P(RunLoad, AWorkerExceptionIsAnErrorNotACrash) {
   SilentListener listener;
   ASSERT_NE(listener.port(), 0);
   LoadSpec spec;
@@ -69,6 +84,7 @@ TEST(RunLoad, AWorkerExceptionIsAnErrorNotACrash) {
   spec.rate = Rate{100};
   spec.duration = std::chrono::milliseconds(200);
   spec.timeout = std::chrono::milliseconds(200);
+  spec.io = GetParam();
   BreakingClock clock;
   engine::CancellationToken cancel;
   Result<LoadResult> result = run_load(spec, clock, cancel);
@@ -80,7 +96,7 @@ TEST(RunLoad, AWorkerExceptionIsAnErrorNotACrash) {
       << result.error().message;
 }
 
-TEST(RunLoad, ATinyRatePutsALaterWorkersFirstSendOffWithoutOverflow) {
+TEST_P(RunLoad, ATinyRatePutsALaterWorkersFirstSendOffWithoutOverflow) {
   // Worker 1's first send is 1e9 / (2 x 1e-300) ns away: cast to a Duration unchecked, that was undefined
   // behaviour (UBSan in `make test-asan`); now a year off, beyond the window, so nothing is sent.
   SilentListener listener;
@@ -92,6 +108,7 @@ TEST(RunLoad, ATinyRatePutsALaterWorkersFirstSendOffWithoutOverflow) {
   spec.rate = Rate{1e-300};
   spec.duration = std::chrono::milliseconds(100);
   spec.timeout = std::chrono::milliseconds(100);
+  spec.io = GetParam();
   engine::CancellationToken cancel;
   Result<LoadResult> result = run_load(spec, real_clock(), cancel);
   ASSERT_TRUE(result) << result.error().message;
