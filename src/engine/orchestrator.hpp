@@ -63,7 +63,7 @@ struct OrchestratorOptions {
   // 0: no checkpoints. Else every interval, on_checkpoint (called on the ticker thread, never two at once;
   // it must not throw) gets the run so far, `finished` set to the checkpoint's time.
   Duration checkpoint_interval{0};
-  std::function<void(const RunResult&)> on_checkpoint;
+  std::function<void(const RunResult&)> on_checkpoint{};
 };
 
 class Orchestrator {
