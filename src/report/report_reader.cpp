@@ -293,6 +293,15 @@ load::StressResult stress(const Json& json, const std::string& path) {
   return out;
 }
 
+// A point's "second" (an integer: seconds since the phase's start).
+std::int64_t second_of(const Json& point, const std::string& at_point) {
+  const Json& second = at(point, "second", at_point);
+  if (!second.is_number_integer()) {
+    throw BadField{child(at_point, "second"), fmt::format("must be an integer, got {}", second.dump())};
+  }
+  return second.get<std::int64_t>();
+}
+
 std::vector<SeriesTimeline> timelines(const Json& json, const std::string& path) {
   std::vector<SeriesTimeline> out;
   const Json& series = array_at(json, "series", path);
@@ -304,11 +313,7 @@ std::vector<SeriesTimeline> timelines(const Json& json, const std::string& path)
     for (std::size_t j = 0; j < points.size(); ++j) {
       const std::string at_point = element(child(at_series, "points"), j);
       TimelinePoint point;
-      const Json& second = at(points[j], "second", at_point);
-      if (!second.is_number_integer()) {
-        throw BadField{child(at_point, "second"), fmt::format("must be an integer, got {}", second.dump())};
-      }
-      point.second = second.get<std::int64_t>();
+      point.second = second_of(points[j], at_point);
       point.achieved = number_or_nan(points[j], "achieved", at_point);
       point.errors = count(points[j], "errors", at_point);
       point.p50 = optional_number(points[j], "p50", at_point);
@@ -329,12 +334,8 @@ std::vector<OfferedPoint> offered_points(const Json& json, const std::string& pa
   const Json& points = array_at(json, "offered_points", path);
   for (std::size_t i = 0; i < points.size(); ++i) {
     const std::string at_point = element(child(path, "offered_points"), i);
-    const Json& second = at(points[i], "second", at_point);
-    if (!second.is_number_integer()) {
-      throw BadField{child(at_point, "second"), fmt::format("must be an integer, got {}", second.dump())};
-    }
     OfferedPoint point;
-    point.second = second.get<std::int64_t>();
+    point.second = second_of(points[i], at_point);
     point.offered = optional_number(points[i], "offered", at_point);
     out.push_back(point);
   }
@@ -355,12 +356,8 @@ std::vector<ThroughputTimeline> throughput(const Json& json, const std::string& 
     const Json& points = array_at(series[i], "points", at_series);
     for (std::size_t j = 0; j < points.size(); ++j) {
       const std::string at_point = element(child(at_series, "points"), j);
-      const Json& second = at(points[j], "second", at_point);
-      if (!second.is_number_integer()) {
-        throw BadField{child(at_point, "second"), fmt::format("must be an integer, got {}", second.dump())};
-      }
       ThroughputPoint point;
-      point.second = second.get<std::int64_t>();
+      point.second = second_of(points[j], at_point);
       point.bits_per_second = number_or_nan(points[j], "bits_per_second", at_point);
       timeline.points.push_back(point);
     }

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/clock.hpp"
+#include "fake_apiserver.hpp"
 
 namespace kp::testing {
 
@@ -48,19 +49,7 @@ class ConnectProxy {
       pid_ = 0;
       return;
     }
-    std::string line;
-    TimePoint deadline = real_clock().now() + std::chrono::seconds(20);
-    while (line.find('\n') == std::string::npos && real_clock().now() < deadline) {
-      pollfd fd{fds[0], POLLIN, 0};
-      if (poll(&fd, 1, 200) > 0) {
-        char buffer[256];
-        ssize_t n = read(fds[0], buffer, sizeof buffer);
-        if (n <= 0) {
-          break;
-        }
-        line.append(buffer, static_cast<std::size_t>(n));
-      }
-    }
+    const std::string line = read_ready_line(fds[0], std::chrono::seconds(20));
     close(fds[0]);
     nlohmann::json ready = nlohmann::json::parse(line, nullptr, false);
     if (!ready.is_discarded() && ready.contains("port")) {

@@ -30,6 +30,25 @@
 
 namespace kp::testing {
 
+// The first line a fixture process prints on `fd` (its ready line, with its port), read until `timeout`; what
+// came by then when no newline did.
+inline std::string read_ready_line(int fd, Duration timeout) {
+  std::string line;
+  const TimePoint deadline = real_clock().now() + timeout;
+  while (line.find('\n') == std::string::npos && real_clock().now() < deadline) {
+    pollfd ready{fd, POLLIN, 0};
+    if (poll(&ready, 1, 200) > 0) {
+      char buffer[512];
+      const ssize_t n = read(fd, buffer, sizeof buffer);
+      if (n <= 0) {
+        break;
+      }
+      line.append(buffer, static_cast<std::size_t>(n));
+    }
+  }
+  return line;
+}
+
 class FakeApiserver {
  public:
   // `config` is the fixture's JSON config (delays, injections); see fake_apiserver.py.
@@ -64,19 +83,7 @@ class FakeApiserver {
       return;
     }
     // The ready line, within 60 s (certificate generation with openssl takes a second or two).
-    std::string line;
-    TimePoint deadline = real_clock().now() + std::chrono::seconds(60);
-    while (line.find('\n') == std::string::npos && real_clock().now() < deadline) {
-      pollfd fd{fds[0], POLLIN, 0};
-      if (poll(&fd, 1, 200) > 0) {
-        char buffer[512];
-        ssize_t n = read(fds[0], buffer, sizeof buffer);
-        if (n <= 0) {
-          break;
-        }
-        line.append(buffer, static_cast<std::size_t>(n));
-      }
-    }
+    const std::string line = read_ready_line(fds[0], std::chrono::seconds(60));
     close(fds[0]);
     nlohmann::json ready = nlohmann::json::parse(line, nullptr, false);
     if (ready.is_discarded() || !ready.contains("port")) {
