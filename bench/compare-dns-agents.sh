@@ -31,7 +31,8 @@ trap cleanup EXIT
 
 # shellcheck source=bench/find-kubeproof.sh
 source "$here/find-kubeproof.sh"
-kubeproof=$(find_kubeproof)
+kubeproof=$kubeproof_bin
+[[ -n $kubeproof ]] || { log "no kubeproof on PATH or in build/ (make first)"; exit 1; }
 [[ $(id -u) == 0 ]] || { log "needs root (the fixture's kubelet)"; exit 1; }
 
 python3 "$repo/tests/fixtures/kube-apiserver/fake_apiserver.py" --dir "$work/fx" --config "$(printf \
@@ -96,6 +97,6 @@ base=$(echo "${qps[1]}" | median)
   for n in 1 2 3; do
     m=$(echo "${qps[$n]}" | median)
     p=$(echo "${p99[$n]}" | median)
-    echo "| $n | $m | $p | $(awk -v a="$m" -v b="$base" 'BEGIN {printf "%.2f", b > 0 ? a / b : 0}') | ${qps[$n]}|"
+    echo "| $n | $m | $p | $(awk -v a="$m" -v b="$base" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}') | ${qps[$n]}|"
   done
 } | tee -a "$( [[ $RESULTS == - ]] && echo /dev/null || echo "$RESULTS")"
