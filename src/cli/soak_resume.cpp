@@ -21,8 +21,9 @@ Result<ResumePoint> load_resume_point(const std::filesystem::path& folder) {
                             folder.string(), read->meta.command));
   }
   const eval::Verdict overall = read->evaluation.overall;
-  if (overall != eval::Verdict::in_progress && overall != eval::Verdict::aborted) {
-    // A soak that ran its course (whatever its verdict) has nothing left to run.
+  if (read->soak->finished) {
+    // A soak that ran its course (whatever its verdict) has nothing left to run. A checkpoint's verdict can
+    // already be FAIL (a metric beyond Critical so far): that soak is not finished, and resumes.
     return fail(ErrorKind::usage, fmt::format("--resume {}: that soak has ended ({}); nothing to resume",
                                               folder.string(), eval::to_string(overall)));
   }

@@ -220,6 +220,9 @@ Outcome run_soak(const RunOptions& options, RunSetup& setup, Duration planned, s
   report::RunReport report;
   {
     const std::lock_guard lock(mutex);
+    // Only a soak whose time was up is finished: after Ctrl-C or a round that could not run, `--resume`
+    // continues it.
+    record.finished = !cancel.requested() && !failure;
     report = soak_report(nullptr, false);
   }
   if (failure && report.evaluation.overall != eval::Verdict::fail) {

@@ -342,6 +342,7 @@ Json soak_json(const SoakRecord& soak) {
               {"checkpoint_seconds", record_seconds(soak.checkpoint)},
               {"rounds", soak.rounds},
               {"etcd_watched_seconds", record_seconds(soak.etcd_watched)},
+              {"finished", soak.finished},
               {"plan_file", soak.plan_file},
               {"plan_digest", soak.plan_digest},
               {"resumes", resumes},

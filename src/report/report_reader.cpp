@@ -536,6 +536,7 @@ SoakRecord read_soak(const Json& json, const std::string& path) {
   soak.checkpoint = record_duration(json, "checkpoint_seconds", path);
   soak.rounds = small_count(json, "rounds", path);
   soak.etcd_watched = record_duration(json, "etcd_watched_seconds", path);
+  soak.finished = flag(json, "finished", path);
   soak.plan_file = text_or_empty(json, "plan_file", path);
   soak.plan_digest = text_or_empty(json, "plan_digest", path);
   const Json& resumes = array_at(json, "resumes", path);

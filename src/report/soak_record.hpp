@@ -47,6 +47,9 @@ struct SoakRecord {
   Duration checkpoint{0};    // the interval
   int rounds = 0;            // rounds begun
   Duration etcd_watched{0};  // time the etcd phase ran: the leader watch's, the checklist item's soak
+  // The soak ran its course: false at every checkpoint (so a killed soak, whatever its verdict so far, can be
+  // resumed) and after Ctrl-C; true only in the report written when its time was up.
+  bool finished = false;
   std::string plan_file;
   std::string plan_digest;  // of the plan's text and the flags that change what runs: a resume must match
   std::vector<SoakResume> resumes;
