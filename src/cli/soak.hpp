@@ -16,8 +16,9 @@
 namespace kp::cli {
 
 struct SoakFlags {
-  std::string duration;  // empty: the plan's soak_duration (24h by default)
-  std::string resume;    // empty: a new soak
+  std::string duration;                // empty: the plan's soak_duration (24h by default)
+  std::string resume;                  // empty: a new soak
+  std::string watch_interval = "10s";  // how often the cluster watches list (--watch-interval)
 };
 
 // A killed (or Ctrl-C'd) soak's last checkpoint, to continue from.
@@ -37,7 +38,10 @@ Result<ResumePoint> load_resume_point(const std::filesystem::path& folder);
 Result<std::string> soak_digest(const std::filesystem::path& plan_file, const RunOptions& options);
 
 // Runs the soak of `setup` (a plan of type soak) and delivers its report; `resume` continues that soak.
+// `cluster_watch_interval`: how often the watches list nodes, CoreDNS pods and API server Leases on
+// --target cluster (cli/soak_watches.hpp).
 Outcome run_soak(const RunOptions& options, RunSetup& setup, Duration planned, std::string digest,
-                 std::optional<ResumePoint> resume);
+                 std::optional<ResumePoint> resume,
+                 Duration cluster_watch_interval = std::chrono::seconds(10));
 
 }  // namespace kp::cli

@@ -32,6 +32,13 @@ Outcome soak(const SoakCommandOptions& options) {
   const std::filesystem::path plan_file = run.plan_file.empty()
                                               ? config::default_plan_path(config::TestType::soak)
                                               : std::filesystem::path(run.plan_file);
+  Result<Duration> watch_interval = parse_duration(options.soak.watch_interval);
+  if (!watch_interval || *watch_interval < std::chrono::seconds(1) ||
+      *watch_interval > std::chrono::hours(1)) {
+    return fail(ErrorKind::usage,
+                fmt::format("--watch-interval: must be a duration from 1s to 1h, got \"{}\"",
+                            options.soak.watch_interval));
+  }
   std::optional<ResumePoint> resume;
   if (!options.soak.resume.empty()) {
     Result<ResumePoint> point = load_resume_point(options.soak.resume);
@@ -75,7 +82,7 @@ Outcome soak(const SoakCommandOptions& options) {
         fmt::format("--checkpoint: must be at most the soak's duration ({}), got {}",
                     format_duration(*planned), format_duration(setup.orchestrator.checkpoint_interval)));
   }
-  return run_soak(run, setup, *planned, std::move(*digest), std::move(resume));
+  return run_soak(run, setup, *planned, std::move(*digest), std::move(resume), *watch_interval);
 }
 
 }  // namespace
@@ -100,6 +107,10 @@ Command add_soak_command(CLI::App& parent) {
   CLI::Option* resume = command.app->add_option(
       "--resume", options->soak.resume,
       "Continue the soak whose results folder this is, from its last checkpoint (same plan and flags)");
+  command.app->add_option(
+      "--watch-interval", options->soak.watch_interval,
+      "On --target cluster, how often the soak lists nodes, CoreDNS pods and API server "
+      "Leases for NotReady nodes and restarts (default 10s; etcd's leader: every second)");
   duration->excludes(resume);
   resume->excludes(duration);
   add_run_flags(*command.app, options->run);

@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "cli/soak.hpp"
+#include "cli/soak_watches.hpp"
 #include "core/clock.hpp"
 #include "engine/checkpoint.hpp"
 #include "engine/orchestrator.hpp"
@@ -82,7 +83,7 @@ Phase first_phase(const config::Plan& plan, const std::set<Phase>& only) {
 }  // namespace
 
 Outcome run_soak(const RunOptions& options, RunSetup& setup, Duration planned, std::string digest,
-                 std::optional<ResumePoint> resume) {
+                 std::optional<ResumePoint> resume, Duration cluster_watch_interval) {
   Clock& clock = real_clock();
   Result<std::unique_ptr<RunHarness>> harness_or = RunHarness::start(options, setup);
   if (!harness_or) {
@@ -116,6 +117,10 @@ Outcome run_soak(const RunOptions& options, RunSetup& setup, Duration planned, s
   } else {
     folder.emplace(options.output.results_dir);
   }
+  std::unique_ptr<SoakWatches> watches =
+      open_soak_watches(clock, setup, cluster_watch_interval, resume ? &*resume->report.soak : nullptr);
+  harness.progress().message(first_phase(setup.plan, setup.orchestrator.only), watches->describe());
+  watches->start();
   const TimePoint session_start = clock.now();
   auto elapsed = [&] { return elapsed_before + (clock.now() - session_start); };
 
@@ -123,13 +128,18 @@ Outcome run_soak(const RunOptions& options, RunSetup& setup, Duration planned, s
   report::Timeline* timeline = nullptr;     // its per-second series
   auto soak_report = [&](const engine::RunResult* current, bool in_progress) {
     std::map<Phase, engine::PhaseTiming> timings;
+    SoakWatchView watched = watches->view();
+    ledger.watched_elections(watched.elections, watched.election_notes);
     engine::RunResult whole;
     whole.inputs = ledger.inputs(current, round, timings);
     whole.timings = std::move(timings);
     whole.started = started;
     whole.finished = clock.wall_now();
     whole.aborted = cancel.requested();
-    whole.soak = ledger.etcd_watched(current);
+    // The checklist's soak is the time etcd's leader was watched: the whole soak when the soak's own watch
+    // ran, else the etcd phases' time.
+    whole.soak = watched.etcd_watched ? std::max(ledger.etcd_watched(current), watched.etcd_covered)
+                                      : ledger.etcd_watched(current);
     eval::EvaluationOptions evaluation_options;
     evaluation_options.tiers = setup.plan.tiers;
     evaluation_options.soak_duration = whole.soak;
@@ -146,6 +156,9 @@ Outcome run_soak(const RunOptions& options, RunSetup& setup, Duration planned, s
     soak.etcd_watched = report::to_record_precision(whole.soak);
     soak.phases = ledger.phase_rounds(current, round);
     soak.hours = ledger.hours();
+    soak.watches = std::move(watched.watches);
+    soak.events = std::move(watched.events);
+    soak.events_dropped = watched.events_dropped;
     report.soak = std::move(soak);
     return report;
   };
@@ -216,6 +229,7 @@ Outcome run_soak(const RunOptions& options, RunSetup& setup, Duration planned, s
     }
   }
   checkpointer.stop();
+  watches->stop();
   harness.stop_view();
   report::RunReport report;
   {

@@ -294,6 +294,9 @@ std::string render_console(const RunReport& report, const ConsoleOptions& option
       }
       out += line + "\n";
     }
+    for (const std::string& line : soak_watch_lines(*report.soak)) {
+      out += fmt::format("  {}\n", line);
+    }
   }
 
   if (!evaluation.checklist.empty()) {

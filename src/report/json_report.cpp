@@ -337,6 +337,17 @@ Json soak_json(const SoakRecord& soak) {
                          {"max", hour.max},
                          {"histogram", Json::parse(hour.histogram)}});
   }
+  Json watches = Json::array();
+  for (const SoakWatchState& watch : soak.watches) {
+    watches.push_back(Json{{"source", watch.source},
+                           {"covered_seconds", record_seconds(watch.covered)},
+                           {"unwatched", watch.unwatched}});
+  }
+  Json events = Json::array();
+  for (const WatchEvent& event : soak.events) {
+    events.push_back(Json{
+        {"at", time_json(event.at)}, {"source", event.source}, {"kind", event.kind}, {"text", event.text}});
+  }
   return Json{{"planned_seconds", record_seconds(soak.planned)},
               {"elapsed_seconds", record_seconds(soak.elapsed)},
               {"checkpoint_seconds", record_seconds(soak.checkpoint)},
@@ -347,7 +358,10 @@ Json soak_json(const SoakRecord& soak) {
               {"plan_digest", soak.plan_digest},
               {"resumes", resumes},
               {"phases", phases},
-              {"hours", hours}};
+              {"hours", hours},
+              {"watches", watches},
+              {"events", events},
+              {"events_dropped", soak.events_dropped}};
 }
 
 }  // namespace

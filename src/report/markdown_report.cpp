@@ -173,6 +173,13 @@ std::string render_markdown(const RunReport& report) {
       }
       out += line + "\n";
     }
+    const std::vector<std::string> watch_lines = soak_watch_lines(*report.soak);
+    if (!watch_lines.empty()) {
+      out += "\n### Soak: watches\n\n";
+      for (const std::string& line : watch_lines) {
+        out += fmt::format("- {}\n", cell(line));
+      }
+    }
   }
 
   out += "\n## Pre-production checklist\n\n";

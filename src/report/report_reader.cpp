@@ -581,6 +581,30 @@ SoakRecord read_soak(const Json& json, const std::string& path) {
     hour.histogram = histogram.dump();
     soak.hours.push_back(std::move(hour));
   }
+  const Json& watches = array_at(json, "watches", path);
+  for (std::size_t i = 0; i < watches.size(); ++i) {
+    const std::string at_watch = element(child(path, "watches"), i);
+    soak.watches.push_back(SoakWatchState{.source = text(watches[i], "source", at_watch),
+                                          .covered = record_duration(watches[i], "covered_seconds", at_watch),
+                                          .unwatched = text_or_empty(watches[i], "unwatched", at_watch)});
+  }
+  const Json& events = array_at(json, "events", path);
+  if (events.size() > kMaxSoakEvents) {
+    throw BadField{child(path, "events"), fmt::format("holds {} events, more than a soak keeps ({})",
+                                                      events.size(), kMaxSoakEvents)};
+  }
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const std::string at_event = element(child(path, "events"), i);
+    WatchEvent event;
+    if (std::optional<std::int64_t> at = utc_seconds(events[i], "at", at_event)) {
+      event.at = WallTime(std::chrono::duration_cast<WallTime::duration>(std::chrono::seconds(*at)));
+    }
+    event.source = text(events[i], "source", at_event);
+    event.kind = text(events[i], "kind", at_event);
+    event.text = text(events[i], "text", at_event);
+    soak.events.push_back(std::move(event));
+  }
+  soak.events_dropped = count(json, "events_dropped", path);
   return soak;
 }
 

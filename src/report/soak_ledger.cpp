@@ -177,6 +177,10 @@ std::vector<eval::PhaseInput> SoakLedger::inputs(const engine::RunResult* curren
       }
     }
   }
+  if (static_cast<double>(watched_changes_) > changes) {
+    changes = static_cast<double>(watched_changes_);
+    notes = watched_notes_;
+  }
   std::vector<eval::PhaseInput> out;
   for (Phase phase : kFlowOrder) {
     auto found = shown.find(phase);
@@ -228,6 +232,11 @@ std::vector<eval::PhaseInput> SoakLedger::inputs(const engine::RunResult* curren
     out.push_back(std::move(input));
   }
   return out;
+}
+
+void SoakLedger::watched_elections(std::size_t count, std::vector<std::string> notes) {
+  watched_changes_ = count;
+  watched_notes_ = std::move(notes);
 }
 
 Duration SoakLedger::etcd_watched(const engine::RunResult* current) const {

@@ -46,6 +46,11 @@ class SoakLedger {
   // total. `timings` receives the shown rounds' phase times.
   std::vector<eval::PhaseInput> inputs(const engine::RunResult* current, int current_round,
                                        std::map<Phase, engine::PhaseTiming>& timings) const;
+  // The elections the soak's own leader watch saw over the whole soak (cli/soak_watches.hpp), each with its
+  // note. etcd.leader_changes is the larger of this and the rounds' own counts: the watch also sees an
+  // election while another phase runs, a phase's counters one the watch's polls missed.
+  void watched_elections(std::size_t count, std::vector<std::string> notes);
+
   // The etcd time so far, with `current`'s.
   Duration etcd_watched(const engine::RunResult* current) const;
   // The hours so far, and the rounds bookkeeping; the caller fills in the rest of the record.
@@ -76,6 +81,8 @@ class SoakLedger {
   Duration etcd_watched_{0};
   double leader_changes_ = 0;
   std::vector<std::string> leader_notes_;  // of the rounds that saw an election
+  std::size_t watched_changes_ = 0;
+  std::vector<std::string> watched_notes_;
 };
 
 // One hour's figures from its histogram (nanoseconds -> seconds).

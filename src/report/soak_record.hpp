@@ -11,6 +11,7 @@
 
 #include "core/clock.hpp"
 #include "core/phase.hpp"
+#include "core/watch_event.hpp"
 
 namespace kp::report {
 
@@ -39,6 +40,16 @@ struct SoakPhaseRounds {
   int shown_round = 0;
 };
 
+// One of the soak's watches (docs/soak.md, "Watches"): "etcd" (the leader), "nodes", "coredns", "apiserver".
+struct SoakWatchState {
+  std::string source;
+  Duration covered{0};    // from its first poll to its last, summed over the soak's sessions
+  std::string unwatched;  // why it did not watch (no etcd phase, no permission, ...); "" when it did
+};
+
+// How many events a soak keeps: a node that flaps for a day must not grow the report without bound.
+inline constexpr std::size_t kMaxSoakEvents = 1000;
+
 struct SoakRecord {
   // Durations are whole milliseconds, so report.json's seconds read back exactly.
   Duration planned{0};
@@ -55,6 +66,9 @@ struct SoakRecord {
   std::vector<SoakResume> resumes;
   std::vector<SoakPhaseRounds> phases;
   std::vector<SoakHour> hours;  // by hour, then metric
+  std::vector<SoakWatchState> watches;
+  std::vector<WatchEvent> events;    // by time, at most kMaxSoakEvents
+  std::uint64_t events_dropped = 0;  // seen beyond kMaxSoakEvents
 };
 
 // Whole milliseconds (the record's precision).

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "core/units.hpp"
+#include "report/report_text.hpp"
 
 namespace kp::report {
 namespace {
@@ -16,7 +17,7 @@ std::string seconds_text(double seconds) {
 
 std::string soak_summary(const SoakRecord& soak) {
   std::string out = fmt::format(
-      "soak: {} of {} in {} round{}; etcd (its leader watch) ran {}; a checkpoint every {}",
+      "soak: {} of {} in {} round{}; etcd's leader watched {}; a checkpoint every {}",
       format_duration(soak.elapsed), format_duration(soak.planned), soak.rounds, soak.rounds == 1 ? "" : "s",
       format_duration(soak.etcd_watched), format_duration(soak.checkpoint));
   for (const SoakResume& resume : soak.resumes) {
@@ -38,6 +39,32 @@ std::vector<std::array<std::string, 6>> soak_hour_cells(const SoakRecord& soak) 
     out.push_back({hour->metric, fmt::format("{}-{}h", hour->hour, hour->hour + 1),
                    fmt::format("{}", hour->count), seconds_text(hour->p50), seconds_text(hour->p99),
                    seconds_text(hour->max)});
+  }
+  return out;
+}
+
+std::vector<std::string> soak_watch_lines(const SoakRecord& soak) {
+  std::vector<std::string> out;
+  if (soak.watches.empty()) {
+    return out;
+  }
+  std::string covered;
+  for (const SoakWatchState& watch : soak.watches) {
+    covered += covered.empty() ? "watches: " : "; ";
+    covered += watch.unwatched.empty() ? fmt::format("{} {}", watch.source, format_duration(watch.covered))
+                                       : fmt::format("{} not watched: {}", watch.source, watch.unwatched);
+  }
+  out.push_back(std::move(covered));
+  if (soak.events.empty()) {
+    out.emplace_back("no event seen (no election, no NotReady node, no restart)");
+  }
+  for (const WatchEvent& event : soak.events) {
+    out.push_back(
+        fmt::format("{} {} {}: {}", detail::iso_utc(event.at), event.source, event.kind, event.text));
+  }
+  if (soak.events_dropped > 0) {
+    out.push_back(fmt::format("{} more event{} not kept (a soak keeps {})", soak.events_dropped,
+                              soak.events_dropped == 1 ? "" : "s", kMaxSoakEvents));
   }
   return out;
 }

@@ -21,6 +21,43 @@ std::vector<std::string> split_list(const std::string& text) {
   return items;
 }
 
+}  // namespace
+
+Result<Endpoint> resolve_endpoint(const Settings& settings, const std::filesystem::path& lab_dir) {
+  Endpoint endpoint{.endpoints = settings.endpoints,
+                    .metrics_url = settings.metrics_url,
+                    .tls = settings.tls,
+                    .member_metrics_urls = {}};
+  if (endpoint.endpoints.empty()) {
+    // --target local: the lab's etcd. Not started -> unavailable -> the phase is SKIPPED with the reason.
+    Result<std::map<std::string, std::string>> lab = lab::endpoints(lab_dir, "etcd");
+    if (!lab) {
+      return std::unexpected(lab.error());
+    }
+    Result<std::string> client = lab::endpoint(lab_dir, "etcd", "client");
+    if (!client) {
+      return std::unexpected(client.error());
+    }
+    // A lab of several members (`lab up --etcd-members 3`) lists them all on its first member.
+    auto listed = [&](std::string_view key, std::string fallback) {
+      auto found = lab->find(std::string(key));
+      return split_list(found != lab->end() && !found->second.empty() ? found->second : fallback);
+    };
+    endpoint.endpoints = listed("cluster_clients", *client);
+    auto metrics = lab->find("metrics");
+    if (endpoint.metrics_url.empty() && metrics != lab->end()) {
+      endpoint.metrics_url = metrics->second;
+      endpoint.member_metrics_urls = listed("cluster_metrics", metrics->second);
+    }
+  } else if (endpoint.metrics_url.empty()) {
+    endpoint.metrics_url = default_metrics_url(endpoint.endpoints, endpoint.tls);
+    endpoint.member_metrics_urls = default_member_metrics_urls(endpoint.endpoints, endpoint.tls);
+  }
+  return endpoint;
+}
+
+namespace {
+
 class EtcdDriver final : public engine::Driver {
  public:
   EtcdDriver(std::filesystem::path lab_dir, ClusterOptions cluster)
@@ -94,41 +131,16 @@ class EtcdDriver final : public engine::Driver {
                                    cluster_options_.image.pull_policy));
       return {};
     }
-    Endpoint endpoint{.endpoints = settings_.endpoints,
-                      .metrics_url = settings_.metrics_url,
-                      .tls = settings_.tls,
-                      .member_metrics_urls = {}};
-    if (endpoint.endpoints.empty()) {
-      // --target local: the lab's etcd. Not started -> unavailable -> the phase is SKIPPED with the reason.
-      Result<std::map<std::string, std::string>> lab = lab::endpoints(lab_dir_, "etcd");
-      if (!lab) {
-        return std::unexpected(lab.error());
-      }
-      Result<std::string> client = lab::endpoint(lab_dir_, "etcd", "client");
-      if (!client) {
-        return std::unexpected(client.error());
-      }
-      // A lab of several members (`lab up --etcd-members 3`) lists them all on its first member.
-      auto listed = [&](std::string_view key, std::string fallback) {
-        auto found = lab->find(std::string(key));
-        return split_list(found != lab->end() && !found->second.empty() ? found->second : fallback);
-      };
-      endpoint.endpoints = listed("cluster_clients", *client);
-      auto metrics = lab->find("metrics");
-      if (endpoint.metrics_url.empty() && metrics != lab->end()) {
-        endpoint.metrics_url = metrics->second;
-        endpoint.member_metrics_urls = listed("cluster_metrics", metrics->second);
-      }
-    } else if (endpoint.metrics_url.empty()) {
-      endpoint.metrics_url = default_metrics_url(endpoint.endpoints, endpoint.tls);
-      endpoint.member_metrics_urls = default_member_metrics_urls(endpoint.endpoints, endpoint.tls);
+    Result<Endpoint> endpoint = resolve_endpoint(settings_, lab_dir_);
+    if (!endpoint) {
+      return std::unexpected(endpoint.error());
     }
     engine::ProgressSink& sink = context.progress;
     phase_ = std::make_unique<EtcdPhase>(
         settings_, plan_, context.clock, [&sink](std::string_view text) { sink.message(Phase::etcd, text); },
         context.criteria);
     phase_->set_live_sink(sink.live_sink());
-    return phase_->prepare(endpoint);
+    return phase_->prepare(*endpoint);
   }
 
   Result<engine::PhaseRun> run(engine::PhaseContext& context) override {

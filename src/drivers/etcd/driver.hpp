@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "drivers/etcd/control_plane_runner.hpp"
+#include "drivers/etcd/etcd_phase.hpp"
 #include "engine/driver.hpp"
 
 namespace kp::drivers::etcd {
@@ -17,6 +18,10 @@ namespace kp::drivers::etcd {
 engine::DriverFactory driver_factory(std::filesystem::path lab_dir);
 // The same, with the cluster's options for `from: control-plane-pod` (control_plane_runner.hpp).
 engine::DriverFactory driver_factory(std::filesystem::path lab_dir, ClusterOptions cluster);
+
+// Where the phase reaches etcd: the settings' endpoints (with their /metrics pages), or, when they give none
+// (--target local), the lab's members; a lab without etcd is ErrorKind::unavailable.
+Result<Endpoint> resolve_endpoint(const Settings& settings, const std::filesystem::path& lab_dir);
 
 std::unique_ptr<engine::Driver> make_driver(const config::Plan& plan, std::filesystem::path lab_dir);
 

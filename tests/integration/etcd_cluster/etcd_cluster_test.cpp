@@ -281,6 +281,75 @@ TEST_F(EtcdCluster, ASoakCountsTheElectionOfAKilledLeaderWithItsTime) {
   EXPECT_GE(report.at("soak").at("rounds").get<int>(), 2) << report.at("soak").dump();
 }
 
+// The soak's own leader watch runs the whole soak, not only the etcd phase: a soak of etcd and storage whose
+// leader is killed while storage runs counts that election with its time (an event of the soak and the
+// checklist's evidence), and the etcd time the item is judged on is the whole soak, well over the etcd
+// phases' own time.
+TEST_F(EtcdCluster, ASoakWatchesTheLeaderWhileAnotherPhaseRuns) {
+  if (!lab::find_executable("fio")) {
+    GTEST_SKIP() << "fio is not installed";
+  }
+  const std::vector<Member> all = members();
+  auto leader = std::find_if(all.begin(), all.end(), [](const Member& m) { return m.id == m.leader; });
+  ASSERT_NE(leader, all.end());
+  std::ofstream(dir_.path() / "soak.yaml") << R"(name: etcd-cluster-soak
+type: soak
+target: local
+soak_duration: 14s
+checkpoint: 1s
+criteria: {storage_tier: ssd, cluster_size: small, pod_images: cached}
+capacity:
+  etcd_ops: 5.5k
+phases:
+  - phase: etcd
+    duration: 2s
+    load: 5%
+    settings: {failure_window: 5s, request_timeout: 2s, connections: 3, clients: 16}
+  - phase: storage
+    duration: 4s
+    load: 10%
+    settings: {size: 16MiB, ramp_time: 0s}
+)";
+  Running soak(dir_.path(),
+               {"soak", "--plan", (dir_.path() / "soak.yaml").string(), "--lab-dir", lab().string(),
+                "--results", (dir_.path() / "results").string(), "--format", "json", "--no-live-view"});
+  ASSERT_TRUE(soak.wait_for_stderr("soak watches: etcd (every ", seconds(60))) << soak.err();
+  ASSERT_TRUE(soak.wait_for_stderr("[storage] starting", seconds(60))) << soak.err();
+  const std::string killed_at = drivers::etcd::utc_text(real_clock().wall_now() - seconds(1));
+  kill_group(leader->service.pid);
+  ASSERT_TRUE(soak.wait(kRunLimit).has_value()) << soak.err();
+  const json report = json::parse(soak.out(), nullptr, false);
+  ASSERT_TRUE(report.is_object()) << soak.err();
+  const json& record = report.at("soak");
+
+  std::vector<json> elections;
+  for (const json& event : record.at("events")) {
+    if (event.at("source") == "etcd" && event.at("kind") == "election") {
+      elections.push_back(event);
+    }
+  }
+  ASSERT_GE(elections.size(), 1U) << record.at("events").dump(1);
+  const std::string text = elections[0].at("text");
+  ASSERT_TRUE(text.starts_with("election at ")) << text;
+  EXPECT_GE(text.substr(12, killed_at.size()), killed_at) << text;
+  bool unreachable = false;
+  for (const json& event : record.at("events")) {
+    unreachable =
+        unreachable || (event.at("kind") == "unreachable" &&
+                        event.at("text").get<std::string>().starts_with(fmt::format(
+                            "etcd {} stopped answering Status", leader->service.endpoint("client"))));
+  }
+  EXPECT_TRUE(unreachable) << record.at("events").dump(1);
+
+  // The etcd phases ran 2 s of every round; the watch covered the soak.
+  EXPECT_GT(record.at("etcd_watched_seconds").get<double>(), 10.0) << record.dump();
+  const json changes = informational(report.at("phases").at(0), "etcd.leader_changes");
+  EXPECT_GE(changes.value("value", 0.0), 1.0) << report.at("phases").at(0).dump();
+  const json item = checklist_item(report, kLeaderItem);
+  EXPECT_EQ(item.value("state", ""), "not met") << item.dump();
+  EXPECT_NE(item.value("evidence", "").find("election at "), std::string::npos) << item.dump();
+}
+
 TEST_F(EtcdCluster, WithoutAKillNoElectionAndTheItemSaysHowLongItRan) {
   const std::vector<Member> all = members();
   auto leader = std::find_if(all.begin(), all.end(), [](const Member& m) { return m.id == m.leader; });

@@ -123,6 +123,29 @@ TEST(SoakLedger, ShowsTheWorstRoundAndAddsUpElectionsAndEtcdTime) {
   EXPECT_EQ(rounds[0].shown_round, 2);
 }
 
+// The soak's own leader watch sees elections while other phases run: when it counts more than the rounds'
+// etcd phases did, its count and notes are the soak's; when it counts fewer, the rounds' are.
+TEST(SoakLedger, TheSoakWatchsElectionsCountWhenItSawMore) {
+  SoakLedger ledger({write_row()}, config::TestType::soak);
+  ledger.round_finished(round_of({write(of_ms({1})), leader_changes(1, "at t1")}, 10s), 1);
+  auto changes_of = [&] {
+    std::map<Phase, engine::PhaseTiming> timings;
+    const std::vector<eval::PhaseInput> inputs = ledger.inputs(nullptr, 1, timings);
+    for (const Measurement& measurement : inputs[0].measurements) {
+      if (measurement.metric == "etcd.leader_changes") {
+        return std::pair(measurement.value, measurement.note);
+      }
+    }
+    return std::pair(-1.0, std::string());
+  };
+  ledger.watched_elections(0, {});
+  EXPECT_EQ(changes_of(), std::pair(1.0, std::string("over the soak: round 1: at t1")));
+  ledger.watched_elections(2, {"election at t1", "election at t5 (the storage phase ran)"});
+  EXPECT_EQ(
+      changes_of(),
+      std::pair(2.0, std::string("over the soak: election at t1; election at t5 (the storage phase ran)")));
+}
+
 // A resume starts from what the last checkpoint wrote, read back from report.json: the hour merges on, the
 // elections and etcd time add up.
 TEST(SoakLedger, AResumeFromAWrittenCheckpointMergesOn) {
@@ -148,12 +171,23 @@ TEST(SoakLedger, AResumeFromAWrittenCheckpointMergesOn) {
   record.etcd_watched = before.etcd_watched(nullptr);
   record.phases = before.phase_rounds(nullptr, 1);
   record.hours = before.hours();
+  record.watches = {{.source = "etcd", .covered = 30s, .unwatched = ""},
+                    {.source = "nodes", .covered = 0s, .unwatched = "--target local: no cluster to watch"}};
+  record.events = {WatchEvent{WallTime(std::chrono::seconds(1'764'000'000)), "etcd", "election",
+                              "election at t1: leader a -> b"}};
+  record.events_dropped = 3;
   report.soak = record;
   const std::string written = render_json(report);
   Result<RunReport> read = read_report(nlohmann::ordered_json::parse(written), "report.json");
   ASSERT_TRUE(read) << read.error().message;
   EXPECT_EQ(render_json(*read), written);  // the soak block round-trips exactly
   ASSERT_TRUE(read->soak);
+  EXPECT_FALSE(read->soak->finished);
+  ASSERT_EQ(read->soak->events.size(), 1U);
+  EXPECT_EQ(read->soak->events[0].text, "election at t1: leader a -> b");
+  EXPECT_EQ(read->soak->events_dropped, 3U);
+  ASSERT_EQ(read->soak->watches.size(), 2U);
+  EXPECT_EQ(read->soak->watches[1].unwatched, "--target local: no cluster to watch");
 
   SoakLedger after({write_row()}, config::TestType::soak);
   after.resume_from(*read->soak, read->inputs);
