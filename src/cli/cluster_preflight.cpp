@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "cluster/cluster_watch.hpp"
 #include "cluster/pod_runner.hpp"
 #include "core/clock.hpp"
 #include "drivers/dns/cluster_dns.hpp"
@@ -59,6 +60,11 @@ std::vector<kube::Permission> pod_phase_permissions(const std::vector<Phase>& ph
 
 std::vector<kube::Permission> plan_pod_permissions(const config::Plan& plan, const std::set<Phase>& only) {
   std::vector<kube::Permission> needed = pod_phase_permissions(pod_phases(plan, only));
+  if (plan.type == config::TestType::soak) {
+    for (kube::Permission& permission : cluster::soak_watch_permissions()) {
+      needed.push_back(std::move(permission));
+    }
+  }
   for (const config::PhasePlan& phase : plan.phases) {
     if (phase.phase == Phase::ingress && phase.enabled && ingress_object(phase) &&
         (only.empty() || only.contains(phase.phase))) {

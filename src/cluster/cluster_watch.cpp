@@ -78,6 +78,14 @@ std::string last_termination(const json& pod) {
 
 }  // namespace
 
+std::vector<kube::Permission> soak_watch_permissions() {
+  const std::string why = "the soak's watches";
+  return {kube::Permission{"list", "", "nodes", "", why + " (NotReady nodes)"},
+          kube::Permission{"list", "", "pods", std::string(kDnsNamespace), why + " (CoreDNS restarts)"},
+          kube::Permission{"list", "coordination.k8s.io", "leases", std::string(kDnsNamespace),
+                           why + " (API server restarts)"}};
+}
+
 std::string_view to_string(ClusterSource source) {
   switch (source) {
     case ClusterSource::nodes:

@@ -25,12 +25,18 @@
 
 #include "core/clock.hpp"
 #include "core/watch_event.hpp"
+#include "kube/access_review.hpp"
 
 namespace kp::cluster {
 
 inline constexpr std::string_view kDnsNamespace = "kube-system";
 inline constexpr std::string_view kDnsPodSelector = "k8s-app=kube-dns";
 inline constexpr std::string_view kApiserverLeaseSelector = "apiserver.kubernetes.io/identity=kube-apiserver";
+
+// What the watches list: nodes, the kube-dns pods and the API server Leases of kube-system. The preflight
+// asks for them before a soak on a cluster: a soak is hours long, and finding out at its end that it could
+// not watch would waste them.
+std::vector<kube::Permission> soak_watch_permissions();
 
 enum class ClusterSource { nodes, coredns, apiserver };
 std::string_view to_string(ClusterSource source);  // "nodes", "coredns", "apiserver": WatchEvent::source

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
+#include "cluster/cluster_watch.hpp"
 #include "cluster/pod_runner.hpp"
 #include "drivers/api/permissions.hpp"
 #include "drivers/dns/cluster_dns.hpp"
@@ -49,6 +50,9 @@ std::vector<kube::Permission> run_permissions() {
     needed.push_back(std::move(permission));
   }
   for (kube::Permission& permission : drivers::dns::dns_cluster_permissions()) {
+    needed.push_back(std::move(permission));
+  }
+  for (kube::Permission& permission : soak_watch_permissions()) {
     needed.push_back(std::move(permission));
   }
   return needed;
