@@ -503,6 +503,64 @@ Result<json> PodRunner::stop_for_result(const std::string& pod, std::string_view
   return line_in_log(s.ns, pod, followed->log, kind);
 }
 
+namespace {
+
+class FollowedLog final : public PodRunner::LogFollow {
+ public:
+  struct Shared {
+    std::mutex mutex;
+    std::condition_variable ended;
+    bool done = false;
+    std::string partial;  // a line not ended yet
+    std::function<void(std::string_view)> on_line;
+  };
+  FollowedLog(kube::Transport& transport, std::shared_ptr<Shared> shared, std::uint64_t id)
+      : transport_(transport), shared_(std::move(shared)), id_(id) {}
+  ~FollowedLog() override {
+    transport_.cancel(id_);
+    std::unique_lock lock(shared_->mutex);
+    shared_->ended.wait(lock, [&] { return shared_->done; });
+  }
+
+ private:
+  kube::Transport& transport_;
+  std::shared_ptr<Shared> shared_;
+  std::uint64_t id_;
+};
+
+}  // namespace
+
+std::unique_ptr<PodRunner::LogFollow> PodRunner::follow_lines(const std::string& pod, Duration bound,
+                                                              std::function<void(std::string_view)> on_line) {
+  State& s = *state_;
+  auto shared = std::make_shared<FollowedLog::Shared>();
+  shared->on_line = std::move(on_line);
+  kube::Request request;
+  request.path = fmt::format("{}/log?container={}&follow=true",
+                             kube::resource_path(kube::pods_resource(), s.ns, pod), kAgentContainer);
+  request.timeout = bound;
+  request.retry = false;  // a second stream from the start would hand every line over twice
+  request.rate_limited = false;
+  request.on_data = [shared](std::string_view chunk) {
+    std::lock_guard lock(shared->mutex);
+    shared->partial.append(chunk);
+    std::size_t begin = 0;
+    for (std::size_t end = shared->partial.find('\n'); end != std::string::npos;
+         end = shared->partial.find('\n', begin)) {
+      shared->on_line(std::string_view(shared->partial).substr(begin, end - begin));
+      begin = end + 1;
+    }
+    shared->partial.erase(0, begin);
+    return true;
+  };
+  const std::uint64_t id = s.transport->submit(request, [shared](Result<kube::Response>) {
+    std::lock_guard lock(shared->mutex);
+    shared->done = true;
+    shared->ended.notify_all();
+  });
+  return std::make_unique<FollowedLog>(*s.transport, std::move(shared), id);
+}
+
 Result<void> PodRunner::delete_pod(const std::string& pod) {
   State& s = *state_;
   kube::ApiResult<json> removed = s.api->remove(kube::pods_resource(), s.ns, pod);

@@ -157,6 +157,17 @@ class PodRunner {
   // kStopSlack; a stream cut there still gives every line printed so far. The same errors as result_line.
   Result<json> stop_for_result(const std::string& pod, std::string_view kind);
   static constexpr Duration kStopSlack = std::chrono::seconds(15);
+  // Follows a running pod's log (pods/log?follow=true) and hands each whole line to `on_line`, on the
+  // transport's thread, as the agent prints it: live counts (an agent's `kp-live` lines) cross from a pod
+  // this way. The stream ends when the container does, after `bound`, or when the returned handle is
+  // destroyed (which waits until `on_line` is no longer called). Lines are for watching: a stream that
+  // fails just stops. Only call it once the pod runs (the log of a container not started is a 400).
+  class LogFollow {
+   public:
+    virtual ~LogFollow() = default;
+  };
+  std::unique_ptr<LogFollow> follow_lines(const std::string& pod, Duration bound,
+                                          std::function<void(std::string_view)> on_line);
   Result<void> delete_pod(const std::string& pod);
 
   // A Service in front of one agent pod, returned once its EndpointSlice lists a ready endpoint (kube-proxy's

@@ -6,6 +6,7 @@
 #include "core/json_read.hpp"
 #include "drivers/net/agent.hpp"
 #include "drivers/net/lab_runner.hpp"
+#include "drivers/net/live_lines.hpp"
 #include "drivers/net/merge.hpp"
 #include "load/start_time.hpp"
 
@@ -149,12 +150,6 @@ Result<ClusterNet::Servers> ClusterNet::start_servers(engine::PhaseContext& cont
 Result<ClientResult> ClusterNet::finish_client(const std::string& pod, Duration budget, std::string& node,
                                                cluster::ClockWitness& witness,
                                                std::vector<std::string>& skews) {
-  Result<cluster::PodInfo> running = runner_->wait_running(pod);
-  if (!running) {
-    return std::unexpected(running.error());
-  }
-  witness.seen_running = clock_.wall_now();
-  node = running->node;
   // From Running: the pods of one call run together, so the later ones are done when their turn comes.
   Result<cluster::PodInfo> finished = runner_->wait_finished(pod, clock_.now() + budget);
   if (!finished) {
@@ -196,6 +191,8 @@ std::vector<Result<ClientResult>> ClusterNet::run_clients(const PlacementPlan& p
     Duration budget;
     std::optional<Error> error;
     cluster::ClockWitness witness;
+    std::string node;
+    std::unique_ptr<cluster::PodRunner::LogFollow> live;  // its kp-live lines, while it runs
   };
   // Every client of these jobs starts at one wall-clock time, once all can be Running.
   const Duration lead = runner_->start_lead();
@@ -229,7 +226,10 @@ std::vector<Result<ClientResult>> ClusterNet::run_clients(const PlacementPlan& p
           placement, probe ? 0 : pair, sequence_++,
           client_flags((*specs)[static_cast<std::size_t>(pair)], target, settings_.connect_timeout));
       spec.args.insert(spec.args.end(), {"--start-at", std::to_string(load::epoch_ms(start))});
-      Part part{j, spec.name, budget, std::nullopt, {}};
+      if (live_ != nullptr) {
+        spec.args.emplace_back("--live-lines");
+      }
+      Part part{j, spec.name, budget, std::nullopt, {}, {}, nullptr};
       part.witness.created = clock_.wall_now();
       if (Result<void> created = runner_->create_pod(spec); !created) {
         part.error = created.error();
@@ -237,11 +237,45 @@ std::vector<Result<ClientResult>> ClusterNet::run_clients(const PlacementPlan& p
       parts.push_back(std::move(part));
     }
   }
+  // Every pod Running first, each one's log followed from then on for its live counts, so they flow from
+  // all pods while the test runs, not from one at a time as the results are read.
+  for (Part& part : parts) {
+    if (part.error) {
+      continue;
+    }
+    Result<cluster::PodInfo> running = runner_->wait_running(part.pod);
+    if (!running) {
+      part.error = running.error();
+      continue;
+    }
+    part.witness.seen_running = clock_.wall_now();
+    part.node = running->node;
+    if (live_ != nullptr) {
+      const ClientJob& job = jobs[part.job];
+      part.live =
+          runner_->follow_lines(part.pod, part.budget + cluster::PodRunner::kStopSlack,
+                                [live = live_, series = fmt::format("{} to {}", to_string(job.spec.scenario),
+                                                                    job.target)](std::string_view line) {
+                                  if (!line.starts_with(kLiveLinePrefix)) {
+                                    return;
+                                  }
+                                  if (std::optional<LiveDelta> delta = parse_live_line(line)) {
+                                    delta->phase = Phase::network;
+                                    delta->series = series;
+                                    // The result line carries the exact per-second series (phase_flow.cpp
+                                    // hands it over).
+                                    delta->finished_later = true;
+                                    live->add(*delta);
+                                  }
+                                });
+    }
+  }
   std::vector<std::vector<ClientResult>> done(jobs.size());
   for (Part& part : parts) {
     if (!part.error) {
-      std::string node;
+      std::string& node = part.node;
       Result<ClientResult> result = finish_client(part.pod, part.budget, node, part.witness, clock_skews_);
+      part.live.reset();  // the result is read: no more counts from this pod
       if (result) {
         nodes.insert(node);
         notes.push_back(agent_summary(part.pod, node, *result));
@@ -267,6 +301,7 @@ std::vector<Result<ClientResult>> ClusterNet::run_clients(const PlacementPlan& p
 }
 
 Result<void> ClusterNet::run(engine::PhaseContext& context, const NetPhasePlan& plan, engine::PhaseRun& run) {
+  live_ = context.progress.live_sink();
   for (const PlacementPlan& placement : placements_) {
     if (placement.skipped) {
       const std::string text =

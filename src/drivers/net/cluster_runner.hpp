@@ -8,7 +8,9 @@
 // (--start-at: now + pods.start_lead) so their windows line up; each pod's clock is checked against the
 // runner's and the pod's status times (cluster/agent_clock.hpp: a skew is an INVALID reason); each pod's
 // result is its log's "kubeproof.agent.net-client" line, read before the pod is deleted; the pairs' results
-// are merged exactly (merge.hpp) and each agent's own summary goes into the phase's notes.
+// are merged exactly (merge.hpp) and each agent's own summary goes into the phase's notes. While the clients
+// run, their logs are followed for their live counts (`--live-lines`: live_lines.hpp), as the lab runner
+// reads its client's stderr.
 //
 // A server that cannot start fails the phase (the runner's one line: pod, reason, last event); a client that
 // cannot is that test's reason. The placement's pods are deleted when it is done; the namespace (and every
@@ -60,6 +62,7 @@ class ClusterNet {
   std::vector<PlacementPlan> placements_;
   int sequence_ = 0;
   std::vector<std::string> clock_skews_;  // of the placement running: its agents' clock checks
+  LiveSink* live_ = nullptr;              // the run's, for the client pods' kp-live lines (null: none asked)
 };
 
 }  // namespace kp::drivers::net

@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 
 #include "cluster/pod_runner.hpp"
-#include "core/live_notice.hpp"
 #include "drivers/net/cluster_runner.hpp"
 #include "drivers/net/phase_flow.hpp"
 #include "drivers/net/phase_plan.hpp"
@@ -82,7 +81,7 @@ class NetDriver final : public engine::Driver {
 
   Result<void> prepare(engine::PhaseContext& context) override {
     if (context.plan.target == config::Target::cluster) {
-      announce_no_live_counts(context.progress.live_sink(), Phase::network, kAgentPodsReportAtEnd);
+      // The client pods hand over live counts through their logs (cluster_runner.hpp).
       return prepare_cluster(context);
     }
     if (::geteuid() != 0) {
