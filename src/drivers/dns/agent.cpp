@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "core/flag_values.hpp"
+#include "core/live_lines.hpp"
 #include "drivers/dns/load_json.hpp"
 
 namespace kp::drivers::dns {
@@ -64,6 +65,10 @@ void attach_agent_options(CLI::App& app, AgentOptions& o) {
   app.add_option("--metrics-url", o.metrics_url, "CoreDNS /metrics URL for the cache hit ratio");
   app.add_option("--failure-window", o.failure_window, "stop when nothing answered for this long");
   app.add_option("--late-tolerance", o.late_tolerance, "an open-loop send later than this is late");
+  app.add_flag(
+      "--live-lines", o.live_lines,
+      "print the live counts once a second as `kp-live {json}` lines on stderr (for kubeproof, which "
+      "follows an agent pod's log)");
 }
 
 Result<AgentPlan> to_agent_plan(const AgentOptions& o) {
@@ -222,6 +227,11 @@ Result<AgentResult> run_agent(const AgentOptions& options, Clock& clock, engine:
   } else if (!plan->settings.unbound_control.empty()) {
     stats = unbound_stats_source(*parse_server(plan->settings.unbound_control), plan->settings.stats_timeout,
                                  clock);
+  }
+  std::optional<LineLiveSink> live;
+  if (options.live_lines && progress) {
+    live.emplace(progress);
+    plan->shape.load.live = &*live;
   }
   // Judged against the shipped criteria: an agent has no run of its own.
   DnsPhase phase(plan->settings, plan->shape, clock, progress, judging_from(load::CriteriaView({})));

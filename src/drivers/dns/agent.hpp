@@ -48,6 +48,9 @@ struct AgentOptions {
   std::string metrics_url;      // CoreDNS /metrics (cache statistics)
   std::string failure_window = "5s";
   std::string late_tolerance = "5ms";
+  // Live counts as `kp-live` lines on stderr (core/live_lines.hpp), for a parent that shows them while the
+  // agent runs (the dns phase's agent pods on --target cluster: their logs are followed).
+  bool live_lines = false;
 };
 
 void attach_agent_options(CLI::App& app, AgentOptions& options);

@@ -9,7 +9,9 @@
 #include "cluster/agent_clock.hpp"
 #include "config/metric_catalog.hpp"
 #include "core/json_read.hpp"
+#include "core/live_lines.hpp"
 #include "core/measurement_json.hpp"
+#include "core/offered_sink.hpp"
 #include "drivers/dns/load_json.hpp"
 #include "drivers/dns/wire.hpp"
 #include "load/start_time.hpp"
@@ -357,6 +359,7 @@ Result<std::vector<AgentRun>> ClusterDns::run_agents(const RunShape& shape, cons
     std::string pod;
     std::string node;
     cluster::ClockWitness witness;
+    std::unique_ptr<cluster::PodRunner::LogFollow> live;  // its kp-live lines, while it runs
   };
   std::vector<Agent> agents;
   auto delete_all = [&] {
@@ -370,8 +373,11 @@ Result<std::vector<AgentRun>> ClusterDns::run_agents(const RunShape& shape, cons
     cluster::AgentPodSpec spec;
     spec.name = fmt::format("{}-{}", prefix, i);
     spec.args = agent_args(settings_, shape, mix_.queries, i, agents_, start);
+    if (shape.load.live != nullptr) {
+      spec.args.emplace_back("--live-lines");
+    }
     cluster::spread_over_nodes(spec, kSpreadGroup);
-    Agent agent{spec.name, "", {}};
+    Agent agent{spec.name, "", {}, nullptr};
     agent.witness.created = clock_.wall_now();
     if (Result<void> created = runner_->create_pod(spec); !created) {
       delete_all();
@@ -393,6 +399,21 @@ Result<std::vector<AgentRun>> ClusterDns::run_agents(const RunShape& shape, cons
   }
   const TimePoint deadline = clock_.now() + std::chrono::duration_cast<Duration>(start - clock_.wall_now()) +
                              shape.load.duration + settings_.timeout + kAgentSlack;
+  if (shape.load.live != nullptr) {
+    // The whole phase's offered rate; each agent's live counts add up to it as they arrive.
+    announce_offered(shape.load.live, Phase::dns,
+                     shape.load.rate ? std::optional(shape.load.rate->per_second) : std::nullopt);
+    for (Agent& agent : agents) {
+      agent.live = runner_->follow_lines(agent.pod, deadline - clock_.now() + cluster::PodRunner::kStopSlack,
+                                         [live = shape.load.live](std::string_view line) {
+                                           if (std::optional<LiveDelta> delta = parse_live_line(line)) {
+                                             delta->phase = Phase::dns;
+                                             delta->series = "query";  // as the in-process engine names it
+                                             live->add(*delta);
+                                           }
+                                         });
+    }
+  }
   std::vector<AgentRun> runs;
   for (Agent& agent : agents) {
     Result<cluster::PodInfo> finished = runner_->wait_finished(agent.pod, deadline);
@@ -404,6 +425,7 @@ Result<std::vector<AgentRun>> ClusterDns::run_agents(const RunShape& shape, cons
     const bool running_still = finished->phase != "Succeeded" && finished->phase != "Failed";
     Result<json> line = running_still ? runner_->stop_for_result(agent.pod, kAgentKind)
                                       : runner_->result_line(agent.pod, kAgentKind);
+    agent.live.reset();  // the result is read: no more counts from this pod
     agent.witness.seen_log = clock_.wall_now();
     if (!line) {
       delete_all();

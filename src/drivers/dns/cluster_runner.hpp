@@ -7,7 +7,8 @@
 // (cluster_mix.hpp).
 // run(): reads CoreDNS's counters, creates N agent pods at once (`kubeproof agent dns --resolver pod`, each
 // with the offered rate / N, spread over the nodes by preferred pod anti-affinity, all starting at one
-// wall-clock time: --start-at, now + the runner's start lead), waits for each to run and end, reads its
+// wall-clock time: --start-at, now + the runner's start lead), waits for each to run, follows its log for its
+// live counts while it runs (`--live-lines`, when the shape has a live sink), waits for it to end, reads its
 // result line from pods/log (before the pod goes), reads the counters again, and merges: the agents'
 // LoadResults merge exactly (counts add up, histograms bucket by bucket; load_json.hpp carries them
 // losslessly), and the merged run is judged by the same build_run as one process's. dns.qps is the sum of

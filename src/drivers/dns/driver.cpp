@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include "cluster/pod_runner.hpp"
-#include "core/live_notice.hpp"
 #include "drivers/dns/cluster_runner.hpp"
 #include "drivers/dns/dns_phase.hpp"
 #include "kube/kubeconfig.hpp"
@@ -70,7 +69,8 @@ class DnsDriver final : public engine::Driver {
 
   Result<void> prepare(engine::PhaseContext& context) override {
     if (context.plan.target == config::Target::cluster) {
-      announce_no_live_counts(context.progress.live_sink(), Phase::dns, kAgentPodsReportAtEnd);
+      // The agent pods hand over live counts through their logs (cluster_runner.hpp).
+      shape_.load.live = context.progress.live_sink();
       return prepare_cluster(context);
     }
     ServerAddress server;

@@ -6,7 +6,7 @@
 #include <optional>
 
 #include "core/flag_values.hpp"
-#include "drivers/net/live_lines.hpp"
+#include "core/live_lines.hpp"
 #include "drivers/net/socket.hpp"
 #include "load/rate_setting.hpp"
 

@@ -6,7 +6,7 @@
 #include "core/json_read.hpp"
 #include "drivers/net/agent.hpp"
 #include "drivers/net/lab_runner.hpp"
-#include "drivers/net/live_lines.hpp"
+#include "core/live_lines.hpp"
 #include "drivers/net/merge.hpp"
 #include "load/start_time.hpp"
 

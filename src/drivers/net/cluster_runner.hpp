@@ -9,7 +9,7 @@
 // runner's and the pod's status times (cluster/agent_clock.hpp: a skew is an INVALID reason); each pod's
 // result is its log's "kubeproof.agent.net-client" line, read before the pod is deleted; the pairs' results
 // are merged exactly (merge.hpp) and each agent's own summary goes into the phase's notes. While the clients
-// run, their logs are followed for their live counts (`--live-lines`: live_lines.hpp), as the lab runner
+// run, their logs are followed for their live counts (`--live-lines`: core/live_lines.hpp), as the lab runner
 // reads its client's stderr.
 //
 // A server that cannot start fails the phase (the runner's one line: pod, reason, last event); a client that

@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "drivers/net/agent.hpp"
-#include "drivers/net/live_lines.hpp"
+#include "core/live_lines.hpp"
 
 namespace kp::drivers::net {
 namespace {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <map>
+#include <mutex>
 #include <regex>
 #include <set>
 
@@ -120,16 +121,42 @@ TEST_F(DnsClusterTest, ThreeAgentPodsMergeExactlyThroughTheirOwnResolvConf) {
   settings.pod_resolver = true;
   settings.clients = 2;
   settings.external_names = {"example.com"};
+  // The agents' live counts, from their logs followed while they run (`--live-lines`).
+  struct Live final : LiveSink {
+    void add(const LiveDelta& delta) override {
+      const std::lock_guard lock(mutex);
+      first = first.value_or(real_clock().now());
+      ok += delta.ok;
+      ++handovers;
+      named = named && delta.phase == Phase::dns && delta.series == "query" && !delta.finished_later;
+    }
+    std::mutex mutex;
+    std::optional<TimePoint> first;
+    std::uint64_t ok = 0;
+    int handovers = 0;
+    bool named = true;
+  } live;
   RunShape shape;
   shape.load.rate = Rate{600};  // 200 lookups/s per agent: well within one core each, on a busy machine
   shape.load.duration = std::chrono::seconds(3);
+  shape.load.live = &live;
   ClusterDns dns(std::move(*pods), settings, shape, judging_from(load::CriteriaView({})), 3, real_clock(),
                  cancel_, {});
   ASSERT_TRUE(dns.prepare());
   Result<engine::PhaseRun> run = dns.run();
+  const TimePoint ended = real_clock().now();
   ASSERT_TRUE(run) << run.error().message;
   const std::vector<AgentRun>& agents = dns.agent_runs();
   ASSERT_EQ(agents.size(), 3u);
+  {
+    const std::lock_guard lock(live.mutex);
+    ASSERT_TRUE(live.first.has_value()) << "no live count from the agent pods";
+    // A 3 s window hands over once a second: the first count comes seconds before the results are read.
+    EXPECT_LT(*live.first + std::chrono::seconds(1), ended);
+    EXPECT_GE(live.handovers, 3);
+    EXPECT_GT(live.ok, 0u);
+    EXPECT_TRUE(live.named);
+  }
 
   // The union of what each agent printed as its own dns.p99 histogram...
   Histogram union_of;

@@ -1,10 +1,10 @@
-#include "drivers/net/live_lines.hpp"
+#include "core/live_lines.hpp"
 
 #include <limits>
 
 #include <nlohmann/json.hpp>
 
-namespace kp::drivers::net {
+namespace kp {
 
 using nlohmann::json;
 
@@ -82,4 +82,4 @@ void LineLiveSink::add(const LiveDelta& delta) {
   write_(line);
 }
 
-}  // namespace kp::drivers::net
+}  // namespace kp

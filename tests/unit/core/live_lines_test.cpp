@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "drivers/net/live_lines.hpp"
+#include "core/live_lines.hpp"
 
-namespace kp::drivers::net {
+namespace kp {
 namespace {
 
 using namespace std::chrono_literals;
@@ -73,4 +73,4 @@ TEST(LiveLines, TheSinkWritesOneLinePerHandOver) {
 }
 
 }  // namespace
-}  // namespace kp::drivers::net
+}  // namespace kp

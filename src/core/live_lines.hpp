@@ -1,9 +1,10 @@
 #pragma once
 
-// The net client's live counts cross the process boundary as lines on its stderr: in the lab the client is a
-// child process inside a network namespace (agent_process.hpp), so its LiveSeries cannot reach kubeproof's
-// LiveSink directly. One line per hand-over, `kp-live {json}`, next to the client's human progress lines; the
-// parent reads them as they come and hands them to its own sink.
+// An agent's live counts cross the process boundary as lines on its stderr (`--live-lines`): the net client
+// in the lab is a child process inside a network namespace (drivers/net/agent_process.hpp), and on a cluster
+// the net and dns agents are pods whose logs kubeproof follows (cluster/pod_runner.hpp: follow_lines), so
+// their LiveSeries cannot reach kubeproof's LiveSink directly. One line per hand-over, `kp-live {json}`, next
+// to the agent's human progress lines; the parent reads them as they come and hands them to its own sink.
 //
 // Live counts are for watching (core/live.hpp): a garbled line is dropped, never an error of the test.
 
@@ -15,7 +16,7 @@
 
 #include "core/live.hpp"
 
-namespace kp::drivers::net {
+namespace kp {
 
 inline constexpr std::string_view kLiveLinePrefix = "kp-live ";
 
@@ -39,4 +40,4 @@ class LineLiveSink final : public LiveSink {
   std::function<void(std::string_view)> write_;
 };
 
-}  // namespace kp::drivers::net
+}  // namespace kp
