@@ -153,6 +153,29 @@ void ClusterWatch::list_failed(ClusterSource source, WallTime at, std::string_vi
   }
 }
 
+void ClusterWatch::note_missing(ClusterSource source, bool empty, bool baseline, std::string why) {
+  // Nothing to watch is said once, from the first list; a later list that finds some watches it.
+  Track& watched = track(source);
+  if (!empty) {
+    watched.missing.clear();
+  } else if (baseline) {
+    watched.missing = std::move(why);
+  }
+}
+
+template <typename State>
+void ClusterWatch::forget_unseen(std::map<std::string, State>& known, const std::set<std::string>& seen,
+                                 WallTime at, ClusterSource source, std::string_view text) {
+  for (auto it = known.begin(); it != known.end();) {
+    if (!seen.contains(it->first)) {
+      add(at, source, "removed", fmt::format(fmt::runtime(text), it->first));
+      it = known.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 void ClusterWatch::observe_nodes(WallTime at, const std::vector<json>& items, bool baseline) {
   std::set<std::string> seen;
   for (const json& item : items) {
@@ -185,25 +208,13 @@ void ClusterWatch::observe_nodes(WallTime at, const std::vector<json>& items, bo
       state = NodeState{true, {}, at};
     }
   }
-  for (auto it = nodes_.begin(); it != nodes_.end();) {
-    if (!seen.contains(it->first)) {
-      add(at, ClusterSource::nodes, "removed", fmt::format("node {} left the cluster", it->first));
-      it = nodes_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  forget_unseen(nodes_, seen, at, ClusterSource::nodes, "node {} left the cluster");
 }
 
 void ClusterWatch::observe_pods(WallTime at, const std::vector<json>& items, bool baseline) {
-  Track& watched = track(ClusterSource::coredns);
-  // Nothing to watch is said once, from the first list; a later list that finds some watches it.
-  if (!items.empty()) {
-    watched.missing.clear();
-  } else if (baseline) {
-    watched.missing =
-        fmt::format("no pod labelled {} in {} (another cluster DNS?)", kDnsPodSelector, kDnsNamespace);
-  }
+  note_missing(
+      ClusterSource::coredns, items.empty(), baseline,
+      fmt::format("no pod labelled {} in {} (another cluster DNS?)", kDnsPodSelector, kDnsNamespace));
   std::set<std::string> seen;
   for (const json& item : items) {
     const std::string name = name_of(item);
@@ -230,25 +241,13 @@ void ClusterWatch::observe_pods(WallTime at, const std::vector<json>& items, boo
     }
     found->second.restarts = restarts;
   }
-  for (auto it = pods_.begin(); it != pods_.end();) {
-    if (!seen.contains(it->first)) {
-      add(at, ClusterSource::coredns, "removed", fmt::format("CoreDNS pod {} deleted", it->first));
-      it = pods_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  forget_unseen(pods_, seen, at, ClusterSource::coredns, "CoreDNS pod {} deleted");
 }
 
 void ClusterWatch::observe_leases(WallTime at, const std::vector<json>& items, bool baseline) {
-  Track& watched = track(ClusterSource::apiserver);
-  // Nothing to watch is said once, from the first list; a later list that finds some watches it.
-  if (!items.empty()) {
-    watched.missing.clear();
-  } else if (baseline) {
-    watched.missing = fmt::format("no Lease labelled {} in {} (APIServerIdentity needs Kubernetes 1.26+)",
-                                  kApiserverLeaseSelector, kDnsNamespace);
-  }
+  note_missing(ClusterSource::apiserver, items.empty(), baseline,
+               fmt::format("no Lease labelled {} in {} (APIServerIdentity needs Kubernetes 1.26+)",
+                           kApiserverLeaseSelector, kDnsNamespace));
   std::set<std::string> seen;
   for (const json& item : items) {
     const std::string name = name_of(item);
@@ -275,15 +274,8 @@ void ClusterWatch::observe_leases(WallTime at, const std::vector<json>& items, b
       found->second = holder;
     }
   }
-  for (auto it = leases_.begin(); it != leases_.end();) {
-    if (!seen.contains(it->first)) {
-      add(at, ClusterSource::apiserver, "removed",
-          fmt::format("API server Lease {} removed (its server is gone)", it->first));
-      it = leases_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  forget_unseen(leases_, seen, at, ClusterSource::apiserver,
+                "API server Lease {} removed (its server is gone)");
 }
 
 bool ClusterWatch::watching(ClusterSource source) const {

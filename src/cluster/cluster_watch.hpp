@@ -17,6 +17,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -83,6 +84,11 @@ class ClusterWatch {
   void observe_pods(WallTime at, const std::vector<nlohmann::json>& items, bool baseline);
   void observe_leases(WallTime at, const std::vector<nlohmann::json>& items, bool baseline);
   void add(WallTime at, ClusterSource source, std::string kind, std::string text);
+  void note_missing(ClusterSource source, bool empty, bool baseline, std::string why);
+  // What `known` holds and this list did not: one "removed" event each (`text` names it: "node {} left").
+  template <typename State>
+  void forget_unseen(std::map<std::string, State>& known, const std::set<std::string>& seen, WallTime at,
+                     ClusterSource source, std::string_view text);
   Track& track(ClusterSource source);
   const Track& track(ClusterSource source) const;
 

@@ -226,15 +226,21 @@ TEST_F(Soak, ASoakFailingSoFarStillResumes) {
   }
   const json killed = read_json(folder / "report.json");
   ASSERT_TRUE(killed.is_object());
-  EXPECT_EQ(killed.at("overall").at("verdict"), "FAIL");
+  // FAIL, or INVALID when the generator fell behind on a busy machine: either way a verdict already given,
+  // never IN PROGRESS.
+  const std::string verdict = killed.at("overall").at("verdict");
+  EXPECT_TRUE(verdict == "FAIL" || verdict == "INVALID") << verdict;
   EXPECT_EQ(killed.at("soak").at("finished"), false);
 
   Running resumed(dir_.path(), args({"--criteria", strict.string(), "--resume", folder.string()}));
-  EXPECT_EQ(resumed.wait(seconds(90)), 1) << resumed.err();
+  const std::optional<int> code = resumed.wait(seconds(90));
+  ASSERT_TRUE(code.has_value()) << resumed.err();
+  EXPECT_TRUE(*code == 1 || *code == 4) << *code << ": " << resumed.err();
   EXPECT_NE(resumed.err().find("resuming the soak in"), std::string::npos) << resumed.err();
   const json done = read_json(folder / "report.json");
   ASSERT_TRUE(done.is_object());
-  EXPECT_EQ(done.at("overall").at("verdict"), "FAIL");
+  EXPECT_NE(done.at("overall").at("verdict"), "IN PROGRESS");
+  EXPECT_EQ(done.at("overall").at("exit_code"), *code);
   EXPECT_EQ(done.at("soak").at("finished"), true);
   EXPECT_EQ(done.at("soak").at("resumes").size(), 1U);
 }
