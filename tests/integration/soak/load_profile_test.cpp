@@ -192,8 +192,8 @@ TEST(SoakLoadProfile, ABadProfileIsOneLineAndExitTwo) {
                         plan.string()));
 
   std::ofstream(plan) << "type: load\nload_profile:\n  daily: [50%]\n";
-  Running run(dir.path(),
-              {"run", "--plan", plan.string(), "--results", (dir.path() / "results").string(), "--no-live-view"});
+  Running run(dir.path(), {"run", "--plan", plan.string(), "--results", (dir.path() / "results").string(),
+                           "--no-live-view"});
   EXPECT_EQ(run.wait(seconds(30)), 2);
   EXPECT_EQ(run.err(),
             fmt::format("kubeproof: {}:2: load_profile: only a plan of type soak has a load profile "

@@ -125,8 +125,9 @@ TEST(LoadProfile, BadInputNamesTheFieldAndTheValue) {
   EXPECT_EQ(error_of(parse(soak_with("  steps:\n    - {at: 0s, factor: 150%}\n"))),
             R"(plans/x.yaml:8: load_profile.steps[0].factor: must be above 0% and at most 100% (it scales )"
             R"(every phase's load, which is the peak), got "150%")");
-  EXPECT_EQ(error_of(parse(soak_with("  steps:\n    - {at: 0s, factor: lots}\n"))),
-            R"(plans/x.yaml:8: load_profile.steps[0].factor: not a ratio, got "lots" (use e.g. 99.9% or 0.001))");
+  EXPECT_EQ(
+      error_of(parse(soak_with("  steps:\n    - {at: 0s, factor: lots}\n"))),
+      R"(plans/x.yaml:8: load_profile.steps[0].factor: not a ratio, got "lots" (use e.g. 99.9% or 0.001))");
   EXPECT_EQ(error_of(parse(soak_with("  steps:\n    - {at: 0s}\n"))),
             R"(plans/x.yaml:8: load_profile.steps[0]: missing key "factor")");
   EXPECT_EQ(error_of(parse(soak_with("  steps:\n    - {at: 0s, factor: 20%, ramp: 1h}\n"))),
