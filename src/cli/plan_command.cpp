@@ -60,6 +60,10 @@ Outcome validate_plan(const PlanValidateOptions& options) {
   fmt::print("{}: valid {} plan \"{}\", target {}, criteria {}\n{}", options.file, to_string(plan->type),
              plan->name, plan->target == config::Target::local ? "local" : "cluster", criteria_file.string(),
              phases);
+  if (plan->load_profile) {
+    // The phases' loads above are the peak; each soak round runs them x the factor at its start.
+    fmt::print("  load profile {}\n", plan->load_profile->text());
+  }
   return 0;
 }
 

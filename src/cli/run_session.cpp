@@ -109,6 +109,12 @@ Result<std::vector<std::string>> describe_run(const config::Plan& plan, const st
         fmt::format("soak of {} in rounds of the phases "
                     "below, each phase for its slice; a checkpoint every {}",
                     format_duration(plan.soak_duration), format_duration(plan.checkpoint)));
+    if (plan.load_profile) {
+      lines.push_back(
+          fmt::format("load profile {}: each round runs every phase at its load below x the "
+                      "factor at the round's start",
+                      plan.load_profile->text()));
+    }
   }
   bool api = false;
   for (const config::PhasePlan& phase : plan.phases) {

@@ -99,6 +99,7 @@ Outcome run_soak(const RunOptions& options, RunSetup& setup, Duration planned, s
   record.checkpoint = report::to_record_precision(setup.orchestrator.checkpoint_interval);
   record.plan_file = setup.plan.source.string();
   record.plan_digest = std::move(digest);
+  record.load_profile = setup.plan.load_profile ? setup.plan.load_profile->text() : "";
   WallTime started = clock.wall_now();
   Duration elapsed_before{0};
   int round = 0;
@@ -159,6 +160,9 @@ Outcome run_soak(const RunOptions& options, RunSetup& setup, Duration planned, s
     soak.watches = std::move(watched.watches);
     soak.events = std::move(watched.events);
     soak.events_dropped = watched.events_dropped;
+    if (setup.plan.load_profile) {
+      soak.factors = ledger.factors();
+    }
     report.soak = std::move(soak);
     return report;
   };
@@ -189,7 +193,10 @@ Outcome run_soak(const RunOptions& options, RunSetup& setup, Duration planned, s
     if (remaining < std::chrono::milliseconds(100)) {
       break;  // less than any phase can measure in
     }
-    const config::Plan plan = round_plan(setup.plan, setup.orchestrator.only, remaining);
+    // The load profile's factor at the round's start scales every phase's load for the whole round.
+    const double factor = config::load_factor(setup.plan, planned - remaining);
+    const config::Plan plan =
+        config::with_load_factor(round_plan(setup.plan, setup.orchestrator.only, remaining), factor);
     report::Timeline round_timeline(clock);
     report::TimelineProgress timeline_progress(harness.progress(), round_timeline);
     SoakProgress progress(timeline_progress, ledger, mutex, elapsed);
@@ -198,12 +205,16 @@ Outcome run_soak(const RunOptions& options, RunSetup& setup, Duration planned, s
     {
       const std::lock_guard lock(mutex);
       ++round;
+      ledger.round_started(round, planned - remaining, factor);
       running = &orchestrator;
       timeline = &round_timeline;
     }
-    harness.progress().message(first_phase(plan, setup.orchestrator.only),
-                               fmt::format("soak round {} ({} of {} done)", round,
-                                           format_duration(planned - remaining), format_duration(planned)));
+    harness.progress().message(
+        first_phase(plan, setup.orchestrator.only),
+        fmt::format(
+            "soak round {} ({} of {} done){}", round, format_duration(planned - remaining),
+            format_duration(planned),
+            setup.plan.load_profile ? fmt::format(", load factor {}", config::factor_text(factor)) : ""));
     Result<engine::RunResult> ran = orchestrator.run(plan, cancel);
     {
       const std::lock_guard lock(mutex);

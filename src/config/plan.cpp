@@ -308,7 +308,7 @@ Result<Plan> parse_plan_unsafe(std::string_view yaml_text, const std::filesystem
     return std::unexpected(root.error());
   }
   auto map = YamlMap::open(*root, {"name", "type", "target", "criteria", "capacity", "duration", "load",
-                                   "phases", "checkpoint", "soak_duration"});
+                                   "phases", "checkpoint", "soak_duration", "load_profile"});
   if (!map) {
     return std::unexpected(map.error());
   }
@@ -383,6 +383,17 @@ Result<Plan> parse_plan_unsafe(std::string_view yaml_text, const std::filesystem
           fmt::format("must be at least the checkpoint interval ({})", format_duration(plan.checkpoint)));
     }
     plan.soak_duration = *soak;
+  }
+  if (auto profile_field = map->get("load_profile")) {
+    if (plan.type != TestType::soak) {
+      return profile_field->fail_got(
+          fmt::format("only a plan of type soak has a load profile (this one is {})", to_string(plan.type)));
+    }
+    auto profile = read_load_profile(*profile_field);
+    if (!profile) {
+      return std::unexpected(profile.error());
+    }
+    plan.load_profile = std::move(*profile);
   }
 
   PhaseDefaults defaults{profile.default_duration, profile.default_load};

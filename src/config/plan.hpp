@@ -12,6 +12,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config/criteria.hpp"
+#include "config/load_profile.hpp"
 #include "config/yaml_fields.hpp"
 #include "core/error.hpp"
 #include "core/phase.hpp"
@@ -84,13 +85,17 @@ struct Plan {
   // type soak: how long the whole soak lasts (`soak_duration:`, default 24h); each phase's `duration` is its
   // slice of one round, and rounds repeat until this is spent (docs/soak.md). 0 for other types.
   Duration soak_duration{0};
+  // type soak: an optional factor on every phase's load by soak time (`load_profile:`,
+  // config/load_profile.hpp); unset: every round runs at the phases' own load.
+  std::optional<LoadProfile> load_profile;
 };
 
 // Parses and validates a plan. Errors: `plans/x.yaml:14: phases[2].load: must be within 70%..100% for a load
 // test, got "50%"`. Unknown keys are errors. Phases must appear in flow order, each at most once.
 // Top-level keys: name (default: the file's stem), type (required), target, criteria {file, storage_tier,
 // cluster_size, pod_images}, capacity, duration and load (defaults for every phase, else the profile's),
-// phases (default: the whole flow). plans/smoke.yaml documents the shape.
+// phases (default: the whole flow), and for a soak soak_duration and load_profile. plans/smoke.yaml and
+// plans/soak.yaml document the shape.
 Result<Plan> load_plan(const std::filesystem::path& file);
 Result<Plan> parse_plan(std::string_view yaml_text, const std::filesystem::path& name_for_errors);
 

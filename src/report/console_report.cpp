@@ -274,17 +274,18 @@ std::string render_console(const RunReport& report, const ConsoleOptions& option
   if (report.soak) {
     out += "\n" + painter.paint("\x1b[1m", "Soak: latency hour by hour") + "\n";
     out += fmt::format("  {}\n", soak_summary(*report.soak));
+    const auto headers = soak_hour_headers(*report.soak);
     const auto rows = soak_hour_cells(*report.soak);
-    std::array<std::size_t, kSoakHourHeaders.size()> widths{};
+    std::vector<std::size_t> widths(headers.size());
     for (std::size_t i = 0; i < widths.size(); ++i) {
-      widths[i] = kSoakHourHeaders[i].size();
+      widths[i] = headers[i].size();
       for (const auto& cells : rows) {
         widths[i] = std::max(widths[i], cells[i].size());
       }
     }
     std::string header = " ";
     for (std::size_t i = 0; i < widths.size(); ++i) {
-      header += " " + pad(std::string(kSoakHourHeaders[i]), widths[i]);
+      header += " " + pad(headers[i], widths[i]);
     }
     out += header + "\n";
     for (const auto& cells : rows) {

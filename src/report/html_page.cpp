@@ -16,7 +16,7 @@ td.verdict { white-space: nowrap; font-weight: 600; }
 .warning { color: #cf222e; font-weight: 700; }
 .charts { display: flex; flex-wrap: wrap; gap: 1em; }
 .chart { flex: 1 1 540px; min-width: 400px; height: 300px; position: relative; }
-section.phase { border-top: 2px solid #d0d7de; margin-top: 1.5em; }
+section.phase, section.soak { border-top: 2px solid #d0d7de; margin-top: 1.5em; }
 ul.notes li { margin: 0.2em 0; }
 )css";
 }
@@ -83,6 +83,50 @@ std::string_view html_page_script() {
   root.appendChild(table(['Item', 'State', 'Evidence'], data.checklist.map(function (c) {
     return [c.item, c.state, c.evidence];
   }), 1));
+
+  if (data.soak) {
+    // A soak's latency hour by hour: the table, and each metric's P50 (dashed) and P99 per hour, so a slow
+    // drift shows; with a load profile, its factor on the right axis (stepped: held from each change on).
+    var soak = el('section', null, 'soak');
+    soak.id = 'soak';
+    root.appendChild(soak);
+    soak.appendChild(el('h2', 'Soak: latency hour by hour'));
+    soak.appendChild(el('p', 'soak: ' + data.soak.summary));
+    if (data.soak.load_profile) { soak.appendChild(el('p', 'load profile ' + data.soak.load_profile)); }
+    var profiled = data.soak.load_profile !== '';
+    var hourHeaders = ['Metric', 'Hour', 'Count', 'P50', 'P99', 'Max'];
+    if (profiled) { hourHeaders.push('Load factor'); }
+    soak.appendChild(table(hourHeaders, data.soak.rows.map(function (r) {
+      var row = [r.metric, r.hour, r.count, r.p50, r.p99, r.max];
+      if (profiled) { row.push(r.load_factor); }
+      return row;
+    })));
+    var soakSets = [];
+    data.soak.series.forEach(function (s, i) {
+      var colour = colours[i % colours.length];
+      soakSets.push({ label: s.metric + ' P50', data: s.p50_ms, borderColor: colour, pointRadius: 3, tension: 0,
+                      borderDash: [3, 3], yAxisID: 'y' });
+      soakSets.push({ label: s.metric + ' P99', data: s.p99_ms, borderColor: colour, pointRadius: 3, tension: 0,
+                      yAxisID: 'y' });
+    });
+    var soakScales = { x: { type: 'linear', beginAtZero: true, title: { display: true, text: 'hour of the soak' } },
+                       y: { beginAtZero: true, title: { display: true, text: 'ms' } } };
+    if (data.soak.factors.length > 0) {
+      soakSets.push({ label: 'load factor %', data: data.soak.factors, borderColor: '#57606a', borderDash: [6, 4],
+                      pointRadius: 0, stepped: 'after', yAxisID: 'factor' });
+      soakScales.factor = { type: 'linear', axis: 'y', position: 'right', min: 0, max: 100, grid: { drawOnChartArea: false },
+                            title: { display: true, text: 'load factor %' } };
+    }
+    if (count(soakSets) > 0) {
+      var soakCharts = el('div', null, 'charts');
+      soak.appendChild(soakCharts);
+      chart(soakCharts, 'soak-hours', count(soakSets), {
+        type: 'line', data: { datasets: soakSets },
+        options: { plugins: { title: { display: true, text: 'Soak: P50 and P99 per hour of the soak' } },
+                   scales: soakScales }
+      });
+    }
+  }
 
   data.phases.forEach(function (phase) {
     var section = el('section', null, 'phase');

@@ -2,13 +2,20 @@
 // document, so `kubeproof report DIR --format html` regenerates exactly what a run wrote. The C++ side builds
 // a small view model (tables' texts, chart series, the HDR percentile curves computed from the lossless
 // histograms) and embeds it as JSON; the page's script (html_page.cpp) draws it with textContent only, so no
-// string from outside (plan names, notes, server messages) is ever parsed as HTML.
+// string from outside (plan names, notes, server messages) is ever parsed as HTML. A soak adds its hour table
+// and a chart of each metric's P50/P99 hour by hour (with the load profile's factor), so a slow drift shows.
 
+#include <fmt/format.h>
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
+#include "config/load_profile.hpp"
 #include "core/histogram.hpp"
+#include "core/units.hpp"
 #include "report/chart_js.hpp"
 #include "report/html_page.hpp"
 #include "report/report_text.hpp"
@@ -165,6 +172,101 @@ Json phase_view(const Json& phase) {
   return view;
 }
 
+double number_at(const Json& object, std::string_view key) {
+  auto found = object.find(key);
+  return found != object.end() && found->is_number() ? found->get<double>() : 0.0;
+}
+
+std::string seconds_text(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0 || seconds > 1e9) {
+    return "?";
+  }
+  return format_duration(std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds)));
+}
+
+// Milliseconds for the chart, null for anything but a finite number (never drawn as 0).
+Json ms_or_null(const Json& object, std::string_view key) {
+  auto found = object.find(key);
+  if (found == object.end() || !found->is_number() || !std::isfinite(found->get<double>())) {
+    return nullptr;
+  }
+  return found->get<double>() * 1e3;
+}
+
+// A soak (report.json's `soak`, docs/soak.md): its summary, the hour table (metric, hour, count, P50, P99,
+// max, and the load factor with a load profile) ordered by metric then hour so a drift reads down a column,
+// each metric's P50 and P99 hour by hour for the chart, and the profile's factor over the soak.
+Json soak_view(const Json& soak) {
+  Json view = Json::object();
+  const double rounds = number_at(soak, "rounds");
+  view["summary"] = fmt::format(
+      "{} of {} in {:g} round{}; etcd (its leader watch) ran {}; a checkpoint every {}",
+      seconds_text(number_at(soak, "elapsed_seconds")), seconds_text(number_at(soak, "planned_seconds")),
+      rounds, rounds == 1 ? "" : "s", seconds_text(number_at(soak, "etcd_watched_seconds")),
+      seconds_text(number_at(soak, "checkpoint_seconds")));
+  const Json profile = soak.value("load_profile", Json(nullptr));
+  view["load_profile"] = profile.is_object() ? text_of(profile, "text") : "";
+
+  const Json all_hours = soak.value("hours", Json::array());  // pointed into below: not a temporary
+  std::vector<const Json*> hours;
+  for (const Json& hour : all_hours) {
+    if (hour.is_object()) {
+      hours.push_back(&hour);
+    }
+  }
+  std::ranges::stable_sort(hours, [](const Json* a, const Json* b) {
+    const std::string metric_a = text_of(*a, "metric");
+    const std::string metric_b = text_of(*b, "metric");
+    return metric_a != metric_b ? metric_a < metric_b : number_at(*a, "hour") < number_at(*b, "hour");
+  });
+  Json rows = Json::array();
+  Json series = Json::array();
+  for (const Json* hour : hours) {
+    const std::string metric = text_of(*hour, "metric");
+    const double index = number_at(*hour, "hour");
+    std::string factors;
+    for (const Json& factor : hour->value("load_factors", Json::array())) {
+      if (factor.is_number()) {
+        factors += (factors.empty() ? "" : ", ") + config::factor_text(factor.get<double>());
+      }
+    }
+    rows.push_back(Json{{"metric", metric},
+                        {"hour", fmt::format("{:g}-{:g}h", index, index + 1)},
+                        {"count", text_of(*hour, "count")},
+                        {"p50", seconds_text(number_at(*hour, "p50"))},
+                        {"p99", seconds_text(number_at(*hour, "p99"))},
+                        {"max", seconds_text(number_at(*hour, "max"))},
+                        {"load_factor", factors.empty() ? "-" : factors}});
+    if (series.empty() || series.back()["metric"] != metric) {
+      series.push_back(Json{{"metric", metric}, {"p50_ms", Json::array()}, {"p99_ms", Json::array()}});
+    }
+    for (auto [key, into] : {std::pair<const char*, const char*>{"p50", "p50_ms"}, {"p99", "p99_ms"}}) {
+      if (Json ms = ms_or_null(*hour, key); !ms.is_null()) {
+        series.back()[into].push_back(Json{{"x", index}, {"y", ms}});
+      }
+    }
+  }
+  view["rows"] = rows;
+  view["series"] = series;
+
+  // The factor from each change on, in percent, held to the end of the soak so far: a stepped line.
+  Json factors = Json::array();
+  if (profile.is_object()) {
+    double last = -1;
+    for (const Json& change : profile.value("factors", Json::array())) {
+      if (change.is_object() && change.value("factor", Json()).is_number()) {
+        last = number_at(change, "factor") * 100.0;
+        factors.push_back(Json{{"x", number_at(change, "at_seconds") / 3600.0}, {"y", last}});
+      }
+    }
+    if (last >= 0) {
+      factors.push_back(Json{{"x", number_at(soak, "elapsed_seconds") / 3600.0}, {"y", last}});
+    }
+  }
+  view["factors"] = factors;
+  return view;
+}
+
 // JSON inside <script>: "<", ">" and "&" only ever occur inside JSON strings, where \uXXXX means the same
 // character, so "</script>" in a plan name cannot end the element.
 std::string script_safe(const std::string& json) {
@@ -224,6 +326,8 @@ std::string render_html(const nlohmann::ordered_json& report) {
                              {"evidence", text_of(item, "evidence")}});
   }
   view["checklist"] = checklist;
+  const Json soak = report.value("soak", Json(nullptr));
+  view["soak"] = soak.is_object() ? soak_view(soak) : Json(nullptr);
 
   const std::string title =
       "kubeproof " + text_of(meta, "plan") + ": " + view["verdict_text"].get<std::string>();

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "config/load_profile.hpp"
 #include "config/metric_catalog.hpp"
 #include "eval/verdict.hpp"
 #include "report/report_text.hpp"
@@ -335,6 +336,7 @@ Json soak_json(const SoakRecord& soak) {
                          {"p99", hour.p99},
                          {"p99_text", text(hour.p99)},
                          {"max", hour.max},
+                         {"load_factors", hour.load_factors},
                          {"histogram", Json::parse(hour.histogram)}});
   }
   Json watches = Json::array();
@@ -347,6 +349,17 @@ Json soak_json(const SoakRecord& soak) {
   for (const WatchEvent& event : soak.events) {
     events.push_back(Json{
         {"at", time_json(event.at)}, {"source", event.source}, {"kind", event.kind}, {"text", event.text}});
+  }
+  Json profile = nullptr;
+  if (!soak.load_profile.empty()) {
+    Json factors = Json::array();
+    for (const SoakFactor& change : soak.factors) {
+      factors.push_back(Json{{"round", change.round},
+                             {"at_seconds", record_seconds(change.at)},
+                             {"factor", change.factor},
+                             {"factor_text", config::factor_text(change.factor)}});
+    }
+    profile = Json{{"text", soak.load_profile}, {"factors", factors}};
   }
   return Json{{"planned_seconds", record_seconds(soak.planned)},
               {"elapsed_seconds", record_seconds(soak.elapsed)},
@@ -361,7 +374,8 @@ Json soak_json(const SoakRecord& soak) {
               {"hours", hours},
               {"watches", watches},
               {"events", events},
-              {"events_dropped", soak.events_dropped}};
+              {"events_dropped", soak.events_dropped},
+              {"load_profile", profile}};
 }
 
 }  // namespace

@@ -161,7 +161,7 @@ std::string render_markdown(const RunReport& report) {
     out += fmt::format("\n## Soak: latency hour by hour\n\n{}\n\n", cell(soak_summary(*report.soak)));
     std::string header = "|";
     std::string rule = "|";
-    for (std::string_view name : kSoakHourHeaders) {
+    for (const std::string& name : soak_hour_headers(*report.soak)) {
       header += fmt::format(" {} |", name);
       rule += "---|";
     }

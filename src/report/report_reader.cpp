@@ -526,6 +526,36 @@ int small_count(const Json& object, std::string_view key, const std::string& pat
   return static_cast<int>(value);
 }
 
+// A load profile's factor (config/load_profile.hpp): above 0 and at most 1, as a plan allows.
+double factor_value(const Json& value, const std::string& path) {
+  if (!value.is_number() || !(value.get<double>() > 0 && value.get<double>() <= 1)) {
+    throw BadField{path, fmt::format("must be a number above 0 and at most 1, got {}", value.dump())};
+  }
+  return value.get<double>();
+}
+
+// `soak.load_profile` (null: the soak has none). Reports written before load profiles lack the key: none.
+void read_load_profile(const Json& json, const std::string& path, SoakRecord& soak) {
+  const auto profile = json.find("load_profile");
+  if (profile == json.end() || profile->is_null()) {
+    return;
+  }
+  const std::string at_profile = child(path, "load_profile");
+  soak.load_profile = text(*profile, "text", at_profile);
+  if (soak.load_profile.empty()) {
+    throw BadField{child(at_profile, "text"), "must not be empty"};
+  }
+  const Json& factors = array_at(*profile, "factors", at_profile);
+  for (std::size_t i = 0; i < factors.size(); ++i) {
+    const std::string at_factor = element(child(at_profile, "factors"), i);
+    SoakFactor change;
+    change.round = small_count(factors[i], "round", at_factor);
+    change.at = record_duration(factors[i], "at_seconds", at_factor);
+    change.factor = factor_value(at(factors[i], "factor", at_factor), child(at_factor, "factor"));
+    soak.factors.push_back(change);
+  }
+}
+
 SoakRecord read_soak(const Json& json, const std::string& path) {
   if (!json.is_object()) {
     throw BadField{path, "must be an object or null"};
@@ -579,6 +609,12 @@ SoakRecord read_soak(const Json& json, const std::string& path) {
       throw BadField{child(at_hour, "histogram"), valid.error().message};
     }
     hour.histogram = histogram.dump();
+    if (hours[i].contains("load_factors")) {  // absent in reports written before load profiles
+      const Json& factors = array_at(hours[i], "load_factors", at_hour);
+      for (std::size_t f = 0; f < factors.size(); ++f) {
+        hour.load_factors.push_back(factor_value(factors[f], element(child(at_hour, "load_factors"), f)));
+      }
+    }
     soak.hours.push_back(std::move(hour));
   }
   const Json& watches = array_at(json, "watches", path);
@@ -605,6 +641,7 @@ SoakRecord read_soak(const Json& json, const std::string& path) {
     soak.events.push_back(std::move(event));
   }
   soak.events_dropped = count(json, "events_dropped", path);
+  read_load_profile(json, path, soak);
   return soak;
 }
 

@@ -53,8 +53,12 @@ SoakLedger::SoakLedger(std::vector<config::CriteriaRow> rows, config::TestType t
 
 void SoakLedger::resume_from(const SoakRecord& record, const std::vector<eval::PhaseInput>& shown) {
   for (const SoakHour& hour : record.hours) {
-    cells_[{hour.hour, hour.metric}].closed = hour;
+    Cell& cell = cells_[{hour.hour, hour.metric}];
+    cell.closed = hour;
+    cell.factors = hour.load_factors;
   }
+  factors_ = record.factors;
+  factor_ = factors_.empty() ? 1.0 : factors_.back().factor;
   etcd_watched_ = record.etcd_watched;
   std::map<Phase, int> shown_round;
   for (const SoakPhaseRounds& phase : record.phases) {
@@ -86,8 +90,16 @@ void SoakLedger::close_before(int hour) {
   for (auto& [key, cell] : cells_) {
     if (key.first < hour && cell.open) {
       cell.closed = soak_hour(key.first, key.second, *cell.open);
+      cell.closed.load_factors = cell.factors;
       cell.open.reset();
     }
+  }
+}
+
+void SoakLedger::round_started(int round_number, Duration at, double factor) {
+  factor_ = factor;
+  if (factors_.empty() || factors_.back().factor != factor) {
+    factors_.push_back(SoakFactor{.round = round_number, .at = to_record_precision(at), .factor = factor});
   }
 }
 
@@ -110,6 +122,9 @@ void SoakLedger::phase_finished(const std::vector<Measurement>& measurements, Du
       }
     }
     cell.open->merge(*measurement.histogram);
+    if (!std::ranges::binary_search(cell.factors, factor_)) {
+      cell.factors.insert(std::ranges::upper_bound(cell.factors, factor_), factor_);
+    }
   }
 }
 
@@ -247,6 +262,7 @@ std::vector<SoakHour> SoakLedger::hours() const {
   std::vector<SoakHour> out;
   for (const auto& [key, cell] : cells_) {
     out.push_back(cell.open ? soak_hour(key.first, key.second, *cell.open) : cell.closed);
+    out.back().load_factors = cell.factors;
   }
   return out;
 }

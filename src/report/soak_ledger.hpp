@@ -8,7 +8,8 @@
 // - per phase, the round the report shows: the worst verdict of the rounds that ran it (a SKIPPED round ranks
 //   below any measured one: not running says nothing), the latest of equals;
 // - etcd.leader_changes added up over the rounds, with the notes of the rounds that saw an election;
-// - the etcd time, which is the checklist's soak.
+// - the etcd time, which is the checklist's soak;
+// - the load profile's factor of each round (its changes) and of each hour (the factors its runs ran at).
 // A resumed soak starts from the record and phases its last checkpoint wrote. Not thread-safe: the caller
 // locks.
 
@@ -35,6 +36,10 @@ class SoakLedger {
   // as read back; phases in progress or not started then are ignored).
   void resume_from(const SoakRecord& record, const std::vector<eval::PhaseInput>& shown);
 
+  // A round began `at` into the soak, its phases' loads scaled by the load profile's `factor` (1 without
+  // one).
+  void round_started(int round_number, Duration at, double factor);
+
   // A phase of the current round finished; its run started `started_at` into the soak.
   void phase_finished(const std::vector<Measurement>& measurements, Duration started_at);
 
@@ -55,12 +60,15 @@ class SoakLedger {
   Duration etcd_watched(const engine::RunResult* current) const;
   // The hours so far, and the rounds bookkeeping; the caller fills in the rest of the record.
   std::vector<SoakHour> hours() const;
+  // Each change of the rounds' load factor so far, from the first round on.
+  const std::vector<SoakFactor>& factors() const { return factors_; }
   std::vector<SoakPhaseRounds> phase_rounds(const engine::RunResult* current, int current_round) const;
 
  private:
   struct Cell {
     std::optional<Histogram> open;  // the current hour's, in full
     SoakHour closed;                // a past hour's (closed.histogram set)
+    std::vector<double> factors;    // the load factors its runs ran at, ascending
   };
   struct Shown {
     eval::PhaseInput input;
@@ -83,6 +91,8 @@ class SoakLedger {
   std::vector<std::string> leader_notes_;  // of the rounds that saw an election
   std::size_t watched_changes_ = 0;
   std::vector<std::string> watched_notes_;
+  std::vector<SoakFactor> factors_;
+  double factor_ = 1.0;  // the current round's
 };
 
 // One hour's figures from its histogram (nanoseconds -> seconds).

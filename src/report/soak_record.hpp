@@ -25,6 +25,17 @@ struct SoakHour {
   double p99 = 0;
   double max = 0;
   std::string histogram;  // Histogram::to_json, compact: lossless, so a resumed soak merges on
+  // The load profile's factors (config/load_profile.hpp) of the runs merged into this hour, ascending: one
+  // unless a step fell within the hour; 1 without a profile.
+  std::vector<double> load_factors;
+};
+
+// The load profile's factor from round `round` on (until the next change): `round` began `at` into the soak.
+struct SoakFactor {
+  int round = 0;
+  Duration at{0};
+  double factor = 1.0;
+  friend bool operator==(const SoakFactor&, const SoakFactor&) = default;
 };
 
 // The soak ran `after` before it was resumed at `at` (whole seconds, as report.json keeps times).
@@ -69,6 +80,10 @@ struct SoakRecord {
   std::vector<SoakWatchState> watches;
   std::vector<WatchEvent> events;    // by time, at most kMaxSoakEvents
   std::uint64_t events_dropped = 0;  // seen beyond kMaxSoakEvents
+  // The plan's load profile as text ("steps: 20% from 0s, 100% from 8h"); empty: the soak has none.
+  std::string load_profile;
+  // With a profile: each change of the factor, from the first round on (so every round's factor is known).
+  std::vector<SoakFactor> factors;
 };
 
 // Whole milliseconds (the record's precision).

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <algorithm>
 
+#include "config/load_profile.hpp"
 #include "core/units.hpp"
 #include "report/report_text.hpp"
 
@@ -23,10 +24,29 @@ std::string soak_summary(const SoakRecord& soak) {
   for (const SoakResume& resume : soak.resumes) {
     out += fmt::format("; resumed after {}", format_duration(resume.after));
   }
+  if (!soak.load_profile.empty()) {
+    out += fmt::format("; load profile {}", soak.load_profile);
+  }
   return out;
 }
 
-std::vector<std::array<std::string, 6>> soak_hour_cells(const SoakRecord& soak) {
+std::string load_factors_text(const std::vector<double>& factors) {
+  std::string out;
+  for (double factor : factors) {
+    out += (out.empty() ? "" : ", ") + config::factor_text(factor);
+  }
+  return out.empty() ? "-" : out;
+}
+
+std::vector<std::string> soak_hour_headers(const SoakRecord& soak) {
+  std::vector<std::string> out = {"metric", "hour", "count", "P50", "P99", "max"};
+  if (!soak.load_profile.empty()) {
+    out.emplace_back("load factor");
+  }
+  return out;
+}
+
+std::vector<std::vector<std::string>> soak_hour_cells(const SoakRecord& soak) {
   std::vector<const SoakHour*> rows;
   for (const SoakHour& hour : soak.hours) {
     rows.push_back(&hour);
@@ -34,11 +54,14 @@ std::vector<std::array<std::string, 6>> soak_hour_cells(const SoakRecord& soak) 
   std::ranges::stable_sort(rows, [](const SoakHour* a, const SoakHour* b) {
     return a->metric != b->metric ? a->metric < b->metric : a->hour < b->hour;
   });
-  std::vector<std::array<std::string, 6>> out;
+  std::vector<std::vector<std::string>> out;
   for (const SoakHour* hour : rows) {
     out.push_back({hour->metric, fmt::format("{}-{}h", hour->hour, hour->hour + 1),
                    fmt::format("{}", hour->count), seconds_text(hour->p50), seconds_text(hour->p99),
                    seconds_text(hour->max)});
+    if (!soak.load_profile.empty()) {
+      out.back().push_back(load_factors_text(hour->load_factors));
+    }
   }
   return out;
 }

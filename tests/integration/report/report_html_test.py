@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """report.html in headless Chromium (issue 17).
 
-usage: report_html_test.py KUBEPROOF FIXTURE.report.json.gz OUT_DIR
+usage: report_html_test.py KUBEPROOF FIXTURE.report.json.gz OUT_DIR [SOAK_FIXTURE.report.json.gz]
 
 For the fixture (a real run's report.json) and for a copy with hostile strings in the plan name, a note and an
 INVALID reason: `kubeproof report DIR --format html`, then chromium --dump-dom with console logging, and:
@@ -12,7 +12,11 @@ INVALID reason: `kubeproof report DIR --format html`, then chromium --dump-dom w
   over time, latency percentiles, one per stress series), and the time-series charts drew as many points as
   report.json holds (counted here from the file, not from the page);
 - the hostile strings appear as text, never as elements;
-and a screenshot beside each report. Exit 0 on success; each failure is printed.
+and a screenshot beside each report. With a soak's report.json (a real soak with a load profile), its hours are
+extended to four (hours 1-3 copied from hour 0 with P50/P99 rising, since a test soak lasts seconds, not hours)
+and the page must show the soak's hour table (every row, with the load factor) and its hour chart with every
+point: each hour's P50 and P99 per metric and the load profile's factor steps.
+Exit 0 on success; each failure is printed.
 """
 import gzip
 import json
@@ -117,6 +121,56 @@ def expected_points(report):
     return points
 
 
+def soak_points(report):
+    """Points of the soak's hour chart, from report.json itself."""
+    soak = report["soak"]
+    points = sum((h["p50"] is not None) + (h["p99"] is not None) for h in soak["hours"])
+    profile = soak.get("load_profile")
+    if profile and profile["factors"]:
+        points += len(profile["factors"]) + 1  # each change, and the last factor held to the soak's time so far
+    return points
+
+
+def check_soak(kubeproof, fixture, out):
+    with gzip.open(fixture, "rt") as f:
+        report = json.load(f)
+    soak = report["soak"]
+    check(soak is not None and soak["hours"], "the soak fixture should have soak.hours")
+    check(soak.get("load_profile") and len(soak["load_profile"]["factors"]) >= 2,
+          "the soak fixture should have a load profile with a step")
+    first = [h for h in soak["hours"] if h["hour"] == 0]
+    for hour in range(1, 4):
+        for row in first:
+            later = json.loads(json.dumps(row))
+            later["hour"] = hour
+            later["p50"] = row["p50"] * (1 + 0.1 * hour)
+            later["p99"] = row["p99"] * (1 + 0.2 * hour)
+            later["load_factors"] = [1.0]
+            soak["hours"].append(later)
+    dom = open_report(kubeproof, os.path.join(out, "soak"), report, "soak")
+    check('data-rendered="true"' in dom, "soak: the page's script did not run to its end")
+    drawn = charts(dom)
+    wanted = expected_charts(report) + ["soak-hours"]
+    check(sorted(drawn) == sorted(wanted), f"soak charts: wanted {sorted(wanted)}, page has {sorted(drawn)}")
+    for name, (expected, points) in drawn.items():
+        check(expected > 0 and points == expected, f"soak chart {name}: {points} points drawn of {expected}")
+    check(drawn.get("soak-hours", (0, -1))[1] == soak_points(report),
+          f"chart soak-hours: {drawn.get('soak-hours', (0, -1))[1]} points drawn, "
+          f"report.json holds {soak_points(report)}")
+    section = re.search(r'<section[^>]*id="soak".*?</section>', dom, re.S)
+    check(section is not None, "soak: no soak section")
+    if section:
+        text = section.group(0)
+        check("Soak: latency hour by hour" in text and "Load factor" in text, "soak: no hour table")
+        rows = re.findall(r"<tr>(.*?)</tr>", text, re.S)
+        check(len(rows) == len(soak["hours"]) + 1,
+              f"soak: {len(rows) - 1} table rows for {len(soak['hours'])} hours")
+        for hour in range(4):
+            check(f"<td>{hour}-{hour + 1}h</td>" in text, f"soak: no row for hour {hour}")
+        check("<td>10%, 100%</td>" in text, "soak: hour 0's load factors (10%, 100%) are not shown")
+        check(soak["load_profile"]["text"] in text, "soak: the load profile is not shown")
+
+
 def main():
     kubeproof, fixture, out = sys.argv[1:4]
     shutil.rmtree(out, ignore_errors=True)
@@ -156,6 +210,9 @@ def main():
     check("<title>pwned</title>" not in dom, "hostile strings: the handler ran")
     check(dom.count("&lt;/script&gt;&lt;img src=x onerror=") >= 4,
           "hostile strings: not shown as text in the header, meta table, notes and INVALID reasons")
+
+    if len(sys.argv) > 4:
+        check_soak(kubeproof, sys.argv[4], out)
 
     for failure in failures:
         print("FAIL:", failure)

@@ -239,7 +239,7 @@ TEST(PlanValidation, UnknownKeysAndNames) {
   EXPECT_EQ(
       error_of(parse("type: smoke\ncapcity: {}\n")),
       R"(plans/x.yaml:2: unknown key "capcity" (expected one of: name, type, target, criteria, capacity, )"
-      R"(duration, load, phases, checkpoint, soak_duration))");
+      R"(duration, load, phases, checkpoint, soak_duration, load_profile))");
   EXPECT_EQ(
       error_of(parse("type: smoke\nphases:\n  - phase: cni\n")),
       R"(plans/x.yaml:3: phases[0].phase: must be one of: etcd, api, network, dns, storage, ingress, got "cni")");

@@ -25,8 +25,8 @@ RunReport read_back(const std::string& text) {
 }
 
 // The real run's report.json in tests/fixtures/report/ (stress in four phases: steps, series, histograms).
-std::string real_run_json() {
-  const auto gz = std::filesystem::path(KP_SOURCE_DIR) / "tests/fixtures/report/stress-local.report.json.gz";
+std::string real_run_json(std::string_view fixture = "stress-local.report.json.gz") {
+  const auto gz = std::filesystem::path(KP_SOURCE_DIR) / "tests/fixtures/report" / fixture;
   testing::CommandOutput unzipped = testing::run_command("gzip -dc '" + gz.string() + "'");
   EXPECT_EQ(unzipped.status, 0) << unzipped.output;
   return unzipped.output;
@@ -69,6 +69,19 @@ TEST(ReportReader, ARealRunsReportRoundTripsExactly) {
     std::ofstream("/tmp/kp-rr-expected.json") << expected;
   }
   EXPECT_EQ(render_json(read_back(first)), first);
+}
+
+// A real soak's, with a load profile (tests/fixtures/report/README.md): its soak block, the hours' load
+// factors and the profile's changes read back exactly, as `--resume` needs them.
+TEST(ReportReader, ARealSoaksReportRoundTripsExactly) {
+  const std::string stored = real_run_json("soak-local.report.json.gz");
+  ASSERT_FALSE(stored.empty());
+  const RunReport read = read_back(stored);
+  ASSERT_TRUE(read.soak.has_value());
+  EXPECT_FALSE(read.soak->load_profile.empty());
+  EXPECT_GE(read.soak->factors.size(), 2U);
+  const std::string expected = Json::parse(stored).dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+  EXPECT_TRUE(render_json(read) == expected) << "the soak's report read back renders differently";
 }
 
 TEST(ReportReader, MarkdownAndJUnitFromTheFileEqualThoseOfTheRun) {

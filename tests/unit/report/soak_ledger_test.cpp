@@ -214,5 +214,116 @@ TEST(SoakLedger, AResumeFromAWrittenCheckpointMergesOn) {
   EXPECT_EQ(rounds[0].runs, 2);
 }
 
+// With a load profile: each change of the rounds' factor is kept with its round and time, and each hour says
+// which factors its runs ran at (both, when a step fell within the hour).
+TEST(SoakLedger, KeepsTheFactorOfEachRoundAndHour) {
+  SoakLedger ledger({write_row()}, config::TestType::soak);
+  ledger.round_started(1, 0s, 0.2);
+  ledger.phase_finished({write(of_ms({1}))}, 1min);
+  ledger.round_started(2, 20min, 0.2);
+  ledger.phase_finished({write(of_ms({1}))}, 21min);
+  ledger.round_started(3, 40min, 1.0);
+  ledger.phase_finished({write(of_ms({5}))}, 41min);
+  ledger.round_started(4, 60min + 1500us, 1.0);
+  ledger.phase_finished({write(of_ms({5}))}, 61min);
+  ledger.round_started(5, 80min, 0.5);
+  ledger.phase_finished({write(of_ms({2}))}, 81min);
+  EXPECT_EQ(ledger.factors(), (std::vector<SoakFactor>{{1, 0s, 0.2}, {3, 40min, 1.0}, {5, 80min, 0.5}}));
+  const std::vector<SoakHour> hours = ledger.hours();
+  ASSERT_NE(hour_of(hours, 0), nullptr);
+  ASSERT_NE(hour_of(hours, 1), nullptr);
+  EXPECT_EQ(hour_of(hours, 0)->load_factors, (std::vector<double>{0.2, 1.0}));
+  EXPECT_EQ(hour_of(hours, 1)->load_factors, (std::vector<double>{0.5, 1.0}));
+}
+
+// A resumed soak keeps its factors: the changes and each hour's factors come back from report.json, and the
+// rounds after the resume add to them (a factor unchanged across the resume is no change).
+TEST(SoakLedger, AResumeKeepsTheLoadFactors) {
+  SoakLedger before({write_row()}, config::TestType::soak);
+  before.round_started(1, 0s, 0.2);
+  before.phase_finished({write(of_ms({1}))}, 1min);
+  before.round_finished(round_of({write(of_ms({1}))}, 1min), 1);
+  before.round_started(2, 10min, 0.6);
+  before.phase_finished({write(of_ms({1}))}, 11min);
+  before.round_finished(round_of({write(of_ms({1}))}, 1min), 2);
+
+  RunReport report;
+  report.meta.command = "soak";
+  report.meta.profile = "soak";
+  report.meta.target = "local";
+  std::map<Phase, engine::PhaseTiming> timings;
+  report.inputs = before.inputs(nullptr, 2, timings);
+  eval::EvaluationOptions options;
+  options.test_type = config::TestType::soak;
+  options.in_progress = true;
+  report.evaluation = eval::evaluate(report.inputs, {write_row()}, options);
+  SoakRecord record;
+  record.planned = 2h;
+  record.elapsed = 15min;
+  record.checkpoint = 1min;
+  record.rounds = 2;
+  record.phases = before.phase_rounds(nullptr, 2);
+  record.hours = before.hours();
+  record.load_profile = "steps: 20% from 0s, 60% from 10m";
+  record.factors = before.factors();
+  report.soak = record;
+  const std::string written = render_json(report);
+  const nlohmann::ordered_json document = nlohmann::ordered_json::parse(written);
+  EXPECT_EQ(document["soak"]["load_profile"]["text"], "steps: 20% from 0s, 60% from 10m");
+  EXPECT_EQ(document["soak"]["load_profile"]["factors"][1],
+            nlohmann::ordered_json::parse(
+                R"({"round": 2, "at_seconds": 600.0, "factor": 0.6, "factor_text": "60%"})"));
+  EXPECT_EQ(document["soak"]["hours"][0]["load_factors"], nlohmann::ordered_json::parse("[0.2, 0.6]"));
+  Result<RunReport> read = read_report(document, "report.json");
+  ASSERT_TRUE(read) << read.error().message;
+  EXPECT_EQ(render_json(*read), written);  // the profile and the hours' factors round-trip exactly
+  ASSERT_TRUE(read->soak);
+  EXPECT_EQ(read->soak->factors, record.factors);
+
+  SoakLedger after({write_row()}, config::TestType::soak);
+  after.resume_from(*read->soak, read->inputs);
+  after.round_started(3, 15min, 0.6);
+  after.phase_finished({write(of_ms({1}))}, 16min);
+  after.round_started(4, 30min, 1.0);
+  after.phase_finished({write(of_ms({1}))}, 31min);
+  EXPECT_EQ(after.factors(), (std::vector<SoakFactor>{{1, 0s, 0.2}, {2, 10min, 0.6}, {4, 30min, 1.0}}));
+  const std::vector<SoakHour> hours = after.hours();
+  ASSERT_NE(hour_of(hours, 0), nullptr);
+  EXPECT_EQ(hour_of(hours, 0)->load_factors, (std::vector<double>{0.2, 0.6, 1.0}));
+}
+
+// A soak checkpointed before load profiles existed has neither key: it reads back as a soak without one.
+TEST(SoakLedger, AReportWithoutLoadFactorsReadsAsNoProfile) {
+  SoakLedger ledger({write_row()}, config::TestType::soak);
+  ledger.phase_finished({write(of_ms({1}))}, 1min);
+  RunReport report;
+  report.meta.command = "soak";
+  report.meta.profile = "soak";
+  report.meta.target = "local";
+  SoakRecord record;
+  record.hours = ledger.hours();
+  report.soak = record;
+  nlohmann::ordered_json document = nlohmann::ordered_json::parse(render_json(report));
+  EXPECT_EQ(document["soak"]["load_profile"], nullptr);
+  document["soak"].erase("load_profile");
+  document["soak"]["hours"][0].erase("load_factors");
+  Result<RunReport> read = read_report(document, "report.json");
+  ASSERT_TRUE(read) << read.error().message;
+  ASSERT_TRUE(read->soak);
+  EXPECT_TRUE(read->soak->load_profile.empty());
+  EXPECT_TRUE(read->soak->hours.at(0).load_factors.empty());
+
+  document["soak"]["hours"][0]["load_factors"] = nlohmann::ordered_json::parse("[0]");
+  Result<RunReport> zero = read_report(document, "report.json");
+  ASSERT_FALSE(zero);
+  EXPECT_EQ(zero.error().message,
+            "report.json: soak.hours[0].load_factors[0]: must be a number above 0 and at most 1, got 0");
+  document["soak"]["hours"][0].erase("load_factors");
+  document["soak"]["load_profile"] = nlohmann::ordered_json::parse(R"({"text": "steps", "factors": [{}]})");
+  Result<RunReport> missing = read_report(document, "report.json");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().message, "report.json: soak.load_profile.factors[0].round: missing");
+}
+
 }  // namespace
 }  // namespace kp::report
