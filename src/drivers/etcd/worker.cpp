@@ -98,6 +98,12 @@ void Worker::run_open_loop() {
       intended = pacer_->next();
       continue;
     }
+    if (in_flight_ == 0) {
+      // Nothing in flight, so no completion can come before the send: one sleep to its time by the clock,
+      // instead of a transport wait and then steps (bounded, so cancellation is still seen at low rates).
+      clock_.sleep_until(std::min({intended, now + kIdleWait, end_}));
+      continue;
+    }
     if (!idle_.empty() && intended - now <= kCoarseWait) {
       // Close to the next send: collect a completion without blocking, else sleep a short step by the clock,
       // so the send goes out on time (a transport's wait may wake a millisecond late).
