@@ -65,8 +65,8 @@ ErrorKind kind_of(grpc::StatusCode code) {
 
 // Debian builds abseil without NDEBUG, so every absl::Mutex (each of gRPC's locks, several per call) keeps
 // absl's lock-order graph for deadlock detection: a global lock, graph updates on every acquisition and stack
-// traces on new edges. It is a debugging aid that found no deadlock in gRPC and cost 4-6 % of the etcd
-// client's CPU (bench/RESULTS.md, issue 20). Process-wide, set once before the first channel.
+// traces on new edges. It is a debugging aid, and it cost the etcd client 3-4 % of its CPU (abseil's share
+// went from 5-7 % to 2-3 %: bench/RESULTS.md, issue 20). Process-wide, set once before the first channel.
 void stop_mutex_deadlock_detection() {
   static std::once_flag once;
   std::call_once(once, [] { absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore); });
