@@ -135,10 +135,11 @@ by_library() { # $1 = perf.data
           k, g, gpp, gpr, pb, libc, absl, kp, other }'
 }
 
-# libgrpc's self samples by what its exported symbols say (static functions show as addresses: "unnamed").
+# libgrpc's self samples by what its exported symbols say (static functions show as addresses: "unnamed"; Debian's
+# libgrpc has no other symbols).
 grpc_split() { # $1 = perf.data
-  perf report -i "$1" --no-children --dsos libgrpc.so.29 --sort sym -g none --stdio 2>/dev/null | grep -v '^#' | awk '
-    NF >= 3 { sub("%", "", $1); s = $0
+  perf report -i "$1" --no-children --sort dso,sym -g none --stdio 2>/dev/null | grep -v '^#' | awk '
+    $2 ~ /^libgrpc\.so/ { sub("%", "", $1); s = $0
       if (s ~ /pollset|epoll|_cq_|cq_end_op|completion_queue|grpc_fd|lockfree_event|wakeup_fd/) poll += $1
       else if (s ~ /chttp2|hpack|HPack|Hpack/) h2 += $1
       else if (s ~ /\[\.\] 0x/) unnamed += $1
