@@ -152,7 +152,7 @@ kernel_paths() { # $1 = perf.data
   perf report -i "$1" --children --sort sym -g none --stdio 2>/dev/null | grep -v '^#' >"$work/children"
   local out="" name symbol
   for pair in tcp_send:tcp_sendmsg tcp_recv:tcp_recvmsg epoll_wait:do_epoll_wait nanosleep:hrtimer_nanosleep \
-    futex:do_futex schedule:schedule syscall_entry:entry_SYSCALL_64; do
+    futex:do_futex schedule:schedule syscall_entry:entry_SYSCALL_64_after_hwframe; do
     name=${pair%%:*} symbol=${pair#*:}
     out+="$name=$(awk -v s="$symbol" '$NF == s && $1 ~ /%$/ && !done { sub("%", "", $1); print $1; done = 1 }' \
       "$work/children" | grep . || echo 0) "
