@@ -1,8 +1,10 @@
 #include "drivers/etcd/client.hpp"
 
 #include <fstream>
+#include <mutex>
 #include <sstream>
 
+#include <absl/synchronization/mutex.h>
 #include <fmt/format.h>
 #include <grpc/support/time.h>
 #include <grpcpp/create_channel.h>
@@ -61,6 +63,15 @@ ErrorKind kind_of(grpc::StatusCode code) {
   }
 }
 
+// Debian builds abseil without NDEBUG, so every absl::Mutex (each of gRPC's locks, several per call) keeps
+// absl's lock-order graph for deadlock detection: a global lock, graph updates on every acquisition and stack
+// traces on new edges. It is a debugging aid, and it cost the etcd client 3-4 % of its CPU (abseil's share
+// went from 5-7 % to 2-3 %: bench/RESULTS.md, issue 20). Process-wide, set once before the first channel.
+void stop_mutex_deadlock_detection() {
+  static std::once_flag once;
+  std::call_once(once, [] { absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore); });
+}
+
 }  // namespace
 
 std::string describe_status(int code, const std::string& message) {
@@ -74,6 +85,7 @@ Result<Connections> open_connections(const std::vector<std::string>& endpoints, 
   if (endpoints.empty()) {
     return fail(ErrorKind::input, "etcd: no endpoints given");
   }
+  stop_mutex_deadlock_detection();
   bool use_tls = tls.enabled();
   for (const std::string& endpoint : endpoints) {
     use_tls = use_tls || endpoint.starts_with("https://");

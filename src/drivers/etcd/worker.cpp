@@ -98,6 +98,14 @@ void Worker::run_open_loop() {
       intended = pacer_->next();
       continue;
     }
+    if (in_flight_ == 0 && intended - now > kCoarseWait) {
+      // Nothing in flight, so no completion can come before the send: one sleep to its time by the clock,
+      // instead of a transport wait to 2 ms before it and then steps (bounded, so cancellation is still seen
+      // at low rates). Within the last 2 ms the steps stay: a single sleep there measured more context
+      // switches per request at 500-1000/s (bench/RESULTS.md, issue 20; the cause was not found).
+      clock_.sleep_until(std::min({intended, now + kIdleWait, end_}));
+      continue;
+    }
     if (!idle_.empty() && intended - now <= kCoarseWait) {
       // Close to the next send: collect a completion without blocking, else sleep a short step by the clock,
       // so the send goes out on time (a transport's wait may wake a millisecond late).
