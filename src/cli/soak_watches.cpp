@@ -193,6 +193,10 @@ SoakWatchView SoakWatches::view() const {
     if (cluster_) {
       state.covered += between(cluster_watch_.first_list(source), cluster_watch_.last_list(source));
       state.unwatched = cluster_watch_.unwatched(source);
+      if (state.unwatched.empty() && !cluster_watch_.first_list(source)) {
+        // Covered 0 would read as watched: say that nothing was (the events say why each list failed).
+        state.unwatched = "no list has succeeded (yet)";
+      }
     } else {
       state.unwatched = cluster_unwatched_;
     }
