@@ -1,5 +1,6 @@
 #include "core/live_lines.hpp"
 
+#include <algorithm>
 #include <limits>
 
 #include <nlohmann/json.hpp>
@@ -13,11 +14,14 @@ std::string live_line(const LiveDelta& delta) {
   for (std::uint64_t count : delta.buckets) {
     buckets.push_back(count);
   }
-  const json line = {{"ok", delta.ok},
-                     {"errors", delta.errors},
-                     {"bytes", delta.bytes},
-                     {"latency_sum_ns", delta.latency_sum_ns},
-                     {"buckets", std::move(buckets)}};
+  json line = {{"ok", delta.ok},
+               {"errors", delta.errors},
+               {"bytes", delta.bytes},
+               {"latency_sum_ns", delta.latency_sum_ns},
+               {"buckets", std::move(buckets)}};
+  if (!delta.series.empty()) {
+    line["series"] = delta.series;
+  }
   return std::string(kLiveLinePrefix) + line.dump();
 }
 
@@ -31,9 +35,25 @@ std::optional<std::uint64_t> count_of(const json& object, const char* key) {
   return found->get<std::uint64_t>();
 }
 
+bool is_series_name(std::string_view name) {
+  constexpr std::string_view kPunctuation = " _.:+/-";
+  return !name.empty() && name.size() <= kMaxLiveSeriesName && std::ranges::all_of(name, [&](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           kPunctuation.find(c) != std::string_view::npos;
+  });
+}
+
 }  // namespace
 
 std::optional<LiveDelta> parse_live_line(std::string_view line) {
+  std::optional<LiveLine> read = read_live_line(line);
+  if (!read) {
+    return std::nullopt;
+  }
+  return read->delta;
+}
+
+std::optional<LiveLine> read_live_line(std::string_view line) {
   if (!line.starts_with(kLiveLinePrefix)) {
     return std::nullopt;
   }
@@ -73,7 +93,14 @@ std::optional<LiveDelta> parse_live_line(std::string_view line) {
   if (in_buckets != delta.ok) {
     return std::nullopt;
   }
-  return delta;
+  std::string series;
+  if (const auto named = parsed.find("series"); named != parsed.end()) {
+    if (!named->is_string() || !is_series_name(named->get_ref<const std::string&>())) {
+      return std::nullopt;
+    }
+    series = named->get<std::string>();
+  }
+  return LiveLine{.delta = delta, .series = std::move(series)};
 }
 
 void LineLiveSink::add(const LiveDelta& delta) {

@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <optional>
+
+#include "core/live_lines.hpp"
 #include "drivers/storage/agent_line.hpp"
 
 namespace kp::drivers::storage {
@@ -92,6 +95,9 @@ void attach_agent_options(CLI::App& app, AgentOptions& options) {
   }
   app.add_flag("--buffered", options.buffered,
                "buffered I/O instead of direct (the page-cache warning applies)");
+  app.add_flag("--live-lines", options.live_lines,
+               "print each job's live counts once a second as `kp-live {json}` lines on stderr (for "
+               "kubeproof, which follows an agent pod's log)");
 }
 
 Result<Settings> to_agent_settings(const AgentOptions& options) {
@@ -150,7 +156,13 @@ Result<StorageResult> run_agent(const AgentOptions& options, Clock& clock, engin
     job_options.random_rate = settings->rate.rate;
   }
   JobSet jobs = plan_jobs(*settings, config::TestType::load, Duration(0), job_options);
+  // The lines name their job's series: one agent runs its jobs one after another (and on --compare-to).
+  std::optional<LineLiveSink> live;  // outlives the phase that hands over to it
+  if (options.live_lines && progress) {
+    live.emplace(progress);
+  }
   StoragePhase phase(std::move(*settings), std::move(jobs), clock, progress);
+  phase.set_live_sink(live ? &*live : nullptr);
   if (Result<void> prepared = phase.prepare(); !prepared) {
     return std::unexpected(prepared.error());
   }

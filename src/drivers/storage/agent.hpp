@@ -41,6 +41,9 @@ struct AgentOptions {
   std::string etcd_size;    // --etcd-size
   std::string timeout;      // --timeout
   std::string rate;         // --rate: the random jobs' IOPS, or max (no capacity here: a plan's field)
+  // --live-lines: each job's I/Os and latencies once a second, from fio's status dumps, as `kp-live` lines
+  // (core/live_lines.hpp) through `progress`, for kubeproof following the agent pod's log.
+  bool live_lines = false;
 };
 
 void attach_agent_options(CLI::App& app, AgentOptions& options);

@@ -4,8 +4,12 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <optional>
+#include <set>
 
 #include "config/metric_catalog.hpp"
+#include "core/live_lines.hpp"
+#include "drivers/storage/fio_series.hpp"
 
 namespace kp::drivers::storage {
 namespace {
@@ -24,6 +28,17 @@ std::string agent_summary(const std::string& pod, const std::string& node, const
   return fmt::format("agent {} on {} ({}): {}{}", pod, node.empty() ? "?" : node,
                      result.fio_version.empty() ? "fio" : result.fio_version, figures,
                      result.cancelled ? " (cancelled)" : "");
+}
+
+// The series an agent's live lines may name: its jobs on the volume and on the emptyDir baseline, as
+// StoragePhase names them (fio_series).
+std::set<std::string, std::less<>> live_series_names(const JobSet& jobs) {
+  std::set<std::string, std::less<>> names;
+  for (const FioJob& job : jobs.jobs) {
+    names.insert(job.name);
+    names.insert(job.name + std::string(kCompareToSeriesSuffix));
+  }
+  return names;
 }
 
 }  // namespace
@@ -66,10 +81,14 @@ Result<void> ClusterVolume::create_claims() {
 }
 
 Result<engine::PhaseRun> ClusterVolume::run(engine::PhaseContext& context) {
+  LiveSink* const live = context.progress.live_sink();
   std::vector<std::string> pods;
   for (int agent = 0; agent < cluster_.agents; ++agent) {
     cluster::AgentPodSpec spec = agent_pod(settings_, jobs_, cluster_, agent);
     spec.image = runner_->options().image.storage();  // the variant with fio
+    if (live != nullptr) {
+      spec.args.emplace_back("--live-lines");
+    }
     if (Result<void> created = runner_->create_pod(spec); !created) {
       return std::unexpected(created.error());
     }
@@ -82,7 +101,11 @@ Result<engine::PhaseRun> ClusterVolume::run(engine::PhaseContext& context) {
       return std::unexpected(bound.error());
     }
   }
+  // fio's own bound per run, the baseline's run too, and the pod's start and report.
+  const Duration budget =
+      settings_.timeout.value_or(default_timeout(jobs_)) * (cluster_.emptydir_baseline ? 2 : 1) + kAgentSlack;
   std::vector<std::string> nodes;
+  std::vector<std::unique_ptr<cluster::PodRunner::LogFollow>> follows;  // each pod's kp-live lines
   for (const std::string& pod : pods) {
     Result<cluster::PodInfo> running = runner_->wait_running(pod);
     if (!running) {
@@ -94,10 +117,24 @@ Result<engine::PhaseRun> ClusterVolume::run(engine::PhaseContext& context) {
         fmt::format("{} on {}: fio on {}{}", pod, running->node, kVolumeMount,
                     cluster_.emptydir_baseline ? fmt::format(" and on the emptyDir {}", kBaselineMount)
                                                : std::string()));
+    if (live != nullptr) {
+      follows.push_back(
+          runner_->follow_lines(pod, budget + cluster::PodRunner::kStopSlack,
+                                [live, series = live_series_names(jobs_)](std::string_view text) {
+                                  std::optional<LiveLine> line = read_live_line(text);
+                                  // Only the jobs this phase asked for: a name is a label of /metrics.
+                                  if (!line || !series.contains(line->series)) {
+                                    return;
+                                  }
+                                  line->delta.phase = Phase::storage;
+                                  line->delta.series = line->series;
+                                  // The agent's result line carries fio's exact per-second series, handed
+                                  // over below.
+                                  line->delta.finished_later = true;
+                                  live->add(line->delta);
+                                }));
+    }
   }
-  // fio's own bound per run, the baseline's run too, and the pod's start and report.
-  const Duration budget =
-      settings_.timeout.value_or(default_timeout(jobs_)) * (cluster_.emptydir_baseline ? 2 : 1) + kAgentSlack;
   std::vector<AgentResult> results;
   engine::PhaseRun run;
   for (std::size_t i = 0; i < pods.size(); ++i) {
@@ -109,6 +146,9 @@ Result<engine::PhaseRun> ClusterVolume::run(engine::PhaseContext& context) {
     const bool running_still = finished->phase != "Succeeded" && finished->phase != "Failed";
     Result<cluster::json> line = running_still ? runner_->stop_for_result(pods[i], kAgentLineKind)
                                                : runner_->result_line(pods[i], kAgentLineKind);
+    if (i < follows.size()) {
+      follows[i].reset();  // its result is read: no more counts from this pod
+    }
     if (!line) {
       if (context.cancel.requested()) {
         run.notes.push_back(fmt::format("{}: cancelled before it reported", pods[i]));

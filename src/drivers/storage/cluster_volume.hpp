@@ -4,7 +4,9 @@
 // one PersistentVolumeClaim per agent (cluster_plan.hpp), created in prepare (an unknown StorageClass is the
 // plan's error, before anything runs); in run the agent pods mounting them, created together so they run at
 // the same time; each claim must be Bound within bind_timeout after its pod exists (a WaitForFirstConsumer
-// class binds only then), or the phase fails naming the claim and its last event. Each pod's
+// class binds only then), or the phase fails naming the claim and its last event. While the agents run, each
+// pod's log is followed for its `kp-live` lines (--live-lines: each job's counts from fio's status dumps),
+// handed to the run's live sink. Each pod's
 // "kubeproof.agent.storage" line is read from its log before anything is deleted; the agents' measurements
 // are merged exactly and every agent's own summary, notes and warnings go into the phase's notes. The claims
 // and pods go with the runner's namespace (close()).

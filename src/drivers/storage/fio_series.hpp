@@ -66,8 +66,11 @@ struct RecordedSeries {
   WallTime at;
 };
 
-// One series per job of `set` that ran, named after the job (with `suffix`, e.g. " on compare_to"), with the
-// job's rate (offered_iops) as its offered rate.
+// The suffix of the series of the jobs run on --compare-to (or the emptyDir baseline), after the job's name.
+inline constexpr std::string_view kCompareToSeriesSuffix = " on compare_to";
+
+// One series per job of `set` that ran, named after the job (with `suffix`, e.g. kCompareToSeriesSuffix),
+// with the job's rate (offered_iops) as its offered rate.
 std::vector<FinishedSeries> fio_series(const FioOutput& output, const JobSet& set, std::string_view suffix);
 
 }  // namespace kp::drivers::storage

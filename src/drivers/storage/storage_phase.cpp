@@ -277,7 +277,7 @@ Result<StoragePhase::FioRun> StoragePhase::run_fio(const Target& target, const f
   const fs::path json = work_dir_ / fmt::format("{}.json", name);
   const fs::path log = work_dir_ / fmt::format("{}.log", name);
   const Duration timeout = settings_.timeout.value_or(default_timeout(set));
-  const std::string suffix = target.role == "volume" ? "" : fmt::format(" on {}", target.role);
+  const std::string suffix = target.role == "volume" ? "" : std::string(kCompareToSeriesSuffix);
   FioLiveFeed live(set, suffix, live_, fmt::format("fio status {}", json.string()));
   const ChildSpec spec{.binary = fio_,
                        // A status dump per second gives the report its per-second series (fio_series.hpp).

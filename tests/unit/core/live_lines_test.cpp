@@ -1,5 +1,5 @@
-// The net client's live counts as stderr lines (drivers/net/live_lines.hpp): exact round trip, and a
-// garbled line is dropped rather than shown.
+// The agents' live counts as stderr lines (core/live_lines.hpp): exact round trip, the series a storage
+// agent names, and a garbled line is dropped rather than shown.
 
 #include <gtest/gtest.h>
 
@@ -31,6 +31,38 @@ TEST(LiveLines, RoundTripIsExact) {
   EXPECT_EQ(parsed->bytes, 123456789012345ULL);
   EXPECT_EQ(parsed->latency_sum_ns, 181'500'000'000);
   EXPECT_EQ(parsed->buckets, delta.buckets);
+}
+
+TEST(LiveLines, TheSeriesTravelsWhenTheDeltaNamesOne) {
+  LiveDelta delta;
+  delta.ok = 2;
+  delta.buckets[LiveSeries::bucket_of(1ms)] = 2;
+  delta.series = "randread-4k on compare_to";
+  std::optional<LiveLine> read = read_live_line(live_line(delta));
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->series, "randread-4k on compare_to");
+  EXPECT_EQ(read->delta.ok, 2u);
+  EXPECT_TRUE(read->delta.series.empty()) << "it would point into a string the line owns";
+
+  delta.series = {};
+  read = read_live_line(live_line(delta));
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->series, "");
+}
+
+TEST(LiveLines, ASeriesNameThatCouldNotBeALabelDropsTheLine) {
+  const std::string counts = R"("ok":0,"errors":0,"bytes":0,"latency_sum_ns":0,"buckets":)"
+                             "[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]";
+  auto line = [&](const std::string& series) {
+    return std::string(kLiveLinePrefix) + "{" + counts + R"(,"series":)" + series + "}";
+  };
+  ASSERT_TRUE(read_live_line(line(R"("seqwrite-1m")")));
+  for (const std::string& bad : {std::string(R"("")"), std::string("5"), std::string(R"("a
+b")"),
+                                 std::string(R"("quote"d")"), std::string(R"("brace{x}")"),
+                                 "\"" + std::string(kMaxLiveSeriesName + 1, 'a') + "\""}) {
+    EXPECT_FALSE(read_live_line(line(bad))) << bad;
+  }
 }
 
 TEST(LiveLines, OtherAndMalformedLinesAreNotCounts) {
