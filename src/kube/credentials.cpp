@@ -137,7 +137,8 @@ Result<Credentials> parse_exec_credential(std::string_view text, std::string_vie
   return credentials;
 }
 
-Result<Credentials> run_exec_plugin(const ExecConfig& exec, const RestConfig& cluster, Duration timeout) {
+Result<Credentials> run_exec_plugin(const ExecConfig& exec, const RestConfig& cluster, Duration timeout,
+                                    const std::atomic<bool>* abandoned) {
   std::string name = fmt::format("exec plugin \"{}\"", exec.command);
   Pipe out;
   Pipe err;
@@ -206,14 +207,20 @@ Result<Credentials> run_exec_plugin(const ExecConfig& exec, const RestConfig& cl
   bool out_open = true;
   bool err_open = true;
   bool timed_out = false;
+  bool given_up = false;
+  const auto check_ms = std::chrono::duration_cast<std::chrono::milliseconds>(kAbandonCheck).count();
   while (out_open || err_open) {
+    if (abandoned != nullptr && abandoned->load()) {
+      given_up = true;
+      break;
+    }
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock.now()).count();
     if (left <= 0) {
       timed_out = true;
       break;
     }
     pollfd fds[2] = {{out_open ? out.read : -1, POLLIN, 0}, {err_open ? err.read : -1, POLLIN, 0}};
-    int ready = poll(fds, 2, static_cast<int>(std::min<long long>(left, 1000)));
+    int ready = poll(fds, 2, static_cast<int>(std::min<long long>(left, check_ms)));
     if (ready < 0 && errno != EINTR) {
       break;
     }
@@ -231,11 +238,14 @@ Result<Credentials> run_exec_plugin(const ExecConfig& exec, const RestConfig& cl
       }
     }
   }
-  if (timed_out) {
+  if (timed_out || given_up) {
     kill(pid, SIGKILL);
   }
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (given_up) {
+    return fail(ErrorKind::cancelled, fmt::format("{}: stopped: the client is closing", name));
   }
   if (timed_out) {
     return fail(ErrorKind::timeout,
@@ -289,7 +299,11 @@ Result<Credentials> CredentialSource::current() {
   // Run without mutex_, so cached() (the transport's I/O thread) never waits for a slow plugin.
   Credentials credentials;
   if (config_.exec) {
-    Result<Credentials> ran = run_exec_plugin(*config_.exec, config_, exec_timeout_);
+    if (abandoned_.load()) {
+      return fail(ErrorKind::cancelled,
+                  fmt::format("exec plugin \"{}\": not run: the client is closing", config_.exec->command));
+    }
+    Result<Credentials> ran = run_exec_plugin(*config_.exec, config_, exec_timeout_, &abandoned_);
     {
       std::lock_guard lock(mutex_);
       ++exec_runs_;

@@ -6,6 +6,7 @@
 // expirationTimestamp and dropped when the server answers 401 (client-go's behaviour; that is how EKS, GKE
 // and AKS users authenticate). Thread-safe. Nothing here puts a secret into an error message.
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -29,8 +30,11 @@ struct Credentials {
 Result<Credentials> parse_exec_credential(std::string_view json, std::string_view expected_api_version);
 
 // Runs the plugin (stdin from /dev/null, KUBERNETES_EXEC_INFO set, spec.interactive false) bounded by
-// `timeout` and parses its output.
-Result<Credentials> run_exec_plugin(const ExecConfig& exec, const RestConfig& cluster, Duration timeout);
+// `timeout` and parses its output. When `abandoned` turns true the plugin is killed and ErrorKind::cancelled
+// returned within kAbandonCheck: its caller is going away and nobody waits for the credentials.
+Result<Credentials> run_exec_plugin(const ExecConfig& exec, const RestConfig& cluster, Duration timeout,
+                                    const std::atomic<bool>* abandoned = nullptr);
+inline constexpr Duration kAbandonCheck = std::chrono::milliseconds(250);
 
 class CredentialSource {
  public:
@@ -51,6 +55,10 @@ class CredentialSource {
   bool refreshable() const { return config_.exec.has_value() || !config_.token_file.empty(); }
   // How many times the exec plugin ran (tests check the caching).
   int exec_runs() const;
+  // For the owner's destructor (any thread): a plugin running now is killed within kAbandonCheck and its
+  // current() returns ErrorKind::cancelled, as does every later call that would run it, so closing a client
+  // does not wait for a slow plugin (up to exec_timeout).
+  void abandon() { abandoned_.store(true); }
 
  private:
   bool fresh(const Credentials& credentials) const;
@@ -63,6 +71,7 @@ class CredentialSource {
   std::optional<Credentials> cached_;
   std::uint64_t generation_ = 0;
   int exec_runs_ = 0;
+  std::atomic<bool> abandoned_{false};  // read by the plugin's wait a few times a second, never per request
 };
 
 }  // namespace kp::kube

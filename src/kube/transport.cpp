@@ -204,7 +204,9 @@ Transport::~Transport() {
   if (thread_.joinable()) {
     thread_.join();
   }
-  // A plugin still running is bounded by its own timeout (CredentialSource's exec_timeout).
+  // A plugin still running is killed rather than waited for (up to its exec_timeout): nobody is left to use
+  // what it would print.
+  credentials_.abandon();
   if (refresher_.joinable()) {
     refresher_.join();
   }

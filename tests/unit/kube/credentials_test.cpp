@@ -1,8 +1,11 @@
 #include "kube/credentials.hpp"
 
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <fstream>
+#include <thread>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -182,6 +185,43 @@ TEST_F(ExecPlugin, FailingPluginNamesItselfAndItsStderr) {
             "exec plugin \"kp-no-such-plugin\": cannot run: No such file or directory (install it with: apt "
             "install "
             "kp-plugin)");
+}
+
+// A client closing while its plugin runs (a login prompt that never returns, a hung cloud CLI) must not wait
+// out exec_timeout: abandon() kills the plugin, and nothing runs it again.
+TEST_F(ExecPlugin, AbandonKillsARunningPluginAndRunsNoOther) {
+  RestConfig config = plugin_config("x");
+  fs::path script = dir_ / "hang.sh";
+  const fs::path pid_file = dir_ / "pid";
+  std::ofstream(script) << "#!/bin/sh\necho $$ > '" << pid_file.string() << ".tmp'\nmv '" << pid_file.string()
+                        << ".tmp' '" << pid_file.string() << "'\nexec sleep 60\n";
+  fs::permissions(script, fs::perms::owner_all);
+  config.exec->command = script.string();
+  FakeClock clock;
+  CredentialSource source(config, clock, std::chrono::minutes(5));
+  Result<Credentials> result = Credentials{};
+  std::thread refresher([&] { result = source.current(); });
+  // The plugin is running once it wrote its pid (bounded: 30 s of 10 ms polls).
+  pid_t pid = 0;
+  for (int i = 0; i < 3000 && pid == 0; ++i) {
+    std::ifstream(pid_file) >> pid;
+    if (pid == 0) {
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+  }
+  ASSERT_NE(pid, 0) << "the plugin never started";
+  source.abandon();
+  refresher.join();
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().kind, ErrorKind::cancelled);
+  EXPECT_EQ(result.error().message,
+            fmt::format("exec plugin \"{}\": stopped: the client is closing", script.string()));
+  EXPECT_NE(::kill(pid, 0), 0) << "the plugin (pid " << pid << ") is still there";
+  EXPECT_EQ(errno, ESRCH);
+  Result<Credentials> later = source.current();
+  ASSERT_FALSE(later);
+  EXPECT_EQ(later.error().kind, ErrorKind::cancelled);
+  EXPECT_EQ(source.exec_runs(), 1);
 }
 
 TEST(TokenBucket, BurstThenQps) {
