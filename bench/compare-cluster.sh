@@ -16,6 +16,9 @@
 #
 # Needs root, python3, iproute2, nftables, fio, jq. Environment:
 #   ROUNDS=5  DURATION=3  FIO_RUNTIME=3  RESULTS=bench/RESULTS.md (RESULTS=- : do not write)
+#   DEVICE=ram   both the fixture's volumes and the local directory on one RAM-backed loop device (a file in
+#                /dev/shm, ext4, mounted for the run), as bench/compare-storage.sh does: a virtual disk's
+#                round-to-round spread (30k-70k IOPS seen) hides a 5 % difference; RAM keeps the pod path's cost
 # Everything it creates (the fixture and its pods, the namespaces, the work directory) is removed at the end.
 set -euo pipefail
 
@@ -38,6 +41,10 @@ pids=()
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
+disk=$work  # where the fixture's volumes and the local directory are (DEVICE=ram: a mounted RAM disk)
+loop_dev=""
+ram_file=""
+
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
@@ -46,6 +53,9 @@ cleanup() {
   ip netns del "$ns_c" 2>/dev/null || true
   ip netns del "$ns_d" 2>/dev/null || true
   ip link del "$bridge" 2>/dev/null || true
+  if [[ $disk != "$work" ]]; then umount "$disk" 2>/dev/null || true; fi
+  if [[ -n $loop_dev ]]; then losetup -d "$loop_dev" 2>/dev/null || true; fi
+  if [[ -n $ram_file ]]; then rm -f -- "$ram_file"; fi
   rm -rf -- "$work"
 }
 trap cleanup EXIT INT TERM
@@ -57,10 +67,23 @@ done
 source "$repo/bench/find-kubeproof.sh"
 [[ -n $kubeproof_bin ]] || die "no kubeproof: build it (make build)"
 log "kubeproof: $kubeproof_bin"
+if [[ ${DEVICE:-} == ram ]]; then
+  command -v mkfs.ext4 >/dev/null || die "mkfs.ext4 not found (Debian package e2fsprogs)"
+  ram_file=$(mktemp /dev/shm/kp-bench-cluster.XXXXXX)
+  truncate -s 1G "$ram_file"
+  loop_dev=$(losetup --find --show "$ram_file") || die "losetup failed"
+  mkfs.ext4 -q -F "$loop_dev" || die "mkfs.ext4 on $loop_dev failed"
+  disk=$work/ram
+  mkdir -p "$disk"
+  mount "$loop_dev" "$disk" || { disk=$work; die "mount $loop_dev failed"; }
+  log "volumes on a RAM-backed loop device ($loop_dev, ext4)"
+elif [[ -n ${DEVICE:-} ]]; then
+  die "DEVICE=$DEVICE: only DEVICE=ram is known"
+fi
 
 # --- the fixture with its process kubelet --------------------------------------------------------------------
 config=$(jq -cn --arg bin "$kubeproof_bin" '{kubelet: {binary: $bin, images: ["kubeproof-agent", "kubeproof-agent-storage"]}}')
-python3 "$repo/tests/fixtures/kube-apiserver/fake_apiserver.py" --dir "$work/fixture" --config "$config" \
+python3 "$repo/tests/fixtures/kube-apiserver/fake_apiserver.py" --dir "$disk/fixture" --config "$config" \
   >"$work/fixture.out" 2>"$work/fixture.err" &
 pids+=($!)
 for _ in $(seq 600); do
@@ -116,7 +139,7 @@ done
 ip netns exec "$ns_c" "$kubeproof_bin" agent net-server --listen "0.0.0.0:7410" >"$work/server-br.out" 2>/dev/null &
 pids+=($!)
 for _ in $(seq 100); do [[ -s $work/server-br.out ]] && break; sleep 0.1; done  # its listening line, bounded
-mkdir -p "$work/volume"
+mkdir -p "$disk/volume"
 
 out="$work/figures.txt"
 : >"$out"
@@ -132,7 +155,7 @@ local_net() {  # scenario round [side client-namespace server-ip]
   fi
 }
 local_storage() {  # round
-  timeout 120 "$kubeproof_bin" agent storage --dir "$work/volume" --workloads randread,seqread --size 64MiB \
+  timeout 120 "$kubeproof_bin" agent storage --dir "$disk/volume" --workloads randread,seqread --size 64MiB \
     --runtime "${FIO_RUNTIME}s" --ramp-time 1s 2>/dev/null | tail -1 >"$work/storage.json"
   echo "randread local $1 $(jq -r '.measurements[] | select(.metric=="storage.randread_4k.iops") | .value' "$work/storage.json")" >>"$out"
   echo "seqread local $1 $(jq -r '.measurements[] | select(.metric=="storage.seqread.bandwidth") | .value' "$work/storage.json")" >>"$out"
@@ -193,8 +216,9 @@ echo "ratios pods/local (pods/bridge): $line"
 if [[ $RESULTS != - ]]; then
   {
     printf '\n## Agents as pods on the fixture vs the same agents locally (bench/compare-cluster.sh, %s)\n\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
-    printf 'Machine: `nproc` %s, load average %s at the end. %s rounds, alternating, medians; network tests %ss each, fio jobs %ss.\n\n' \
-      "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" "$ROUNDS" "$DURATION" "$FIO_RUNTIME"
+    printf 'Machine: `nproc` %s, load average %s at the end. %s rounds, alternating, medians; network tests %ss each, fio jobs %ss; volumes on %s.\n\n' \
+      "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" "$ROUNDS" "$DURATION" "$FIO_RUNTIME" \
+      "$([[ -n $loop_dev ]] && echo 'a RAM-backed loop device (DEVICE=ram)' || echo "the disk under $work")"
     printf '%s\n\nratios pods/local (pods/bridge): %s\n\nRaw figures (test side round value):\n```\n%s\n```\n' "$table" "$line" "$(cat "$out")"
   } >>"$RESULTS"
   log "appended to $RESULTS"
