@@ -62,6 +62,22 @@ class Watched final : public engine::ProgressSink, public LiveSink, public Finis
   int handovers = 0;
 };
 
+// The plan's one phase through the driver, as the orchestrator runs it, with `watched` as its progress sink.
+Result<engine::PhaseRun> run_phase(engine::Driver& driver, const config::Plan& plan, Watched& watched) {
+  engine::CancellationToken cancel;
+  engine::PhaseContext context{plan, plan.phases.front(), real_clock(), cancel, watched};
+  if (Result<void> valid = driver.validate(context); !valid) {
+    return std::unexpected(valid.error());
+  }
+  if (Result<void> prepared = driver.prepare(context); !prepared) {
+    driver.teardown(context);
+    return std::unexpected(prepared.error());
+  }
+  Result<engine::PhaseRun> ran = driver.run(context);
+  driver.teardown(context);
+  return ran;
+}
+
 TEST(ClusterNetLive, ClientPodsHandTheirLiveCountsOverWhileTheyRun) {
   if (::geteuid() != 0) {
     GTEST_SKIP() << "needs root (the fixture's kubelet makes network namespaces and nft tables)";
@@ -88,14 +104,8 @@ phases:
   cluster.image = {"localhost/kubeproof-agent:test", "IfNotPresent", ""};
   std::unique_ptr<engine::Driver> driver =
       drivers::net::make_driver(*plan, "/nonexistent-lab", drivers::net::AgentCommand::self(), cluster);
-  engine::CancellationToken cancel;
   Watched watched;
-  engine::PhaseContext context{*plan, plan->phases.front(), real_clock(), cancel, watched};
-  ASSERT_TRUE(driver->validate(context));
-  Result<void> prepared = driver->prepare(context);
-  ASSERT_TRUE(prepared) << prepared.error().message;
-  Result<engine::PhaseRun> ran = driver->run(context);
-  driver->teardown(context);
+  Result<engine::PhaseRun> ran = run_phase(*driver, *plan, watched);
   ASSERT_TRUE(ran) << ran.error().message;
   EXPECT_TRUE(ran->invalid_reasons.empty()) << ran->invalid_reasons.front();
 
@@ -142,14 +152,8 @@ phases:
   options.image = {"localhost/kubeproof-agent:test", "IfNotPresent",
                    "localhost/kubeproof-agent-storage:test"};
   std::unique_ptr<engine::Driver> driver = drivers::storage::driver_factory(options)(*plan);
-  engine::CancellationToken cancel;
   Watched watched;
-  engine::PhaseContext context{*plan, plan->phases.front(), real_clock(), cancel, watched};
-  ASSERT_TRUE(driver->validate(context));
-  Result<void> prepared = driver->prepare(context);
-  ASSERT_TRUE(prepared) << prepared.error().message;
-  Result<engine::PhaseRun> ran = driver->run(context);
-  driver->teardown(context);
+  Result<engine::PhaseRun> ran = run_phase(*driver, *plan, watched);
   ASSERT_TRUE(ran) << ran.error().message;
 
   const std::lock_guard lock(watched.mutex);
