@@ -402,6 +402,22 @@ bool is_alive(pid_t pid) {
   return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
 }
 
+bool gone_within(pid_t pid, Duration timeout) {
+  // A pidfd becomes readable when the process exits, also for one that is not our child.
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) {
+    return errno == ESRCH || !is_alive(pid);
+  }
+  pollfd exited{pidfd, POLLIN, 0};
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
+  int ready = 0;
+  do {
+    ready = ::poll(&exited, 1, static_cast<int>(ms));
+  } while (ready < 0 && errno == EINTR);
+  ::close(pidfd);
+  return ready > 0 || !is_alive(pid);
+}
+
 std::optional<pid_t> wait_for_child(Running& parent, std::string_view needle, Duration timeout) {
   const TimePoint deadline = real_clock().now() + timeout;
   for (;;) {

@@ -117,6 +117,9 @@ std::vector<pid_t> descendants_of(pid_t root);
 std::string cmdline_of(pid_t pid);  // arguments joined by spaces; empty when gone
 // Alive and not a zombie.
 bool is_alive(pid_t pid);
+// Whether `pid` is gone (or a zombie) within `timeout` (a pidfd tells of the exit, also of a process that is
+// not our child).
+bool gone_within(pid_t pid, Duration timeout);
 // The first direct child of `parent` whose command line contains `needle`, waited for up to `timeout`
 // (re-checked each time the parent's stderr grows, or every 20 ms: /proc has no change notification).
 std::optional<pid_t> wait_for_child(Running& parent, std::string_view needle, Duration timeout);

@@ -23,6 +23,8 @@ inline constexpr Duration kPhaseDuration = std::chrono::seconds(3);
 // What a phase may take beyond its duration: prepare (connections, fio's file layout, the agents), its
 // drain (timeouts of requests in flight) and the reports, on a loaded 2-core CI machine.
 inline constexpr Duration kGrace = std::chrono::seconds(20);
+// How long a process the run started may take to go once the run has ended (see expect_nothing_left).
+inline constexpr Duration kProcessExitGrace = std::chrono::seconds(2);
 
 // A smoke plan with one phase (`phase`, its `settings` as YAML flow mapping text, "{}" for none).
 std::string plan_text(std::string_view phase, std::string_view settings);
@@ -34,7 +36,8 @@ struct PhaseOutcome {
   nlohmann::json report;       // stdout (--format json); null when it did not parse
   nlohmann::json phase;        // report.phases[] of the phase; null when absent
   Duration took{0};            // from the phase's "starting" line to exit
-  std::vector<pid_t> started;  // descendants of the run seen while it ran
+  std::vector<pid_t> started;             // descendants of the run seen while it ran
+  std::vector<std::string> started_as;    // their command lines then (a dying process has none)
   ReportCheck files;
 };
 

@@ -260,12 +260,17 @@ TEST_F(NetLab, TheClientProcessHandsItsLiveCountsToTheSink) {
   server.process.stop(real_clock(), seconds(3));
 }
 
-TEST_F(NetLab, TokenBucketOfOneGigabitGivesOneGigabitOfGoodput) {
+// A token bucket on the veth sets the link's rate, and the measured goodput must be that rate's payload share.
+// 200 Mbit/s rather than the spec's 1 Gbit/s: at 1 Gbit/s the shaper is not the only limit on a busy 2-vCPU
+// VM (iperf3 through the same tbf measured 855-944 of 956 Mbit/s over eight runs, and CI once measured the
+// agent 6 % under), while at 200 Mbit/s it is (iperf3: 191 of 191.3 Mbit/s in eight of eight runs), so a
+// tight bound checks the instrument rather than the host.
+TEST_F(NetLab, TokenBucketRateIsTheMeasuredGoodput) {
   LabServer server = start_server(7411);
   // tbf on the client's veth end, in the client namespace (egress towards the server).
   const std::vector<std::string> add = {
       "ip",   "netns", "exec", layout_.client_ns, "tc",    "qdisc", "add",     "dev", layout_.client_if,
-      "root", "tbf",   "rate", "1gbit",           "burst", "256kb", "latency", "50ms"};
+      "root", "tbf",   "rate", "200mbit",         "burst", "256kb", "latency", "50ms"};
   ASSERT_TRUE(run_command(add));
   Result<ClientResult> r =
       run_client_process(pod(7411), spec_of(Scenario::tcp_stream, seconds(3), milliseconds(500)));
@@ -274,14 +279,16 @@ TEST_F(NetLab, TokenBucketOfOneGigabitGivesOneGigabitOfGoodput) {
   ASSERT_TRUE(r) << r.error().message;
   ASSERT_TRUE(r->complete) << r->error;
   // tbf counts whole frames; the payload of a 1514-byte frame is 1448 bytes (TCP timestamps on), so the best
-  // goodput is 1e9 * 1448 / 1514 = 956 Mbit/s. Judged against that best, within 3 % (a CI run on the busy
-  // 2-core machine measured 935 Mbit/s, 2.2 % under it, with no retransmit).
+  // goodput is 200e6 * 1448 / 1514 = 191.3 Mbit/s. The bucket's 256 KB burst adds at most 0.7 Mbit/s over the
+  // 3 s window; 1 % either way leaves room for that and for the window's edges.
+  constexpr double kRate = 200e6;
+  constexpr double kBestGoodput = kRate * 1448 / 1514;
   const double goodput = r->throughput_bps;
-  std::printf("tbf 1gbit: TCP_STREAM goodput %.1f Mbit/s (%+.2f %% of 1 Gbit/s; %llu retransmits)\n",
-              goodput / 1e6, (goodput - 1e9) / 1e7, static_cast<unsigned long long>(r->retransmits));
-  constexpr double kBestGoodput = 1e9 * 1448 / 1514;
-  EXPECT_NEAR(goodput, kBestGoodput, 0.03 * kBestGoodput) << summary(*r);
-  EXPECT_LE(goodput, 1e9);
+  std::printf("tbf 200mbit: TCP_STREAM goodput %.2f Mbit/s (%+.2f %% of the best %.2f; %llu retransmits)\n",
+              goodput / 1e6, (goodput / kBestGoodput - 1) * 100, kBestGoodput / 1e6,
+              static_cast<unsigned long long>(r->retransmits));
+  EXPECT_NEAR(goodput, kBestGoodput, 0.01 * kBestGoodput) << summary(*r);
+  EXPECT_LE(goodput, kRate);
   server.process.stop(real_clock(), seconds(3));
 }
 
