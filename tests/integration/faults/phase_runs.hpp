@@ -33,11 +33,11 @@ struct PhaseOutcome {
   std::optional<int> exit_code;  // nullopt: did not end in time (killed) or died of a signal
   std::optional<int> signal;
   std::string err;
-  nlohmann::json report;       // stdout (--format json); null when it did not parse
-  nlohmann::json phase;        // report.phases[] of the phase; null when absent
-  Duration took{0};            // from the phase's "starting" line to exit
-  std::vector<pid_t> started;             // descendants of the run seen while it ran
-  std::vector<std::string> started_as;    // their command lines then (a dying process has none)
+  nlohmann::json report;                // stdout (--format json); null when it did not parse
+  nlohmann::json phase;                 // report.phases[] of the phase; null when absent
+  Duration took{0};                     // from the phase's "starting" line to exit
+  std::vector<pid_t> started;           // descendants of the run seen while it ran
+  std::vector<std::string> started_as;  // their command lines then (a dying process has none)
   ReportCheck files;
 };
 

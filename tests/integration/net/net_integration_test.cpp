@@ -260,10 +260,10 @@ TEST_F(NetLab, TheClientProcessHandsItsLiveCountsToTheSink) {
   server.process.stop(real_clock(), seconds(3));
 }
 
-// A token bucket on the veth sets the link's rate, and the measured goodput must be that rate's payload share.
-// 200 Mbit/s rather than the spec's 1 Gbit/s: at 1 Gbit/s the shaper is not the only limit on a busy 2-vCPU
-// VM (iperf3 through the same tbf measured 855-944 of 956 Mbit/s over eight runs, and CI once measured the
-// agent 6 % under), while at 200 Mbit/s it is (iperf3: 191 of 191.3 Mbit/s in eight of eight runs), so a
+// A token bucket on the veth sets the link's rate, and the measured goodput must be that rate's payload
+// share. 200 Mbit/s rather than the spec's 1 Gbit/s: at 1 Gbit/s the shaper is not the only limit on a busy
+// 2-vCPU VM (iperf3 through the same tbf measured 855-944 of 956 Mbit/s over eight runs, and CI once measured
+// the agent 6 % under), while at 200 Mbit/s it is (iperf3: 191 of 191.3 Mbit/s in eight of eight runs), so a
 // tight bound checks the instrument rather than the host.
 TEST_F(NetLab, TokenBucketRateIsTheMeasuredGoodput) {
   LabServer server = start_server(7411);
