@@ -42,8 +42,9 @@ Outcome preflight(const PreflightOptions& options) {
   if (!needed) {
     return std::unexpected(needed.error());
   }
-  const std::vector<Phase> pods =
-      options.plan.empty() ? std::vector<Phase>{Phase::network, Phase::dns, Phase::storage} : pod_phases(plan);
+  const std::vector<Phase> pods = options.plan.empty()
+                                      ? std::vector<Phase>{Phase::network, Phase::dns, Phase::storage}
+                                      : pod_phases(plan);
   std::vector<kube::Permission> pod_permissions =
       options.plan.empty() ? pod_phase_permissions(pods) : plan_pod_permissions(plan);
   for (kube::Permission& permission : pod_permissions) {

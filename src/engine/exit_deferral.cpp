@@ -1,8 +1,8 @@
 #include "engine/exit_deferral.hpp"
 
-#include <atomic>
 #include <pthread.h>
 #include <signal.h>
+#include <atomic>
 
 #include <csignal>
 #include <cstdint>

@@ -4,9 +4,9 @@
 
 #include "cluster/agent_clock.hpp"
 #include "core/json_read.hpp"
+#include "core/live_lines.hpp"
 #include "drivers/net/agent.hpp"
 #include "drivers/net/lab_runner.hpp"
-#include "core/live_lines.hpp"
 #include "drivers/net/merge.hpp"
 #include "load/start_time.hpp"
 

@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "drivers/net/agent.hpp"
 #include "core/live_lines.hpp"
+#include "drivers/net/agent.hpp"
 
 namespace kp::drivers::net {
 namespace {

@@ -33,8 +33,8 @@ json only_report(const Sandbox& sandbox, std::string_view results) {
     return json();
   }
   std::filesystem::path folder = sandbox.work() / results / folders[0];
-  EXPECT_EQ(folder_entries(folder),
-            (std::vector<std::string>{"junit.xml", "metrics.prom", "report.html", "report.json", "summary.md"}));
+  EXPECT_EQ(folder_entries(folder), (std::vector<std::string>{"junit.xml", "metrics.prom", "report.html",
+                                                              "report.json", "summary.md"}));
   return json::parse(testing::read_file(folder / "report.json"));
 }
 

@@ -245,9 +245,10 @@ TEST(PlanValidation, UnknownKeysAndNames) {
       R"(plans/x.yaml:3: phases[0].phase: must be one of: etcd, api, network, dns, storage, ingress, got "cni")");
   EXPECT_EQ(error_of(parse("type: weekly\n")),
             R"(plans/x.yaml:1: type: must be one of: smoke, load, stress, soak, got "weekly")");
-  EXPECT_EQ(error_of(parse("type: load\nsoak_duration: 1h\n")),
-            R"(plans/x.yaml:2: soak_duration: only a plan of type soak has a soak duration (this one is load), )"
-            R"(got "1h")");
+  EXPECT_EQ(
+      error_of(parse("type: load\nsoak_duration: 1h\n")),
+      R"(plans/x.yaml:2: soak_duration: only a plan of type soak has a soak duration (this one is load), )"
+      R"(got "1h")");
   EXPECT_EQ(error_of(parse("type: soak\ncheckpoint: 1m\nsoak_duration: 30s\n")),
             R"(plans/x.yaml:3: soak_duration: must be at least the checkpoint interval (1m), got "30s")");
   EXPECT_EQ(error_of(parse("type: smoke\ncheckpoint: 0s\n")),

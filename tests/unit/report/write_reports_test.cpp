@@ -44,8 +44,8 @@ TEST(WriteReports, CreatesTimestampedFolderWithTheFiveFilesOnly) {
   ASSERT_TRUE(folder.has_value()) << folder.error().message;
   EXPECT_EQ(folder->parent_path(), root);
   EXPECT_EQ(folder->filename(), "20261127T230512Z-smoke");
-  EXPECT_EQ(folder_entries(*folder),
-            (std::vector<std::string>{"junit.xml", "metrics.prom", "report.html", "report.json", "summary.md"}));
+  EXPECT_EQ(folder_entries(*folder), (std::vector<std::string>{"junit.xml", "metrics.prom", "report.html",
+                                                               "report.json", "summary.md"}));
   EXPECT_EQ(testing::read_file(*folder / "report.json"), render_json(testing::fixture_report()));
   EXPECT_EQ(testing::read_file(*folder / "junit.xml"), render_junit(testing::fixture_report()));
   EXPECT_EQ(testing::read_file(*folder / "summary.md"), render_markdown(testing::fixture_report()));

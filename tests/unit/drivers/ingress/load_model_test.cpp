@@ -88,9 +88,10 @@ TEST(IngressLoadModel, AZeroOrMissingCapacityIsAnInputError) {
   Result<Schedules> schedules = resolve_schedules(Settings{}, *plan, plan->phases.back());
   ASSERT_FALSE(schedules);
   EXPECT_EQ(schedules.error().kind, ErrorKind::input);
-  EXPECT_EQ(schedules.error().message,
-            "plans/x.yaml:5: capacity.ingress_rps: is required for the ingress phase's rate (capacity x load), "
-            "got nothing");
+  EXPECT_EQ(
+      schedules.error().message,
+      "plans/x.yaml:5: capacity.ingress_rps: is required for the ingress phase's rate (capacity x load), "
+      "got nothing");
   // An explicit rate needs no capacity.
   Settings fixed;
   fixed.rate = load::RateSetting::fixed_at(Rate{300});
