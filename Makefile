@@ -56,17 +56,20 @@ test-timing: build
 
 # libFuzzer targets, one per parser of outside input (tests/fuzz/, docs/fuzzing.md), in a clang build of their
 # own with ASan+UBSan. `make fuzz FUZZ_SECONDS=600` runs each for that long (FUZZ_TARGETS: a regex of target
-# names) and prints executions and exec/s per target; `make test-fuzz` is the brief run each ctest makes.
+# names; FUZZ_RUNS: stop a target sooner, after that many executions; FUZZ_JOBS: targets at once) and prints
+# executions and exec/s per target; `make test-fuzz` is the brief run each ctest makes.
 FUZZ_IN_TEST ?= 1
 FUZZ_BUILD_DIR ?= build-fuzz
 FUZZ_CXX ?= clang++-19
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= .
+FUZZ_RUNS ?= 0
+FUZZ_JOBS ?= 1
 fuzz-build: deps
 	cmake -S . -B $(FUZZ_BUILD_DIR) -G Ninja -DKP_FUZZ=ON -DCMAKE_CXX_COMPILER=$(FUZZ_CXX) $(CMAKE_FLAGS)
 	cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target fuzz_targets
 fuzz: fuzz-build
-	bash scripts/fuzz.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS) '$(FUZZ_TARGETS)'
+	bash scripts/fuzz.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS) '$(FUZZ_TARGETS)' $(FUZZ_RUNS) $(FUZZ_JOBS)
 test-fuzz: fuzz-build
 	cd $(FUZZ_BUILD_DIR) && ctest --output-on-failure -L fuzz
 
