@@ -39,7 +39,10 @@ build-tsan: deps
 #   AgentImage.*  packs the binary under test into an image of Debian's runtime libraries only; an instrumented
 #                 binary needs libasan/libubsan, which the image rightly does not have. It tests packaging,
 #                 and `make test` runs it with the real binary.
-ASAN_EXCLUDE ?= ^AgentImage\.
+#   ApiPhase.AnOverloadedServerFailsAndIsNotInvalid  asserts the API client keeps a 400 QPS schedule within
+#                 20 ms; instrumented it cannot (P99 send lateness 24-38 ms under ASan, as under TSan) and the
+#                 run rightly says INVALID. It tests timing, which the sanitizer changes.
+ASAN_EXCLUDE ?= ^AgentImage\.|^ApiPhase\.AnOverloadedServerFailsAndIsNotInvalid$$
 
 # Unit tests in parallel, integration tests one at a time (as `make test`).
 test-asan: build-asan

@@ -492,10 +492,22 @@ TEST(PodRunnerStop, StopForResultFollowsTheLogThroughTheDeletion) {
   ASSERT_TRUE(pods.create_pod(server));
   Result<PodInfo> serving = pods.wait_running("net-server-0");
   ASSERT_TRUE(serving) << serving.error().message;
-  AgentPodSpec client = agent("net-client-0", {"net-client", "--server", serving->ip + ":7430", "--scenario",
-                                               "TCP_RR", "--duration", "120s", "--warmup", "0s"});
+  AgentPodSpec client =
+      agent("net-client-0", {"net-client", "--server", serving->ip + ":7430", "--scenario", "TCP_RR",
+                             "--duration", "120s", "--warmup", "0s", "--live-lines"});
   ASSERT_TRUE(pods.create_pod(client));
   ASSERT_TRUE(pods.wait_running("net-client-0"));
+  // Running says the container started, not that the agent is past its start-up: a SIGTERM before its
+  // handler is in place (slow under ASan) ends it without a line. Its first live count says it is measuring.
+  bool measuring = false;
+  for (int i = 0; i < 600 && !measuring; ++i) {
+    Result<std::string> log = pods.logs("net-client-0");
+    measuring = log && log->find("kp-live") != std::string::npos;
+    if (!measuring) {
+      real_clock().sleep_until(real_clock().now() + std::chrono::milliseconds(50));  // the poll interval
+    }
+  }
+  ASSERT_TRUE(measuring) << "no live count from the client agent within 30 s";
 
   const TimePoint start = real_clock().now();
   Result<json> line = pods.stop_for_result("net-client-0", "kubeproof.agent.net-client");

@@ -229,7 +229,9 @@ TEST_F(Soak, ASoakFailingSoFarStillResumes) {
   // FAIL, or INVALID when the generator fell behind on a busy machine: either way a verdict already given,
   // never IN PROGRESS.
   const std::string verdict = killed.at("overall").at("verdict");
-  EXPECT_TRUE(verdict == "FAIL" || verdict == "INVALID") << verdict;
+  EXPECT_TRUE(verdict == "FAIL" || verdict == "INVALID")
+      << verdict << ": " << killed.at("overall").dump()
+      << "\nrounds: " << killed.at("soak").value("rounds", -1);
   EXPECT_EQ(killed.at("soak").at("finished"), false);
 
   Running resumed(dir_.path(), args({"--criteria", strict.string(), "--resume", folder.string()}));
