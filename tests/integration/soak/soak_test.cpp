@@ -226,12 +226,22 @@ TEST_F(Soak, ASoakFailingSoFarStillResumes) {
   }
   const json killed = read_json(folder / "report.json");
   ASSERT_TRUE(killed.is_object());
-  // FAIL, or INVALID when the generator fell behind on a busy machine: either way a verdict already given,
-  // never IN PROGRESS.
+  // FAIL, already given. Or, when etcd's load generator fell behind (a busy or an instrumented machine: seen
+  // under ASan), the etcd phase is INVALID, which a checkpoint does not sign, since a later round may measure
+  // validly: then the checkpoint is IN PROGRESS. Either way the soak resumes below.
   const std::string verdict = killed.at("overall").at("verdict");
-  EXPECT_TRUE(verdict == "FAIL" || verdict == "INVALID")
-      << verdict << ": " << killed.at("overall").dump()
-      << "\nrounds: " << killed.at("soak").value("rounds", -1);
+  std::string etcd_verdict;
+  for (const json& phase : killed.value("phases", json::array())) {
+    if (phase.value("phase", "") == "etcd") {
+      etcd_verdict = phase.value("verdict", "");
+    }
+  }
+  if (verdict == "IN PROGRESS") {
+    EXPECT_EQ(etcd_verdict, "INVALID") << killed.at("overall").dump();
+  } else {
+    EXPECT_EQ(verdict, "FAIL") << killed.at("overall").dump();
+    EXPECT_EQ(etcd_verdict, "FAIL");
+  }
   EXPECT_EQ(killed.at("soak").at("finished"), false);
 
   Running resumed(dir_.path(), args({"--criteria", strict.string(), "--resume", folder.string()}));
