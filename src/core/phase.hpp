@@ -9,17 +9,23 @@ namespace kp {
 // The seed's flow, foundation first. The numeric order is the run order.
 enum class Phase { etcd = 0, api = 1, network = 2, dns = 3, storage = 4, ingress = 5 };
 
-inline constexpr std::array<Phase, 6> kFlowOrder = {Phase::etcd,    Phase::api,     Phase::network,
-                                                    Phase::dns,     Phase::storage, Phase::ingress};
+inline constexpr std::array<Phase, 6> kFlowOrder = {Phase::etcd, Phase::api,     Phase::network,
+                                                    Phase::dns,  Phase::storage, Phase::ingress};
 
 constexpr std::string_view to_string(Phase phase) {
   switch (phase) {
-    case Phase::etcd: return "etcd";
-    case Phase::api: return "api";
-    case Phase::network: return "network";
-    case Phase::dns: return "dns";
-    case Phase::storage: return "storage";
-    case Phase::ingress: return "ingress";
+    case Phase::etcd:
+      return "etcd";
+    case Phase::api:
+      return "api";
+    case Phase::network:
+      return "network";
+    case Phase::dns:
+      return "dns";
+    case Phase::storage:
+      return "storage";
+    case Phase::ingress:
+      return "ingress";
   }
   return "?";
 }

@@ -14,7 +14,8 @@ namespace kp {
 
 using Duration = std::chrono::nanoseconds;
 
-// Events per second: "10k", "1500/s", "2.5M", "100/m", "20 QPS" (a trailing "QPS", "RPS", "IOPS" or "/s" is allowed).
+// Events per second: "10k", "1500/s", "2.5M", "100/m", "20 QPS" (a trailing "QPS", "RPS", "IOPS" or "/s" is
+// allowed).
 struct Rate {
   double per_second = 0;
   friend auto operator<=>(const Rate&, const Rate&) = default;
@@ -58,10 +59,12 @@ enum class Quantity {
 std::string_view to_string(Quantity quantity);
 Result<Quantity> parse_quantity_name(std::string_view name);
 
-// Parses text for a quantity into its base unit ("30ms" -> 0.030 for duration, "5Gbps" -> 5e9, "99%" -> 0.99).
+// Parses text for a quantity into its base unit ("30ms" -> 0.030 for duration, "5Gbps" -> 5e9, "99%" ->
+// 0.99).
 Result<double> parse_quantity(Quantity quantity, std::string_view text);
 
-// Formats a base-unit value for people. display_unit picks the scale when given ("ms", "us", "s", "Gbps", "MB/s",
+// Formats a base-unit value for people. display_unit picks the scale when given ("ms", "us", "s", "Gbps",
+// "MB/s",
 // "%", "k"); otherwise a readable one is chosen ("1.23ms", "5.00Gbps", "12.3k/s", "99.90%").
 std::string format_quantity(Quantity quantity, double base_value, std::string_view display_unit = {});
 

@@ -1,7 +1,8 @@
 #pragma once
 
 // Cooperative cancellation. request() may be called from any thread (and from a signal-watching thread for
-// SIGINT); drivers poll requested() on their loops and wait_until() instead of sleeping, so they wake at once.
+// SIGINT); drivers poll requested() on their loops and wait_until() instead of sleeping, so they wake at
+// once.
 
 #include <atomic>
 #include <condition_variable>

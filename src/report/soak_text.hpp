@@ -11,7 +11,8 @@
 
 namespace kp::report {
 
-// "soak: 3h of 24h in 14 rounds; etcd's leader watched 3h; a checkpoint every 1m; resumed once (after 2h)", and
+// "soak: 3h of 24h in 14 rounds; etcd's leader watched 3h; a checkpoint every 1m; resumed once (after 2h)",
+// and
 // "; load profile steps: 20% from 0s, 100% from 8h" when it has one.
 std::string soak_summary(const SoakRecord& soak);
 

@@ -9,8 +9,9 @@
 // The schedule (wrk2's rule, load/validity.hpp's split): within one run() the intended send times follow the
 // bucket from the run's start, never from when a send actually went out. A send that waited for a free
 // in-flight slot because the API server was slow, or fell due while the loop waited for one, is counted as
-// queued for the server: its wait is inside its latency, and it is never the generator's shortfall. Only the lateness of sends that did not wait for the
-// server (the submitting loop or the transport thread falling behind) is the generator's own.
+// queued for the server: its wait is inside its latency, and it is never the generator's shortfall. Only the
+// lateness of sends that did not wait for the server (the submitting loop or the transport thread falling
+// behind) is the generator's own.
 //
 // 429s (API Priority and Fairness, max-in-flight) are retried by the transport after Retry-After, inside the
 // latency from the intended send time; they are counted apart, with the flow schema and priority level the

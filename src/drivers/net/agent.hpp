@@ -56,7 +56,8 @@ struct ClientAgentOptions {
   std::string bandwidth;  // UDP_STREAM offered load; default: as fast as it sends
   std::string response_timeout = "2s";
   std::string connect_timeout = "5s";
-  // Live counts as `kp-live` lines on stderr (core/live_lines.hpp), for a parent that shows them while it runs.
+  // Live counts as `kp-live` lines on stderr (core/live_lines.hpp), for a parent that shows them while it
+  // runs.
   bool live_lines = false;
 };
 

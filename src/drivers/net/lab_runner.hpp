@@ -49,8 +49,8 @@ std::vector<std::string> client_flags(const TestSpec& spec, const std::string& s
 // result: then its last stderr line ("kubeproof: <message>") is the message (e.g. "cannot connect to
 // 10.237.0.2:7410: Connection refused"), with ErrorKind::usage for a flag it rejected (exit 2) and
 // ErrorKind::network otherwise.
-// With a `live` sink the client prints its live counts (core/live_lines.hpp), handed to `live` as they arrive as
-// the network phase's series `series`, from this thread.
+// With a `live` sink the client prints its live counts (core/live_lines.hpp), handed to `live` as they arrive
+// as the network phase's series `series`, from this thread.
 Result<ClientResult> run_lab_client(const AgentCommand& agent, const std::string& netns,
                                     const std::string& server, const TestSpec& spec, Duration connect_timeout,
                                     std::optional<int> cpu, Clock& clock, engine::CancellationToken& cancel,
